@@ -1,0 +1,146 @@
+"""The `autodev` command: parses arguments, builds the config, calls the library, maps errors to exit codes.
+
+Exit codes: 0 done (requirement satisfied), 1 not done (the reason is printed), 2 usage or configuration error.
+Nothing here decides anything about code, models or git; that is the library's job.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from pydantic import BaseModel, ConfigDict
+
+from autodev import __version__
+from autodev.config import load_config
+from autodev.engine import PassResult, run_once
+from autodev.errors import AutodevError
+from autodev.logs import configure_logging
+from autodev.project import ProjectPaths
+
+
+class GlobalOptions(BaseModel):
+    """Options given before the command, shared by every command."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    log_json: bool
+    console_level: str
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="autodev")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=".",
+    help="Run as if autodev was started in DIR (like git -C).",
+    metavar="DIR",
+)
+@click.option("--log-json", is_flag=True, help="Log JSON lines to stderr instead of readable lines.")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug events on the console.")
+@click.option("-q", "--quiet", is_flag=True, help="Show only warnings and errors on the console.")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quiet: bool) -> None:
+    """autodev writes the code your spec and tests ask for, and commits it only when the tests pass.
+
+    \b
+    Start here:
+      autodev init            create autodev.toml and a SPEC.md template
+      autodev run --once      one pass: spec + tests -> code -> tests -> commit
+    """
+    level = "debug" if verbose else "warning" if quiet else "info"
+    ctx.obj = GlobalOptions(root=directory.resolve(), log_json=log_json, console_level=level)
+
+
+@cli.command()
+@click.pass_obj
+def init(options: GlobalOptions) -> None:
+    """Prepare this directory: autodev.toml, SPEC.md template, .gitignore entry, git init if needed."""
+    from autodev.init import init_project
+
+    configure_logging(log_file=None, json_console=options.log_json, console_level=options.console_level)
+    report = init_project(options.root)
+    if report.git_initialised:
+        click.echo(f"initialised a git repository in {options.root}")
+    for name in report.created:
+        click.echo(f"created {name}")
+    for name in report.kept:
+        click.echo(f"kept existing {name}")
+    if report.gitignore_updated:
+        click.echo("added .autodev/ to .gitignore")
+    click.echo("next: describe what you want in SPEC.md, write tests in tests/, then run `autodev run --once`")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run one pass and exit (the watch loop is `autodev loop`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("--model", "model_name", help="Use this model instead of the first one of the lowest tier.")
+@click.option("--max-attempts", type=click.IntRange(1, 20), help="Model calls for this pass (default from config).")
+@click.pass_context
+def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, max_attempts: int | None) -> None:
+    """Turn SPEC.md and the tests into committed, passing code."""
+    options: GlobalOptions = ctx.obj
+    if not once:
+        raise click.UsageError("only one-shot passes exist so far: use `autodev run --once`")
+    paths = ProjectPaths(root=options.root)
+    config = load_config(paths.config_file)
+    paths.ensure_state_dirs()
+    configure_logging(log_file=paths.log_file, json_console=options.log_json, console_level=options.console_level)
+    result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts)
+    if as_json:
+        payload = result.model_dump(mode="json") | {"cost_usd": result.cost_usd, "exit_code": _exit_code(result.status)}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(_summary(result))
+    ctx.exit(_exit_code(result.status))
+
+
+def _exit_code(status: str) -> int:
+    return 0 if status == "satisfied" else 1
+
+
+def _summary(result: PassResult) -> str:
+    mark = "ok" if result.status == "satisfied" else "FAILED" if result.status == "failed" else "BLOCKED"
+    tokens = sum(a.input_tokens + a.output_tokens for a in result.attempts)
+    lines = [f"{mark}: {result.requirement} ({result.title}): {result.reason}"]
+    if result.attempts:
+        lines.append(
+            f"  {len(result.attempts)} attempt(s) with {result.model}, {tokens} tokens, "
+            f"${result.cost_usd:.4f}, {result.duration_s:.1f} s"
+        )
+    for attempt in result.attempts:
+        lines.append(f"  attempt {attempt.number}: {attempt.outcome}: {_first_line(attempt.reason)}")
+    return "\n".join(lines)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status; autodev's own errors become one line, not a traceback."""
+    try:
+        status = cli.main(args=list(argv) if argv is not None else None, prog_name="autodev", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except AutodevError as error:
+        click.echo(f"error: {error}", err=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted; an attempt in progress is rolled back on the next run", err=True)
+        return 130
+    return status if isinstance(status, int) else 0
+
+
+def main() -> None:
+    sys.exit(run_cli())

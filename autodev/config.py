@@ -1,0 +1,147 @@
+"""autodev.toml as validated pydantic models.
+
+Unknown keys are errors (``extra="forbid"``): a misspelt key that silently does nothing is worse than a
+clear message. Keys of the project's original plan that no code uses yet are still accepted and documented in
+docs/configuration.md, so that plan's file loads unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from autodev.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+CONFIG_FILE_NAME = "autodev.toml"
+TIER_NAMES = ("tier0", "tier1", "tier2", "tier3", "tier4")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectConfig(_Section):
+    """How the project's tests are run."""
+
+    test_command: str = "python -m pytest"
+
+
+class TestsConfig(_Section):
+    """Limits on the user's test run, which executes model-written code."""
+
+    __test__ = False
+
+    timeout_s: float = Field(default=300.0, gt=0)
+
+
+class MonitoringConfig(_Section):
+    """Watch settings (used by `autodev loop`)."""
+
+    watch_patterns: list[str] = Field(default_factory=lambda: ["*.md", "tests/**"])
+    debounce_ms: int = Field(default=500, ge=0)
+
+
+class SynthesisConfig(_Section):
+    """How code is asked for and retried."""
+
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    incremental: bool = True
+    test_first: bool = True
+    max_increment_size: int = Field(default=50, ge=1)
+
+
+class ModelConfig(_Section):
+    """One named model: what LiteLLM calls, where, with which key and at what price."""
+
+    model: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
+class LLMConfig(_Section):
+    """Which models are called, in which order."""
+
+    routing_strategy: Literal["tiered", "fixed", "cheapest"] = "tiered"
+    cache_responses: bool = True
+    local_models_preferred: bool = True
+    tiers: dict[str, list[str]] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+
+    @field_validator("tiers")
+    @classmethod
+    def _known_tier_names(cls, tiers: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name in tiers:
+            if name not in TIER_NAMES:
+                raise ValueError(f"unknown tier {name!r}; use {', '.join(TIER_NAMES)}")
+        return tiers
+
+    def first_model(self) -> str | None:
+        """The first model of the lowest non-empty tier: the cheapest one to try first."""
+        for name in TIER_NAMES:
+            models = self.tiers.get(name)
+            if models:
+                return models[0]
+        return None
+
+
+class LearningConfig(_Section):
+    """Learning from outcomes (a later capability; accepted now so existing files load)."""
+
+    enabled: bool = True
+    pattern_extraction: bool = True
+    min_pattern_quality: float = Field(default=0.7, ge=0, le=1)
+
+
+class Config(_Section):
+    """The whole of autodev.toml; every section is optional."""
+
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    tests: TestsConfig = Field(default_factory=TestsConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate one autodev.toml; a missing file means all defaults."""
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), None, f"not UTF-8 text ({exc.reason})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), None, f"not valid TOML: {exc}") from exc
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: dict[str, Any], *, source: str) -> Config:
+    """Validate already-parsed TOML, naming the first bad key the way the user wrote it."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(source, key or None, _describe(first["type"], first["msg"])) from exc
+
+
+def _describe(error_type: str, message: str) -> str:
+    if error_type == "extra_forbidden":
+        return "unknown key (see docs/configuration.md for the keys autodev reads)"
+    if error_type == "missing":
+        return "required key is missing"
+    return message

@@ -1,0 +1,353 @@
+"""One pass: spec -> prompt -> model -> edits -> tests -> commit or exact rollback.
+
+The pass is synchronous and self-contained so that `autodev run --once` and the future watch loop share it.
+It never leaves the tree half-changed: edits go through a journaled transaction, a red attempt is rolled back
+byte for byte, and only a green one is committed, with only the files autodev wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autodev.config import Config
+from autodev.errors import EditRejectedError, ModelError, UnsafeWorkspaceError, UsageError, VcsError
+from autodev.llm.client import ChatClient, Completion, LiteLLMClient, provider_known
+from autodev.llm.models import ResolvedModel, resolve_model
+from autodev.logs import get_logger
+from autodev.project import ProjectPaths
+from autodev.spec.reader import Requirement, read_requirement
+from autodev.synth.context import Feedback, SourceFile, build_messages
+from autodev.synth.edits import apply_edits, parse_reply
+from autodev.synth.guard import check_writable
+from autodev.synth.targets import choose_targets, find_test_files
+from autodev.vcs import GitRepo
+from autodev.verify.runner import TestRun, run_tests
+from autodev.verify.verdict import Verdict, failure_summary, judge
+from autodev.workspace import EditTransaction, recover
+
+PassStatus = Literal["satisfied", "failed", "blocked"]
+AttemptOutcome = Literal["green", "red", "rejected", "commit_failed"]
+
+
+class AttemptRecord(BaseModel):
+    """One model call and what became of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: int
+    model: str
+    outcome: AttemptOutcome
+    reason: str
+    files: list[str] = Field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model_seconds: float = 0.0
+    test_seconds: float = 0.0
+
+
+class PassResult(BaseModel):
+    """What one pass did, for the CLI's summary, `--json` and the log."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requirement: str
+    title: str
+    status: PassStatus
+    reason: str
+    already_satisfied: bool = False
+    commit: str | None = None
+    model: str | None = None
+    targets: list[str] = Field(default_factory=list)
+    tests: list[str] = Field(default_factory=list)
+    attempts: list[AttemptRecord] = Field(default_factory=list)
+    recovered: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+
+class _AttemptFailed(Exception):
+    """A red or rejected attempt; ``feedback`` is what the model is told next time."""
+
+    def __init__(self, record: AttemptRecord, feedback: Feedback | None) -> None:
+        super().__init__(record.reason)
+        self.record = record
+        self.feedback = feedback
+
+
+def run_once(
+    paths: ProjectPaths,
+    config: Config,
+    *,
+    client: ChatClient | None = None,
+    model_name: str | None = None,
+    max_attempts: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> PassResult:
+    """Run one pass over the project's single requirement (SPEC.md)."""
+    started = time.monotonic()
+    result = _Pass(paths, config, client or LiteLLMClient(), env if env is not None else os.environ).run(
+        model_name=model_name, max_attempts=max_attempts or config.synthesis.max_attempts
+    )
+    return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+
+
+class _Pass:
+    def __init__(self, paths: ProjectPaths, config: Config, client: ChatClient, env: Mapping[str, str]) -> None:
+        self.paths = paths
+        self.root = paths.root
+        self.config = config
+        self.client = client
+        self.env = env
+        self.log = get_logger()
+
+    def run(self, *, model_name: str | None, max_attempts: int) -> PassResult:
+        repo = self._prepare()
+        recovered = self._recover()
+        requirement = read_requirement(self.root, self.paths.spec_file)
+        test_files = find_test_files(self.root)
+        tests = [SourceFile(path=p, content=(self.root / p).read_text(encoding="utf-8")) for p in test_files]
+        targets = choose_targets(self.root, requirement.files, test_files, [t.content or "" for t in tests])
+        self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets, tests=test_files)
+        base = {
+            "requirement": requirement.id,
+            "title": requirement.title,
+            "targets": targets,
+            "tests": test_files,
+            "recovered": recovered,
+        }
+        if not test_files:
+            return PassResult(status="failed", reason=_NO_TESTS, **base)
+        baseline = self._run_tests("baseline")
+        if baseline.timed_out:
+            return PassResult(status="failed", reason=f"the tests time out before any change: {_tail(baseline)}", **base)
+        if _all_green(baseline):
+            self.log.info("already satisfied", passed=len(baseline.passed_ids))
+            return PassResult(status="satisfied", reason="all tests already pass", already_satisfied=True, **base)
+        dirty = repo.uncommitted(targets)
+        if dirty:
+            self.log.warning("blocked: uncommitted user changes", files=dirty)
+            return PassResult(status="blocked", reason=str(UnsafeWorkspaceError(dirty)), **base)
+        model = self._resolve(model_name)
+        attempts = _Attempts(self, repo, requirement, tests, targets, baseline, model)
+        return attempts.run(max_attempts, base)
+
+    def _prepare(self) -> GitRepo:
+        repo = GitRepo.open(self.root)
+        if repo.root.resolve() != self.root.resolve():
+            self.log.info("project inside a larger repository", repository=str(repo.root))
+        self.paths.ensure_state_dirs()
+        if repo.ensure_excluded(".autodev/"):
+            self.log.info("keeping .autodev/ out of git through .git/info/exclude")
+        return repo
+
+    def _recover(self) -> list[str]:
+        """Roll back an attempt that a crash or kill interrupted, before anything else looks at the files."""
+        report = recover(self.root, self.paths.journal_file)
+        if report.restored:
+            self.log.warning("rolled back an interrupted attempt", restored=list(report.restored))
+        if report.conflicts:
+            self.log.warning(
+                "files changed since the interrupted attempt were left as they are",
+                files=list(report.conflicts),
+                journal=report.moved_aside,
+            )
+        if report.problem:
+            self.log.error("journal could not be used", problem=report.problem, moved_to=report.moved_aside)
+        return list(report.restored)
+
+    def _resolve(self, model_name: str | None) -> ResolvedModel:
+        name = model_name or self.config.llm.first_model()
+        if name is None:
+            raise UsageError(
+                "no model configured: add one to [llm.tiers] in autodev.toml (for example "
+                'tier1 = ["ollama/qwen2.5-coder:1.5b"]) or pass --model'
+            )
+        model = resolve_model(name, self.config.llm, self.env, provider_known=provider_known)
+        if model.note:
+            self.log.info("model name resolved", note=model.note)
+        self.log.info("model chosen", model=model.name, litellm_model=model.litellm_model, reason="lowest tier first")
+        return model
+
+    def _run_tests(self, label: str) -> TestRun:
+        run = run_tests(
+            self.root,
+            self.config.project.test_command,
+            timeout_s=self.config.tests.timeout_s,
+            scratch_dir=self.paths.scratch_dir,
+        )
+        self.log.info(
+            f"{label} tests",
+            passed=len(run.passed_ids),
+            failing=len(run.failing_ids),
+            exit_code=run.exit_code,
+            timed_out=run.timed_out,
+            seconds=round(run.duration_s, 2),
+        )
+        return run
+
+
+_NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
+
+
+def _all_green(run: TestRun) -> bool:
+    if run.used_junit:
+        return bool(run.passed_ids) and not run.failing_ids and run.exit_code == 0
+    return run.exit_code == 0
+
+
+def _tail(run: TestRun, chars: int = 400) -> str:
+    return run.output[-chars:].strip()
+
+
+class _Attempts:
+    """The retry loop for one requirement against one model."""
+
+    def __init__(
+        self,
+        owner: _Pass,
+        repo: GitRepo,
+        requirement: Requirement,
+        tests: Sequence[SourceFile],
+        targets: Sequence[str],
+        baseline: TestRun,
+        model: ResolvedModel,
+    ) -> None:
+        self.owner = owner
+        self.log = owner.log
+        self.root = owner.root
+        self.repo = repo
+        self.requirement = requirement
+        self.tests = tests
+        self.targets = targets
+        self.baseline = baseline
+        self.model = model
+        self.protected = {t.path for t in tests} | {requirement.source}
+
+    def run(self, max_attempts: int, base: dict[str, Any]) -> PassResult:
+        records: list[AttemptRecord] = []
+        feedback: Feedback | None = None
+        for number in range(1, max_attempts + 1):
+            self.log.info("attempt", number=number, of=max_attempts, model=self.model.name)
+            try:
+                completion = self.owner.client.complete(self.model, self._messages(feedback))
+            except ModelError as error:
+                self.log.error("model call failed", error=str(error))
+                return PassResult(
+                    status="failed", reason=str(error), model=self.model.name, attempts=records, **base
+                )
+            try:
+                record = self._try(number, completion)
+            except _AttemptFailed as failed:
+                records.append(failed.record)
+                feedback = failed.feedback
+                self.log.info("attempt failed", number=number, outcome=failed.record.outcome, reason=failed.record.reason)
+                continue
+            records.append(record)
+            return PassResult(
+                status="satisfied",
+                reason=record.reason,
+                commit=self.repo.head_sha(),
+                model=self.model.name,
+                attempts=records,
+                **base,
+            )
+        last = records[-1].reason if records else "no attempt made"
+        reason = f"not satisfied after {len(records)} attempt(s); last: {last}"
+        return PassResult(status="failed", reason=reason, model=self.model.name, attempts=records, **base)
+
+    def _messages(self, feedback: Feedback | None) -> list[dict[str, str]]:
+        targets = [SourceFile(path=p, content=_read_text(self.root / p)) for p in self.targets]
+        return build_messages(self.requirement, self.tests, targets, feedback)
+
+    def _record(self, number: int, completion: Completion, outcome: AttemptOutcome, reason: str, **extra: Any) -> AttemptRecord:
+        return AttemptRecord(
+            number=number,
+            model=self.model.name,
+            outcome=outcome,
+            reason=reason,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=completion.cost_usd,
+            model_seconds=round(completion.duration_s, 3),
+            **extra,
+        )
+
+    def _try(self, number: int, completion: Completion) -> AttemptRecord:
+        """Apply one reply; returns the green record or raises _AttemptFailed after an exact rollback."""
+        try:
+            changes = self._changes(completion)
+        except EditRejectedError as rejected:
+            record = self._record(number, completion, "rejected", str(rejected))
+            raise _AttemptFailed(record, Feedback(reply=completion.text, failure=str(rejected))) from rejected
+        transaction = EditTransaction(self.root, self.owner.paths.journal_file)
+        transaction.apply({path: text.encode("utf-8") for path, text in changes.items()})
+        files = sorted(changes)
+        self.log.info("edits applied", files=files)
+        try:
+            run = self.owner._run_tests(f"attempt {number}")
+            verdict = judge(self.baseline, run)
+        except BaseException:
+            transaction.rollback()
+            raise
+        extra = {"files": files, "test_seconds": round(run.duration_s, 3)}
+        if not verdict.green:
+            restored = transaction.rollback()
+            self.log.info("rolled back", reason=verdict.reason, restored=restored)
+            record = self._record(number, completion, "red", verdict.reason, **extra)
+            raise _AttemptFailed(record, Feedback(reply=completion.text, failure=_failure_text(verdict, run)))
+        return self._commit(number, completion, transaction, files, extra)
+
+    def _commit(
+        self, number: int, completion: Completion, transaction: EditTransaction, files: list[str], extra: dict[str, Any]
+    ) -> AttemptRecord:
+        trailers = {"Autodev-Requirement": self.requirement.id, "Autodev-Model": self.model.litellm_model}
+        try:
+            sha = self.repo.commit_paths(files, f"autodev: {self.requirement.title}", trailers)
+        except VcsError as error:
+            transaction.rollback()
+            self.log.error("commit failed; rolled back", error=str(error))
+            record = self._record(number, completion, "commit_failed", f"commit failed: {error}", **extra)
+            raise _AttemptFailed(record, None) from error
+        transaction.finish()
+        self.log.info("committed", commit=sha, files=files, model=self.model.name)
+        return self._record(number, completion, "green", f"tests pass; committed {sha[:12]}", **extra)
+
+    def _changes(self, completion: Completion) -> dict[str, str]:
+        """The reply as new file contents, every path checked, or EditRejectedError with a reason for the model."""
+        edits = parse_reply(completion.text, self.targets)
+        for edit in edits:
+            check_writable(self.root, edit.path, protected=self.protected)
+        changes = apply_edits(edits, lambda path: _read_text(self.root / path))
+        changes = {p: t for p, t in changes.items() if t != _read_text(self.root / p)}
+        if not changes:
+            raise EditRejectedError("Your reply changed nothing; the tests still fail. Send the corrected files.")
+        dirty = self.repo.uncommitted(changes)
+        if dirty:
+            raise EditRejectedError(
+                f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files."
+            )
+        return changes
+
+
+def _failure_text(verdict: Verdict, run: TestRun) -> str:
+    summary = failure_summary(run)
+    return f"{verdict.reason}\n{summary}" if summary else verdict.reason
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise EditRejectedError(f"{path.name} is not UTF-8 text; autodev cannot edit it") from exc

@@ -1,0 +1,78 @@
+"""Every error autodev raises on purpose, in one leaf module.
+
+The CLI maps these to exit codes and messages; the library raises them with text a user can act on.
+Nothing here imports from the rest of the package, so any module may import it.
+"""
+
+from __future__ import annotations
+
+
+class AutodevError(Exception):
+    """Base of autodev's own errors; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class UsageError(AutodevError):
+    """The command line or the project layout is wrong in a way the user must fix."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """autodev.toml is missing a value, has an unknown key, or is not valid TOML.
+
+    The message names the file, the key and what is wrong, so the user can go straight to it.
+    """
+
+    def __init__(self, file: str, key: str | None, problem: str) -> None:
+        self.file = file
+        self.key = key
+        self.problem = problem
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {problem}")
+
+
+class NotARepositoryError(UsageError):
+    """autodev needs git to commit and roll back; the project is not inside a repository."""
+
+
+class SpecError(UsageError):
+    """The specification cannot be read (missing, empty, not UTF-8)."""
+
+
+class ModelError(AutodevError):
+    """A model call failed. ``retryable`` says whether another call may succeed (timeouts, 5xx)."""
+
+    def __init__(self, model: str, kind: str, detail: str, *, retryable: bool) -> None:
+        self.model = model
+        self.kind = kind
+        self.detail = detail
+        self.retryable = retryable
+        super().__init__(f"model {model!r}: {kind}: {detail}")
+
+
+class EditRejectedError(AutodevError):
+    """A model reply was unusable or unsafe; the reason is fed back to the model on a retry."""
+
+
+class TestRunError(AutodevError):
+    """The test command could not be started at all (not found, not executable)."""
+
+    __test__ = False  # not a pytest test class
+
+
+class UnsafeWorkspaceError(AutodevError):
+    """Writing would overwrite work autodev did not make (uncommitted user changes)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        joined = ", ".join(paths)
+        super().__init__(
+            f"uncommitted changes in {joined}: autodev never overwrites work it did not make; "
+            "commit or stash them first"
+        )
+
+
+class VcsError(AutodevError):
+    """A git operation failed (commit refused by a hook, broken repository)."""

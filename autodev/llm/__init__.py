@@ -1,0 +1,1 @@
+"""Language models behind one small interface; LiteLLM is imported only when a model is called."""

@@ -1,0 +1,176 @@
+"""Calling a model: the one place that imports LiteLLM, lazily.
+
+LiteLLM's import costs seconds and ~165 MB, so it happens on the first call, never at CLI start. Its
+exceptions are translated into ModelError through one table, so callers see a kind, a hint and whether another
+call could succeed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.errors import ModelError
+from autodev.llm.models import ResolvedModel
+
+Message = dict[str, str]
+
+# LiteLLM exception class name -> (kind, retryable, hint for the user).
+_EXCEPTION_TABLE: dict[str, tuple[str, bool, str]] = {
+    "AuthenticationError": ("authentication failed", False, "check the API key (api_key_env in autodev.toml)"),
+    "PermissionDeniedError": ("permission denied", False, "the key has no access to this model"),
+    "NotFoundError": ("model not found", False, "check the model name and api_base"),
+    "ContextWindowExceededError": ("prompt too long", False, "the spec, tests and files exceed the context"),
+    "ContentPolicyViolationError": ("refused by content policy", False, ""),
+    "BadRequestError": ("bad request", False, "check the model name and its provider prefix"),
+    "UnprocessableEntityError": ("bad request", False, ""),
+    "PaymentRequiredError": ("payment required", False, "the provider account needs credit"),
+    "BudgetExceededError": ("budget exceeded", False, ""),
+    "RateLimitError": ("rate limited", True, "wait, or configure another model in the same tier"),
+    "Timeout": ("timed out", True, "raise [llm.models.NAME] timeout_s, or use a faster model"),
+    "APIConnectionError": ("cannot connect", True, "is the server running and api_base right?"),
+    "ServiceUnavailableError": ("service unavailable", True, ""),
+    "InternalServerError": ("server error", True, ""),
+    "BadGatewayError": ("server error", True, ""),
+    "APIError": ("provider error", True, ""),
+}
+
+_litellm_lock = threading.Lock()
+_litellm_module: ModuleType | None = None
+
+
+class Completion(BaseModel):
+    """A model's answer and what it cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    duration_s: float
+    finish_reason: str | None = None
+
+
+class ChatClient(Protocol):
+    """What the engine needs from a model; tests may substitute anything with this shape."""
+
+    def complete(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion: ...
+
+
+def load_litellm() -> ModuleType:
+    """Import LiteLLM once, offline: its price list must come from the package, not the network."""
+    global _litellm_module
+    with _litellm_lock:
+        if _litellm_module is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            litellm.telemetry = False
+            _litellm_module = litellm
+        return _litellm_module
+
+
+def provider_known(name: str) -> bool:
+    """Whether LiteLLM can route a bare model name (``gpt-4`` yes, ``phi-2`` no)."""
+    litellm = load_litellm()
+    if name in litellm.model_cost:
+        return True
+    try:
+        litellm.get_llm_provider(name)
+    except Exception:
+        return False
+    return True
+
+
+def translate_error(model: str, exc: Exception) -> ModelError:
+    """One ModelError for any LiteLLM/OpenAI exception, found by walking the class hierarchy."""
+    for cls in type(exc).__mro__:
+        entry = _EXCEPTION_TABLE.get(cls.__name__)
+        if entry is not None:
+            kind, retryable, hint = entry
+            detail = _first_line(str(exc)) + (f" ({hint})" if hint else "")
+            return ModelError(model, kind, detail, retryable=retryable)
+    return ModelError(model, "unexpected error", f"{type(exc).__name__}: {_first_line(str(exc))}", retryable=False)
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no detail"
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+class LiteLLMClient:
+    """ChatClient over LiteLLM; one retry for errors that another call may fix."""
+
+    def __init__(self, *, retries: int = 1, backoff_s: float = 1.0) -> None:
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    def complete(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        for attempt in range(self.retries + 1):
+            try:
+                return self._call(model, messages)
+            except ModelError as error:
+                if not error.retryable or attempt == self.retries:
+                    raise
+                time.sleep(self.backoff_s * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        litellm = load_litellm()
+        started = time.monotonic()
+        try:
+            response = litellm.completion(**_request(model, messages))
+        except Exception as exc:
+            raise translate_error(model.name, exc) from exc
+        duration = time.monotonic() - started
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        return Completion(
+            text=choice.message.content or "",
+            model=model.litellm_model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=_cost(litellm, model, response, input_tokens, output_tokens),
+            duration_s=duration,
+            finish_reason=getattr(choice, "finish_reason", None),
+        )
+
+
+def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "model": model.litellm_model,
+        "messages": list(messages),
+        "temperature": model.temperature,
+        "timeout": model.timeout_s,
+        "num_retries": 0,
+    }
+    if model.api_base:
+        request["api_base"] = model.api_base
+    if model.api_key is not None:
+        request["api_key"] = model.api_key.get_secret_value()
+    if model.max_tokens is not None:
+        request["max_tokens"] = model.max_tokens
+    return request
+
+
+def _cost(litellm: ModuleType, model: ResolvedModel, response: Any, input_tokens: int, output_tokens: int) -> float:
+    """Configured prices win (local models have none in LiteLLM's map); unknown models cost 0."""
+    if model.has_configured_price:
+        return input_tokens * (model.input_cost_per_token or 0.0) + output_tokens * (
+            model.output_cost_per_token or 0.0
+        )
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:
+        return 0.0

@@ -1,0 +1,104 @@
+"""From a configured model name to everything LiteLLM needs to call it.
+
+Pure and import-light: resolution happens before any call, and commands that call no model never load LiteLLM.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from autodev.config import LLMConfig, ModelConfig
+from autodev.errors import ConfigError
+
+OLLAMA_DEFAULT_API_BASE = "http://localhost:11434"
+# Local OpenAI-compatible servers (llama.cpp, the scripted test server) want some key but check none.
+LOOPBACK_PLACEHOLDER_KEY = "sk-autodev-local"
+
+
+class ResolvedModel(BaseModel):
+    """A model ready to be called; ``note`` explains any guess made about a bare name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    litellm_model: str
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+    temperature: float = 0.0
+    max_tokens: int | None = None
+    timeout_s: float = 600.0
+    note: str | None = None
+
+    @property
+    def has_configured_price(self) -> bool:
+        return self.input_cost_per_token is not None or self.output_cost_per_token is not None
+
+
+def is_loopback(api_base: str | None) -> bool:
+    if not api_base:
+        return False
+    host = urlparse(api_base).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_model(
+    name: str,
+    llm: LLMConfig,
+    env: Mapping[str, str],
+    *,
+    provider_known: Callable[[str], bool],
+) -> ResolvedModel:
+    """Resolve through ``[llm.models.NAME]``, else pass the name to LiteLLM as is.
+
+    A bare name (no ``provider/`` prefix) that LiteLLM does not know is what Ollama users write (``phi-2``):
+    with ``local_models_preferred`` it becomes ``ollama/NAME`` and the note says so.
+    """
+    configured = llm.models.get(name)
+    if configured is not None:
+        return _from_config(name, configured, env)
+    if "/" not in name and llm.local_models_preferred and not provider_known(name):
+        api_base = env.get("OLLAMA_API_BASE") or OLLAMA_DEFAULT_API_BASE
+        return ResolvedModel(
+            name=name,
+            litellm_model=f"ollama/{name}",
+            api_base=api_base,
+            note=f"{name!r} has no provider prefix and no [llm.models.{name}] entry: calling it as "
+            f"ollama/{name} at {api_base} (local_models_preferred = true)",
+        )
+    return ResolvedModel(name=name, litellm_model=name)
+
+
+def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str]) -> ResolvedModel:
+    api_key: str | None = None
+    if configured.api_key_env:
+        api_key = env.get(configured.api_key_env)
+        if not api_key:
+            raise ConfigError(
+                "autodev.toml",
+                f"llm.models.{name}.api_key_env",
+                f"environment variable {configured.api_key_env} is not set; export it or remove api_key_env",
+            )
+    if api_key is None and is_loopback(configured.api_base):
+        api_key = LOOPBACK_PLACEHOLDER_KEY
+    return ResolvedModel(
+        name=name,
+        litellm_model=configured.model,
+        api_base=configured.api_base,
+        api_key=SecretStr(api_key) if api_key else None,
+        input_cost_per_token=configured.input_cost_per_token,
+        output_cost_per_token=configured.output_cost_per_token,
+        temperature=configured.temperature,
+        max_tokens=configured.max_tokens,
+        timeout_s=configured.timeout_s,
+    )

@@ -1,0 +1,93 @@
+"""structlog set-up: readable lines on the console, JSON lines in .autodev/logs/autodev.jsonl always.
+
+Every decision is logged as an event with fields, so a run can be explained afterwards from the file alone.
+The file gets every level; the console only what the user asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class JsonLinesFile:
+    """A processor that appends each event to a JSONL file and passes it on unchanged."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._stream: IO[str] = path.open("a", encoding="utf-8", buffering=1)
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        try:
+            self._stream.write(json.dumps(event_dict, default=str, ensure_ascii=False) + "\n")
+        except OSError:
+            pass  # a full disk must not stop the work; the console still shows the event
+        return event_dict
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class DropBelow:
+    """Drops console events under a level; placed after the file writer so the file keeps them."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        if _LEVELS.get(event_dict.get("level", "info"), logging.INFO) < self.level:
+            raise structlog.DropEvent
+        return event_dict
+
+
+_open_file: JsonLinesFile | None = None
+
+
+def configure_logging(
+    *, log_file: Path | None, json_console: bool = False, console_level: str = "info", stream: IO[str] | None = None
+) -> None:
+    """Configure structlog for this process; safe to call again (e.g. once the project root is known)."""
+    global _open_file
+    if _open_file is not None:
+        _open_file.close()
+        _open_file = None
+    processors: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if log_file is not None:
+        _open_file = JsonLinesFile(log_file)
+        processors.append(_open_file)
+    processors.append(DropBelow(_LEVELS[console_level]))
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(default=str)
+        if json_console
+        else structlog.dev.ConsoleRenderer(colors=_is_tty(stream), pad_event_to=30)
+    )
+    processors.append(renderer)
+    structlog.configure(
+        processors=processors,
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _is_tty(stream: IO[str] | None) -> bool:
+    target = stream or sys.stderr
+    isatty: Any = getattr(target, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def get_logger(**context: Any) -> Any:
+    return structlog.get_logger("autodev").bind(**context)

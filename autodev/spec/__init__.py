@@ -1,0 +1,1 @@
+"""Specifications: reading what the user wants into requirements."""

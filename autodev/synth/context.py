@@ -1,0 +1,133 @@
+"""The prompt for one attempt.
+
+On a CPU most of an attempt is the model reading its prompt, and llama.cpp reuses the longest prefix it saw last
+time. So what stays the same across attempts comes first (instructions, spec, tests, files), the failure of the
+previous attempt comes last, and nothing is sent that the model does not need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.spec.reader import Requirement
+
+Message = dict[str, str]
+
+# Above this many lines a whole-file answer is long for a small model; offer SEARCH/REPLACE then.
+LONG_FILE_LINES = 150
+
+SYSTEM_PROMPT = """\
+You are an expert programmer. Write the code that makes the project's tests pass.
+The tests are the specification and cannot be changed: change only the code.
+Answer with each file you write in full: its path alone on a line, then a fenced code block with the \
+complete content of the file. No explanations are needed."""
+
+SEARCH_REPLACE_HELP = """
+For a long existing file you may instead send SEARCH/REPLACE blocks after its path line:
+<<<<<<< SEARCH
+(lines copied exactly from the file)
+=======
+(the new lines)
+>>>>>>> REPLACE"""
+
+
+class SourceFile(BaseModel):
+    """A file shown to the model; ``content`` is None when the file does not exist yet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    content: str | None
+
+
+class Feedback(BaseModel):
+    """What the previous attempt said and why it failed, for the next one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reply: str
+    failure: str
+
+
+def fence(content: str, language: str = "") -> str:
+    """A fenced block whose fence is longer than any backtick run inside the content."""
+    longest = max((len(run) for run in _backtick_runs(content)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    body = content if content.endswith("\n") else content + "\n"
+    return f"{ticks}{language}\n{body}{ticks}"
+
+
+def _backtick_runs(text: str) -> list[str]:
+    runs: list[str] = []
+    current = ""
+    for char in text:
+        if char == "`":
+            current += char
+            continue
+        if current:
+            runs.append(current)
+        current = ""
+    if current:
+        runs.append(current)
+    return runs
+
+
+def language_of(path: str) -> str:
+    return {".py": "python", ".md": "markdown", ".toml": "toml", ".json": "json"}.get(
+        path[path.rfind(".") :] if "." in path else "", ""
+    )
+
+
+def system_prompt(targets: Sequence[SourceFile]) -> str:
+    long_file = any(t.content is not None and t.content.count("\n") > LONG_FILE_LINES for t in targets)
+    return SYSTEM_PROMPT + (SEARCH_REPLACE_HELP if long_file else "")
+
+
+def task_prompt(requirement: Requirement, tests: Sequence[SourceFile], targets: Sequence[SourceFile]) -> str:
+    """The first user message: spec, tests, files, then what to do."""
+    parts = [f"# Specification ({requirement.source})\n\n{requirement.text}"]
+    if tests:
+        parts.append("# Tests (read-only)")
+        parts.extend(f"{test.path}\n{fence(test.content or '', language_of(test.path))}" for test in tests)
+    if targets:
+        parts.append("# Files to write")
+        parts.extend(_describe_target(target) for target in targets)
+        names = ", ".join(target.path for target in targets)
+        parts.append(f"Write {names} so that all the tests pass.")
+    else:
+        parts.append("No file exists yet for this code: choose the file paths the tests import and write them.")
+    return "\n\n".join(parts)
+
+
+def _describe_target(target: SourceFile) -> str:
+    if target.content is None:
+        return f"{target.path} does not exist yet: create it."
+    if not target.content.strip():
+        return f"{target.path} is empty."
+    return f"{target.path}\n{fence(target.content, language_of(target.path))}"
+
+
+def retry_prompt(failure: str) -> str:
+    return (
+        f"That did not work:\n{failure}\n\n"
+        "The files are back as they were before your answer. Send the corrected files in full."
+    )
+
+
+def build_messages(
+    requirement: Requirement,
+    tests: Sequence[SourceFile],
+    targets: Sequence[SourceFile],
+    feedback: Feedback | None = None,
+) -> list[Message]:
+    """The chat for one attempt; a retry appends only the last reply and its failure, never the whole history."""
+    messages: list[Message] = [
+        {"role": "system", "content": system_prompt(targets)},
+        {"role": "user", "content": task_prompt(requirement, tests, targets)},
+    ]
+    if feedback is not None:
+        messages.append({"role": "assistant", "content": feedback.reply})
+        messages.append({"role": "user", "content": retry_prompt(feedback.failure)})
+    return messages

@@ -1,0 +1,1 @@
+"""Running the user's tests safely and judging whether an attempt may be committed."""

@@ -1,0 +1,341 @@
+"""Run the user's test command on model-written code: own process group, hard timeout, no provider keys.
+
+The code under test came from a language model, so the run is treated as hostile: it gets a scrubbed
+environment, its output goes to a file (a grandchild holding a pipe open could otherwise hang us), and every
+process it left behind is killed with its process group whether it finished, timed out or we were interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.errors import TestRunError
+from autodev.verify.junit import TestOutcome, read_junit_file
+
+__all__ = [
+    "TestOutcome",
+    "TestRun",
+    "is_pytest_command",
+    "run_tests",
+    "scrubbed_environment",
+    "strip_ansi",
+]
+
+OUTPUT_CAP_BYTES = 64 * 1024
+"""Only the end of the output is kept: that is where pytest puts failures and its summary."""
+KILL_GRACE_S = 2.0
+"""How long a timed-out process group gets between SIGTERM and SIGKILL."""
+REAP_TIMEOUT_S = 5.0
+"""How long to wait for the exit status after SIGKILL (only a process stuck in the kernel needs more)."""
+PYTEST_NO_TESTS_COLLECTED = 5
+
+_CREDENTIAL_SUFFIXES = (
+    "_API_KEY",
+    "_APIKEY",
+    "_TOKEN",
+    "_SECRET",
+    "_PASSWORD",
+    "_ACCESS_KEY",
+    "_SECRET_KEY",
+    "_PRIVATE_KEY",
+    "_MASTER_KEY",
+    "_ADMIN_KEY",
+)
+_CREDENTIAL_SUBSTRINGS = ("API_KEY", "ACCESS_TOKEN", "BEARER_TOKEN")
+_KNOWN_CREDENTIALS = frozenset(
+    {
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_BEARER_TOKEN_BEDROCK",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_API_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "VERTEXAI_CREDENTIALS",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_AD_TOKEN",
+        "REPLICATE_API_TOKEN",
+        "WATSONX_APIKEY",
+        "LITELLM_MASTER_KEY",
+    }
+)
+_PYTEST_PROGRAMS = frozenset({"pytest", "py.test", "pytest.exe", "py.test.exe"})
+_PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?[tw]?(\.exe)?$")
+_PYTHON_OPTIONS_WITH_VALUE = frozenset({"-X", "-W", "-Q"})
+_ENVIRONMENT_RUNNERS = frozenset({"uv", "poetry", "pdm", "pipenv", "rye"})
+_ANSI_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
+    r"|\x1b[@-Z\\-_]"  # other two-character escapes
+)
+
+
+class TestRun(BaseModel):
+    """One run of the test command, with per-test outcomes when pytest's junit report could be read."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: list[str]
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    output: str
+    outcomes: dict[str, TestOutcome]
+    used_junit: bool
+    timeout_s: float | None = None
+
+    @property
+    def passed_ids(self) -> frozenset[str]:
+        return self._ids_with(("passed",))
+
+    @property
+    def failing_ids(self) -> frozenset[str]:
+        """Failed and errored tests: both mean the code is not done."""
+        return self._ids_with(("failed", "error"))
+
+    @property
+    def skipped_ids(self) -> frozenset[str]:
+        return self._ids_with(("skipped",))
+
+    @property
+    def no_tests_collected(self) -> bool:
+        """A suite that ran nothing proves nothing, so it must never count as green."""
+        if self.exit_code == PYTEST_NO_TESTS_COLLECTED and is_pytest_command(self.command):
+            return True
+        return self.used_junit and not self.outcomes
+
+    def _ids_with(self, kinds: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(test_id for test_id, outcome in self.outcomes.items() if outcome.outcome in kinds)
+
+
+def scrubbed_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for model-written code: no credentials to leak, and no bytecode in the user's tree."""
+    scrubbed = {name: value for name, value in env.items() if not _is_credential_name(name)}
+    scrubbed["PYTHONDONTWRITEBYTECODE"] = "1"
+    return scrubbed
+
+
+def _is_credential_name(name: str) -> bool:
+    upper = name.upper()
+    return (
+        upper in _KNOWN_CREDENTIALS
+        or upper.endswith(_CREDENTIAL_SUFFIXES)
+        or any(part in upper for part in _CREDENTIAL_SUBSTRINGS)
+    )
+
+
+def is_pytest_command(argv: Sequence[str]) -> bool:
+    """Whether we may add pytest options (junit report, no cache) to this command."""
+    if not argv:
+        return False
+    program = re.split(r"[\\/]", argv[0])[-1].lower()
+    if program in _PYTEST_PROGRAMS:
+        return True
+    if _PYTHON_PROGRAM.match(program):
+        return _runs_pytest_module(argv[1:])
+    if program in _ENVIRONMENT_RUNNERS and len(argv) > 2 and argv[1] == "run":
+        return is_pytest_command(argv[2:])
+    return False
+
+
+def _runs_pytest_module(interpreter_args: Sequence[str]) -> bool:
+    """``python [options] -m pytest``: options may precede ``-m``; a script or ``-c`` means something else."""
+    arguments = iter(interpreter_args)
+    for argument in arguments:
+        if argument == "-m":
+            return next(arguments, "") in ("pytest", "py.test")
+        if argument.startswith("-m"):
+            return argument[2:] in ("pytest", "py.test")
+        if argument in _PYTHON_OPTIONS_WITH_VALUE:
+            next(arguments, None)
+            continue
+        if not argument.startswith("-") or argument == "-c":
+            return False
+    return False
+
+
+def strip_ansi(text: str) -> str:
+    """Colour codes cost prompt tokens and confuse models (FORCE_COLOR or PY_COLORS can turn them on)."""
+    return _ANSI_ESCAPE.sub("", text)
+
+
+def run_tests(
+    root: Path,
+    command: str | Sequence[str],
+    *,
+    timeout_s: float,
+    scratch_dir: Path,
+    env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+) -> TestRun:
+    """Run the test command in ``root`` and collect what happened; never leaves a process or a file behind.
+
+    Raises TestRunError when the command cannot be started at all; a command that starts and fails is a red
+    TestRun, not an error.
+    """
+    if timeout_s <= 0:
+        raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+    base_argv = _command_argv(command)
+    if not root.is_dir():
+        raise TestRunError(f"cannot run the tests: project directory {root} does not exist")
+    scratch = scratch_dir.resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    uses_pytest = is_pytest_command(base_argv)
+    junit_path = scratch / f"junit-{uuid.uuid4().hex}.xml" if uses_pytest else None
+    argv = [*base_argv, *(_pytest_options(base_argv, junit_path) if junit_path else []), *extra_args]
+    child_env = scrubbed_environment(os.environ if env is None else env)
+    try:
+        with tempfile.TemporaryFile(dir=scratch, prefix="output-") as output_file:
+            started = time.monotonic()
+            process = _start(argv, root, child_env, output_file)
+            exit_code, timed_out = _wait_and_kill_group(process, timeout_s)
+            duration_s = time.monotonic() - started
+            output = _read_output_tail(output_file)
+        outcomes = read_junit_file(junit_path, root=root) if junit_path else None
+    finally:
+        if junit_path is not None:
+            junit_path.unlink(missing_ok=True)
+    return TestRun(
+        command=argv,
+        exit_code=exit_code,
+        timed_out=timed_out,
+        duration_s=duration_s,
+        output=output,
+        outcomes=outcomes or {},
+        used_junit=outcomes is not None,
+        timeout_s=timeout_s,
+    )
+
+
+def _command_argv(command: str | Sequence[str]) -> list[str]:
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+    except ValueError as exc:
+        raise TestRunError(
+            f"cannot parse the test command {command!r} ({exc}); fix `[project] test_command` in autodev.toml"
+        ) from exc
+    if not argv:
+        raise TestRunError("the test command is empty; set `[project] test_command` in autodev.toml")
+    return argv
+
+
+def _pytest_options(argv: Sequence[str], junit_path: Path) -> list[str]:
+    """Per-test outcomes via junit (xunit1 has the file attribute), and nothing written to the user's tree."""
+    options = [f"--junitxml={junit_path}", "-o", "junit_family=xunit1", "-p", "no:cacheprovider"]
+    already_quiet = any(arg == "--quiet" or re.fullmatch(r"-q+", arg) for arg in argv)
+    return options if already_quiet else [*options, "-q"]
+
+
+def _start(argv: list[str], root: Path, env: dict[str, str], output: IO[bytes]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TestRunError(
+            f"cannot run the test command {argv[0]!r}: {reason}; set `[project] test_command` in "
+            "autodev.toml to a command that runs your tests (for example `python -m pytest`)"
+        ) from exc
+
+
+def _wait_and_kill_group(process: subprocess.Popen[bytes], timeout_s: float) -> tuple[int | None, bool]:
+    """Wait for the command, then kill its process group: stragglers after an exit, everything on timeout.
+
+    The group leader is left unreaped (a zombie) until the group has been signalled, so its pid, which is also
+    the group id, cannot be reused by an unrelated process in between.
+    """
+    group = process.pid
+    try:
+        exited = _wait_without_reaping(process, timeout_s)
+        if not exited:
+            _signal_group(group, signal.SIGTERM)
+            _wait_without_reaping(process, KILL_GRACE_S)
+        _signal_group(group, signal.SIGKILL)
+    except BaseException:
+        _signal_group(group, signal.SIGKILL)
+        _reap(process)
+        raise
+    exit_code = _reap(process)
+    return (None if not exited else exit_code), not exited
+
+
+def _wait_without_reaping(process: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    pause = 0.002
+    while not _has_exited(process):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.05)
+    return True
+
+
+def _has_exited(process: subprocess.Popen[bytes]) -> bool:
+    if process.returncode is not None:
+        return True
+    if not hasattr(os, "waitid"):  # pragma: no cover - not on Linux; reaping at once is the fallback
+        return process.poll() is not None
+    try:
+        state = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return process.poll() is not None
+    return state is not None
+
+
+def _signal_group(group: int, signal_number: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is already gone
+        os.killpg(group, signal_number)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> int | None:
+    try:
+        return process.wait(timeout=REAP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _read_output_tail(output: IO[bytes]) -> str:
+    """The last OUTPUT_CAP_BYTES of the output, decoded leniently; a marker says how much was cut."""
+    size = os.fstat(output.fileno()).st_size
+    if size <= OUTPUT_CAP_BYTES:
+        output.seek(0)
+        return _clean(output.read(OUTPUT_CAP_BYTES).decode("utf-8", errors="replace"))
+    keep = OUTPUT_CAP_BYTES - 128  # room for the marker
+    output.seek(size - keep)
+    text = output.read(keep).decode("utf-8", errors="replace")
+    first_newline = text.find("\n")
+    if 0 <= first_newline < 1024:
+        text = text[first_newline + 1 :]  # drop the partial first line
+    cut = size - len(text.encode("utf-8", errors="replace"))
+    return f"[... output truncated: the first {cut} bytes are not shown ...]\n" + _clean(text)
+
+
+def _clean(text: str) -> str:
+    return strip_ansi(text.replace("\r\n", "\n"))

@@ -1,0 +1,331 @@
+"""Decide whether an attempt may be committed, and say what failed in as few tokens as a model can use.
+
+Commit only on green: the target tests pass and nothing that passed before the attempt stopped passing. The
+failure summary is what the model sees on a retry; on a CPU prompt tokens cost the most time, so it is short.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.verify.junit import TestOutcome
+from autodev.verify.runner import TestRun
+
+__all__ = ["Verdict", "failure_summary", "judge"]
+
+TargetStatus = Literal["passed", "failing", "skipped", "missing"]
+
+PYTEST_STOPPED_EARLY = frozenset({2, 3, 4})
+"""Interrupted, internal error, usage error: the outcomes are incomplete, whatever they say."""
+NAMES_IN_REASON = 3
+MAX_E_LINES = 10
+MAX_LINE_CHARS = 200
+MAX_SAME_FAILURE_IDS = 5
+
+_LOCATION = re.compile(r"^(?P<path>\S[^:]*):(?P<line>\d+):(?P<rest>.*)$")
+_INTERNAL_PATH = re.compile(r"site-packages|dist-packages|/_pytest/|/pluggy/|^<|/lib/python\d[\d.]*/")
+_SEPARATOR = re.compile(r"^(_ )+_?\s*$")
+
+
+class Verdict(BaseModel):
+    """Whether to commit, and the sentence that explains it in logs and to the user."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    green: bool
+    reason: str
+    newly_failing: list[str]
+    still_failing: list[str]
+    fixed: list[str]
+
+
+def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | None = None) -> Verdict:
+    """Green iff the attempt finished, its target tests pass (at least one) and no baseline pass was lost.
+
+    ``target_tests`` may name node ids, files or classes (``tests/test_x.py``, ``tests/test_x.py::TestA``)
+    or a test without its parameters; ``None`` means every test in the attempt. An empty collection is never
+    green: nothing would have been shown to work. Baseline and attempt must have run the same selection of
+    tests, otherwise tests missing from the attempt count as lost.
+    """
+    if attempt.timed_out:
+        return _red(f"tests timed out after {_seconds(attempt)} s")
+    if not attempt.used_junit:
+        return _judge_by_exit_status(attempt)
+    if attempt.no_tests_collected:
+        return _red("no tests were collected")
+    newly_failing = sorted(
+        test_id for test_id in baseline.passed_ids if _status_of(attempt, test_id) != "passed"
+    )
+    targets = _normalised(target_tests) if target_tests is not None else list(attempt.outcomes)
+    statuses = {target: _status_of(attempt, target) for target in targets}
+    missing = [target for target, status in statuses.items() if status == "missing"]
+    still_failing = sorted((attempt.failing_ids - baseline.passed_ids) | set(missing))
+    fixed = sorted(attempt.passed_ids - baseline.passed_ids)
+    reason = _red_reason(attempt, newly_failing, statuses, everything=target_tests is None)
+    return Verdict(
+        green=reason is None,
+        reason=reason or _green_reason(statuses, everything=target_tests is None),
+        newly_failing=newly_failing,
+        still_failing=still_failing,
+        fixed=fixed,
+    )
+
+
+def _red(reason: str) -> Verdict:
+    return Verdict(green=False, reason=reason, newly_failing=[], still_failing=[], fixed=[])
+
+
+def _judge_by_exit_status(attempt: TestRun) -> Verdict:
+    """Without a readable junit report the exit status is all we know; a run of no tests is still red."""
+    if attempt.no_tests_collected:
+        return _red("no tests were collected")
+    if attempt.exit_code == 0:
+        return Verdict(
+            green=True,
+            reason="the test command exited with status 0",
+            newly_failing=[],
+            still_failing=[],
+            fixed=[],
+        )
+    if attempt.exit_code is None:
+        return _red("the test command did not report an exit status")
+    return _red(f"the test command exited with status {attempt.exit_code}")
+
+
+def _red_reason(
+    attempt: TestRun, newly_failing: list[str], statuses: dict[str, TargetStatus], *, everything: bool
+) -> str | None:
+    """The most important reason the attempt is not green, or None when it is."""
+    noun = "test" if everything else "target test"
+    failing = [target for target, status in statuses.items() if status == "failing"]
+    missing = [target for target, status in statuses.items() if status == "missing"]
+    if attempt.exit_code in PYTEST_STOPPED_EARLY and not failing and not newly_failing:
+        errors = sorted(attempt.failing_ids)
+        after = f" after {_counted(len(errors), 'error')} in {_names(errors)}" if errors else ""
+        return f"pytest stopped early (exit status {attempt.exit_code}){after}, so the results are incomplete"
+    if newly_failing:
+        count = len(newly_failing)
+        verb = "no longer passes" if count == 1 else "no longer pass"
+        return f"{_counted(count, 'test')} that passed before {verb}: {_names(newly_failing)}"
+    if failing:
+        verb = "still fails" if len(failing) == 1 else "still fail"
+        return f"{_counted(len(failing), noun)} {verb}: {_names(failing)}"
+    if missing:
+        return f"{_counted(len(missing), noun)} did not run: {_names(missing)}"
+    if not statuses:
+        return "no target tests were given"
+    if "passed" not in statuses.values():
+        return f"no {noun} passed ({len(statuses)} skipped)"
+    return None
+
+
+def _green_reason(statuses: dict[str, TargetStatus], *, everything: bool) -> str:
+    passed = sum(1 for status in statuses.values() if status == "passed")
+    skipped = len(statuses) - passed
+    skipped_note = f" ({skipped} skipped)" if skipped else ""
+    if everything:
+        return f"all {_counted(passed, 'test')} pass{skipped_note}"
+    return f"{_counted(passed, 'target test')} pass{skipped_note} and nothing that passed before broke"
+
+
+def _status_of(run: TestRun, target: str) -> TargetStatus:
+    """How a node id, file or class fared, counting a collection error of its file as its own failure."""
+    outcomes = _outcomes_covering(run, target)
+    if not outcomes:
+        return "missing"
+    kinds = {outcome.outcome for outcome in outcomes}
+    if kinds & {"failed", "error"}:
+        return "failing"
+    if "passed" in kinds:
+        return "passed"
+    return "skipped"
+
+
+def _outcomes_covering(run: TestRun, target: str) -> list[TestOutcome]:
+    exact = run.outcomes.get(target)
+    if exact is not None:
+        return [exact]
+    return [
+        outcome
+        for test_id, outcome in run.outcomes.items()
+        if test_id.startswith((f"{target}::", f"{target}[")) or target.startswith(f"{test_id}::")
+    ]
+
+
+def _normalised(target_tests: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for target in target_tests:
+        cleaned = target.strip()
+        cleaned = cleaned.removeprefix("./")
+        if cleaned:
+            seen[cleaned] = None
+    return list(seen)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _names(ids: list[str]) -> str:
+    shown = ", ".join(ids[:NAMES_IN_REASON])
+    hidden = len(ids) - NAMES_IN_REASON
+    return f"{shown} and {hidden} more" if hidden > 0 else shown
+
+
+def _seconds(run: TestRun) -> str:
+    seconds = run.timeout_s if run.timeout_s is not None else run.duration_s
+    return f"{seconds:g}" if seconds < 10 else f"{round(seconds)}"
+
+
+def failure_summary(run: TestRun, *, limit_chars: int = 2500) -> str:
+    """What went wrong, for the model's next try: per failure its id, message and the lines that locate it.
+
+    Identical messages are shown once, listing the other test ids; the result never exceeds ``limit_chars``.
+    An empty string means there is nothing to report.
+    """
+    header = f"Tests timed out after {_seconds(run)} s." if run.timed_out else ""
+    failing = [outcome for outcome in run.outcomes.values() if outcome.is_failing]
+    if failing:
+        return _fit(header, _failure_sections(failing), len(failing), limit_chars)
+    if run.no_tests_collected:
+        header = _joined(header, "No tests were collected.")
+    elif not run.timed_out and run.exit_code == 0:
+        return ""
+    return _with_output_tail(header, run.output, limit_chars)
+
+
+def _failure_sections(failing: list[TestOutcome]) -> list[tuple[str, int]]:
+    """One section per distinct message, with how many failing tests it covers."""
+    groups: dict[str, list[TestOutcome]] = {}
+    for outcome in failing:
+        groups.setdefault(outcome.message or outcome.details[:200], []).append(outcome)
+    return [(_describe(outcomes), len(outcomes)) for outcomes in groups.values()]
+
+
+def _describe(outcomes: list[TestOutcome]) -> str:
+    first = outcomes[0]
+    label = "ERROR" if first.outcome == "error" else "FAILED"
+    lines = [f"{label} {first.test_id}" + (f" - {_clip(first.message)}" if first.message else "")]
+    lines.extend(f"  {line}" for line in _useful_lines(first.details, first.message))
+    others = [outcome.test_id for outcome in outcomes[1:]]
+    if others:
+        shown = ", ".join(others[:MAX_SAME_FAILURE_IDS])
+        hidden = len(others) - MAX_SAME_FAILURE_IDS
+        lines.append(f"  (same failure: {shown}" + (f" and {hidden} more)" if hidden > 0 else ")"))
+    return "\n".join(lines)
+
+
+def _useful_lines(details: str, message: str) -> list[str]:
+    """Where it failed (the test's line and the last line in the user's code) and the exception lines.
+
+    pytest internals, importlib frames and whole function bodies are left out: they cost tokens and do not
+    help a model fix the code.
+    """
+    lines = details.splitlines()
+    frames = _frames(lines)
+    chosen = [frames[0], frames[-1]] if len(frames) > 1 else frames
+    located = [f"at {location}: {code}" if code else f"at {location}" for location, code in _unique(chosen)]
+    exception = [
+        _clip(line)
+        for line in _last_e_block(lines)
+        if line[1:].strip() != message.strip()  # the message line already says it
+    ][:MAX_E_LINES]
+    if not frames and not exception:
+        return [_clip(line) for line in lines if line.strip()][:5]
+    return located + exception
+
+
+def _frames(lines: list[str]) -> list[tuple[str, str]]:
+    """(path:line, source line) for each frame outside pytest and the standard library, in traceback order.
+
+    pytest's long format puts a frame's source (the failing line marked with ">") above its location line; the
+    short format used for collection errors puts "path:line: in function" first and the source below it.
+    """
+    frames: list[tuple[str, str]] = []
+    pointer = ""
+    for index, line in enumerate(lines):
+        if line.startswith(">"):
+            pointer = line[1:].strip()
+            continue
+        if _SEPARATOR.match(line):
+            pointer = ""
+            continue
+        match = _LOCATION.match(line)
+        if match is None:
+            continue
+        path = match.group("path")
+        source = pointer
+        if match.group("rest").startswith(" in "):
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            source = following.strip() if following.startswith(" ") else ""
+        pointer = ""
+        if not _INTERNAL_PATH.search(path):
+            frames.append((f"{path}:{match.group('line')}", _clip(source)))
+    return frames
+
+
+def _unique(frames: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(frames))
+
+
+def _last_e_block(lines: list[str]) -> list[str]:
+    """The last run of pytest's "E" lines: the final exception of a chain, with the assertion explanation."""
+    block: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line.startswith("E ") or line == "E":
+            current.append(line)
+        elif current:
+            block, current = current, []
+    return current or block
+
+
+def _fit(header: str, sections: list[tuple[str, int]], failing_count: int, limit_chars: int) -> str:
+    """Add whole sections while they fit, then say how many failures were left out; never exceed the limit."""
+    text = header
+    shown = 0
+    for index, (section, covered) in enumerate(sections):
+        more_after = failing_count - shown - covered
+        reserve = len(_more_line(more_after)) + 1 if more_after > 0 else 0
+        candidate = _joined(text, section)
+        if len(candidate) + reserve > limit_chars:
+            if index == 0:  # even one section is too long: show what fits of it
+                room = limit_chars - reserve - len("\n...")
+                text = candidate[: max(room, 0)].rstrip() + "\n..."
+                shown = covered
+            break
+        text, shown = candidate, shown + covered
+    hidden = failing_count - shown
+    if hidden > 0:
+        text = _joined(text, _more_line(hidden))
+    return text[:limit_chars]
+
+
+def _more_line(hidden: int) -> str:
+    return f"({hidden} more failure{'s' if hidden != 1 else ''} not shown)"
+
+
+def _with_output_tail(header: str, output: str, limit_chars: int) -> str:
+    """No per-test outcomes: the end of the output is where pytest and most tools put the failures."""
+    title = _joined(header, "Test output (end):")
+    room = limit_chars - len(title) - 1
+    stripped = output.strip()
+    if room <= 0 or not stripped:
+        return (header or "The test command failed without output.")[:limit_chars]
+    tail = stripped[-room:]
+    if len(stripped) > room and "\n" in tail:
+        tail = tail[tail.index("\n") + 1 :]  # start at a whole line
+    return _joined(title, tail)[:limit_chars]
+
+
+def _joined(first: str, second: str) -> str:
+    return f"{first}\n{second}" if first else second
+
+
+def _clip(line: str) -> str:
+    line = line.rstrip()
+    return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."

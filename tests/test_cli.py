@@ -1,0 +1,97 @@
+"""The command line as a user meets it: a real `python -m autodev` process, init, version, help, -C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import git
+from test_run_once import EXAMPLE, RIGHT, WRONG, config_text
+
+from autodev import __version__
+from autodev.cli.main import run_cli
+from autodev.testing import ScriptedServer
+
+FORBIDDEN_GIT = ("reset", "stash", "clean", "checkout", "restore")
+
+
+def autodev_process(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "autodev", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
+class TestRealProcess:
+    def test_done_when_example_project_gets_committed(self, repo: Path, tmp_path: Path) -> None:
+        """`autodev -C DIR run --once` in a fresh process commits a passing temps.py, using no forbidden git command."""
+        shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True)
+        with ScriptedServer([WRONG, RIGHT]) as server:
+            (repo / "autodev.toml").write_text(config_text(server.url), encoding="utf-8")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "spec and tests")
+            trace = tmp_path / "git-trace.log"
+            env = {**os.environ, "GIT_TRACE": str(trace)}
+            done = autodev_process("-C", str(repo), "run", "--once", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "ok: SPEC.md" in done.stdout
+        assert "attempt 1: red" in done.stdout
+        assert "rolled back" in done.stderr
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True)
+        assert run.returncode == 0
+        commands = [line.split("trace: built-in: ", 1)[1] for line in trace.read_text().splitlines() if "built-in: " in line]
+        assert commands, "GIT_TRACE recorded no git command"
+        for command in commands:
+            words = command.split()
+            assert not (len(words) > 1 and words[1] in FORBIDDEN_GIT), command
+
+    def test_version(self) -> None:
+        """--version prints the package version."""
+        done = autodev_process("--version")
+        assert done.returncode == 0
+        assert __version__ in done.stdout
+
+    def test_missing_directory_is_a_usage_error(self, tmp_path: Path) -> None:
+        """-C with a directory that does not exist exits 2 and names it."""
+        done = autodev_process("-C", str(tmp_path / "nope"), "run", "--once")
+        assert done.returncode == 2
+        assert "nope" in done.stderr
+
+    def test_help_names_the_first_steps(self) -> None:
+        """The top-level help shows init and run --once."""
+        done = autodev_process("--help")
+        assert "autodev init" in done.stdout
+        assert "run --once" in done.stdout
+
+
+class TestInit:
+    def test_init_in_a_plain_directory(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """init creates a repository, autodev.toml, SPEC.md and ignores .autodev/ in .gitignore."""
+        root = tmp_path / "fresh"
+        root.mkdir()
+        assert run_cli(["-C", str(root), "init"]) == 0
+        assert (root / ".git").is_dir()
+        assert (root / "autodev.toml").is_file()
+        assert (root / "SPEC.md").is_file()
+        assert (root / ".gitignore").read_text(encoding="utf-8") == ".autodev/\n"
+        out = capsys.readouterr().out
+        assert "created autodev.toml" in out
+        assert "initialised a git repository" in out
+
+    def test_init_keeps_existing_files(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Existing SPEC.md and .gitignore content are kept; the entry is appended once."""
+        (repo / "SPEC.md").write_text("# Mine\n", encoding="utf-8")
+        (repo / ".gitignore").write_text("*.log", encoding="utf-8")
+        assert run_cli(["-C", str(repo), "init"]) == 0
+        assert run_cli(["-C", str(repo), "init"]) == 0
+        assert (repo / "SPEC.md").read_text(encoding="utf-8") == "# Mine\n"
+        assert (repo / ".gitignore").read_text(encoding="utf-8") == "*.log\n.autodev/\n"
+        assert "kept existing SPEC.md" in capsys.readouterr().out

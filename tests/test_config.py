@@ -1,0 +1,120 @@
+"""autodev.toml loading: the original plan's file loads, and every mistake names the file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autodev.config import Config, load_config
+from autodev.errors import ConfigError
+
+ORIGINAL_PLAN_TOML = """\
+[monitoring]
+watch_patterns = ["*.md", "*.yaml", "tests/**"]
+debounce_ms = 500
+
+[synthesis]
+incremental = true
+test_first = true
+max_increment_size = 50  # lines
+
+[llm]
+routing_strategy = "tiered"
+cache_responses = true
+local_models_preferred = true
+
+[llm.tiers]
+tier1 = ["phi-2", "tinyllama"]
+tier2 = ["codellama-7b", "mistral-7b"]
+tier3 = ["mixtral", "codellama-34b"]
+tier4 = ["claude-3-opus", "gpt-4"]
+
+[learning]
+enabled = true
+pattern_extraction = true
+min_pattern_quality = 0.7
+"""
+
+
+def write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "autodev.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+class TestLoadConfig:
+    def test_original_plan_file_loads_unchanged(self, tmp_path: Path) -> None:
+        """The configuration from the project's original plan is accepted as it is."""
+        config = load_config(write(tmp_path, ORIGINAL_PLAN_TOML))
+        assert config.llm.tiers["tier4"] == ["claude-3-opus", "gpt-4"]
+        assert config.monitoring.debounce_ms == 500
+        assert config.learning.min_pattern_quality == 0.7
+        assert config.llm.first_model() == "phi-2"
+
+    def test_missing_file_means_defaults(self, tmp_path: Path) -> None:
+        """No autodev.toml is not an error: every key has a default."""
+        config = load_config(tmp_path / "autodev.toml")
+        assert config == Config()
+        assert config.project.test_command == "python -m pytest"
+        assert config.synthesis.max_attempts == 3
+        assert config.tests.timeout_s == 300
+
+    def test_unknown_key_names_file_and_dotted_key(self, tmp_path: Path) -> None:
+        """A misspelt key is an error naming the file and the full key, not silently ignored."""
+        path = write(tmp_path, "[synthesis]\nmax_atempts = 4\n")
+        with pytest.raises(ConfigError) as caught:
+            load_config(path)
+        assert caught.value.key == "synthesis.max_atempts"
+        assert str(path) in str(caught.value)
+        assert "unknown key" in str(caught.value)
+        assert caught.value.exit_code == 2
+
+    def test_wrong_type_says_what_is_expected(self, tmp_path: Path) -> None:
+        """A value of the wrong type names the key and the expected type."""
+        with pytest.raises(ConfigError) as caught:
+            load_config(write(tmp_path, '[tests]\ntimeout_s = "soon"\n'))
+        assert caught.value.key == "tests.timeout_s"
+        assert "number" in caught.value.problem
+
+    def test_invalid_toml_reports_line(self, tmp_path: Path) -> None:
+        """A TOML syntax error names the file and where the parser stopped."""
+        with pytest.raises(ConfigError) as caught:
+            load_config(write(tmp_path, "[llm\nrouting_strategy = 1\n"))
+        assert "not valid TOML" in str(caught.value)
+        assert "line 1" in str(caught.value)
+
+    def test_not_utf8_is_a_config_error(self, tmp_path: Path) -> None:
+        """Binary junk in the file gives a config error, not a traceback."""
+        with pytest.raises(ConfigError, match="not UTF-8"):
+            load_config(write(tmp_path, b"\xff\xfe[llm]\n"))
+
+    def test_unknown_tier_name_is_rejected(self, tmp_path: Path) -> None:
+        """Tiers are tier0..tier4; anything else is a mistake worth naming."""
+        with pytest.raises(ConfigError) as caught:
+            load_config(write(tmp_path, '[llm.tiers]\ntop = ["gpt-4"]\n'))
+        assert caught.value.key == "llm.tiers"
+        assert "unknown tier 'top'" in caught.value.problem
+
+    def test_model_entry_missing_model_string(self, tmp_path: Path) -> None:
+        """A [llm.models.NAME] table without `model` names that key as missing."""
+        with pytest.raises(ConfigError) as caught:
+            load_config(write(tmp_path, '[llm.models.local]\napi_base = "http://127.0.0.1:1/v1"\n'))
+        assert caught.value.key == "llm.models.local.model"
+        assert "missing" in caught.value.problem
+
+    def test_first_model_skips_empty_tiers(self, tmp_path: Path) -> None:
+        """The first model comes from the lowest tier that has any."""
+        config = load_config(write(tmp_path, '[llm.tiers]\ntier1 = []\ntier2 = ["b", "c"]\n'))
+        assert config.llm.first_model() == "b"
+
+    def test_template_written_by_init_is_valid(self) -> None:
+        """The commented autodev.toml that `autodev init` writes loads without error."""
+        from autodev.config import parse_config, tomllib
+        from autodev.init import template
+
+        config = parse_config(tomllib.loads(template("autodev.toml")), source="template")
+        assert config.llm.first_model() is not None

@@ -1,0 +1,59 @@
+"""The prompt: stable prefix first, the last failure last, nothing the model does not need."""
+
+from __future__ import annotations
+
+from autodev.spec.reader import Requirement
+from autodev.synth.context import LONG_FILE_LINES, Feedback, SourceFile, build_messages, fence
+
+REQUIREMENT = Requirement(
+    id="SPEC.md", title="Temps", text="# Temps\nConvert.", source="SPEC.md", content_hash="0" * 64
+)
+TESTS = [SourceFile(path="tests/test_temps.py", content="from temps import to_kelvin\n")]
+
+
+class TestBuildMessages:
+    def test_first_attempt_has_spec_tests_and_files(self) -> None:
+        """The first prompt shows the spec, the read-only tests and the current target files."""
+        targets = [SourceFile(path="temps.py", content="def to_kelvin(c):\n    pass\n")]
+        messages = build_messages(REQUIREMENT, TESTS, targets)
+        assert [m["role"] for m in messages] == ["system", "user"]
+        user = messages[1]["content"]
+        assert user.index("# Specification") < user.index("# Tests") < user.index("# Files to write")
+        assert "from temps import to_kelvin" in user
+        assert "def to_kelvin(c):" in user
+        assert "Write temps.py so that all the tests pass." in user
+
+    def test_retry_keeps_the_prefix_and_appends_the_failure(self) -> None:
+        """A retry's messages start with exactly the first attempt's messages (llama.cpp prefix reuse)."""
+        targets = [SourceFile(path="temps.py", content=None)]
+        first = build_messages(REQUIREMENT, TESTS, targets)
+        retry = build_messages(REQUIREMENT, TESTS, targets, Feedback(reply="old reply", failure="assert 1 == 2"))
+        assert retry[:2] == first
+        assert retry[2] == {"role": "assistant", "content": "old reply"}
+        assert "assert 1 == 2" in retry[3]["content"]
+
+    def test_missing_target_is_to_be_created(self) -> None:
+        """A target that does not exist yet is described as such, not shown as an empty block."""
+        messages = build_messages(REQUIREMENT, TESTS, [SourceFile(path="temps.py", content=None)])
+        assert "temps.py does not exist yet: create it." in messages[1]["content"]
+
+    def test_no_targets_asks_model_to_name_files(self) -> None:
+        """With no known target, the model is asked to choose the paths (no extra call)."""
+        messages = build_messages(REQUIREMENT, TESTS, [])
+        assert "choose the file paths" in messages[1]["content"]
+
+    def test_search_replace_help_only_for_long_files(self) -> None:
+        """The SEARCH/REPLACE instructions cost tokens, so they appear only when a target file is long."""
+        short = build_messages(REQUIREMENT, TESTS, [SourceFile(path="a.py", content="x = 1\n")])
+        long_text = "x = 1\n" * (LONG_FILE_LINES + 1)
+        long = build_messages(REQUIREMENT, TESTS, [SourceFile(path="a.py", content=long_text)])
+        assert "SEARCH" not in short[0]["content"]
+        assert "<<<<<<< SEARCH" in long[0]["content"]
+
+
+class TestFence:
+    def test_fence_outgrows_backticks_inside(self) -> None:
+        """Content with a ``` run gets a longer fence so the block cannot end early."""
+        block = fence('s = "```"\n', "python")
+        assert block.startswith("````python\n")
+        assert block.endswith("\n````")

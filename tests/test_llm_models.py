@@ -1,0 +1,82 @@
+"""Model names resolve to LiteLLM calls: configured entries, bare Ollama names, loopback keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from autodev.config import LLMConfig, ModelConfig
+from autodev.errors import ConfigError
+from autodev.llm.models import LOOPBACK_PLACEHOLDER_KEY, is_loopback, resolve_model
+
+
+def known(name: str) -> bool:
+    return name in {"gpt-4"}
+
+
+class TestResolveModel:
+    def test_configured_entry(self) -> None:
+        """[llm.models.NAME] supplies the LiteLLM string, api_base, prices and the key from the environment."""
+        llm = LLMConfig(
+            models={
+                "big": ModelConfig(
+                    model="openai/gpt-4o", api_key_env="MY_KEY", input_cost_per_token=1e-6, output_cost_per_token=2e-6
+                )
+            }
+        )
+        model = resolve_model("big", llm, {"MY_KEY": "sk-123"}, provider_known=known)
+        assert model.litellm_model == "openai/gpt-4o"
+        assert model.api_key is not None and model.api_key.get_secret_value() == "sk-123"
+        assert "sk-123" not in repr(model)
+        assert model.has_configured_price
+
+    def test_missing_key_variable_is_a_config_error(self) -> None:
+        """api_key_env naming an unset variable says which variable to export."""
+        llm = LLMConfig(models={"big": ModelConfig(model="openai/gpt-4o", api_key_env="NOPE_KEY")})
+        with pytest.raises(ConfigError, match="NOPE_KEY is not set"):
+            resolve_model("big", llm, {}, provider_known=known)
+
+    def test_loopback_server_gets_placeholder_key(self) -> None:
+        """A local OpenAI-compatible server needs some key; the user should not have to invent one."""
+        llm = LLMConfig(models={"l": ModelConfig(model="openai/l", api_base="http://127.0.0.1:8080/v1")})
+        model = resolve_model("l", llm, {}, provider_known=known)
+        assert model.api_key is not None
+        assert model.api_key.get_secret_value() == LOOPBACK_PLACEHOLDER_KEY
+
+    def test_bare_unknown_name_becomes_ollama_with_note(self) -> None:
+        """`phi-2` with local models preferred is called as ollama/phi-2, and the note says so."""
+        model = resolve_model("phi-2", LLMConfig(), {"OLLAMA_API_BASE": "http://10.0.0.5:11434"}, provider_known=known)
+        assert model.litellm_model == "ollama/phi-2"
+        assert model.api_base == "http://10.0.0.5:11434"
+        assert model.note is not None and "ollama/phi-2" in model.note
+
+    def test_bare_known_name_passes_through(self) -> None:
+        """A name LiteLLM knows (gpt-4) goes to its provider, not to Ollama."""
+        assert resolve_model("gpt-4", LLMConfig(), {}, provider_known=known).litellm_model == "gpt-4"
+
+    def test_prefixed_name_passes_through(self) -> None:
+        """provider/model strings are LiteLLM's to interpret."""
+        model = resolve_model("anthropic/claude-3-opus", LLMConfig(), {}, provider_known=known)
+        assert model.litellm_model == "anthropic/claude-3-opus"
+        assert model.note is None
+
+    def test_local_not_preferred_passes_bare_name(self) -> None:
+        """With local_models_preferred = false a bare name is not rewritten."""
+        model = resolve_model("phi-2", LLMConfig(local_models_preferred=False), {}, provider_known=known)
+        assert model.litellm_model == "phi-2"
+
+
+class TestIsLoopback:
+    @pytest.mark.parametrize(
+        ("url", "expected"),
+        [
+            ("http://127.0.0.1:1/v1", True),
+            ("http://localhost:8080", True),
+            ("http://[::1]:80/", True),
+            ("http://10.0.0.1/", False),
+            ("https://api.openai.com/v1", False),
+            (None, False),
+        ],
+    )
+    def test_loopback_detection(self, url: str | None, expected: bool) -> None:
+        """Only loopback addresses count as local servers."""
+        assert is_loopback(url) is expected

@@ -1,0 +1,71 @@
+"""Target files: from Files: hints, else from the tests' imports; test files found on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autodev.synth.targets import choose_targets, find_test_files, imported_modules, targets_from_tests
+
+
+def make(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+class TestFindTestFiles:
+    def test_finds_both_naming_styles_and_skips_virtualenvs(self, tmp_path: Path) -> None:
+        """test_*.py and *_test.py are tests; files inside .venv, node_modules and .git are not."""
+        make(
+            tmp_path,
+            {
+                "tests/test_a.py": "",
+                "b_test.py": "",
+                "helper.py": "",
+                ".venv/lib/test_x.py": "",
+                "node_modules/pkg/test_y.py": "",
+                ".git/test_z.py": "",
+            },
+        )
+        assert find_test_files(tmp_path) == ["b_test.py", "tests/test_a.py"]
+
+
+class TestImportedModules:
+    def test_absolute_imports_in_order(self) -> None:
+        """Both import forms count; relative imports and duplicates do not."""
+        source = "import os\nfrom temps import to_kelvin\nfrom . import x\nimport temps\nimport a.b\n"
+        assert imported_modules(source) == ["os", "temps", "a.b"]
+
+    def test_syntax_error_gives_nothing(self) -> None:
+        """A broken test file yields no guess rather than an exception."""
+        assert imported_modules("def (:\n") == []
+
+
+class TestTargetsFromTests:
+    def test_module_to_write_is_named_from_import(self, tmp_path: Path) -> None:
+        """`from temps import to_kelvin` names temps.py even before it exists; stdlib and pytest do not count."""
+        source = "import pytest\nimport json\nfrom temps import to_kelvin\n"
+        make(tmp_path, {"tests/test_temps.py": source})
+        assert targets_from_tests(tmp_path, ["tests/test_temps.py"], [source]) == ["temps.py"]
+
+    def test_existing_package_and_src_layout(self, tmp_path: Path) -> None:
+        """Existing modules are found as packages, plain modules or under src/."""
+        make(tmp_path, {"pkg/__init__.py": "", "src/lib.py": "", "pkg/sub.py": ""})
+        source = "import pkg\nfrom lib import f\nfrom pkg.sub import g\n"
+        assert targets_from_tests(tmp_path, [], [source]) == ["pkg/__init__.py", "src/lib.py", "pkg/sub.py"]
+
+    def test_installed_packages_and_sibling_tests_are_not_targets(self, tmp_path: Path) -> None:
+        """Installed third-party modules, conftest and other test modules are never written."""
+        source = "import pydantic\nimport conftest\nfrom test_helpers import x\n"
+        assert targets_from_tests(tmp_path, ["tests/test_helpers.py"], [source]) == []
+
+
+class TestChooseTargets:
+    def test_hints_win_over_imports(self, tmp_path: Path) -> None:
+        """What the user wrote in Files: is what autodev writes."""
+        assert choose_targets(tmp_path, ["impl.py"], ["t.py"], ["from temps import x\n"]) == ["impl.py"]
+
+    def test_imports_when_no_hints(self, tmp_path: Path) -> None:
+        """Without hints the tests decide."""
+        assert choose_targets(tmp_path, [], ["t.py"], ["from temps import x\n"]) == ["temps.py"]

@@ -1,0 +1,347 @@
+"""The git layer on real repositories: what counts as uncommitted, and commits of only autodev's files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import git
+
+from autodev.errors import NotARepositoryError, VcsError
+from autodev.vcs import GitRepo, init_repository
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def commit_all(root: Path, *rels: str, message: str = "setup") -> None:
+    git(root, "add", "--", *rels)
+    git(root, "commit", "-q", "-m", message)
+
+
+def staged_names(root: Path) -> list[str]:
+    return git(root, "diff", "--cached", "--name-only").split()
+
+
+def files_in_head(root: Path) -> list[str]:
+    return git(root, "show", "--stat", "--name-only", "--format=", "HEAD").split()
+
+
+def isolate_global_config(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class TestOpen:
+    def test_finds_the_work_tree_top_from_a_subdirectory(self, repo: Path) -> None:
+        """Opening from deep inside the project (even a path not created yet) finds the repository's top."""
+        (repo / "src" / "pkg").mkdir(parents=True)
+        opened = GitRepo.open(repo / "src" / "pkg" / "not_yet.py")
+        assert opened.root.resolve() == repo.resolve()
+
+    def test_outside_any_repository_says_how_to_fix_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A directory outside git raises NotARepositoryError naming the path and `autodev init`."""
+        outside = tmp_path / "plain"
+        outside.mkdir()
+        monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+        with pytest.raises(NotARepositoryError) as caught:
+            GitRepo.open(outside)
+        assert str(caught.value) == (
+            f"{outside} is not inside a git repository; run `autodev init` (or `git init`) first"
+        )
+
+    def test_a_bare_repository_is_refused(self, tmp_path: Path) -> None:
+        """A bare repository has no work tree to write into, so it is not accepted."""
+        bare = tmp_path / "bare.git"
+        git(tmp_path, "init", "-q", "--bare", str(bare))
+        with pytest.raises(NotARepositoryError, match="work tree"):
+            GitRepo.open(bare)
+
+
+class TestHeadSha:
+    def test_none_before_the_first_commit_then_the_commit(self, repo: Path) -> None:
+        """An unborn branch has no HEAD commit; after a commit head_sha is that commit's full SHA."""
+        opened = GitRepo.open(repo)
+        assert opened.head_sha() is None
+        write(repo, "a.txt", "a\n")
+        commit_all(repo, "a.txt")
+        assert opened.head_sha() == git(repo, "rev-parse", "HEAD").strip()
+
+
+class TestUncommitted:
+    def test_reports_every_kind_of_uncommitted_file_and_only_those(self, repo: Path) -> None:
+        """Modified, staged, deleted, untracked and ignored files count; clean and absent ones do not."""
+        for rel in ("clean.py", "modified.py", "staged.py", "deleted.py"):
+            write(repo, rel, f"# {rel}\n")
+        commit_all(repo, "clean.py", "modified.py", "staged.py", "deleted.py")
+        write(repo, "modified.py", "changed\n")
+        write(repo, "staged.py", "changed\n")
+        git(repo, "add", "staged.py")
+        (repo / "deleted.py").unlink()
+        write(repo, "new/untracked.py", "new\n")
+        (repo / ".git" / "info" / "exclude").write_text("*.log\n", encoding="utf-8")
+        write(repo, "debug.log", "noise\n")
+        asked = [
+            "clean.py",
+            "modified.py",
+            "staged.py",
+            "deleted.py",
+            "new/untracked.py",
+            "debug.log",
+            "absent.py",
+        ]
+        assert GitRepo.open(repo).uncommitted(asked) == [
+            "modified.py",
+            "staged.py",
+            "deleted.py",
+            "new/untracked.py",
+            "debug.log",
+        ]
+
+    def test_works_before_the_first_commit(self, repo: Path) -> None:
+        """With no HEAD yet, staged and untracked files are uncommitted and an absent file is not."""
+        write(repo, "staged.py", "s\n")
+        git(repo, "add", "staged.py")
+        write(repo, "untracked.py", "u\n")
+        assert GitRepo.open(repo).uncommitted(["staged.py", "untracked.py", "absent.py"]) == [
+            "staged.py",
+            "untracked.py",
+        ]
+
+    def test_a_staged_deletion_is_uncommitted(self, repo: Path) -> None:
+        """`git rm` of a committed file is a change the user has not committed yet."""
+        write(repo, "gone.py", "g\n")
+        commit_all(repo, "gone.py")
+        git(repo, "rm", "-q", "gone.py")
+        assert GitRepo.open(repo).uncommitted(["gone.py"]) == ["gone.py"]
+
+    def test_paths_are_literal_not_globs(self, repo: Path) -> None:
+        """A file named `[ab].py` is asked about itself, not about a.py, which the glob would match."""
+        write(repo, "[ab].py", "literal\n")
+        write(repo, "a.py", "a\n")
+        commit_all(repo, "[ab].py", "a.py")
+        write(repo, "a.py", "changed\n")
+        assert GitRepo.open(repo).uncommitted(["[ab].py"]) == []
+
+    def test_unusual_file_names_are_matched(self, repo: Path) -> None:
+        """Names with spaces and non-ASCII letters, which git quotes in plain output, still match."""
+        write(repo, "dir with space/naïve file.py", "x\n")
+        assert GitRepo.open(repo).uncommitted(["dir with space/naïve file.py"]) == [
+            "dir with space/naïve file.py"
+        ]
+
+    def test_a_directory_counts_when_something_inside_is_uncommitted(self, repo: Path) -> None:
+        """Asking about a directory covers the files under it."""
+        write(repo, "pkg/mod.py", "x\n")
+        assert GitRepo.open(repo).uncommitted(["pkg", "other"]) == ["pkg"]
+
+
+class TestStatusPorcelain:
+    def test_lists_untracked_files_individually(self, repo: Path) -> None:
+        """-uall: a new file deep in a new directory shows by its own path, not as the directory."""
+        write(repo, "deep/er/file.txt", "x\n")
+        assert GitRepo.open(repo).status_porcelain() == "?? deep/er/file.txt\n"
+
+
+class TestCommitPaths:
+    def test_commits_only_the_given_paths_and_leaves_the_users_staging_alone(self, repo: Path) -> None:
+        """New, modified and deleted files are committed; the user's own staged changes stay staged, out."""
+        write(repo, "base.txt", "base\n")
+        write(repo, "lib.py", "old\n")
+        write(repo, "old.py", "obsolete\n")
+        commit_all(repo, "base.txt", "lib.py", "old.py")
+        write(repo, "user.txt", "the user's new file\n")
+        write(repo, "base.txt", "the user's edit\n")
+        git(repo, "add", "user.txt", "base.txt")
+        write(repo, "gen.py", "generated\n")
+        write(repo, "lib.py", "new\n")
+        (repo / "old.py").unlink()
+
+        sha = GitRepo.open(repo).commit_paths(["gen.py", "lib.py", "old.py"], "Add gen", {})
+
+        assert sha == git(repo, "rev-parse", "HEAD").strip()
+        assert sorted(files_in_head(repo)) == ["gen.py", "lib.py", "old.py"]
+        assert sorted(staged_names(repo)) == ["base.txt", "user.txt"]
+        assert git(repo, "status", "--porcelain", "--", "gen.py", "lib.py", "old.py") == ""
+        assert git(repo, "show", "HEAD:lib.py") == "new\n"
+
+    def test_message_ends_with_parseable_trailers(self, repo: Path) -> None:
+        """Trailers follow a blank line as `Key: value` lines that `git interpret-trailers --parse` reads."""
+        write(repo, "a.py", "a\n")
+        GitRepo.open(repo).commit_paths(
+            ["a.py"],
+            "Implement R1\n\nBody text.",
+            {"Autodev-Requirement": "R1", "Autodev-Model": "ollama/qwen2.5-coder:1.5b"},
+        )
+        body = git(repo, "log", "-1", "--format=%B")
+        parsed = subprocess.run(
+            ["git", "interpret-trailers", "--parse"],
+            input=body,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=repo,
+        ).stdout
+        assert body.startswith("Implement R1\n\nBody text.\n\n")
+        assert parsed == "Autodev-Requirement: R1\nAutodev-Model: ollama/qwen2.5-coder:1.5b\n"
+
+    def test_first_commit_in_an_empty_repository(self, repo: Path) -> None:
+        """The very first commit works, and a file the user staged meanwhile stays staged and out of it."""
+        write(repo, "a.py", "a\n")
+        write(repo, "mine.txt", "mine\n")
+        git(repo, "add", "mine.txt")
+        sha = GitRepo.open(repo).commit_paths(["a.py"], "First", {"Autodev-Requirement": "R1"})
+        assert git(repo, "rev-list", "HEAD").split() == [sha]
+        assert git(repo, "ls-tree", "-r", "--name-only", "HEAD").split() == ["a.py"]
+        assert staged_names(repo) == ["mine.txt"]
+
+    def test_uses_the_configured_identity(self, repo: Path) -> None:
+        """A configured identity is used as it is; the fallback never overrides it."""
+        write(repo, "a.py", "a\n")
+        GitRepo.open(repo).commit_paths(["a.py"], "First", {})
+        assert git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == (
+            "Test User <test@example.com>|Test User <test@example.com>\n"
+        )
+
+    def test_falls_back_to_autodev_identity_without_writing_config(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With no identity configured anywhere, autodev commits as itself and writes no git config."""
+        isolate_global_config(monkeypatch, tmp_path / "home")
+        root = tmp_path / "anon"
+        root.mkdir()
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "commit.gpgsign", "false")
+        config_before = (root / ".git" / "config").read_bytes()
+        write(root, "a.py", "a\n")
+
+        GitRepo.open(root).commit_paths(["a.py"], "First", {})
+
+        assert git(root, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == (
+            "autodev <autodev@localhost>|autodev <autodev@localhost>\n"
+        )
+        assert (root / ".git" / "config").read_bytes() == config_before
+        assert not (tmp_path / "home" / "gitconfig").exists()
+
+    def test_a_rejecting_hook_raises_with_its_message_and_restores_the_index(self, repo: Path) -> None:
+        """A pre-commit hook's refusal is a VcsError with git's stderr; HEAD and index are unchanged."""
+        write(repo, "lib.py", "old\n")
+        commit_all(repo, "lib.py")
+        write(repo, "user.txt", "user\n")
+        git(repo, "add", "user.txt")
+        hooks = repo / git(repo, "rev-parse", "--git-path", "hooks").strip()
+        hooks.mkdir(parents=True, exist_ok=True)
+        hook = hooks / "pre-commit"
+        hook.write_text("#!/bin/sh\necho 'lint says no' >&2\nexit 1\n", encoding="utf-8")
+        hook.chmod(0o755)
+        write(repo, "lib.py", "new\n")
+        write(repo, "gen.py", "generated\n")
+        head_before = git(repo, "rev-parse", "HEAD")
+        index_before = git(repo, "ls-files", "--stage")
+
+        with pytest.raises(VcsError, match="lint says no"):
+            GitRepo.open(repo).commit_paths(["lib.py", "gen.py"], "Try", {})
+
+        assert git(repo, "rev-parse", "HEAD") == head_before
+        assert git(repo, "ls-files", "--stage") == index_before
+        assert staged_names(repo) == ["user.txt"]
+        assert (repo / "gen.py").read_text(encoding="utf-8") == "generated\n"
+
+    def test_nothing_changed_is_an_error_not_an_empty_commit(self, repo: Path) -> None:
+        """Committing a file identical to HEAD raises VcsError and creates no commit."""
+        write(repo, "a.py", "a\n")
+        commit_all(repo, "a.py")
+        head_before = git(repo, "rev-parse", "HEAD")
+        with pytest.raises(VcsError):
+            GitRepo.open(repo).commit_paths(["a.py"], "Nothing", {})
+        assert git(repo, "rev-parse", "HEAD") == head_before
+
+    def test_a_path_that_neither_exists_nor_is_tracked_is_refused(self, repo: Path) -> None:
+        """A path git has never seen and that is not on disk cannot be committed."""
+        with pytest.raises(VcsError, match="neither exist nor are tracked"):
+            GitRepo.open(repo).commit_paths(["ghost.py"], "Ghost", {})
+
+    def test_an_ignored_file_autodev_wrote_is_committed(self, repo: Path) -> None:
+        """Paths given are committed even when an ignore rule covers them: the caller chose them."""
+        (repo / ".git" / "info" / "exclude").write_text("*.gen\n", encoding="utf-8")
+        write(repo, "table.gen", "data\n")
+        GitRepo.open(repo).commit_paths(["table.gen"], "Add table", {})
+        assert files_in_head(repo) == ["table.gen"]
+
+    def test_bad_trailer_key_is_refused_before_anything_is_staged(self, repo: Path) -> None:
+        """A trailer key with a colon or space would corrupt the trailer block, so it is rejected up front."""
+        write(repo, "a.py", "a\n")
+        with pytest.raises(ValueError, match="trailer key"):
+            GitRepo.open(repo).commit_paths(["a.py"], "Bad", {"Bad Key:": "x"})
+        assert staged_names(repo) == []
+
+
+class TestEnsureExcluded:
+    def test_appends_once_and_never_touches_gitignore(self, repo: Path) -> None:
+        """The pattern lands in info/exclude exactly once; .gitignore keeps its bytes."""
+        gitignore = write(repo, ".gitignore", "build/")
+        exclude = repo / ".git" / "info" / "exclude"
+        exclude.write_text("# mine\n*.log", encoding="utf-8")
+        opened = GitRepo.open(repo)
+
+        assert opened.ensure_excluded() is True
+        assert opened.ensure_excluded() is False
+
+        assert exclude.read_text(encoding="utf-8") == "# mine\n*.log\n.autodev/\n"
+        assert gitignore.read_text(encoding="utf-8") == "build/"
+        write(repo, ".autodev/ledger.json", "{}")
+        assert ".autodev" not in opened.status_porcelain()
+
+    def test_does_not_create_a_gitignore(self, repo: Path) -> None:
+        """A project without .gitignore does not get one."""
+        GitRepo.open(repo).ensure_excluded()
+        assert not (repo / ".gitignore").exists()
+
+    def test_in_a_linked_worktree_uses_the_repositorys_exclude_file(self, repo: Path, tmp_path: Path) -> None:
+        """From a worktree the pattern goes to the shared info/exclude, and hides .autodev there too."""
+        write(repo, "a.py", "a\n")
+        commit_all(repo, "a.py")
+        linked = tmp_path / "linked"
+        git(repo, "worktree", "add", "-q", str(linked), "-b", "side")
+        opened = GitRepo.open(linked)
+
+        assert opened.ensure_excluded() is True
+
+        common_exclude = repo / ".git" / "info" / "exclude"
+        assert ".autodev/" in common_exclude.read_text(encoding="utf-8").splitlines()
+        write(linked, ".autodev/journal", "{}")
+        assert opened.status_porcelain() == ""
+
+
+class TestIsIgnored:
+    def test_follows_gits_ignore_rules(self, repo: Path) -> None:
+        """Ignored files are ignored; plain files and tracked files matching a pattern are not."""
+        write(repo, ".gitignore", "*.log\n")
+        write(repo, "kept.log", "tracked anyway\n")
+        git(repo, "add", "-f", "kept.log")
+        opened = GitRepo.open(repo)
+        assert opened.is_ignored("debug.log") is True
+        assert opened.is_ignored("main.py") is False
+        assert opened.is_ignored("kept.log") is False
+
+
+class TestInitRepository:
+    def test_creates_a_repository_on_branch_main(self, tmp_path: Path) -> None:
+        """init_repository makes the directory a repository whose unborn branch is main."""
+        target = tmp_path / "fresh" / "project"
+        opened = init_repository(target)
+        assert opened.root.resolve() == target.resolve()
+        assert git(target, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+        assert opened.head_sha() is None
