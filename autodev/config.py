@@ -18,7 +18,7 @@ from autodev.errors import ConfigError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_FILE_NAME = "autodev.toml"
 TIER_NAMES = ("tier0", "tier1", "tier2", "tier3", "tier4")

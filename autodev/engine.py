@@ -23,8 +23,8 @@ from autodev.logs import get_logger
 from autodev.project import ProjectPaths
 from autodev.spec.reader import Requirement, read_requirement
 from autodev.synth.context import Feedback, SourceFile, build_messages
-from autodev.synth.edits import apply_edits, parse_reply
-from autodev.synth.guard import check_writable
+from autodev.synth.edits import FileEdit, apply_edits, parse_reply
+from autodev.synth.guard import check_writable, confine
 from autodev.synth.targets import choose_targets, find_test_files
 from autodev.vcs import GitRepo
 from autodev.verify.runner import TestRun, run_tests
@@ -129,8 +129,10 @@ class _Pass:
             return PassResult(status="failed", reason=_NO_TESTS, **base)
         baseline = self._run_tests("baseline")
         if baseline.timed_out:
-            return PassResult(status="failed", reason=f"the tests time out before any change: {_tail(baseline)}", **base)
-        if _all_green(baseline):
+            return PassResult(
+                status="failed", reason=f"the tests time out before any change: {_tail(baseline)}", **base
+            )
+        if judge(baseline, baseline).green:
             self.log.info("already satisfied", passed=len(baseline.passed_ids))
             return PassResult(status="satisfied", reason="all tests already pass", already_satisfied=True, **base)
         dirty = repo.uncommitted(targets)
@@ -199,12 +201,6 @@ class _Pass:
 _NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
 
 
-def _all_green(run: TestRun) -> bool:
-    if run.used_junit:
-        return bool(run.passed_ids) and not run.failing_ids and run.exit_code == 0
-    return run.exit_code == 0
-
-
 def _tail(run: TestRun, chars: int = 400) -> str:
     return run.output[-chars:].strip()
 
@@ -242,15 +238,18 @@ class _Attempts:
                 completion = self.owner.client.complete(self.model, self._messages(feedback))
             except ModelError as error:
                 self.log.error("model call failed", error=str(error))
-                return PassResult(
-                    status="failed", reason=str(error), model=self.model.name, attempts=records, **base
-                )
+                return PassResult(status="failed", reason=str(error), model=self.model.name, attempts=records, **base)
             try:
                 record = self._try(number, completion)
             except _AttemptFailed as failed:
                 records.append(failed.record)
                 feedback = failed.feedback
-                self.log.info("attempt failed", number=number, outcome=failed.record.outcome, reason=failed.record.reason)
+                self.log.info(
+                    "attempt failed",
+                    number=number,
+                    outcome=failed.record.outcome,
+                    reason=failed.record.reason,
+                )
                 continue
             records.append(record)
             return PassResult(
@@ -269,7 +268,9 @@ class _Attempts:
         targets = [SourceFile(path=p, content=_read_text(self.root / p)) for p in self.targets]
         return build_messages(self.requirement, self.tests, targets, feedback)
 
-    def _record(self, number: int, completion: Completion, outcome: AttemptOutcome, reason: str, **extra: Any) -> AttemptRecord:
+    def _record(
+        self, number: int, completion: Completion, outcome: AttemptOutcome, reason: str, **extra: Any
+    ) -> AttemptRecord:
         return AttemptRecord(
             number=number,
             model=self.model.name,
@@ -308,7 +309,12 @@ class _Attempts:
         return self._commit(number, completion, transaction, files, extra)
 
     def _commit(
-        self, number: int, completion: Completion, transaction: EditTransaction, files: list[str], extra: dict[str, Any]
+        self,
+        number: int,
+        completion: Completion,
+        transaction: EditTransaction,
+        files: list[str],
+        extra: dict[str, Any],
     ) -> AttemptRecord:
         trailers = {"Autodev-Requirement": self.requirement.id, "Autodev-Model": self.model.litellm_model}
         try:
@@ -322,9 +328,19 @@ class _Attempts:
         self.log.info("committed", commit=sha, files=files, model=self.model.name)
         return self._record(number, completion, "green", f"tests pass; committed {sha[:12]}", **extra)
 
+    def _is_echo(self, edit: FileEdit) -> bool:
+        """Small models often repeat a file unchanged (the tests, typically): that is no edit, not a violation."""
+        if edit.kind != "whole":
+            return False
+        try:
+            current = _read_text(confine(self.root, edit.path))
+        except EditRejectedError:
+            return False
+        return current is not None and current.rstrip() == edit.content.rstrip()
+
     def _changes(self, completion: Completion) -> dict[str, str]:
         """The reply as new file contents, every path checked, or EditRejectedError with a reason for the model."""
-        edits = parse_reply(completion.text, self.targets)
+        edits = [edit for edit in parse_reply(completion.text, self.targets) if not self._is_echo(edit)]
         for edit in edits:
             check_writable(self.root, edit.path, protected=self.protected)
         changes = apply_edits(edits, lambda path: _read_text(self.root / path))

@@ -6,14 +6,15 @@ The file gets every level; the console only what the user asked for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -27,10 +28,9 @@ class JsonLinesFile:
         self._stream: IO[str] = path.open("a", encoding="utf-8", buffering=1)
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-        try:
+        # A full disk must not stop the work; the console still shows the event.
+        with contextlib.suppress(OSError):
             self._stream.write(json.dumps(event_dict, default=str, ensure_ascii=False) + "\n")
-        except OSError:
-            pass  # a full disk must not stop the work; the console still shows the event
         return event_dict
 
     def close(self) -> None:
@@ -53,7 +53,11 @@ _open_file: JsonLinesFile | None = None
 
 
 def configure_logging(
-    *, log_file: Path | None, json_console: bool = False, console_level: str = "info", stream: IO[str] | None = None
+    *,
+    log_file: Path | None,
+    json_console: bool = False,
+    console_level: str = "info",
+    stream: TextIO | None = None,
 ) -> None:
     """Configure structlog for this process; safe to call again (e.g. once the project root is known)."""
     global _open_file
@@ -83,11 +87,12 @@ def configure_logging(
     )
 
 
-def _is_tty(stream: IO[str] | None) -> bool:
+def _is_tty(stream: TextIO | None) -> bool:
     target = stream or sys.stderr
     isatty: Any = getattr(target, "isatty", None)
     return bool(isatty and isatty())
 
 
-def get_logger(**context: Any) -> Any:
-    return structlog.get_logger("autodev").bind(**context)
+def get_logger(**context: Any) -> FilteringBoundLogger:
+    logger: FilteringBoundLogger = structlog.get_logger("autodev").bind(**context)
+    return logger

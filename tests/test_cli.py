@@ -19,7 +19,9 @@ from autodev.testing import ScriptedServer
 FORBIDDEN_GIT = ("reset", "stash", "clean", "checkout", "restore")
 
 
-def autodev_process(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def autodev_process(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "autodev", *args],
         capture_output=True,
@@ -45,9 +47,13 @@ class TestRealProcess:
         assert "ok: SPEC.md" in done.stdout
         assert "attempt 1: red" in done.stdout
         assert "rolled back" in done.stderr
-        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True
+        )
         assert run.returncode == 0
-        commands = [line.split("trace: built-in: ", 1)[1] for line in trace.read_text().splitlines() if "built-in: " in line]
+        commands = [
+            line.split("trace: built-in: ", 1)[1] for line in trace.read_text().splitlines() if "built-in: " in line
+        ]
         assert commands, "GIT_TRACE recorded no git command"
         for command in commands:
             words = command.split()

@@ -106,7 +106,7 @@ class TestParseJunitXml:
         }
 
     def test_collection_error_is_named_after_the_file_that_failed_to_collect(self) -> None:
-        """A module that does not import becomes an error whose id is its path and whose message is the cause."""
+        """A module that does not import is an error whose id is its path and whose message is the cause."""
         error = f'<error message="collection failure">{SYNTAX_ERROR_DETAILS}</error>'
         outcomes = parsed(report(case("", "tests.test_broken", file="tests/test_broken.py", inner=error)))
         outcome = outcomes["tests/test_broken.py"]
@@ -152,13 +152,26 @@ class TestParseJunitXml:
         assert outcome.message == "KeyError: 'k'"
 
     def test_long_tracebacks_keep_head_and_tail(self) -> None:
-        """Huge details are trimmed in the middle, with a marker, keeping the test frame and the raise site."""
+        """Huge details are trimmed in the middle, keeping the test frame and the raise site."""
         text = "HEAD\n" + "x" * 50_000 + "\nTAIL"
         outcome = parsed(report(case("tests.test_a", "t", inner=f'<failure message="m">{text}</failure>')))
         details = outcome["tests/test_a.py::t"].details
         assert details.startswith("HEAD") and details.endswith("TAIL")
         assert "characters not shown" in details
         assert len(details) < 9_000
+
+    def test_pytest_internal_error_gets_an_id_no_test_can_have(self) -> None:
+        """pytest's own crash (classname 'pytest', name 'internal') must not look like a file's test."""
+        error = '<error message="internal error">INTERNALERROR&gt; SystemExit: 0</error>'
+        outcomes = parsed(report(case("pytest", "internal", file=None, inner=error)))
+        assert outcomes == {
+            junit.INTERNAL_ERROR_ID: TestOutcome(
+                test_id=junit.INTERNAL_ERROR_ID,
+                outcome="error",
+                message="internal error",
+                details="INTERNALERROR> SystemExit: 0",
+            )
+        }
 
     def test_empty_report_has_no_outcomes_but_is_usable(self) -> None:
         """A run that collected nothing yields an empty dict (not None): the caller says 'no tests'."""

@@ -19,7 +19,10 @@ class TestResolveModel:
         llm = LLMConfig(
             models={
                 "big": ModelConfig(
-                    model="openai/gpt-4o", api_key_env="MY_KEY", input_cost_per_token=1e-6, output_cost_per_token=2e-6
+                    model="openai/gpt-4o",
+                    api_key_env="MY_KEY",
+                    input_cost_per_token=1e-6,
+                    output_cost_per_token=2e-6,
                 )
             }
         )

@@ -115,7 +115,9 @@ class TestGreenPath:
         for expected in ("requirement", "model chosen", "baseline tests", "edits applied", "committed"):
             assert expected in events
 
-    def test_json_output_for_scripts(self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_json_output_for_scripts(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """--json prints one JSON object with the status, commit, attempts and tokens."""
         server.push(RIGHT)
         assert autodev(project, "run", "--once", "--json") == 0
@@ -297,7 +299,9 @@ class TestUntrustedReplies:
 
 
 class TestContainedTestRun:
-    def test_tests_do_not_see_provider_keys(self, project: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_tests_do_not_see_provider_keys(
+        self, project: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """Model-written code runs without *_API_KEY/*_TOKEN/*_SECRET variables in its environment."""
         monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
         monkeypatch.setenv("MY_SERVICE_TOKEN", "t")
@@ -345,9 +349,7 @@ class TestErrors:
                 os.environ["GIT_CEILING_DIRECTORIES"] = env_ceiling
         assert "git init" in capsys.readouterr().err
 
-    def test_unreachable_model_is_a_clear_error(
-        self, project: Path, capsys: pytest.CaptureFixture[str]
-    ) -> None:
+    def test_unreachable_model_is_a_clear_error(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A model server that is down fails the pass with 'cannot connect', exit 1, nothing changed."""
         (project / "autodev.toml").write_text(config_text("http://127.0.0.1:9/v1"), encoding="utf-8")
         git(project, "commit", "-q", "-am", "dead server")
@@ -355,7 +357,9 @@ class TestErrors:
         assert "cannot connect" in capsys.readouterr().out
         assert (project / "temps.py").read_bytes() == STUB
 
-    def test_no_tests_means_no_code(self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_no_tests_means_no_code(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """Without tests there is nothing to prove code against: exit 1, no model call."""
         (repo / "SPEC.md").write_text("# Thing\nDo a thing.\n", encoding="utf-8")
         (repo / "autodev.toml").write_text(config_text(server.url), encoding="utf-8")

@@ -28,7 +28,7 @@ PYTEST = [sys.executable, "-m", "pytest"]
 
 
 def child_env() -> dict[str, str]:
-    """Our environment minus pytest's variables, so only the child's project configures it (and no plugins)."""
+    """Our environment minus pytest's variables: only the child's project configures it, without plugins."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
     return env | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
@@ -192,7 +192,7 @@ class TestTestRun:
 
 class TestRunTests:
     def test_passing_suite_has_outcomes_and_leaves_the_tree_clean(self, project: Path, scratch: Path) -> None:
-        """Outcomes come from junit; no __pycache__, .pytest_cache or report is left in the project or scratch."""
+        """Outcomes come from junit; no __pycache__, .pytest_cache or report is left behind."""
         write(project, "temps.py", "def to_f(c):\n    return c * 9 / 5 + 32\n")
         write(
             project,
@@ -320,9 +320,7 @@ class TestRunTests:
         assert run.output == "started\n"
         assert process_gone(int((project / "bg.pid").read_text()))
 
-    def test_child_environment_is_scrubbed(
-        self, project: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_child_environment_is_scrubbed(self, project: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Provider keys in os.environ never reach the tests; ordinary variables do."""
         monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
         monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret")
@@ -377,7 +375,7 @@ class TestRunTests:
 
     def test_output_keeps_the_last_64_kib_without_colour_codes(self, project: Path, scratch: Path) -> None:
         """Long output is cut at the front with a marker; ANSI escapes are removed."""
-        script = "print('x' * 200 + '\\n', end='' ); print(('y' * 99 + '\\n') * 1000); print('\\x1b[31mEND\\x1b[0m')"
+        script = "print('x' * 200); print(('y' * 99 + '\\n') * 1000); print('\\x1b[31mEND\\x1b[0m')"
         run = run_tests(project, [sys.executable, "-c", script], timeout_s=30, scratch_dir=scratch)
         assert run.output.startswith("[... output truncated")
         assert run.output.endswith("\nEND\n")

@@ -26,7 +26,8 @@ from autodev.testing import RecordedRequest, ScriptedReply, ScriptedServer
 # and pydantic's deprecation warning for every streamed chunk (litellm reads model_fields on instances).
 pytestmark = [
     pytest.mark.filterwarnings(
-        "ignore:Item 'summary' on TypedDict class 'ChatCompletionReasoningItem' is using the `ReadOnly` qualifier"
+        "ignore:Item 'summary' on TypedDict class 'ChatCompletionReasoningItem' is using"
+        " the `ReadOnly` qualifier"
         ":UserWarning:pydantic._internal._generate_schema"
     ),
     pytest.mark.filterwarnings(
@@ -117,7 +118,7 @@ class TestRecordedRequest:
 class TestScriptedServer:
     def test_refuses_non_loopback_hosts(self) -> None:
         """Binding anywhere but loopback is refused, since the server answers anyone with scripted text."""
-        for host in ("0.0.0.0", "192.168.1.10", "example.com"):
+        for host in ("0.0.0.0", "192.168.1.10", "example.com"):  # noqa: S104
             with pytest.raises(ValueError, match="loopback"):
                 ScriptedServer(host=host)
 
@@ -175,14 +176,17 @@ class TestScriptedServer:
         assert body["choices"][0]["finish_reason"] == "length"
 
     def test_both_chat_paths_answer_in_script_order_and_are_recorded(self) -> None:
-        """/v1/chat/completions and /chat/completions both take the next reply; requests are recorded in order."""
+        """/v1/chat/completions and /chat/completions both take the next reply; requests record in order."""
         with ScriptedServer(["first", "second"]) as server:
             base = server.url.removesuffix("/v1")
             status, _headers, raw = http(f"{base}/chat/completions", json.dumps(chat_body("a")).encode())
             assert (status, json.loads(raw)["choices"][0]["message"]["content"]) == (200, "first")
             _status, body = post_chat(server, chat_body("b"))
             assert body["choices"][0]["message"]["content"] == "second"
-            assert [request.path for request in server.requests] == ["/chat/completions", "/v1/chat/completions"]
+            assert [request.path for request in server.requests] == [
+                "/chat/completions",
+                "/v1/chat/completions",
+            ]
             assert [request.prompt_text for request in server.requests] == ["a", "b"]
             assert server.requests[0].headers["content-type"] == "application/json"
 
@@ -251,9 +255,7 @@ class TestScriptedServer:
         """With stream=true the reply is SSE: content deltas that rebuild the text, a usage chunk, [DONE]."""
         reply = ScriptedReply(content="one two  three", completion_tokens=3)
         with ScriptedServer([reply]) as server:
-            status, headers, raw = http(
-                f"{server.url}/chat/completions", json.dumps(chat_body(stream=True)).encode()
-            )
+            status, headers, raw = http(f"{server.url}/chat/completions", json.dumps(chat_body(stream=True)).encode())
         assert status == 200 and headers["Content-Type"] == "text/event-stream"
         events = raw.decode().split("\n\n")
         assert events[-2:] == ["data: [DONE]", ""]
@@ -279,7 +281,7 @@ class TestScriptedServer:
             assert len(server.requests) == 1
 
     def test_stop_is_prompt_with_a_delayed_request_in_flight_and_leaks_no_threads(self) -> None:
-        """stop() cuts a request still sleeping out its delay, returns within 2 s and leaves no server thread."""
+        """stop() cuts a request still sleeping out its delay, returns within 2 s, leaves no server thread."""
         outcome: list[BaseException | int] = []
 
         def call(server: ScriptedServer) -> None:
@@ -316,7 +318,9 @@ class TestScriptedServer:
         with ScriptedServer(replies) as server:
             threads = [
                 threading.Thread(
-                    target=lambda: contents.append(post_chat(server, chat_body())[1]["choices"][0]["message"]["content"])
+                    target=lambda: contents.append(
+                        post_chat(server, chat_body())[1]["choices"][0]["message"]["content"]
+                    )
                 )
                 for _ in replies
             ]
@@ -383,7 +387,12 @@ class TestScriptedServerThroughLiteLLM:
 
     @pytest.mark.parametrize(
         ("status", "exception_name"),
-        [(400, "BadRequestError"), (401, "AuthenticationError"), (429, "RateLimitError"), (503, "ServiceUnavailableError")],
+        [
+            (400, "BadRequestError"),
+            (401, "AuthenticationError"),
+            (429, "RateLimitError"),
+            (503, "ServiceUnavailableError"),
+        ],
     )
     def test_error_status_becomes_the_matching_litellm_exception(
         self, litellm: ModuleType, server: ScriptedServer, status: int, exception_name: str
@@ -394,10 +403,8 @@ class TestScriptedServerThroughLiteLLM:
             complete(litellm, server)
         assert len(server.requests) == 1
 
-    def test_streaming_reassembles_content_and_reports_usage(
-        self, litellm: ModuleType, server: ScriptedServer
-    ) -> None:
-        """A streamed reply arrives as several chunks whose deltas rebuild the content, with the usage chunk."""
+    def test_streaming_reassembles_content_and_reports_usage(self, litellm: ModuleType, server: ScriptedServer) -> None:
+        """A streamed reply comes as several chunks whose deltas rebuild the content, plus the usage."""
         server.push(ScriptedReply(content="return a + b", prompt_tokens=20, completion_tokens=4))
         stream = complete(litellm, server, stream=True, stream_options={"include_usage": True})
         chunks = list(stream)
@@ -411,9 +418,7 @@ class TestScriptedServerThroughLiteLLM:
         with pytest.raises(litellm.InternalServerError, match=r"no reply left for request #1"):
             complete(litellm, server)
 
-    def test_delay_beyond_the_timeout_raises_litellm_timeout(
-        self, litellm: ModuleType, server: ScriptedServer
-    ) -> None:
+    def test_delay_beyond_the_timeout_raises_litellm_timeout(self, litellm: ModuleType, server: ScriptedServer) -> None:
         """A reply delayed past LiteLLM's timeout surfaces as litellm.Timeout after one request."""
         server.push(ScriptedReply(content="late", delay_s=10))
         with pytest.raises(litellm.Timeout):
@@ -455,7 +460,7 @@ def finish(process: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM)
 class TestServeCommand:
     @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
     def test_serves_reply_files_in_order_and_exits_zero_on_signal(self, tmp_path: Path, sig: signal.Signals) -> None:
-        """The command prints one URL line, answers with the file contents in order, then exits 0 on a signal."""
+        """It prints one URL line, answers with the file contents in order, then exits 0 on a signal."""
         first, second = tmp_path / "first.txt", tmp_path / "second.txt"
         first.write_text("print('one')\n", encoding="utf-8")
         second.write_text("print('two')\n", encoding="utf-8")
@@ -482,7 +487,7 @@ class TestServeCommand:
         assert returncode == 0
 
     def test_missing_reply_file_is_a_usage_error(self, tmp_path: Path) -> None:
-        """An unreadable reply file stops the command before it listens, with exit code 2 and the file named."""
+        """An unreadable reply file stops the command before it listens: exit code 2, the file named."""
         done = run_module("serve", "--reply-file", str(tmp_path / "absent.txt"))
         assert done.returncode == 2
         assert "absent.txt" in done.stderr and done.stdout == ""
@@ -490,8 +495,7 @@ class TestServeCommand:
     def test_does_not_import_litellm_or_click(self) -> None:
         """The command stays light: importing it loads neither LiteLLM nor click."""
         code = (
-            "import sys, autodev.testing.__main__; "
-            "print(sorted(m for m in ('litellm', 'click') if m in sys.modules))"
+            "import sys, autodev.testing.__main__; print(sorted(m for m in ('litellm', 'click') if m in sys.modules))"
         )
         done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=20)
         assert (done.returncode, done.stdout.strip()) == (0, "[]")

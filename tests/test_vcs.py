@@ -49,9 +49,7 @@ class TestOpen:
         opened = GitRepo.open(repo / "src" / "pkg" / "not_yet.py")
         assert opened.root.resolve() == repo.resolve()
 
-    def test_outside_any_repository_says_how_to_fix_it(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_outside_any_repository_says_how_to_fix_it(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """A directory outside git raises NotARepositoryError naming the path and `autodev init`."""
         outside = tmp_path / "plain"
         outside.mkdir()
@@ -138,9 +136,7 @@ class TestUncommitted:
     def test_unusual_file_names_are_matched(self, repo: Path) -> None:
         """Names with spaces and non-ASCII letters, which git quotes in plain output, still match."""
         write(repo, "dir with space/naïve file.py", "x\n")
-        assert GitRepo.open(repo).uncommitted(["dir with space/naïve file.py"]) == [
-            "dir with space/naïve file.py"
-        ]
+        assert GitRepo.open(repo).uncommitted(["dir with space/naïve file.py"]) == ["dir with space/naïve file.py"]
 
     def test_a_directory_counts_when_something_inside_is_uncommitted(self, repo: Path) -> None:
         """Asking about a directory covers the files under it."""

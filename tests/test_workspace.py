@@ -163,9 +163,7 @@ class TestEditTransaction:
 
         restored = transaction.rollback()
 
-        assert sorted(restored) == sorted(
-            ["src/app.py", "run.sh", "data.bin", "new/deep/dir/mod.py", "src/extra.py"]
-        )
+        assert sorted(restored) == sorted(["src/app.py", "run.sh", "data.bin", "new/deep/dir/mod.py", "src/extra.py"])
         assert not journal.exists()
         after = tree(project)
         after.pop(".autodev")  # the state directory itself stays
@@ -291,9 +289,7 @@ class TestEditTransaction:
         assert journal.read_bytes() == b"left by a crash"
         assert (project / "src" / "app.py").read_bytes() == b"print('hello')\r\n# trailing no newline"
 
-    def test_rollback_never_overwrites_a_file_someone_changed_after_autodev(
-        self, project: Path, journal: Path
-    ) -> None:
+    def test_rollback_never_overwrites_a_file_someone_changed_after_autodev(self, project: Path, journal: Path) -> None:
         """A user's edit made during the attempt survives rollback; the original is kept in the journal."""
         transaction = EditTransaction(project, journal)
         transaction.apply({"src/app.py": b"autodev's", "run.sh": b"autodev's too"})

@@ -94,7 +94,10 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
     configure_logging(log_file=paths.log_file, json_console=options.log_json, console_level=options.console_level)
     result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts)
     if as_json:
-        payload = result.model_dump(mode="json") | {"cost_usd": result.cost_usd, "exit_code": _exit_code(result.status)}
+        payload = result.model_dump(mode="json") | {
+            "cost_usd": result.cost_usd,
+            "exit_code": _exit_code(result.status),
+        }
         click.echo(json.dumps(payload, indent=2))
     else:
         click.echo(_summary(result))

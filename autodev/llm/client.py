@@ -8,6 +8,7 @@ call could succeed.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +24,11 @@ Message = dict[str, str]
 
 # LiteLLM exception class name -> (kind, retryable, hint for the user).
 _EXCEPTION_TABLE: dict[str, tuple[str, bool, str]] = {
-    "AuthenticationError": ("authentication failed", False, "check the API key (api_key_env in autodev.toml)"),
+    "AuthenticationError": (
+        "authentication failed",
+        False,
+        "check the API key (api_key_env in autodev.toml)",
+    ),
     "PermissionDeniedError": ("permission denied", False, "the key has no access to this model"),
     "NotFoundError": ("model not found", False, "check the model name and api_base"),
     "ContextWindowExceededError": ("prompt too long", False, "the spec, tests and files exceed the context"),
@@ -41,6 +46,7 @@ _EXCEPTION_TABLE: dict[str, tuple[str, bool, str]] = {
     "APIError": ("provider error", True, ""),
 }
 
+_LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+: )?(?:\w+Error: )?(?:\w+Exception - )?")
 _litellm_lock = threading.Lock()
 _litellm_module: ModuleType | None = None
 
@@ -92,14 +98,49 @@ def provider_known(name: str) -> bool:
 
 
 def translate_error(model: str, exc: Exception) -> ModelError:
-    """One ModelError for any LiteLLM/OpenAI exception, found by walking the class hierarchy."""
+    """One ModelError for any LiteLLM/OpenAI exception.
+
+    Transport failures come first: LiteLLM wraps a refused connection in an InternalServerError, and the user
+    needs to hear "cannot connect", not "server error". Otherwise the class hierarchy of the outer exception decides.
+    """
+    chain = _exception_chain(exc)
+    transport = next((link for link in chain if _transport_kind(link)), None)
+    if transport is not None:
+        kind, retryable, hint = _EXCEPTION_TABLE[_transport_kind(transport)]
+        return ModelError(model, kind, _with_hint(_message(chain[-1]), hint), retryable=retryable)
     for cls in type(exc).__mro__:
         entry = _EXCEPTION_TABLE.get(cls.__name__)
         if entry is not None:
             kind, retryable, hint = entry
-            detail = _first_line(str(exc)) + (f" ({hint})" if hint else "")
-            return ModelError(model, kind, detail, retryable=retryable)
-    return ModelError(model, "unexpected error", f"{type(exc).__name__}: {_first_line(str(exc))}", retryable=False)
+            return ModelError(model, kind, _with_hint(_message(exc), hint), retryable=retryable)
+    return ModelError(model, "unexpected error", f"{type(exc).__name__}: {_message(exc)}", retryable=False)
+
+
+def _exception_chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < limit:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _transport_kind(exc: BaseException) -> str:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"Timeout", "APITimeoutError", "TimeoutException"} or isinstance(exc, TimeoutError):
+        return "Timeout"
+    if names & {"APIConnectionError", "ConnectError"} or isinstance(exc, ConnectionError):
+        return "APIConnectionError"
+    return ""
+
+
+def _message(exc: BaseException) -> str:
+    """The exception's first line without LiteLLM's repeated class-name prefixes."""
+    return _LITELLM_PREFIX.sub("", _first_line(str(exc)))
+
+
+def _with_hint(detail: str, hint: str) -> str:
+    return f"{detail} ({hint})" if hint else detail
 
 
 def _first_line(text: str, limit: int = 300) -> str:
@@ -167,9 +208,7 @@ def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any
 def _cost(litellm: ModuleType, model: ResolvedModel, response: Any, input_tokens: int, output_tokens: int) -> float:
     """Configured prices win (local models have none in LiteLLM's map); unknown models cost 0."""
     if model.has_configured_price:
-        return input_tokens * (model.input_cost_per_token or 0.0) + output_tokens * (
-            model.output_cost_per_token or 0.0
-        )
+        return input_tokens * (model.input_cost_per_token or 0.0) + output_tokens * (model.output_cost_per_token or 0.0)
     try:
         return float(litellm.completion_cost(completion_response=response))
     except Exception:

@@ -1,31 +1,35 @@
-"""Read a model's reply as file edits: the one place where untrusted model text becomes changes to files.
+"""Read a model's reply as file edits: where untrusted model text becomes changes to files.
 
-Small local models rarely follow a format exactly, so the parser accepts what they actually write and rejects, with
-an instruction the model can act on (the reason is sent back on the next attempt), whatever it cannot use safely.
-Paths are only parsed here; ``autodev.synth.guard`` confines them to the project before anything is written.
+Small local models rarely follow a format exactly, so the parser accepts what they actually write, and rejects
+whatever it cannot use safely with an instruction the model can act on (the reason is sent back to it on the
+next attempt). Paths are only parsed here; ``autodev.synth.guard`` confines them before anything is written.
 
 Accepted, in any mix, with prose around them:
 
-1. Whole-file blocks: a fenced block (``` or ~~~, any info string) whose path is given by a path line up to three
-   non-blank lines above it (``temps.py``, ```` `temps.py` ````, ``**temps.py**``, ``### temps.py``,
+1. Whole-file blocks: a fenced block (``` or ~~~, any info string) whose path is given by a path line up to
+   three non-blank lines above it (``temps.py``, ```` `temps.py` ````, ``**temps.py**``, ``### temps.py``,
    ``# File: temps.py``, ``File: src/temps.py``, ``temps.py:``, ``- temps.py (updated)``), by the info string
-   (```` ```python temps.py ````, ```` ```temps.py ````, ```` ```python title="temps.py" ````, ```` ```py:temps.py ````),
-   or by a first-line comment naming a target (``# temps.py``). A path is one token with an extension or a slash,
-   so "Here is the code:" is never taken for one.
-2. SEARCH/REPLACE blocks (Aider's format, 5-9 marker characters, fenced or not). Their path is the path line before
-   them (inside or outside the fence), else the path of the previous block (several blocks may follow one path line),
-   else a target named in the prose just above, else the only target.
-3. Unlabelled blocks. They are used only when the reply has no labelled edit at all: a reply that labels its files
-   and also shows a bare block is showing an example. Blocks that are not code (info string bash/sh/console/text/
-   output/pycon/..., or starting with a ``$ `` or ``>>> `` prompt) are never used. With one target, the block chosen
-   is the LAST of the blocks with the most top-level ``def``/``class`` lines (Python blocks preferred for a ``.py``
-   target): a usage example has no definitions, a later snippet of one function has fewer than the full file, and
-   when a model shows a draft and then the final file, the final one comes last. With several targets each block
-   must name its target in the prose just above it ("Here is the updated `b.py`:"), else the reply is rejected.
-4. A reply with no fence at all that is valid Python defining something, when the only target is a ``.py`` file:
+   (``python temps.py``, ``temps.py``, ``python title="temps.py"``, ``py:temps.py``), or by a first-line
+   comment naming a target (``# temps.py``), or by a first line that is only a target's path (then dropped).
+   A path is one token with an extension or a slash, so "Here is the code:" is never taken for one. A
+   labelled block that is a transcript (console, pycon, output, a first line with a ``$`` or ``>>>``
+   prompt), or shell code under a ``.py`` path, shows how to run the file and does not replace it.
+2. SEARCH/REPLACE blocks (Aider's format, 5-9 marker characters, fenced or not). Their path is the path line
+   before them (inside or outside the fence), else a target named in the prose just above, else the previous
+   block's path (several blocks may follow one path line), else the only target.
+3. Unlabelled blocks. Blocks that are not code (info string bash/sh/console/text/output/pycon/..., or a first
+   line starting with a ``$`` or ``>>>`` prompt) are never used. With one target the block chosen is the LAST
+   of those with the most top-level ``def``/``class`` lines (Python blocks first for a ``.py`` target): a
+   usage example defines nothing, a later snippet of one function defines less than the full file, and when a
+   model shows a draft and then the final file, the final one comes last. With several targets a bare block
+   must name its target in the prose just above it ("Here is `b.py`:"). When the reply also has labelled
+   edits, bare blocks are most likely examples: they only fill in targets that no labelled edit covers, must
+   define something, and are ignored rather than rejected.
+4. A reply without any fence that is valid Python defining something, when the only target is a ``.py`` file:
    tiny models sometimes answer with bare code.
 
-A path that is a path-suffix of exactly one target (``temps.py`` for ``src/temps.py``) is mapped onto that target.
+A path that is a path-suffix of exactly one target (``temps.py`` for ``src/temps.py``), or an absolute path
+that ends with a target (``/temps.py``, ``/home/me/project/temps.py``), is mapped onto that target.
 """
 
 from __future__ import annotations
@@ -44,13 +48,14 @@ MAX_REPLY_CHARS = 200_000
 MAX_FILE_CHARS = 150_000
 
 _FORMAT_HINT = "put the file's path alone on a line, then its complete content in a fenced code block"
+_BLOCK_HINT = "write <<<<<<< SEARCH, the old lines, =======, the new lines, then >>>>>>> REPLACE."
 
 
 class FileEdit(BaseModel):
-    """One change to one file, as the model asked for it; the path is parsed but NOT yet confined to the project.
+    """One change to one file as the model asked for it; the path is parsed, NOT yet confined to the project.
 
-    ``path`` is a posix path with markup stripped and ``./`` removed; ``content`` (kind "whole") is empty or ends
-    with a newline; ``search``/``replace`` (kind "replace") are whole lines, each ending with a newline, or empty.
+    ``path`` is a posix path with markup and ``./`` removed; ``content`` (kind "whole") is empty or ends with
+    a newline; ``search``/``replace`` (kind "replace") are whole lines, each ending with a newline, or empty.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,9 +67,10 @@ class FileEdit(BaseModel):
     replace: str = ""
 
 
-# ---------------------------------------------------------------------------------------------------- lines and marks
+# -------------------------------------------------------------------------------------------- lines and marks
 
-# Everything in U+0000-U+001F except tab, newline, form feed and carriage return, and DEL: never part of source text.
+# Everything in U+0000-U+001F except tab, newline, form feed and carriage return, and DEL: never part of
+# source text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -73,14 +79,14 @@ _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _UPDATED = re.compile(r"^\s*>{5,9}\s*(?:REPLACE|UPDATED)\s*<?\s*$")
 _DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+\w")
 _COMMENT = r"^\s*(?:#|//)\s*"
-# Comments that stand for code left out ("# ... existing code ...", "# rest of the file unchanged"): a whole file with
-# one would lose that code. Narrow on purpose: a real comment ("# return the rest of the input") must not match.
+# Comments that stand for code left out ("# ... existing code ...", "# rest of the file unchanged"): a whole
+# file with one would lose that code. Narrow on purpose: a real comment ("# return the rest of the input")
+# must not match.
 _PLACEHOLDER = re.compile(
     "|".join(
         (
             _COMMENT + r"[(\[]?\s*(?:\.\.\.|…)",
-            _COMMENT
-            + r".*\brest\s+of\s+(?:the\s+)?(?:code|file|class|module|functions?|methods?|implementation)\b",
+            _COMMENT + r".*\brest\s+of\s+(?:the\s+)?(?:code|file|class|module|functions?|methods?|implementation)\b",
             _COMMENT + r".*\b(?:code|functions?|methods?|implementation|everything\s+else)\s+"
             r"(?:remains?|stays?|is|are)\s+(?:unchanged|the\s+same)\b",
             _COMMENT + r".*\b(?:existing|previous|unchanged)\s+(?:code|functions?|methods?|implementation)\s*"
@@ -114,13 +120,14 @@ _NON_CODE_INFO = frozenset(
         "stderr",
     }
 )
-# Info strings of blocks that show a session or its output: never the content of a file, whatever is above them.
+# Info strings of blocks that show a session or its output: never the content of a file, whatever is above
+# them.
 _TRANSCRIPT_INFO = frozenset({"console", "shell-session", "terminal", "pycon", "output", "stdout", "stderr"})
 _PROMPTS = ("$ ", ">>> ", "% ", "> ")
 _DIFF_INFO = frozenset({"diff", "patch", "udiff"})
 _PYTHON_INFO = frozenset({"", "python", "py", "python3", "py3"})
 
-# ------------------------------------------------------------------------------------------------------------ paths
+# ------------------------------------------------------------------------------------------------------ paths
 
 _PATH_CHARS = re.compile(r"^[\w.\-+@~/\\:]+$")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -128,7 +135,8 @@ _FILE_WITH_EXTENSION = re.compile(r"^[\w.\-+@~]*\.[A-Za-z0-9_]*[A-Za-z][A-Za-z0-
 _HEADING = re.compile(r"^#{1,6}\s+")
 _LIST_MARKER = re.compile(r"^(?:[-*+]|\d{1,3}[.)])\s+")
 _LABEL = re.compile(
-    r"^(?:file\s*name|file\s*path|filepath|filename|file|path|name|(?:updated|new|modified|changed|complete)\s+file)"
+    r"^(?:file\s*name|file\s*path|filepath|filename|file|path|name"
+    r"|(?:updated|new|modified|changed|complete)\s+file)"
     r"(?:\s*[:=]\s*|\s+)",
     re.IGNORECASE,
 )
@@ -137,16 +145,14 @@ _STATUS_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _INFO_KEYS = frozenset({"title", "filename", "file", "path", "name"})
-_COMMENT_PATH = re.compile(
-    r"^\s*(?:#|//|--|/\*)\s*(?:file(?:name)?\s*:\s*)?(?P<path>\S+?)\s*(?:\*/)?\s*$", re.I
-)
+_COMMENT_PATH = re.compile(r"^\s*(?:#|//|--|/\*)\s*(?:file(?:name)?\s*:\s*)?(?P<path>\S+?)\s*(?:\*/)?\s*$", re.I)
 
 
 def _looks_like_path(text: str) -> bool:
     """A single token that is a file path: a slash, or a last component with a (lettered) extension.
 
-    Why so strict: the line above a code block is usually prose ("Here is the code:", "Output:", "v1.2"), and a
-    prose line taken for a path would write a stray file.
+    Why so strict: the line above a code block is usually prose ("Here is the code:", "Output:", "v1.2"),
+    and a prose line taken for a path would write a stray file.
     """
     if not text or len(text) > 300 or "://" in text or not _PATH_CHARS.match(text):
         return False
@@ -162,14 +168,14 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _normalize_path(path: str) -> str:
-    """Drop ``./`` and doubled slashes so one file has one spelling; ``..`` and absolute paths stay for the guard."""
+    """Drop ``./`` and doubled slashes so one file has one spelling; ``..`` and ``/`` stay for the guard."""
     leading = "/" if path.startswith("/") else ""
     parts = [part for part in path.split("/") if part not in ("", ".")]
     return leading + "/".join(parts) if parts else path
 
 
 def _unwrap_once(text: str) -> str:
-    """Remove one layer of the markup models put around a path line (heading, list, bold, label, backticks...)."""
+    """Remove one layer of the markup models put around a path (heading, list, bold, label, backticks...)."""
     text = _HEADING.sub("", text)
     text = _LIST_MARKER.sub("", text)
     text = text.replace("**", "")
@@ -195,7 +201,7 @@ def _path_from_line(line: str) -> str | None:
 
 
 def _path_from_info(info: str) -> str | None:
-    """The path named in a fence's info string (``python temps.py``, ``temps.py``, ``py title="a.py"``, ``py:a.py``)."""
+    """The path in a fence's info string (``python a.py``, ``a.py``, ``py title="a.py"``, ``py:a.py``)."""
     for raw in re.split(r"[\s,{}]+", info):
         token = raw
         if "=" in token:
@@ -212,7 +218,7 @@ def _path_from_info(info: str) -> str | None:
 
 
 def _language(info: str) -> str:
-    """The language word of an info string: ``python`` for ``python``, ``{.python}``, ``python:a.py``, ``py title=``."""
+    """The language word of an info string: ``python`` for ``python``, ``{.python}`` or ``python:a.py``."""
     words = info.strip().split()
     first = words[0] if words else ""
     return first.strip("{}.").split(":", 1)[0].lower()
@@ -225,7 +231,7 @@ class _Targets:
         self.paths = list(dict.fromkeys(_normalize_path(t) for t in targets))
         self._mention_patterns = [(path, self._pattern(path)) for path in self.paths]
         basenames = [path.rsplit("/", 1)[-1] for path in self.paths]
-        for path, base in zip(self.paths, basenames):
+        for path, base in zip(self.paths, basenames, strict=True):
             if base != path and basenames.count(base) == 1:
                 self._mention_patterns.append((path, self._pattern(base)))
 
@@ -234,10 +240,13 @@ class _Targets:
         return re.compile(r"(?<![\w./\\-])" + re.escape(name) + r"(?![\w/\\-]|\.\w)")
 
     def canonical(self, path: str) -> str:
-        """``path`` normalized, or the one target it is a path-suffix of (small models drop directories)."""
+        """``path`` normalized, or the target it abbreviates (small models drop or add directories)."""
         path = _normalize_path(path)
         if path in self.paths:
             return path
+        if path.startswith("/"):  # "/temps.py", "/home/me/project/src/a.py": echoed from a traceback
+            ends = sorted((t for t in self.paths if path.endswith("/" + t)), key=len)
+            return ends[-1] if ends else path
         matches = [t for t in self.paths if t.endswith("/" + path)]
         return matches[0] if len(matches) == 1 else path
 
@@ -250,11 +259,11 @@ class _Targets:
         return self.paths[0] if len(self.paths) == 1 else None
 
 
-# ----------------------------------------------------------------------------------------------------------- blocks
+# ----------------------------------------------------------------------------------------------------- blocks
 
 
 class _CodeBlock(BaseModel):
-    """A fenced block that is not SEARCH/REPLACE; ``label`` is an explicit path, ``mention`` a target named above."""
+    """A fenced block without SEARCH/REPLACE: ``label`` is its path, ``mention`` a target named above it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -266,7 +275,7 @@ class _CodeBlock(BaseModel):
 
 
 class _ReplaceBlock(BaseModel):
-    """One SEARCH/REPLACE block; its path is decided after the scan, when the previous block's path is known."""
+    """One SEARCH/REPLACE block; its path is decided after the scan, once the previous block's is known."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -285,7 +294,7 @@ def _joined(lines: Sequence[str]) -> str:
 
 
 def _label_above(prose: Sequence[str], *, reach: int) -> str | None:
-    """The path of the nearest path line among the last ``reach`` non-blank lines (blank lines are skipped)."""
+    """The path of the nearest path line among the last ``reach`` non-blank lines."""
     seen = 0
     for line in reversed(prose):
         if not line.strip():
@@ -348,7 +357,7 @@ def _outdent(lines: Sequence[str], indent: str) -> tuple[str, ...]:
 
 
 class _Scanner:
-    """One pass over the reply's lines, producing blocks in order; malformed structure raises EditRejectedError."""
+    """One pass over the reply's lines, giving blocks in order; malformed structure is EditRejectedError."""
 
     def __init__(self, lines: list[str], targets: _Targets) -> None:
         self.lines = lines
@@ -370,9 +379,8 @@ class _Scanner:
             else:
                 if _UPDATED.match(line):
                     raise EditRejectedError(
-                        f"Your reply has a '>>>>>>> REPLACE' line (line {i + 1}) without a '<<<<<<< SEARCH' line "
-                        "before it; write each change as <<<<<<< SEARCH, the old lines, =======, the new lines, "
-                        ">>>>>>> REPLACE."
+                        f"Your reply has a '>>>>>>> REPLACE' line (line {i + 1}) without a '<<<<<<< SEARCH' "
+                        f"line before it; {_BLOCK_HINT}"
                     )
                 prose.append(line)
                 i += 1
@@ -385,14 +393,14 @@ class _Scanner:
         return None if path is None else self.targets.canonical(path)
 
     def _replace_block(self, start: int, label: str | None, mention: str | None) -> int:
-        """Read one SEARCH/REPLACE block starting at the SEARCH marker; returns the index after its last line."""
+        """Read one SEARCH/REPLACE block from its SEARCH marker; returns the index after its last line."""
         i = start + 1
         search: list[str] = []
         while i < len(self.lines) and not _DIVIDER.match(self.lines[i]):
             if _HEAD.match(self.lines[i]) or _UPDATED.match(self.lines[i]):
                 raise EditRejectedError(
-                    f"Your SEARCH/REPLACE block at line {start + 1} has no '=======' line between the old and "
-                    "the new lines; write <<<<<<< SEARCH, the old lines, =======, the new lines, >>>>>>> REPLACE."
+                    f"Your SEARCH/REPLACE block at line {start + 1} has no '=======' line between the old "
+                    f"and the new lines; {_BLOCK_HINT}"
                 )
             search.append(self.lines[i])
             i += 1
@@ -401,8 +409,8 @@ class _Scanner:
         while i < len(self.lines) and not _UPDATED.match(self.lines[i]):
             if _HEAD.match(self.lines[i]):
                 raise EditRejectedError(
-                    f"Your SEARCH/REPLACE block at line {start + 1} does not end with '>>>>>>> REPLACE' before the "
-                    "next '<<<<<<< SEARCH'; end every block with a '>>>>>>> REPLACE' line."
+                    f"Your SEARCH/REPLACE block at line {start + 1} does not end with '>>>>>>> REPLACE' "
+                    "before the next '<<<<<<< SEARCH'; end every block with a '>>>>>>> REPLACE' line."
                 )
             replace.append(self.lines[i])
             i += 1
@@ -424,7 +432,7 @@ class _Scanner:
         return i + 1
 
     def _fence(self, start: int, opening: re.Match[str], label_above: str | None, mention: str | None) -> int:
-        """Read a fenced block (whole file, or SEARCH/REPLACE blocks inside); returns the index after its close."""
+        """Read a fenced block (a whole file, or SEARCH/REPLACE blocks); returns the index after its end."""
         fence = opening["fence"]
         info = opening["info"].strip()
         fence_label = _path_from_info(info) or label_above
@@ -447,24 +455,38 @@ class _Scanner:
             i += 1
         else:
             raise EditRejectedError(
-                f"Your reply ended inside the code block opened at line {start + 1} (no closing {fence}): it was "
-                "probably cut off. Send a shorter answer: only the changed parts as SEARCH/REPLACE blocks, or a "
-                "smaller file, and close every code block."
+                f"Your reply ended inside the code block opened at line {start + 1} (no closing {fence}): "
+                "it was probably cut off. Send a shorter answer: only the changed parts as SEARCH/REPLACE "
+                "blocks, or a smaller file, and close every code block."
             )
         if not found_replace:
-            lines = _outdent(body, opening["indent"])
-            label = fence_label or self._first_line_target(lines)
+            lines, named = self._without_path_line(_outdent(body, opening["indent"]), fence_label)
+            label = fence_label or named or self._first_line_target(lines)
             if label is not None and not _label_fits(label, info, lines):
                 label = None
             self.blocks.append(
-                _CodeBlock(
-                    line=start + 1, info=info, lines=lines, label=self._canonical(label), mention=mention
-                )
+                _CodeBlock(line=start + 1, info=info, lines=lines, label=self._canonical(label), mention=mention)
             )
         return i + 1
 
+    def _without_path_line(self, lines: tuple[str, ...], fence_label: str | None) -> tuple[tuple[str, ...], str | None]:
+        """The block without a first line that is only its path (``temps.py`` as line one would be code).
+
+        Only a target's path or the block's own label is taken for one, so real first lines stay.
+        """
+        first = next((n for n, line in enumerate(lines) if line.strip()), None)
+        if first is None:
+            return lines, None
+        named = lines[first].strip().strip("`*")
+        if not _looks_like_path(named):
+            return lines, None
+        path = self.targets.canonical(named)
+        if path in self.targets.paths or path == self._canonical(fence_label):
+            return lines[first + 1 :], path
+        return lines, None
+
     def _first_line_target(self, lines: Sequence[str]) -> str | None:
-        """A target named by the block's first line as a comment (``# temps.py``), a label models often use."""
+        """A target named by the block's first line as a comment (``# temps.py``), as models often do."""
         first = next((line for line in lines if line.strip()), "")
         found = _COMMENT_PATH.match(first)
         if found is None or not _looks_like_path(found["path"]):
@@ -473,15 +495,15 @@ class _Scanner:
         return path if path in self.targets.paths else None
 
 
-# ------------------------------------------------------------------------------------------------------ parse_reply
+# ------------------------------------------------------------------------------------------------ parse_reply
 
 
 def _check_reply_text(reply: str) -> None:
     """Reject replies that cannot be source text at all, before reading them line by line."""
     if len(reply) > MAX_REPLY_CHARS:
         raise EditRejectedError(
-            f"Your reply was {len(reply):,} characters, over the limit of {MAX_REPLY_CHARS:,}. Send a shorter "
-            "answer: only the files that must change, or SEARCH/REPLACE blocks for the changed parts."
+            f"Your reply was {len(reply):,} characters, over the limit of {MAX_REPLY_CHARS:,}. Send a "
+            "shorter answer: only the files that must change, or SEARCH/REPLACE blocks for the changed parts."
         )
     if not reply.strip():
         raise EditRejectedError(f"Your reply was empty. To change a file, {_FORMAT_HINT}.")
@@ -495,8 +517,8 @@ def _check_reply_text(reply: str) -> None:
     if control is not None:
         line = reply.count("\n", 0, control.start()) + 1
         raise EditRejectedError(
-            f"Your reply contains a control character (U+{ord(control.group()):04X}) on line {line}; send plain "
-            "source text only, and write special characters as escape sequences such as \\x00."
+            f"Your reply contains a control character (U+{ord(control.group()):04X}) on line {line}; send "
+            "plain source text only, and write special characters as escape sequences such as \\x00."
         )
 
 
@@ -510,13 +532,14 @@ def _check_whole_content(path: str, content: str, line: int) -> None:
     for offset, text in enumerate(content.split("\n")):
         if _UPDATED.match(text):
             raise EditRejectedError(
-                f"Your code block for {path} (line {line}) has SEARCH/REPLACE markers but no '<<<<<<< SEARCH' "
-                "line; write <<<<<<< SEARCH, the old lines, =======, the new lines, >>>>>>> REPLACE."
+                f"Your code block for {path} (line {line}) has SEARCH/REPLACE markers but no "
+                f"'<<<<<<< SEARCH' line; {_BLOCK_HINT}"
             )
         if _PLACEHOLDER.match(text):
             raise EditRejectedError(
-                f"Your code block for {path} leaves code out (line {line + offset + 1}: {text.strip()[:60]!r}). "
-                "Send the complete file with nothing omitted, or SEARCH/REPLACE blocks for only the changed lines."
+                f"Your code block for {path} leaves code out (line {line + offset + 1}: "
+                f"{text.strip()[:60]!r}). Send the complete file with nothing omitted, or SEARCH/REPLACE "
+                "blocks for only the lines that change."
             )
 
 
@@ -585,8 +608,8 @@ def _bare_python(reply: str, targets: _Targets) -> FileEdit | None:
 def _no_edit_reason(targets: _Targets, blocks: Sequence[_CodeBlock]) -> str:
     if any(_is_diff(b) for b in blocks):
         return (
-            "Your reply is a diff, which autodev cannot apply. Send the complete file in a fenced code block, or "
-            "SEARCH/REPLACE blocks (<<<<<<< SEARCH, the old lines, =======, the new lines, >>>>>>> REPLACE)."
+            "Your reply is a diff, which autodev cannot apply. Send the complete file in a fenced code "
+            f"block, or SEARCH/REPLACE blocks: {_BLOCK_HINT}"
         )
     example = f" (for example {targets.paths[0]!r})" if targets.paths else ""
     return f"Your reply contains no file edit. To change a file, {_FORMAT_HINT}{example}."
@@ -601,34 +624,52 @@ def _unlabelled_edits(blocks: Sequence[_CodeBlock], targets: _Targets) -> list[F
         return [_whole_edit(targets.only, _best_block(code, targets.only))]
     if not targets.paths:
         raise EditRejectedError(
-            f"Your reply has a code block without a file path (line {code[0].line}); put the file's path alone on "
-            "the line before each code block."
+            f"Your reply has a code block without a file path (line {code[0].line}); put the file's path "
+            "alone on the line before each code block."
         )
     chosen: dict[str, list[_CodeBlock]] = {}
     for block in code:
         if block.mention is None:
             raise EditRejectedError(
-                f"Your reply has a code block without a file path (line {block.line}), and several files are "
-                f"expected ({', '.join(targets.paths)}); put the file's path alone on the line before each block."
+                f"Your reply has a code block without a file path (line {block.line}), and several files "
+                f"are expected ({', '.join(targets.paths)}); put the file's path alone on the line before "
+                "each code block."
             )
         chosen.setdefault(block.mention, []).append(block)
     return [_whole_edit(path, _best_block(group, path)) for path, group in chosen.items()]
 
 
+def _fill_in_edits(blocks: Sequence[_CodeBlock], targets: _Targets, covered: set[str]) -> list[FileEdit]:
+    """Edits from bare blocks beside labelled ones, for targets no labelled block covers.
+
+    Beside labelled blocks a bare block is usually an example, so it counts only if it defines something,
+    and (with several targets) names its target just above; anything else is ignored, never rejected. This
+    saves the reply that labels a new helper module but shows the main file's code bare.
+    """
+    code = [b for b in blocks if _is_code(b) and not _is_diff(b) and _definitions(b) > 0]
+    open_targets = [path for path in targets.paths if path not in covered]
+    chosen: dict[str, list[_CodeBlock]] = {}
+    for block in code:
+        target = open_targets[0] if len(targets.paths) == 1 and open_targets else block.mention
+        if target in open_targets:
+            chosen.setdefault(target, []).append(block)
+    return [_whole_edit(path, _best_block(group, path)) for path, group in chosen.items()]
+
+
 def _replace_path(block: _ReplaceBlock, previous: str | None, targets: _Targets) -> str:
-    path = block.label or previous or block.mention or targets.only
+    path = block.label or block.mention or previous or targets.only
     if path is None:
         raise EditRejectedError(
-            f"Your SEARCH/REPLACE block at line {block.line} has no file path; put the file's path alone on the "
-            "line before it (or before the code fence around it)."
+            f"Your SEARCH/REPLACE block at line {block.line} has no file path; put the file's path alone "
+            "on the line before it (or before the code fence around it)."
         )
     return path
 
 
 def parse_reply(reply: str, targets: Sequence[str]) -> list[FileEdit]:
-    """The edits a reply asks for, in order; EditRejectedError (reason addressed to the model) when it is unusable.
+    """The edits a reply asks for, in order, or EditRejectedError with a reason addressed to the model.
 
-    ``targets`` are the files the model was asked to write; they let bare blocks and shortened paths be placed.
+    ``targets`` are the files the model was asked to write: they place bare blocks and shortened paths.
     """
     _check_reply_text(reply)
     known = _Targets(targets)
@@ -647,7 +688,7 @@ def parse_reply(reply: str, targets: Sequence[str]) -> list[FileEdit]:
         else:
             unlabelled.append(block)
     if edits:
-        return edits
+        return edits + _fill_in_edits(unlabelled, known, {edit.path for edit in edits})
     if not blocks:
         bare = _bare_python(text, known)
         if bare is not None:
@@ -655,7 +696,7 @@ def parse_reply(reply: str, targets: Sequence[str]) -> list[FileEdit]:
     return _unlabelled_edits(unlabelled, known)
 
 
-# ------------------------------------------------------------------------------------------------------ apply_edits
+# ------------------------------------------------------------------------------------------------ apply_edits
 
 
 def _split_lines(text: str) -> tuple[list[str], bool]:
@@ -681,9 +722,9 @@ def _leading(text: str) -> str:
 
 
 def _indent_shift(window: Sequence[str], search: Sequence[str]) -> tuple[str, str] | None:
-    """(added, removed) indentation that turns every search line into its file line, or None if not uniform."""
+    """(added, removed) indentation turning each search line into its file line; None if not uniform."""
     shift: tuple[str, str] | None = None
-    for file_line, search_line in zip(window, search):
+    for file_line, search_line in zip(window, search, strict=True):
         found, wanted = file_line.rstrip(), search_line.rstrip()
         if not wanted.strip():
             if found.strip():
@@ -717,30 +758,26 @@ def _shift_lines(lines: Sequence[str], shift: tuple[str, str]) -> list[str]:
 _Match = tuple[int, list[str]]
 
 
+def _starts(haystack: list[str], needle: list[str]) -> list[int]:
+    """Every index where ``needle`` occurs in ``haystack`` as consecutive items (list compares run in C)."""
+    size, first = len(needle), needle[0]
+    return [k for k in range(len(haystack) - size + 1) if haystack[k] == first and haystack[k : k + size] == needle]
+
+
 def _exact(file_lines: list[str], search: list[str], replace: list[str]) -> list[_Match]:
-    size = len(search)
-    return [(k, replace) for k in range(len(file_lines) - size + 1) if file_lines[k : k + size] == search]
+    return [(k, replace) for k in _starts(file_lines, search)]
 
 
 def _ignoring_trailing_space(file_lines: list[str], search: list[str], replace: list[str]) -> list[_Match]:
-    size = len(search)
-    wanted = [line.rstrip() for line in search]
-    found = []
-    for k in range(len(file_lines) - size + 1):
-        if file_lines[k].rstrip() == wanted[0] and [x.rstrip() for x in file_lines[k : k + size]] == wanted:
-            found.append((k, replace))
-    return found
+    stripped = [line.rstrip() for line in file_lines]
+    return [(k, replace) for k in _starts(stripped, [line.rstrip() for line in search])]
 
 
 def _ignoring_indentation(file_lines: list[str], search: list[str], replace: list[str]) -> list[_Match]:
-    size = len(search)
-    anchor = next((line.strip() for line in search if line.strip()), "")
     found = []
-    for k in range(len(file_lines) - size + 1):
-        window = file_lines[k : k + size]
-        if anchor not in (line.strip() for line in window):
-            continue
-        shift = _indent_shift(window, search)
+    stripped = [line.strip() for line in file_lines]
+    for k in _starts(stripped, [line.strip() for line in search]):
+        shift = _indent_shift(file_lines[k : k + len(search)], search)
         if shift is not None:
             found.append((k, _shift_lines(replace, shift)))
     return found
@@ -757,16 +794,12 @@ def _trim_blank_ends(search: list[str], replace: list[str]) -> tuple[list[str], 
     search_head, search_tail = blanks(search)
     replace_head, replace_tail = blanks(replace)
     cut_head, cut_tail = min(search_head, replace_head), min(search_tail, replace_tail)
-    trimmed_replace = (
-        replace[cut_head : len(replace) - cut_tail] if len(replace) > cut_head + cut_tail else []
-    )
+    trimmed_replace = replace[cut_head : len(replace) - cut_tail] if len(replace) > cut_head + cut_tail else []
     return search[search_head : len(search) - search_tail], trimmed_replace
 
 
-def _locate(
-    path: str, file_lines: list[str], search: list[str], replace: list[str]
-) -> tuple[int, int, list[str]]:
-    """Where the search lines are in the file and what replaces them: exact, then trailing-space, then indentation."""
+def _locate(path: str, file_lines: list[str], search: list[str], replace: list[str]) -> tuple[int, int, list[str]]:
+    """Where the search lines are, and what replaces them: exact, then trailing space, then indentation."""
     attempts = [(search, replace)]
     trimmed = _trim_blank_ends(search, replace)
     if trimmed[0] and trimmed[0] != search:
@@ -777,23 +810,24 @@ def _locate(
             if len(matches) > 1:
                 where = ", ".join(str(k + 1) for k, _ in matches[:5])
                 raise EditRejectedError(
-                    f"The SEARCH text for {path} matches {len(matches)} places (lines {where}): {_quote(wanted)}. "
-                    "Add more of the surrounding lines to the SEARCH text so that it matches exactly one place."
+                    f"The SEARCH text for {path} matches {len(matches)} places (lines {where}): "
+                    f"{_quote(wanted)}. Add more of the surrounding lines to the SEARCH text so that it "
+                    "matches exactly one place."
                 )
             if matches:
                 start, lines = matches[0]
                 return start, start + len(wanted), lines
     raise EditRejectedError(
-        f"The SEARCH text for {path} was not found in the file: {_quote(search)}. Copy the lines exactly as they "
-        f"are in {path}, with the same indentation, or send the whole file instead."
+        f"The SEARCH text for {path} was not found in the file: {_quote(search)}. Copy the lines exactly "
+        f"as they are in {path}, with the same indentation, or send the whole file instead."
     )
 
 
 def _apply_replace(path: str, text: str | None, edit: FileEdit) -> str:
     """One SEARCH/REPLACE on ``text`` (None: no such file).
 
-    Empty SEARCH creates a missing file, and appends to an existing one, as Aider does: models use it to add code,
-    and for Python a later definition replaces an earlier one of the same name.
+    An empty SEARCH creates a missing file and appends to an existing one, as Aider does: models use it to
+    add code, and in Python a later definition replaces an earlier one of the same name.
     """
     if not edit.search.strip():
         if not text:
@@ -801,13 +835,11 @@ def _apply_replace(path: str, text: str | None, edit: FileEdit) -> str:
         return text + ("" if text.endswith("\n") else "\n") + edit.replace
     if text is None:
         raise EditRejectedError(
-            f"{path} does not exist, so its SEARCH text cannot be found. To create it, put its path alone on a "
-            "line, then its complete content in a fenced code block."
+            f"{path} does not exist, so its SEARCH text cannot be found. To create it, put its path alone "
+            "on a line, then its complete content in a fenced code block."
         )
     file_lines, ends_with_newline = _split_lines(text)
-    start, end, new_lines = _locate(
-        path, file_lines, _split_lines(edit.search)[0], _split_lines(edit.replace)[0]
-    )
+    start, end, new_lines = _locate(path, file_lines, _split_lines(edit.search)[0], _split_lines(edit.replace)[0])
     lines = file_lines[:start] + new_lines + file_lines[end:]
     return "\n".join(lines) + ("\n" if ends_with_newline and lines else "")
 
@@ -817,7 +849,7 @@ def _uses_crlf(text: str | None) -> bool:
 
 
 def apply_edits(edits: Sequence[FileEdit], read_current: Callable[[str], str | None]) -> dict[str, str]:
-    """The new full text of every edited file, in first-seen order; edits to one path apply on top of each other.
+    """The new full text of every edited file, in first-seen order; edits to one path apply one on another.
 
     ``read_current(path)`` is the file's text now, or None if it does not exist; it is called once per path.
     A file with CRLF line endings is matched as LF and written back with CRLF, so its line endings survive.
@@ -840,8 +872,8 @@ def apply_edits(edits: Sequence[FileEdit], read_current: Callable[[str], str | N
             final = final.replace("\n", "\r\n")
         if len(final) > MAX_FILE_CHARS:
             raise EditRejectedError(
-                f"Your edits make {path} {len(final):,} characters long, over the limit of {MAX_FILE_CHARS:,}; "
-                "keep the file smaller."
+                f"Your edits make {path} {len(final):,} characters long, over the limit of "
+                f"{MAX_FILE_CHARS:,}; keep the file smaller."
             )
         result[path] = final
     return result

@@ -98,7 +98,9 @@ def targets_from_tests(root: Path, test_files: Sequence[str], test_sources: Iter
     return targets
 
 
-def choose_targets(root: Path, hinted: Sequence[str], test_files: Sequence[str], test_sources: Sequence[str]) -> list[str]:
+def choose_targets(
+    root: Path, hinted: Sequence[str], test_files: Sequence[str], test_sources: Sequence[str]
+) -> list[str]:
     """The spec's hints win; the tests' imports come next; an empty list lets the model name the files."""
     if hinted:
         return list(hinted)

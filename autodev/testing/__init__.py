@@ -1,4 +1,4 @@
-"""Test doubles for autodev's model calls: a scripted OpenAI-compatible server that LiteLLM talks to over HTTP.
+"""Test doubles for autodev's model calls: a scripted OpenAI-compatible server LiteLLM talks to over HTTP.
 
 Imports only the standard library and pydantic, so tests and ``make demo`` can use it without loading LiteLLM.
 """

@@ -1,4 +1,4 @@
-"""``python -m autodev.testing serve``: run the scripted server from a shell, for ``make demo`` and the README.
+"""``python -m autodev.testing serve``: the scripted server from a shell, for ``make demo`` and the README.
 
 A newcomer can try autodev end to end without any model: point autodev at the printed URL and the server
 answers with the contents of the reply files. Uses argparse, not click, and never imports LiteLLM, so it

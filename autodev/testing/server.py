@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible HTTP server on loopback, so tests and demos exercise the real LiteLLM HTTP path.
+"""A scripted OpenAI-compatible HTTP server on loopback, so tests and demos use the real LiteLLM HTTP path.
 
 Mocking LiteLLM would test our idea of LiteLLM; this server instead answers real HTTP requests with replies a
 test scripted in advance (like pydantic-ai's TestModel/FunctionModel), so request encoding, response parsing,
@@ -40,7 +40,7 @@ MODELS_PATHS = frozenset({"/v1/models", "/models"})
 HEALTH_PATHS = frozenset({"/health", "/v1/health"})
 LISTED_MODEL = "scripted"
 
-# A request body larger than this is a bug in the caller, not a prompt; refusing it keeps a runaway test cheap.
+# A body larger than this is a bug in the caller, not a prompt; refusing it keeps a runaway test cheap.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # stop() promises to return within about this long even with handlers blocked on slow or silent clients.
 STOP_JOIN_S = 1.5
@@ -61,7 +61,7 @@ _ERROR_TYPES: dict[int, str] = {
 
 
 class ScriptedReply(BaseModel):
-    """One scripted answer to one chat completion request; everything a test may want to vary about a reply."""
+    """One scripted answer to one chat completion request: everything a test may want to vary in a reply."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,7 +78,7 @@ class ScriptedReply(BaseModel):
 
 
 class RecordedRequest(BaseModel):
-    """A chat completion request as the server received it, so tests can assert on what the client really sent."""
+    """A chat completion request as received, so tests can assert on what the client really sent."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -203,7 +203,7 @@ def stream_events(reply: ScriptedReply, request: RecordedRequest, number: int) -
 
 
 def _require_loopback(host: str) -> socket.AddressFamily:
-    """The server answers anyone who connects, with whatever a test scripted: never expose it beyond this host."""
+    """The server answers anyone who connects with whatever was scripted: never expose it beyond this host."""
     if host == "localhost":
         return socket.AF_INET
     try:
@@ -249,7 +249,7 @@ class _ScriptedHTTPServer(ThreadingHTTPServer):
 
     def _serve_connection(self, request: Any, client_address: Any) -> None:
         try:
-            # A client that hung up mid-reply (e.g. its timeout fired during a delay) is not worth a traceback.
+            # A client that hung up mid-reply (its timeout fired during a delay) is not worth a traceback.
             with contextlib.suppress(Exception):
                 self.finish_request(request, client_address)
         finally:
@@ -412,7 +412,7 @@ class ScriptedServer:
         self._serve_thread: threading.Thread | None = None
 
     def start(self) -> ScriptedServer:
-        """Bind and serve in a daemon thread; the socket listens before this returns, so url is usable at once."""
+        """Bind and serve in a daemon thread; the socket listens before this returns, so url works at once."""
         if self._httpd is not None:
             raise RuntimeError("scripted server is already running")
         httpd = _ScriptedHTTPServer((self._host, self._port), self._family, self)
@@ -448,7 +448,7 @@ class ScriptedServer:
 
     @property
     def url(self) -> str:
-        """Base URL including ``/v1``: exactly what LiteLLM's ``api_base`` takes for ``openai/<name>`` models."""
+        """Base URL including ``/v1``: what LiteLLM's ``api_base`` takes for ``openai/<name>`` models."""
         if self._httpd is None:
             raise RuntimeError("scripted server is not running; call start() or use it in a with block")
         port = self._httpd.server_address[1]

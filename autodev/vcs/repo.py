@@ -26,9 +26,7 @@ _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
 def _not_a_repository(path: Path) -> NotARepositoryError:
-    return NotARepositoryError(
-        f"{path} is not inside a git repository; run `autodev init` (or `git init`) first"
-    )
+    return NotARepositoryError(f"{path} is not inside a git repository; run `autodev init` (or `git init`) first")
 
 
 def _run_git(
@@ -62,9 +60,7 @@ def _run_git(
     except subprocess.TimeoutExpired as exc:
         raise VcsError(f"`git {' '.join(args)}` did not finish within {timeout:.0f} s") from exc
     except FileNotFoundError as exc:
-        raise VcsError(
-            "git is not installed or not on PATH; autodev needs it to commit and roll back"
-        ) from exc
+        raise VcsError("git is not installed or not on PATH; autodev needs it to commit and roll back") from exc
 
 
 def _stderr(done: subprocess.CompletedProcess[bytes]) -> str:
@@ -133,9 +129,7 @@ class GitRepo:
         wanted = list(dict.fromkeys(paths))
         if not wanted:
             return []
-        output = self._git(
-            "status", "--porcelain=v1", "-z", "-uall", "--ignored", "--no-renames", "--", *wanted
-        )
+        output = self._git("status", "--porcelain=v1", "-z", "-uall", "--ignored", "--no-renames", "--", *wanted)
         listed = {entry[3:] for entry in _split_nul(output) if len(entry) > 3}
         return [path for path in wanted if _listed(path, listed)]
 

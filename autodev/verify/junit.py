@@ -24,6 +24,8 @@ MESSAGE_MAX_CHARS = 300
 DETAILS_HEAD_CHARS = 2_000
 DETAILS_TAIL_CHARS = 6_000
 COLLECTION_FAILURE = "collection failure"
+INTERNAL_ERROR_ID = "<pytest internal error>"
+"""pytest reports its own crashes as a test case named pytest/internal; no test has this id."""
 
 _SEVERITY: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}
 _EXCEPTION_LINE = re.compile(r"^E\s+([\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failed)\b.*)$")
@@ -115,6 +117,10 @@ def _outcome_of(case: ET.Element, root: Path | None) -> TestOutcome:
     name = case.get("name", "") or ""
     file = case.get("file") or None
     problem = _first_child(case, ("failure", "error"))
+    if (classname, name, file) == ("pytest", "internal", None):
+        message = _one_line(problem.get("message", "") or "") if problem is not None else ""
+        details = _trim_details(problem.text or "") if problem is not None else ""
+        return TestOutcome(test_id=INTERNAL_ERROR_ID, outcome="error", message=message, details=details)
     if problem is not None:
         kind: OutcomeKind = "error" if problem.tag == "error" else "failed"
         details = _trim_details(problem.text or "")

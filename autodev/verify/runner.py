@@ -118,7 +118,9 @@ class TestRun(BaseModel):
 
     @property
     def no_tests_collected(self) -> bool:
-        """A suite that ran nothing proves nothing, so it must never count as green."""
+        """A suite that ran nothing proves nothing, so it is never green (a timed-out run is not one)."""
+        if self.timed_out:
+            return False
         if self.exit_code == PYTEST_NO_TESTS_COLLECTED and is_pytest_command(self.command):
             return True
         return self.used_junit and not self.outcomes

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from autodev.verify.junit import TestOutcome
-from autodev.verify.runner import TestRun
+from autodev.verify.runner import TestRun, is_pytest_command
 
 __all__ = ["Verdict", "failure_summary", "judge"]
 
@@ -29,6 +29,8 @@ MAX_SAME_FAILURE_IDS = 5
 _LOCATION = re.compile(r"^(?P<path>\S[^:]*):(?P<line>\d+):(?P<rest>.*)$")
 _INTERNAL_PATH = re.compile(r"site-packages|dist-packages|/_pytest/|/pluggy/|^<|/lib/python\d[\d.]*/")
 _SEPARATOR = re.compile(r"^(_ )+_?\s*$")
+_VERBOSITY_HINT = re.compile(r"use -v|use '-vv'|-vv to show", re.IGNORECASE)
+"""pytest's advice to rerun verbosely: the model cannot act on it."""
 
 
 class Verdict(BaseModel):
@@ -57,9 +59,7 @@ def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | N
         return _judge_by_exit_status(attempt)
     if attempt.no_tests_collected:
         return _red("no tests were collected")
-    newly_failing = sorted(
-        test_id for test_id in baseline.passed_ids if _status_of(attempt, test_id) != "passed"
-    )
+    newly_failing = sorted(test_id for test_id in baseline.passed_ids if _status_of(attempt, test_id) != "passed")
     targets = _normalised(target_tests) if target_tests is not None else list(attempt.outcomes)
     statuses = {target: _status_of(attempt, target) for target in targets}
     missing = [target for target, status in statuses.items() if status == "missing"]
@@ -80,9 +80,15 @@ def _red(reason: str) -> Verdict:
 
 
 def _judge_by_exit_status(attempt: TestRun) -> Verdict:
-    """Without a readable junit report the exit status is all we know; a run of no tests is still red."""
+    """Without a readable junit report the exit status is all we know; a run of no tests is still red.
+
+    pytest writes its report whenever it finishes, so a pytest run without one ended abnormally: code under
+    test calling ``os._exit(0)`` must not pass for green.
+    """
     if attempt.no_tests_collected:
         return _red("no tests were collected")
+    if attempt.exit_code == 0 and is_pytest_command(attempt.command):
+        return _red("pytest exited with status 0 without writing its report, so the run ended abnormally")
     if attempt.exit_code == 0:
         return Verdict(
             green=True,
@@ -127,9 +133,10 @@ def _green_reason(statuses: dict[str, TargetStatus], *, everything: bool) -> str
     passed = sum(1 for status in statuses.values() if status == "passed")
     skipped = len(statuses) - passed
     skipped_note = f" ({skipped} skipped)" if skipped else ""
+    verb = "passes" if passed == 1 else "pass"
     if everything:
-        return f"all {_counted(passed, 'test')} pass{skipped_note}"
-    return f"{_counted(passed, 'target test')} pass{skipped_note} and nothing that passed before broke"
+        return f"{'all ' if passed > 1 else ''}{_counted(passed, 'test')} {verb}{skipped_note}"
+    return f"{_counted(passed, 'target test')} {verb}{skipped_note} and nothing that passed before broke"
 
 
 def _status_of(run: TestRun, target: str) -> TargetStatus:
@@ -232,7 +239,8 @@ def _useful_lines(details: str, message: str) -> list[str]:
     exception = [
         _clip(line)
         for line in _last_e_block(lines)
-        if line[1:].strip() != message.strip()  # the message line already says it
+        if line[1:].strip() not in ("", message.strip())  # the message line already says it
+        and not _VERBOSITY_HINT.search(line)
     ][:MAX_E_LINES]
     if not frames and not exception:
         return [_clip(line) for line in lines if line.strip()][:5]
