@@ -68,6 +68,7 @@ class PassResult(BaseModel):
     tests: list[str] = Field(default_factory=list)
     attempts: list[AttemptRecord] = Field(default_factory=list)
     recovered: list[str] = Field(default_factory=list)
+    baseline_seconds: float = 0.0
     duration_s: float = 0.0
 
     @property
@@ -128,6 +129,7 @@ class _Pass:
         if not test_files:
             return PassResult(status="failed", reason=_NO_TESTS, **base)
         baseline = self._run_tests("baseline")
+        base["baseline_seconds"] = round(baseline.duration_s, 3)
         if baseline.timed_out:
             return PassResult(
                 status="failed", reason=f"the tests time out before any change: {_tail(baseline)}", **base

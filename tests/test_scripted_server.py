@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -146,6 +147,12 @@ class TestScriptedServer:
             status, _headers, _raw = http(f"{server.url}/nope")
             assert status == 404
             assert (server.requests, server.remaining) == ([], 1)
+
+    def test_get_on_the_chat_path_is_405(self) -> None:
+        """The chat path exists but only for POST: a GET says so instead of pretending it is unknown."""
+        with ScriptedServer(["unused"]) as server:
+            status, _headers, _raw = http(f"{server.url}/chat/completions")
+            assert (status, server.remaining) == (405, 1)
 
     @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"", b"\xff\xfe"])
     def test_malformed_body_is_400(self, body: bytes) -> None:
@@ -300,6 +307,17 @@ class TestScriptedServer:
         client.join(5)
         assert not client.is_alive()
         assert len(outcome) == 1 and isinstance(outcome[0], BaseException)
+        assert server_threads() == []
+
+    def test_stop_is_prompt_with_a_silent_client_connected(self) -> None:
+        """A client that connects and never sends a request does not hold stop() up or leak its thread."""
+        server = ScriptedServer().start()
+        port = int(server.url.rsplit(":", 1)[1].removesuffix("/v1"))
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            wait_for(lambda: any(t.name == "scripted-server-connection" for t in server_threads()))
+            started = time.monotonic()
+            server.stop()
+            assert time.monotonic() - started < 2.0
         assert server_threads() == []
 
     def test_stop_is_idempotent_and_the_port_is_released(self) -> None:
@@ -491,6 +509,16 @@ class TestServeCommand:
         done = run_module("serve", "--reply-file", str(tmp_path / "absent.txt"))
         assert done.returncode == 2
         assert "absent.txt" in done.stderr and done.stdout == ""
+
+    def test_port_in_use_exits_1_with_a_message(self, tmp_path: Path) -> None:
+        """A port another process holds is reported on stderr with exit code 1, not a traceback."""
+        reply = tmp_path / "reply.txt"
+        reply.write_text("x", encoding="utf-8")
+        with ScriptedServer() as holder:
+            port = holder.url.rsplit(":", 1)[1].removesuffix("/v1")
+            done = run_module("serve", "--port", port, "--reply-file", str(reply))
+        assert done.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
 
     def test_does_not_import_litellm_or_click(self) -> None:
         """The command stays light: importing it loads neither LiteLLM nor click."""
