@@ -116,34 +116,37 @@ class _Pass:
         recovered = self._recover()
         requirement = read_requirement(self.root, self.paths.spec_file)
         test_files = find_test_files(self.root)
-        tests = [SourceFile(path=p, content=(self.root / p).read_text(encoding="utf-8")) for p in test_files]
+        tests = [
+            SourceFile(path=p, content=(self.root / p).read_text(encoding="utf-8", errors="replace"))
+            for p in test_files
+        ]
         targets = choose_targets(self.root, requirement.files, test_files, [t.content or "" for t in tests])
         self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets, tests=test_files)
-        base = {
-            "requirement": requirement.id,
-            "title": requirement.title,
-            "targets": targets,
-            "tests": test_files,
-            "recovered": recovered,
-        }
+        draft = PassResult(
+            requirement=requirement.id,
+            title=requirement.title,
+            status="failed",
+            reason="",
+            targets=targets,
+            tests=test_files,
+            recovered=recovered,
+        )
         if not test_files:
-            return PassResult(status="failed", reason=_NO_TESTS, **base)
+            return _finish(draft, status="failed", reason=_NO_TESTS)
         baseline = self._run_tests("baseline")
-        base["baseline_seconds"] = round(baseline.duration_s, 3)
+        draft = _finish(draft, baseline_seconds=round(baseline.duration_s, 3))
         if baseline.timed_out:
-            return PassResult(
-                status="failed", reason=f"the tests time out before any change: {_tail(baseline)}", **base
-            )
+            return _finish(draft, status="failed", reason=f"the tests time out before any change: {_tail(baseline)}")
         if judge(baseline, baseline).green:
             self.log.info("already satisfied", passed=len(baseline.passed_ids))
-            return PassResult(status="satisfied", reason="all tests already pass", already_satisfied=True, **base)
+            return _finish(draft, status="satisfied", reason="all tests already pass", already_satisfied=True)
         dirty = repo.uncommitted(targets)
         if dirty:
             self.log.warning("blocked: uncommitted user changes", files=dirty)
-            return PassResult(status="blocked", reason=str(UnsafeWorkspaceError(dirty)), **base)
+            return _finish(draft, status="blocked", reason=str(UnsafeWorkspaceError(dirty)))
         model = self._resolve(model_name)
         attempts = _Attempts(self, repo, requirement, tests, targets, baseline, model)
-        return attempts.run(max_attempts, base)
+        return attempts.run(max_attempts, _finish(draft, model=model.name))
 
     def _prepare(self) -> GitRepo:
         repo = GitRepo.open(self.root)
@@ -203,6 +206,11 @@ class _Pass:
 _NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
 
 
+def _finish(draft: PassResult, **update: Any) -> PassResult:
+    """A copy of the result with some fields set, validated again (model_copy alone would not check them)."""
+    return PassResult.model_validate(draft.model_dump() | update)
+
+
 def _tail(run: TestRun, chars: int = 400) -> str:
     return run.output[-chars:].strip()
 
@@ -231,7 +239,7 @@ class _Attempts:
         self.model = model
         self.protected = {t.path for t in tests} | {requirement.source}
 
-    def run(self, max_attempts: int, base: dict[str, Any]) -> PassResult:
+    def run(self, max_attempts: int, draft: PassResult) -> PassResult:
         records: list[AttemptRecord] = []
         feedback: Feedback | None = None
         for number in range(1, max_attempts + 1):
@@ -240,7 +248,7 @@ class _Attempts:
                 completion = self.owner.client.complete(self.model, self._messages(feedback))
             except ModelError as error:
                 self.log.error("model call failed", error=str(error))
-                return PassResult(status="failed", reason=str(error), model=self.model.name, attempts=records, **base)
+                return _finish(draft, status="failed", reason=str(error), attempts=records)
             try:
                 record = self._try(number, completion)
             except _AttemptFailed as failed:
@@ -254,17 +262,12 @@ class _Attempts:
                 )
                 continue
             records.append(record)
-            return PassResult(
-                status="satisfied",
-                reason=record.reason,
-                commit=self.repo.head_sha(),
-                model=self.model.name,
-                attempts=records,
-                **base,
+            return _finish(
+                draft, status="satisfied", reason=record.reason, commit=self.repo.head_sha(), attempts=records
             )
         last = records[-1].reason if records else "no attempt made"
         reason = f"not satisfied after {len(records)} attempt(s); last: {last}"
-        return PassResult(status="failed", reason=reason, model=self.model.name, attempts=records, **base)
+        return _finish(draft, status="failed", reason=reason, attempts=records)
 
     def _messages(self, feedback: Feedback | None) -> list[dict[str, str]]:
         targets = [SourceFile(path=p, content=_read_text(self.root / p)) for p in self.targets]

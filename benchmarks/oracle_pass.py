@@ -96,9 +96,8 @@ def main() -> int:
         if result.status != "satisfied":
             print(f"    {result.reason[:300]}")
     print(f"solved {solved}/{len(exercises)}")
-    print(
-        f"autodev's own time per pass (outside test runs and model calls): median {statistics.median(own_times):.2f} s, max {max(own_times):.2f} s"
-    )
+    median, worst = statistics.median(own_times), max(own_times)
+    print(f"autodev's own time per pass (outside test runs and model calls): median {median:.2f} s, max {worst:.2f} s")
     return 0 if solved == len(exercises) else 1
 
 
