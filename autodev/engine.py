@@ -16,7 +16,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from autodev.config import Config
-from autodev.errors import EditRejectedError, ModelError, UnsafeWorkspaceError, UsageError, VcsError
+from autodev.errors import (
+    EditRejectedError,
+    ModelError,
+    UnsafeWorkspaceError,
+    UsageError,
+    VcsError,
+    WorkspaceWriteError,
+)
 from autodev.llm.client import ChatClient, Completion, LiteLLMClient, provider_known
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.logs import get_logger
@@ -290,16 +297,16 @@ class _Attempts:
 
     def _try(self, number: int, completion: Completion) -> AttemptRecord:
         """Apply one reply; returns the green record or raises _AttemptFailed after an exact rollback."""
+        transaction = EditTransaction(self.root, self.owner.paths.journal_file)
         try:
             changes = self._changes(completion)
+            _apply(transaction, changes)
         except EditRejectedError as rejected:
             record = self._record(number, completion, "rejected", str(rejected))
             raise _AttemptFailed(record, Feedback(reply=completion.text, failure=str(rejected))) from rejected
-        transaction = EditTransaction(self.root, self.owner.paths.journal_file)
-        transaction.apply({path: text.encode("utf-8") for path, text in changes.items()})
-        files = sorted(changes)
-        self.log.info("edits applied", files=files)
         try:
+            files = sorted(changes)
+            self.log.info("edits applied", files=files)
             run = self.owner._run_tests(f"attempt {number}")
             verdict = judge(self.baseline, run)
         except BaseException:
@@ -358,6 +365,17 @@ class _Attempts:
                 f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files."
             )
         return changes
+
+
+def _apply(transaction: EditTransaction, changes: Mapping[str, str]) -> None:
+    """Write through the journal; a failing disk ends the pass (it is not the model's fault) with nothing changed."""
+    try:
+        transaction.apply({path: text.encode("utf-8") for path, text in changes.items()})
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise WorkspaceWriteError(
+            f"could not write {', '.join(sorted(changes))}: {reason}; every file is as it was"
+        ) from exc
 
 
 def _failure_text(verdict: Verdict, run: TestRun) -> str:

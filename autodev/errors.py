@@ -76,3 +76,11 @@ class UnsafeWorkspaceError(AutodevError):
 
 class VcsError(AutodevError):
     """A git operation failed (commit refused by a hook, broken repository)."""
+
+
+class WorkspaceWriteError(AutodevError):
+    """Writing to the project failed (disk full, read-only, permissions); everything was restored."""
+
+
+class JournalError(AutodevError):
+    """The attempt journal blocks writing or could not be fully restored; it is kept for the next start."""

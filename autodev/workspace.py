@@ -24,7 +24,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from autodev.errors import AutodevError, EditRejectedError
+from autodev.errors import AutodevError, EditRejectedError, JournalError
 
 JOURNAL_SCHEMA_VERSION: Final = 1
 JOURNAL_MODE = 0o600  # the journal holds file contents, which may be private
@@ -245,7 +245,7 @@ class EditTransaction:
         if not normalized:
             return
         if not self._snapshots and os.path.lexists(self._journal_path):
-            raise AutodevError(
+            raise JournalError(
                 f"{self._journal_path} is left from an interrupted attempt; recover it before writing again"
             )
         new_dirs = self._missing_dirs(normalized)
@@ -289,7 +289,7 @@ class EditTransaction:
         try:
             self.rollback()
         except Exception as rollback_failure:
-            raise AutodevError(
+            raise JournalError(
                 f"writing failed ({failure}) and restoring failed too ({rollback_failure}); "
                 f"the journal {self._journal_path} is kept so the next start can finish restoring"
             ) from rollback_failure
@@ -416,7 +416,7 @@ def _restore(root: Path, journal: Journal) -> _RestoreOutcome:
         with contextlib.suppress(OSError):  # not empty (a conflict, a user's file) or already gone
             (root / rel_dir).rmdir()
     if failures:
-        raise AutodevError("could not restore " + "; ".join(failures))
+        raise JournalError("could not restore " + "; ".join(failures))
     return _RestoreOutcome(restored=tuple(restored), conflicts=tuple(conflicts))
 
 

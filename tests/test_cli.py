@@ -101,3 +101,35 @@ class TestInit:
         assert (repo / "SPEC.md").read_text(encoding="utf-8") == "# Mine\n"
         assert (repo / ".gitignore").read_text(encoding="utf-8") == "*.log\n.autodev/\n"
         assert "kept existing SPEC.md" in capsys.readouterr().out
+
+
+class TestSigterm:
+    def test_sigterm_during_tests_rolls_back_at_once(self, repo: Path) -> None:
+        """A service manager's SIGTERM mid-attempt restores the files before exiting: no journal left behind."""
+        import signal
+        import time
+
+        shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True)
+        (repo / "tests" / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(30)\n")
+        with ScriptedServer([RIGHT]) as server:
+            (repo / "autodev.toml").write_text(config_text(server.url), encoding="utf-8")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "spec and tests")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "autodev", "-C", str(repo), "run", "--once"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            journal = repo / ".autodev" / "journal.json"
+            deadline = time.monotonic() + 90
+            while not journal.exists() and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.05)
+            assert journal.exists(), "the attempt never started"
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        assert not (repo / "temps.py").exists()
+        assert not journal.exists()
+        assert git(repo, "status", "--porcelain").strip() == ""

@@ -370,3 +370,25 @@ class TestErrors:
     def test_run_without_once_is_a_usage_error(self, project: Path) -> None:
         """`autodev run` alone is not a pass yet; it says to use --once."""
         assert autodev(project, "run") == 2
+
+
+class TestFailingDisk:
+    def test_full_disk_ends_the_pass_with_nothing_changed(
+        self, project: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """ENOSPC while writing ends the pass with a clear error (exit 1), every byte and HEAD as before."""
+        import errno
+
+        from autodev import workspace
+
+        def full(fd: int) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(workspace.os, "fsync", full)
+        server.push(RIGHT)
+        before, files = head(project), snapshot(project)
+        assert autodev(project, "run", "--once") == 1
+        assert "No space left on device" in capsys.readouterr().err
+        assert head(project) == before
+        assert snapshot(project) == files
+        assert not (project / ".autodev" / "journal.json").exists()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import autodev.workspace as workspace
-from autodev.errors import AutodevError, EditRejectedError
+from autodev.errors import EditRejectedError, JournalError
 from autodev.workspace import EditTransaction, FileSnapshot, atomic_write, recover
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -284,7 +284,7 @@ class TestEditTransaction:
         """A journal left by a crash holds originals; a new transaction must not overwrite it."""
         journal.parent.mkdir()
         journal.write_bytes(b"left by a crash")
-        with pytest.raises(AutodevError, match="recover"):
+        with pytest.raises(JournalError, match="recover"):
             EditTransaction(project, journal).apply({"src/app.py": b"x"})
         assert journal.read_bytes() == b"left by a crash"
         assert (project / "src" / "app.py").read_bytes() == b"print('hello')\r\n# trailing no newline"
@@ -369,7 +369,7 @@ class TestRecover:
         monkeypatch.undo()
         assert report.problem is not None and "kept" in report.problem
         assert journal.read_bytes() == journal_bytes
-        with pytest.raises(AutodevError, match="recover"):
+        with pytest.raises(JournalError, match="recover"):
             EditTransaction(project, journal).apply({"other.py": b"x"})
         assert recover(project, journal).restored == ("src/app.py", "gen/new.py")
         assert (project / "src" / "app.py").read_bytes() == b"print('hello')\r\n# trailing no newline"

@@ -7,7 +7,9 @@ Nothing here decides anything about code, models or git; that is the library's j
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -88,6 +90,7 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
     options: GlobalOptions = ctx.obj
     if not once:
         raise click.UsageError("only one-shot passes exist so far: use `autodev run --once`")
+    _stop_cleanly_on_sigterm()
     paths = ProjectPaths(root=options.root)
     config = load_config(paths.config_file)
     paths.ensure_state_dirs()
@@ -102,6 +105,16 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
     else:
         click.echo(_summary(result))
     ctx.exit(_exit_code(result.status))
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (kill, a service manager) unwinds like Ctrl-C, so an attempt in progress is rolled back at once."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _exit_code(status: str) -> int:
@@ -140,8 +153,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {error}", err=True)
         return error.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted; an attempt in progress is rolled back on the next run", err=True)
+        click.echo("interrupted; no attempt was left half-applied", err=True)
         return 130
+    except OSError as error:
+        click.echo(f"error: {error}", err=True)
+        return 1
     return status if isinstance(status, int) else 0
 
 
