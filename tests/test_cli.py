@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import git
-from test_run_once import EXAMPLE, RIGHT, WRONG, config_text
+from test_run_once import RIGHT, WRONG, setup_example
 
 from autodev import __version__
 from autodev.cli.main import run_cli
@@ -35,11 +34,8 @@ def autodev_process(
 class TestRealProcess:
     def test_done_when_example_project_gets_committed(self, repo: Path, tmp_path: Path) -> None:
         """`autodev -C DIR run --once` in a fresh process commits a passing temps.py, using no forbidden git command."""
-        shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True)
         with ScriptedServer([WRONG, RIGHT]) as server:
-            (repo / "autodev.toml").write_text(config_text(server.url), encoding="utf-8")
-            git(repo, "add", "-A")
-            git(repo, "commit", "-q", "-m", "spec and tests")
+            setup_example(repo, server.url)
             trace = tmp_path / "git-trace.log"
             env = {**os.environ, "GIT_TRACE": str(trace)}
             done = autodev_process("-C", str(repo), "run", "--once", env=env)
@@ -109,12 +105,10 @@ class TestSigterm:
         import signal
         import time
 
-        shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True)
+        (repo / "tests").mkdir()
         (repo / "tests" / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(30)\n")
         with ScriptedServer([RIGHT]) as server:
-            (repo / "autodev.toml").write_text(config_text(server.url), encoding="utf-8")
-            git(repo, "add", "-A")
-            git(repo, "commit", "-q", "-m", "spec and tests")
+            setup_example(repo, server.url)
             process = subprocess.Popen(
                 [sys.executable, "-m", "autodev", "-C", str(repo), "run", "--once"],
                 stdout=subprocess.PIPE,
@@ -133,3 +127,26 @@ class TestSigterm:
         assert not (repo / "temps.py").exists()
         assert not journal.exists()
         assert git(repo, "status", "--porcelain").strip() == ""
+
+
+class TestLogging:
+    def test_log_json_prints_json_lines_on_stderr(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """--log-json turns the console log into JSON lines (for log shippers); stdout keeps the summary."""
+        import json
+
+        with ScriptedServer([RIGHT]) as server:
+            setup_example(repo, server.url)
+            assert run_cli(["-C", str(repo), "--log-json", "run", "--once"]) == 0
+        captured = capsys.readouterr()
+        events = [json.loads(line) for line in captured.err.splitlines() if line.strip()]
+        assert {"requirement", "committed"} <= {event["event"] for event in events}
+        assert all("timestamp" in event and "level" in event for event in events)
+        assert captured.out.startswith("ok: SPEC.md")
+
+    def test_quiet_hides_progress(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """-q shows only warnings and errors on the console; the log file still gets everything."""
+        with ScriptedServer([RIGHT]) as server:
+            setup_example(repo, server.url)
+            assert run_cli(["-C", str(repo), "-q", "run", "--once"]) == 0
+        assert "baseline tests" not in capsys.readouterr().err
+        assert "baseline tests" in (repo / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")

@@ -45,6 +45,14 @@ def config_text(server_url: str, **overrides: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def setup_example(root: Path, server_url: str) -> None:
+    """examples/temperature in ``root`` (an empty repository), pointed at ``server_url``, committed."""
+    shutil.copytree(EXAMPLE, root, dirs_exist_ok=True)
+    (root / "autodev.toml").write_text(config_text(server_url), encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "spec and tests")
+
+
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     with ScriptedServer() as scripted:

@@ -135,8 +135,9 @@ def _summary(result: PassResult) -> str:
     return "\n".join(lines)
 
 
-def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
+def _first_line(text: str, limit: int = 150) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
