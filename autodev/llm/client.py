@@ -202,6 +202,8 @@ def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any
         request["api_key"] = model.api_key.get_secret_value()
     if model.max_tokens is not None:
         request["max_tokens"] = model.max_tokens
+    if model.seed is not None:
+        request["seed"] = model.seed
     return request
 
 

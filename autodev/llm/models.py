@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from autodev.config import LLMConfig, ModelConfig
 from autodev.errors import ConfigError
+from autodev.local.catalog import is_local_alias
 
 OLLAMA_DEFAULT_API_BASE = "http://localhost:11434"
 # Local OpenAI-compatible servers (llama.cpp, the scripted test server) want some key but check none.
@@ -33,6 +34,8 @@ class ResolvedModel(BaseModel):
     temperature: float = 0.0
     max_tokens: int | None = None
     timeout_s: float = 600.0
+    seed: int | None = None
+    gguf: str | None = None  # a local model autodev serves itself: a catalog alias or a file path
     note: str | None = None
 
     @property
@@ -58,6 +61,7 @@ def resolve_model(
     env: Mapping[str, str],
     *,
     provider_known: Callable[[str], bool],
+    local_seed: int = 0,
 ) -> ResolvedModel:
     """Resolve through ``[llm.models.NAME]``, else pass the name to LiteLLM as is.
 
@@ -66,7 +70,17 @@ def resolve_model(
     """
     configured = llm.models.get(name)
     if configured is not None:
-        return _from_config(name, configured, env)
+        return _from_config(name, configured, env, local_seed)
+    if is_local_alias(name):
+        return ResolvedModel(
+            name=name,
+            litellm_model=f"openai/{name}",
+            api_key=SecretStr(LOOPBACK_PLACEHOLDER_KEY),
+            gguf=name,
+            seed=local_seed,
+            input_cost_per_token=0.0,
+            output_cost_per_token=0.0,
+        )
     if "/" not in name and llm.local_models_preferred and not provider_known(name):
         api_base = env.get("OLLAMA_API_BASE") or OLLAMA_DEFAULT_API_BASE
         return ResolvedModel(
@@ -79,7 +93,7 @@ def resolve_model(
     return ResolvedModel(name=name, litellm_model=name)
 
 
-def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str]) -> ResolvedModel:
+def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str], local_seed: int) -> ResolvedModel:
     api_key: str | None = None
     if configured.api_key_env:
         api_key = env.get(configured.api_key_env)
@@ -89,11 +103,14 @@ def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str]) -> 
                 f"llm.models.{name}.api_key_env",
                 f"environment variable {configured.api_key_env} is not set; export it or remove api_key_env",
             )
-    if api_key is None and is_loopback(configured.api_base):
+    served_locally = configured.gguf is not None
+    if api_key is None and (served_locally or is_loopback(configured.api_base)):
         api_key = LOOPBACK_PLACEHOLDER_KEY
     return ResolvedModel(
         name=name,
-        litellm_model=configured.model,
+        litellm_model=configured.model or f"openai/{name}",
+        gguf=configured.gguf,
+        seed=configured.seed if configured.seed is not None else (local_seed if served_locally else None),
         api_base=configured.api_base,
         api_key=SecretStr(api_key) if api_key else None,
         input_cost_per_token=configured.input_cost_per_token,

@@ -1,0 +1,68 @@
+"""A ChatClient that serves local models on demand and hands every call to the real client.
+
+Models resolved with a ``gguf`` (a bundled ``local/...`` alias or a file path) get their llama.cpp server started
+or reused first; the call itself goes through LiteLLM over HTTP like any OpenAI-compatible server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from autodev.config import Config
+from autodev.errors import LocalModelError
+from autodev.llm.client import ChatClient, Completion, LiteLLMClient, Message
+from autodev.llm.models import ResolvedModel
+from autodev.local.catalog import CATALOG
+from autodev.local.files import Progress, ensure_model_file, models_dir
+from autodev.local.server import ServerManager, ServerRegistry, ServerSettings
+
+
+class LocalServingClient:
+    """Starts (or reuses) the server of a local model before delegating the call."""
+
+    def __init__(self, inner: ChatClient, manager: ServerManager, directory: Path, progress: Progress | None = None):
+        self.inner = inner
+        self.manager = manager
+        self.directory = directory
+        self.progress = progress
+
+    def complete(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        if model.gguf is None:
+            return self.inner.complete(model, messages)
+        path = self.model_path(model.gguf)
+        api_base = self.manager.api_base(model.litellm_model.removeprefix("openai/"), path)
+        return self.inner.complete(model.model_copy(update={"api_base": api_base}), messages)
+
+    def model_path(self, gguf: str) -> Path:
+        spec = CATALOG.get(gguf)
+        if spec is not None:
+            return ensure_model_file(spec, self.directory, progress=self.progress)
+        path = Path(gguf).expanduser()
+        if not path.is_file():
+            raise LocalModelError(f"GGUF file {path} not found ([llm.models.NAME] gguf)")
+        return path
+
+
+def server_manager(config: Config, env: Mapping[str, str]) -> tuple[ServerManager, Path]:
+    directory = models_dir(config.local.models_dir, env)
+    settings = ServerSettings(
+        context_size=config.local.context_size,
+        threads=config.local.threads,
+        startup_timeout_s=config.local.startup_timeout_s,
+    )
+    return ServerManager(settings, ServerRegistry(directory)), directory
+
+
+@contextmanager
+def model_client(
+    config: Config, env: Mapping[str, str] | None = None, *, progress: Progress | None = None
+) -> Iterator[LocalServingClient]:
+    """The default client for a run: LiteLLM, plus local servers that are stopped when the run ends."""
+    manager, directory = server_manager(config, env if env is not None else os.environ)
+    try:
+        yield LocalServingClient(LiteLLMClient(), manager, directory, progress)
+    finally:
+        manager.close()
