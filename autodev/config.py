@@ -54,6 +54,7 @@ class SynthesisConfig(_Section):
     """How code is asked for and retried."""
 
     max_attempts: int = Field(default=3, ge=1, le=20)
+    retry_temperature: float = Field(default=0.7, ge=0, le=2)
     incremental: bool = True
     test_first: bool = True
     max_increment_size: int = Field(default=50, ge=1)

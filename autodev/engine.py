@@ -226,6 +226,7 @@ class _Pass:
         return run
 
 
+_LOGGED_REPLY_CHARS = 8000
 _NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
 
 
@@ -277,6 +278,7 @@ class _Attempts:
                 if number >= len(self.ladder):
                     return _finish(draft, status="failed", reason=str(error), model=self.model.name, attempts=records)
                 continue
+            self.log.debug("model reply", model=self.model.name, reply=completion.text[:_LOGGED_REPLY_CHARS])
             try:
                 record = self._try(number, completion)
             except _AttemptFailed as failed:
@@ -285,6 +287,8 @@ class _Attempts:
                 self.log.info(
                     "attempt failed", number=number, outcome=failed.record.outcome, reason=failed.record.reason
                 )
+                if feedback is not None:
+                    self.log.debug("feedback for the next attempt", failure=feedback.failure)
                 continue
             records.append(record)
             commit = self.repo.head_sha()
@@ -296,8 +300,17 @@ class _Attempts:
         return _finish(draft, status="failed", reason=reason, model=self.model.name, attempts=records)
 
     def _choose_model(self, number: int) -> None:
+        """The ladder's model for this attempt; a retry on the same model samples instead of decoding greedily.
+
+        Greedy decoding of the same prompt tends to repeat the same wrong answer, so a retry on the same model uses
+        ``[synthesis] retry_temperature`` with a seed derived from the attempt number: different, yet repeatable.
+        """
         model = self.ladder[min(number, len(self.ladder)) - 1]
-        if model is not self.model:
+        if number > 1 and model.name == self.model.name:
+            retry_temperature = self.owner.config.synthesis.retry_temperature
+            if retry_temperature > model.temperature:
+                model = model.model_copy(update={"temperature": retry_temperature, "seed": (model.seed or 0) + number})
+        elif model.name != self.model.name:
             self.log.info(
                 "escalating", from_model=self.model.name, to_model=model.name, reason="previous attempt failed"
             )
@@ -305,7 +318,8 @@ class _Attempts:
 
     def _messages(self, feedback: Feedback | None) -> list[dict[str, str]]:
         targets = [SourceFile(path=p, content=_read_text(self.root / p)) for p in self.targets]
-        return build_messages(self.requirement, self.tests, targets, feedback)
+        same_model = feedback is not None and feedback.model == self.model.name
+        return build_messages(self.requirement, self.tests, targets, feedback, show_reply=same_model)
 
     def _record(
         self, number: int, completion: Completion, outcome: AttemptOutcome, reason: str, **extra: Any
@@ -330,7 +344,9 @@ class _Attempts:
             _apply(transaction, changes)
         except EditRejectedError as rejected:
             record = self._record(number, completion, "rejected", str(rejected))
-            raise _AttemptFailed(record, Feedback(reply=completion.text, failure=str(rejected))) from rejected
+            raise _AttemptFailed(
+                record, Feedback(reply=completion.text, failure=str(rejected), model=self.model.name)
+            ) from rejected
         try:
             files = sorted(changes)
             self.log.info("edits applied", files=files)
@@ -344,7 +360,9 @@ class _Attempts:
             restored = transaction.rollback()
             self.log.info("rolled back", reason=verdict.reason, restored=restored)
             record = self._record(number, completion, "red", verdict.reason, **extra)
-            raise _AttemptFailed(record, Feedback(reply=completion.text, failure=_failure_text(verdict, run)))
+            raise _AttemptFailed(
+                record, Feedback(reply=completion.text, failure=_failure_text(verdict, run), model=self.model.name)
+            )
         return self._commit(number, completion, transaction, files, extra)
 
     def _commit(
@@ -368,14 +386,20 @@ class _Attempts:
         return self._record(number, completion, "green", f"tests pass; committed {sha[:12]}", **extra)
 
     def _is_echo(self, edit: FileEdit) -> bool:
-        """Small models often repeat a file unchanged (the tests, typically): that is no edit, not a violation."""
+        """Small models often repeat a file unchanged, typically a test, sometimes under another path.
+
+        Such a block is no edit at all, so it is dropped instead of failing the whole reply as a test edit.
+        """
         if edit.kind != "whole":
             return False
+        content = edit.content.rstrip()
+        if any(content == (test.content or "").rstrip() for test in self.tests):
+            return True
         try:
             current = _read_text(confine(self.root, edit.path))
         except EditRejectedError:
             return False
-        return current is not None and current.rstrip() == edit.content.rstrip()
+        return current is not None and current.rstrip() == content
 
     def _changes(self, completion: Completion) -> dict[str, str]:
         """The reply as new file contents, every path checked, or EditRejectedError with a reason for the model."""

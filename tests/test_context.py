@@ -18,10 +18,18 @@ class TestBuildMessages:
         messages = build_messages(REQUIREMENT, TESTS, targets)
         assert [m["role"] for m in messages] == ["system", "user"]
         user = messages[1]["content"]
-        assert user.index("# Specification") < user.index("# Tests") < user.index("# Files to write")
+        assert (
+            user.index("SPEC.md:")
+            < user.index("The test file tests/test_temps.py")
+            < user.index("The current temps.py")
+        )
         assert "from temps import to_kelvin" in user
         assert "def to_kelvin(c):" in user
-        assert "Write temps.py so that all the tests pass." in user
+        assert user.endswith(
+            "Write the complete temps.py so that all the tests pass. Reply with the path on one line, "
+            "then the whole file in one fenced code block, and nothing else."
+        )
+        assert "\n# " not in user.replace("# Temps", "")  # no headings a small model could echo into a file
 
     def test_retry_keeps_the_prefix_and_appends_the_failure(self) -> None:
         """A retry's messages start with exactly the first attempt's messages (llama.cpp prefix reuse)."""
@@ -35,12 +43,22 @@ class TestBuildMessages:
     def test_missing_target_is_to_be_created(self) -> None:
         """A target that does not exist yet is described as such, not shown as an empty block."""
         messages = build_messages(REQUIREMENT, TESTS, [SourceFile(path="temps.py", content=None)])
-        assert "temps.py does not exist yet: create it." in messages[1]["content"]
+        assert "temps.py does not exist yet." in messages[1]["content"]
 
     def test_no_targets_asks_model_to_name_files(self) -> None:
         """With no known target, the model is asked to choose the paths (no extra call)."""
         messages = build_messages(REQUIREMENT, TESTS, [])
-        assert "choose the file paths" in messages[1]["content"]
+        assert "choose the file paths from the tests' imports" in messages[1]["content"]
+
+    def test_another_model_gets_the_failure_but_not_the_failed_reply(self) -> None:
+        """On escalation the failed reply is left out (small models repeat it) and the failure precedes the task."""
+        targets = [SourceFile(path="temps.py", content=None)]
+        feedback = Feedback(reply="junk reply", failure="ImportError: cannot import name", model="tiny")
+        messages = build_messages(REQUIREMENT, TESTS, targets, feedback, show_reply=False)
+        assert [m["role"] for m in messages] == ["system", "user"]
+        user = messages[1]["content"]
+        assert "junk reply" not in user
+        assert user.index("ImportError: cannot import name") < user.index("Write the complete temps.py")
 
     def test_search_replace_help_only_for_long_files(self) -> None:
         """The SEARCH/REPLACE instructions cost tokens, so they appear only when a target file is long."""

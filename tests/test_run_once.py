@@ -156,7 +156,7 @@ class TestGreenPath:
         server.push(RIGHT)
         assert autodev(repo, "run", "--once") == 0
         assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["temps.py"]
-        assert "temps.py does not exist yet" in server.requests[0].prompt_text
+        assert "temps.py does not exist yet." in server.requests[0].prompt_text
 
 
 class TestRedPath:
@@ -400,3 +400,32 @@ class TestFailingDisk:
         assert head(project) == before
         assert snapshot(project) == files
         assert not (project / ".autodev" / "journal.json").exists()
+
+
+class TestEscalation:
+    def test_next_tier_commits_after_a_failure_without_seeing_the_failed_reply(
+        self, project: Path, server: ScriptedServer
+    ) -> None:
+        """tier1's wrong reply is rolled back; tier2 gets the failure (not the reply) and its commit names tier2."""
+        ladder = (
+            config_text(server.url).replace('tier1 = ["scripted"]', 'tier1 = ["scripted"]\ntier2 = ["big"]')
+            + f'[llm.models.big]\nmodel = "openai/big"\napi_base = "{server.url}"\n'
+        )
+        (project / "autodev.toml").write_text(ladder, encoding="utf-8")
+        git(project, "commit", "-q", "-am", "two tiers")
+        server.push(WRONG, RIGHT)
+        assert autodev(project, "run", "--once") == 0
+        first, second = server.requests
+        assert (first.model, second.model) == ("scripted", "big")
+        assert WRONG not in second.prompt_text
+        assert "test_below_absolute_zero_is_rejected" in second.prompt_text
+        assert "Autodev-Model: openai/big" in git(project, "log", "-1", "--format=%(trailers:only,unfold)")
+
+    def test_retry_on_the_same_model_samples_with_a_seed(self, project: Path, server: ScriptedServer) -> None:
+        """The first attempt is greedy; a retry on the same model uses retry_temperature and a derived seed."""
+        server.push(WRONG, RIGHT)
+        assert autodev(project, "run", "--once") == 0
+        first, second = server.requests
+        assert first.body["temperature"] == 0.0
+        assert second.body["temperature"] == 0.7
+        assert second.body["seed"] == 2

@@ -14,24 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from pydantic import BaseModel, ConfigDict
 
 from autodev import __version__
+from autodev.cli.models_cmd import models
+from autodev.cli.options import GlobalOptions
 from autodev.config import load_config
 from autodev.engine import PassResult, run_once
 from autodev.errors import AutodevError
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
-
-
-class GlobalOptions(BaseModel):
-    """Options given before the command, shared by every command."""
-
-    model_config = ConfigDict(frozen=True)
-
-    root: Path
-    log_json: bool
-    console_level: str
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,6 +96,9 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
     else:
         click.echo(_summary(result))
     ctx.exit(_exit_code(result.status))
+
+
+cli.add_command(models)
 
 
 def _stop_cleanly_on_sigterm() -> None:

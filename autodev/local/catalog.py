@@ -94,4 +94,3 @@ DEFAULT_LADDER = ("local/smollm2-135m", "local/qwen2.5-coder-0.5b", "local/qwen2
 
 def is_local_alias(name: str) -> bool:
     return name in CATALOG
-

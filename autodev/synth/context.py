@@ -49,6 +49,7 @@ class Feedback(BaseModel):
 
     reply: str
     failure: str
+    model: str = ""
 
 
 def fence(content: str, language: str = "") -> str:
@@ -85,28 +86,50 @@ def system_prompt(targets: Sequence[SourceFile]) -> str:
     return SYSTEM_PROMPT + (SEARCH_REPLACE_HELP if long_file else "")
 
 
-def task_prompt(requirement: Requirement, tests: Sequence[SourceFile], targets: Sequence[SourceFile]) -> str:
-    """The first user message: spec, tests, files, then what to do."""
-    parts = [f"# Specification ({requirement.source})\n\n{requirement.text}"]
-    if tests:
-        parts.append("# Tests (read-only)")
-        parts.extend(f"{test.path}\n{fence(test.content or '', language_of(test.path))}" for test in tests)
-    if targets:
-        parts.append("# Files to write")
-        parts.extend(_describe_target(target) for target in targets)
-        names = ", ".join(target.path for target in targets)
-        parts.append(f"Write {names} so that all the tests pass.")
-    else:
-        parts.append("No file exists yet for this code: choose the file paths the tests import and write them.")
+def task_prompt(
+    requirement: Requirement,
+    tests: Sequence[SourceFile],
+    targets: Sequence[SourceFile],
+    earlier_failure: str | None = None,
+) -> str:
+    """The first user message: spec, tests, current files, and last the one thing to do.
+
+    Small models copy the structure of what they read, so the prompt has no headings they could echo back as
+    part of a file, and it ends with the instruction (what comes last is what they follow).
+    """
+    parts = [f"{requirement.source}:\n{requirement.text}"]
+    parts.extend(
+        f"The test file {test.path}, which the code must pass (do not change or repeat it):\n"
+        f"{fence(test.content or '', language_of(test.path))}"
+        for test in tests
+    )
+    parts.extend(_describe_target(target) for target in targets)
+    if earlier_failure:
+        parts.append(f"An earlier attempt by another model failed:\n{earlier_failure}")
+    parts.append(_instruction(targets))
     return "\n\n".join(parts)
 
 
 def _describe_target(target: SourceFile) -> str:
     if target.content is None:
-        return f"{target.path} does not exist yet: create it."
+        return f"{target.path} does not exist yet."
     if not target.content.strip():
         return f"{target.path} is empty."
-    return f"{target.path}\n{fence(target.content, language_of(target.path))}"
+    return f"The current {target.path}:\n{fence(target.content, language_of(target.path))}"
+
+
+def _instruction(targets: Sequence[SourceFile]) -> str:
+    if not targets:
+        return (
+            "Write the code the tests import: choose the file paths from the tests' imports. For each file, reply "
+            "with its path on one line, then its complete content in one fenced code block."
+        )
+    names = " and ".join(target.path for target in targets)
+    block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
+    return (
+        f"Write the complete {names} so that all the tests pass. Reply with the path on one line, then the "
+        f"whole file in {block}, and nothing else."
+    )
 
 
 def retry_prompt(failure: str) -> str:
@@ -121,8 +144,19 @@ def build_messages(
     tests: Sequence[SourceFile],
     targets: Sequence[SourceFile],
     feedback: Feedback | None = None,
+    *,
+    show_reply: bool = True,
 ) -> list[Message]:
-    """The chat for one attempt; a retry appends only the last reply and its failure, never the whole history."""
+    """The chat for one attempt; a retry appends only the last reply and its failure, never the whole history.
+
+    With ``show_reply`` false (a different model takes over) the failed reply is left out: shown as the new
+    model's own words, small models tend to repeat it. The failure is then part of the first message.
+    """
+    if feedback is not None and not show_reply:
+        return [
+            {"role": "system", "content": system_prompt(targets)},
+            {"role": "user", "content": task_prompt(requirement, tests, targets, feedback.failure)},
+        ]
     messages: list[Message] = [
         {"role": "system", "content": system_prompt(targets)},
         {"role": "user", "content": task_prompt(requirement, tests, targets)},

