@@ -93,6 +93,7 @@ class LocalConfig(_Section):
     threads: int | None = Field(default=None, ge=1)
     startup_timeout_s: float = Field(default=120.0, gt=0)
     seed: int = 0
+    max_tokens: int = Field(default=2048, ge=16)  # a rambling small model must not fill the context
 
 
 class LLMConfig(_Section):

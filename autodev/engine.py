@@ -200,7 +200,12 @@ class _Pass:
         ladder = []
         for name in names:
             model = resolve_model(
-                name, self.config.llm, self.env, provider_known=provider_known, local_seed=self.config.local.seed
+                name,
+                self.config.llm,
+                self.env,
+                provider_known=provider_known,
+                local_seed=self.config.local.seed,
+                local_max_tokens=self.config.local.max_tokens,
             )
             if model.note:
                 self.log.info("model name resolved", note=model.note)

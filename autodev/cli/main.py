@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from autodev import __version__
+from autodev.cli.loop_cmd import loop, service_group
 from autodev.cli.models_cmd import models
 from autodev.cli.options import GlobalOptions
 from autodev.config import load_config
@@ -99,6 +100,8 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
 
 
 cli.add_command(models)
+cli.add_command(loop)
+cli.add_command(service_group)
 
 
 def _stop_cleanly_on_sigterm() -> None:

@@ -62,6 +62,7 @@ def resolve_model(
     *,
     provider_known: Callable[[str], bool],
     local_seed: int = 0,
+    local_max_tokens: int | None = None,
 ) -> ResolvedModel:
     """Resolve through ``[llm.models.NAME]``, else pass the name to LiteLLM as is.
 
@@ -70,7 +71,10 @@ def resolve_model(
     """
     configured = llm.models.get(name)
     if configured is not None:
-        return _from_config(name, configured, env, local_seed)
+        resolved = _from_config(name, configured, env, local_seed)
+        if resolved.gguf is not None and resolved.max_tokens is None:
+            resolved = resolved.model_copy(update={"max_tokens": local_max_tokens})
+        return resolved
     if is_local_alias(name):
         return ResolvedModel(
             name=name,
@@ -78,6 +82,7 @@ def resolve_model(
             api_key=SecretStr(LOOPBACK_PLACEHOLDER_KEY),
             gguf=name,
             seed=local_seed,
+            max_tokens=local_max_tokens,
             input_cost_per_token=0.0,
             output_cost_per_token=0.0,
         )

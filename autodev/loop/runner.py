@@ -1,0 +1,145 @@
+"""`autodev loop run`: watch the project and run a pass whenever the spec or the tests change.
+
+One loop per project (the pid lock). Passes never overlap and never restart midway: changes that arrive during
+a pass wait in the watcher and make exactly one follow-up pass. SIGTERM or Ctrl-C between passes stops at once;
+during a pass it unwinds the pass, which rolls its attempt back and kills its test process group first.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from autodev.config import Config, load_config
+from autodev.engine import PassResult, run_once
+from autodev.errors import AutodevError
+from autodev.llm.client import ChatClient
+from autodev.local.serving import model_client
+from autodev.logs import get_logger
+from autodev.loop import notify
+from autodev.loop.daemon import LoopFiles
+from autodev.loop.pidlock import LoopLock
+from autodev.loop.status import LoopState, write_state
+from autodev.project import ProjectPaths
+from autodev.watch.gate import hash_file
+from autodev.watch.observer import ProjectWatcher
+
+WAIT_SLICE_S = 1.0  # how often the loop looks at its stop flag while idle
+CONFIG_FILE = "autodev.toml"
+
+PassFunction = Callable[[ProjectPaths, Config, ChatClient], PassResult]
+
+
+def _default_pass(paths: ProjectPaths, config: Config, client: ChatClient) -> PassResult:
+    return run_once(paths, config, client=client)
+
+
+class LoopRunner:
+    """The foreground loop; ``run_pass`` is injectable so tests can count passes without models."""
+
+    def __init__(self, root: Path, *, run_pass: PassFunction = _default_pass) -> None:
+        self.paths = ProjectPaths(root=root)
+        self.files = LoopFiles.for_root(root)
+        self.run_pass = run_pass
+        self.stop_requested = threading.Event()
+        self.in_pass = False
+        self.log = get_logger(component="loop")
+        self.state = LoopState.starting(root)
+        self.config = load_config(self.paths.config_file)
+
+    def run(self) -> int:
+        lock = LoopLock(self.files.pid_file, root=self.paths.root)
+        lock.acquire()
+        try:
+            self._set_state(self.state)
+            with self._signals(), model_client(self.config) as client:
+                watcher = ProjectWatcher(self.paths.root, self.config.monitoring)
+                watcher.start()
+                try:
+                    self._watch(watcher, client)
+                finally:
+                    watcher.stop()
+        finally:
+            notify.stopping()
+            self._set_state(self.state.entering("stopping"))
+            lock.release()
+            self.log.info("loop stopped")
+        return 0
+
+    def _watch(self, watcher: ProjectWatcher, client: ChatClient) -> None:
+        self._set_state(self.state.entering("watching"))
+        notify.ready()
+        self.log.info("watching", root=str(self.paths.root), patterns=self.config.monitoring.watch_patterns)
+        self._pass(watcher, client, reason="start")
+        while not self.stop_requested.is_set():
+            changes = watcher.wait_for_change(WAIT_SLICE_S)
+            if changes is None or self.stop_requested.is_set():
+                continue
+            if CONFIG_FILE in changes:
+                self._reload_config(watcher)
+            self._pass(watcher, client, reason=", ".join(sorted(changes)[:5]))
+
+    def _pass(self, watcher: ProjectWatcher, client: ChatClient, *, reason: str) -> None:
+        self.log.info("pass starting", because=reason)
+        self._set_state(self.state.pass_started())
+        notify.status(f"pass running ({reason})")
+        self.in_pass = True
+        try:
+            result = self.run_pass(self.paths, self.config, client)
+        except KeyboardInterrupt:
+            self.stop_requested.set()
+            self._set_state(self.state.pass_finished("interrupted", "stopped during the pass; rolled back"))
+            return
+        except AutodevError as error:  # a bad spec or config must not end the loop: the next edit may fix it
+            self.log.error("pass failed", error=str(error))
+            self._set_state(self.state.pass_finished("failed", str(error)))
+            notify.status(f"watching; last pass failed: {error}")
+            return
+        finally:
+            self.in_pass = False
+        self._record_own_writes(watcher, result)
+        self._set_state(self.state.pass_finished(result.status, result.reason, result.commit))
+        notify.status(f"watching; last pass {result.status}: {result.reason[:120]}")
+        self.log.info("pass finished", status=result.status, reason=result.reason, commit=result.commit)
+
+    def _record_own_writes(self, watcher: ProjectWatcher, result: PassResult) -> None:
+        """Files a green attempt wrote must not start the next pass by themselves."""
+        for attempt in result.attempts:
+            if attempt.outcome == "green":
+                for rel in attempt.files:
+                    watcher.gate.record_own_write(rel, hash_file(self.paths.root / rel))
+
+    def _reload_config(self, watcher: ProjectWatcher) -> None:
+        try:
+            config = load_config(self.paths.config_file)
+        except AutodevError as error:
+            self.log.error("autodev.toml is invalid; keeping the previous configuration", error=str(error))
+            return
+        self.config = config
+        watcher.reconfigure(config.monitoring)
+        self.log.info("configuration reloaded")
+
+    def _set_state(self, state: LoopState) -> None:
+        self.state = state
+        write_state(self.files.state_file, state)
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGTERM/SIGINT: stop between passes; inside a pass, unwind it (its attempt is rolled back)."""
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            self.stop_requested.set()
+            self.log.info("stop requested", signal=signal.Signals(signum).name, in_pass=self.in_pass)
+            if self.in_pass:
+                raise KeyboardInterrupt
+
+        previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -1,0 +1,175 @@
+"""The watch loop as a real process: real watchdog events, the pid lock, signals, passes counted from its state.
+
+A small driver runs LoopRunner with an injected pass that records itself and takes a set time, so the tests can
+edit files during a pass. One end-to-end test runs the real pass against the scripted model server.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import git
+from test_run_once import RIGHT, setup_example
+
+from autodev.cli.main import run_cli
+from autodev.testing import ScriptedServer
+
+DRIVER = """
+import sys, time
+from pathlib import Path
+from autodev.engine import PassResult
+from autodev.logs import configure_logging
+from autodev.loop.runner import LoopRunner
+
+root, seconds = Path(sys.argv[1]), float(sys.argv[2])
+configure_logging(log_file=root / ".autodev" / "logs" / "autodev.jsonl")
+record = root.parent / "passes.log"
+
+def fake_pass(paths, config, client):
+    with record.open("a") as out:
+        out.write("pass\\n")
+    time.sleep(seconds)
+    (root / "generated.py").write_text(f"x = {time.time()}\\n")  # an own write, inside watch_patterns
+    return PassResult(requirement="SPEC.md", title="t", status="satisfied", reason="fake", attempts=[
+        {"number": 1, "model": "m", "outcome": "green", "reason": "ok", "files": ["generated.py"]}])
+
+sys.exit(LoopRunner(root, run_pass=fake_pass).run())
+"""
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def loop_state(root: Path) -> dict[str, object]:
+    try:
+        data = json.loads((root / ".autodev" / "loop.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def passes(root: Path) -> int:
+    record = root.parent / "passes.log"
+    return len(record.read_text().splitlines()) if record.exists() else 0
+
+
+def settled(root: Path, count: int) -> bool:
+    return passes(root) == count and loop_state(root).get("state") == "watching"
+
+
+@pytest.fixture
+def watched(repo: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+    """A project whose loop (fake passes of 1 s) is running and has finished its first pass."""
+    (repo / "SPEC.md").write_text("# Spec\n", encoding="utf-8")
+    (repo / "autodev.toml").write_text(
+        '[monitoring]\nwatch_patterns = ["*.md", "tests/**", "*.py"]\ndebounce_ms = 100\n', encoding="utf-8"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "spec")
+    process = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(repo), "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: settled(repo, 1), what="the first pass")
+        yield repo, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+class TestLoopRunner:
+    def test_spec_edit_starts_one_pass(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+        """Saving SPEC.md with new content runs exactly one pass; the pass's own write runs none."""
+        root, _ = watched
+        (root / "SPEC.md").write_text("# Spec\n\nMore.\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 2), what="the second pass")
+        time.sleep(0.6)  # several debounce periods: an own write or a duplicate would have started a pass by now
+        assert passes(root) == 2
+
+    def test_identical_save_starts_nothing(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+        """Writing the same bytes again (an editor's plain save) is not a change."""
+        root, _ = watched
+        (root / "SPEC.md").write_text("# Spec\n", encoding="utf-8")
+        time.sleep(0.6)
+        assert passes(root) == 1
+
+    def test_edits_during_a_pass_give_exactly_one_follow_up(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+        """Several saves while a pass runs are not dropped and not repeated: one follow-up pass."""
+        root, _ = watched
+        (root / "SPEC.md").write_text("# Spec\n\nv2\n", encoding="utf-8")
+        wait_for(lambda: passes(root) == 2, what="the second pass to start")
+        for n in range(3, 6):
+            (root / "SPEC.md").write_text(f"# Spec\n\nv{n}\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 3), what="the follow-up pass")
+        time.sleep(0.6)
+        assert passes(root) == 3
+
+    def test_second_loop_is_refused(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+        """One loop per project: a second one fails fast, naming the running one."""
+        root, process = watched
+        done = subprocess.run(
+            [sys.executable, "-m", "autodev", "-C", str(root), "loop", "run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert f"pid {process.pid}" in done.stderr
+
+    def test_invalid_config_edit_keeps_the_loop_running(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+        """A broken autodev.toml is logged and the old configuration kept; the next spec edit still runs."""
+        root, process = watched
+        (root / "autodev.toml").write_text("[monitoring\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 2), what="the pass after the config edit")
+        (root / "SPEC.md").write_text("# Spec\n\nchanged\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 3), what="the pass after the spec edit")
+        assert process.poll() is None
+        log = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
+        assert "keeping the previous configuration" in log
+
+    def test_sigterm_between_passes_exits_0_and_releases_the_lock(
+        self, watched: tuple[Path, subprocess.Popen[str]]
+    ) -> None:
+        """SIGTERM while idle stops the loop cleanly: exit 0, state 'stopping', no pid file."""
+        root, process = watched
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert loop_state(root).get("state") == "stopping"
+        assert not (root / ".autodev" / "loop.pid").exists()
+
+
+class TestLoopEndToEnd:
+    def test_start_edit_commit_status_stop(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`loop start` returns with the watch up; a spec edit yields a commit; status 0; stop; status 3."""
+        with ScriptedServer([RIGHT]) as server:
+            setup_example(repo, server.url)
+            (repo / "SPEC.md").write_text("# Not yet\n", encoding="utf-8")  # the first pass has no tests to pass...
+            (repo / "tests" / "test_temps.py").rename(repo / "later_test.txt")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "no tests yet")
+            head = git(repo, "rev-parse", "HEAD")
+            assert run_cli(["-C", str(repo), "loop", "start"]) == 0
+            try:
+                assert run_cli(["-C", str(repo), "loop", "status"]) == 0
+                wait_for(lambda: loop_state(repo).get("passes") == 1, what="the first pass")
+                (repo / "later_test.txt").rename(repo / "tests" / "test_temps.py")  # ...until the tests arrive
+                wait_for(lambda: git(repo, "rev-parse", "HEAD") != head, timeout_s=60, what="a commit")
+                assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["temps.py"]
+            finally:
+                assert run_cli(["-C", str(repo), "loop", "stop"]) == 0
+        assert run_cli(["-C", str(repo), "loop", "status"]) == 3
+        assert "stopped the autodev loop" in capsys.readouterr().out
