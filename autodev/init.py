@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Collection, Mapping
 from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autodev.errors import NotARepositoryError
+from autodev.local.catalog import CATALOG, DEFAULT_LADDER
+from autodev.local.files import installed_local_ladder
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo, init_repository
 from autodev.workspace import atomic_write
@@ -30,7 +34,39 @@ def template(name: str) -> str:
     return resources.files("autodev.templates").joinpath(name).read_text(encoding="utf-8")
 
 
-def init_project(root: Path) -> InitReport:
+# Environment variable -> a hosted model to add above the local ladder when its key is present.
+HOSTED_BY_KEY = {
+    "ANTHROPIC_API_KEY": "anthropic/claude-3-5-haiku-latest",
+    "OPENAI_API_KEY": "openai/gpt-4o-mini",
+    "OPENROUTER_API_KEY": "openrouter/qwen/qwen-2.5-coder-32b-instruct",
+    "GROQ_API_KEY": "groq/llama-3.3-70b-versatile",
+}
+
+
+def tiers_block(env: Mapping[str, str], installed: Collection[str]) -> str:
+    """The [llm.tiers] table init writes: the local ladder, then hosted models for the keys that are set."""
+    lines = ["[llm.tiers]"]
+    for number, alias in enumerate(DEFAULT_LADDER, start=1):
+        spec = CATALOG[alias]
+        if alias in installed:
+            lines.append(f'tier{number} = ["{alias}"]')
+        else:
+            lines.append(f"# tier{number} = [\"{alias}\"]   # not installed: pip install 'autodev[{spec.extra}]'")
+    hosted = [model for key, model in HOSTED_BY_KEY.items() if env.get(key)]
+    keys = [key for key in HOSTED_BY_KEY if env.get(key)]
+    if hosted:
+        lines.append(f"# {', '.join(keys)} set: hosted models are the last resort")
+        lines.append("tier4 = [" + ", ".join(f'"{model}"' for model in hosted) + "]")
+    else:
+        lines.append('# tier4 = ["openai/gpt-4o-mini"]   # a hosted model as the last resort (needs OPENAI_API_KEY)')
+    return "\n".join(lines)
+
+
+def render_config(env: Mapping[str, str], installed: Collection[str]) -> str:
+    return template("autodev.toml").replace("{tiers}", tiers_block(env, installed))
+
+
+def init_project(root: Path, env: Mapping[str, str] | None = None) -> InitReport:
     """Write autodev.toml and a SPEC.md template if missing, ignore .autodev/, and git init if needed."""
     paths = ProjectPaths(root=root)
     report = InitReport()
@@ -39,11 +75,12 @@ def init_project(root: Path) -> InitReport:
     except NotARepositoryError:
         init_repository(root)
         report.git_initialised = True
-    for target, name in ((paths.config_file, "autodev.toml"), (paths.spec_file, "SPEC.md")):
+    config_text = render_config(os.environ if env is None else env, installed_local_ladder())
+    for target, text in ((paths.config_file, config_text), (paths.spec_file, template("SPEC.md"))):
         if target.exists():
             report.kept.append(target.name)
         else:
-            atomic_write(target, template(name).encode("utf-8"))
+            atomic_write(target, text.encode("utf-8"))
             report.created.append(target.name)
     report.gitignore_updated = _ignore_state_dir(root / ".gitignore")
     return report

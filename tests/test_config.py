@@ -112,10 +112,24 @@ class TestLoadConfig:
         config = load_config(write(tmp_path, '[llm.tiers]\ntier1 = []\ntier2 = ["b", "c"]\n'))
         assert config.llm.first_model() == "b"
 
-    def test_template_written_by_init_is_valid(self) -> None:
-        """The commented autodev.toml that `autodev init` writes loads without error."""
+    def test_config_written_by_init_is_valid(self) -> None:
+        """The commented autodev.toml that `autodev init` writes loads, with the local ladder first."""
         from autodev.config import parse_config, tomllib
-        from autodev.init import template
+        from autodev.init import render_config
 
-        config = parse_config(tomllib.loads(template("autodev.toml")), source="template")
-        assert config.llm.first_model() is not None
+        text = render_config({}, ["local/smollm2-135m", "local/qwen2.5-coder-0.5b"])
+        config = parse_config(tomllib.loads(text), source="template")
+        assert config.llm.ladder() == ["local/smollm2-135m", "local/qwen2.5-coder-0.5b"]
+        assert "pip install 'autodev[local-medium]'" in text
+
+    def test_init_adds_hosted_models_for_keys_present(self) -> None:
+        """With provider keys set, init adds their models as the top tier and says why."""
+        from autodev.config import parse_config, tomllib
+        from autodev.init import render_config
+
+        env = {"OPENAI_API_KEY": "sk-x", "GROQ_API_KEY": "g"}
+        text = render_config(env, ["local/qwen2.5-coder-0.5b"])
+        config = parse_config(tomllib.loads(text), source="template")
+        assert config.llm.tiers["tier4"] == ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
+        assert "OPENAI_API_KEY, GROQ_API_KEY set" in text
+        assert "sk-x" not in text
