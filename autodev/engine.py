@@ -171,6 +171,9 @@ class _Pass:
         self.paths.ensure_state_dirs()
         if repo.ensure_excluded(".autodev/"):
             self.log.info("keeping .autodev/ out of git through .git/info/exclude")
+        removed = repo.clear_stale_index_lock()  # left by a git command killed with autodev (kill -9, power loss)
+        if removed:
+            self.log.warning("stale git lock removed", detail=removed)
         return repo
 
     def _recover(self) -> list[str]:

@@ -429,3 +429,16 @@ class TestEscalation:
         assert first.body["temperature"] == 0.0
         assert second.body["temperature"] == 0.7
         assert second.body["seed"] == 2
+
+
+class TestStaleGitLock:
+    def test_stale_index_lock_from_a_killed_run_is_removed(self, project: Path, server: ScriptedServer) -> None:
+        """An old .git/index.lock with no git process running (a killed commit) does not block the next commit."""
+        lock = project / ".git" / "index.lock"
+        lock.write_bytes(b"")
+        old = lock.stat().st_mtime - 120
+        os.utime(lock, (old, old))
+        server.push(RIGHT)
+        assert autodev(project, "run", "--once") == 0
+        assert not lock.exists()
+        assert git(project, "show", "--name-only", "--format=", "HEAD").split() == ["temps.py"]

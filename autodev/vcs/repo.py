@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ QUERY_TIMEOUT_S = 60.0
 # Commits run the user's hooks (pre-commit frameworks may install environments on first use).
 COMMIT_TIMEOUT_S = 900.0
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_PROC = Path("/proc")  # where running git processes are looked for; absent on macOS
 
 
 def _not_a_repository(path: Path) -> NotARepositoryError:
@@ -155,6 +157,31 @@ class GitRepo:
         atomic_write(exclude, existing + separator + os.fsencode(pattern) + b"\n")
         return True
 
+    def clear_stale_index_lock(self, *, older_than_s: float = 10.0) -> str | None:
+        """Remove an ``index.lock`` that no git process holds, so a crash or ``kill -9`` does not block git forever.
+
+        Removing a live lock would let two gits write the index at once, so the lock goes only when it is
+        older than ``older_than_s`` *and* no ``git`` process runs with its working directory in this work tree
+        or its git directory (found through /proc; where there is no /proc, age alone decides). A lock that
+        looks live is left for git to report in its own words. Returns a line for the log when it removed one.
+        """
+        lock = self.root / os.fsdecode(self._git("rev-parse", "--git-path", "index.lock")).rstrip("\n")
+        try:
+            age_s = time.time() - lock.lstat().st_mtime
+        except FileNotFoundError:
+            return None
+        if age_s < older_than_s:
+            return None
+        places = [self.root.resolve(), lock.parent.resolve()]
+        if _git_process_in(places) is not None:
+            return None
+        try:
+            lock.unlink()
+        except FileNotFoundError:  # its git finished in the meantime
+            return None
+        checked = "no git process is running there" if _PROC.is_dir() else "/proc is unavailable, so by age alone"
+        return f"removed a stale git lock {lock} ({age_s:.0f} s old; {checked})"
+
     def commit_paths(self, paths: Sequence[str], message: str, trailers: Mapping[str, str]) -> str:
         """Commit exactly ``paths`` as they are on disk, leaving whatever else the user staged staged.
 
@@ -224,6 +251,35 @@ class GitRepo:
             return True
         done = _run_git(self.root, ["config", "--get", key])
         return done.returncode == 0 and bool(done.stdout.strip())
+
+
+def _git_process_in(places: Sequence[Path]) -> int | None:
+    """The pid of a running ``git`` whose working directory is inside one of ``places``, if any.
+
+    git moves to the top of the work tree (or into the git directory) before it takes the index lock, so
+    its cwd tells which repository it works on. Processes whose cwd cannot be read (another user's) are not
+    counted: where they work cannot be told, and another user's git in this project would be unusual.
+    """
+    if not _PROC.is_dir():
+        return None
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+            if not _is_git_program(Path(os.fsdecode(argv0)).name):
+                continue
+            cwd = (entry / "cwd").readlink()
+        except OSError:  # gone, a kernel thread, or not ours to read
+            continue
+        if any(cwd == place or cwd.is_relative_to(place) for place in places):
+            return int(entry.name)
+    return None
+
+
+def _is_git_program(name: str) -> bool:
+    """``git`` itself and the ``git-*`` programs it runs (``git-upload-pack``, ``git-remote-https``)."""
+    return name == "git" or name.startswith("git-")
 
 
 def _listed(path: str, listed: set[str]) -> bool:
