@@ -48,6 +48,7 @@ class MonitoringConfig(_Section):
     watch_patterns: list[str] = Field(default_factory=lambda: ["*.md", "tests/**"])
     debounce_ms: int = Field(default=500, ge=0)
     max_wait_ms: int = Field(default=2000, ge=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)  # only when inotify limits force the polling observer
 
 
 class SynthesisConfig(_Section):

@@ -88,3 +88,7 @@ class JournalError(AutodevError):
 
 class LocalModelError(AutodevError):
     """A bundled or configured local model cannot be used: not installed, corrupt, or its server failed."""
+
+
+class WatchError(AutodevError):
+    """The project root cannot be watched at all (gone, unreadable); inotify limits fall back to polling instead."""
