@@ -173,3 +173,37 @@ class TestLoopEndToEnd:
                 assert run_cli(["-C", str(repo), "loop", "stop"]) == 0
         assert run_cli(["-C", str(repo), "loop", "status"]) == 3
         assert "stopped the autodev loop" in capsys.readouterr().out
+
+
+class TestLoopShutdown:
+    def test_sigterm_during_a_test_run_rolls_back_and_leaves_no_orphan(self, repo: Path, tmp_path: Path) -> None:
+        """SIGTERM while the loop's attempt runs the tests: exit 0, files restored, git clean, no test process left."""
+        marker = tmp_path / "slow-test-pid"
+        (repo / "tests").mkdir()
+        (repo / "tests" / "test_slow.py").write_text(
+            f"import os, time\n\ndef test_slow():\n    open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+            "    time.sleep(60)\n",
+            encoding="utf-8",
+        )
+        with ScriptedServer([RIGHT]) as server:
+            setup_example(repo, server.url)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "autodev", "-C", str(repo), "loop", "run"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                journal = repo / ".autodev" / "journal.json"
+                wait_for(lambda: journal.exists() and marker.exists(), timeout_s=90, what="the attempt's test run")
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=30) == 0
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.communicate(timeout=30)
+        test_pid = int(marker.read_text())
+        wait_for(lambda: not Path(f"/proc/{test_pid}").exists(), timeout_s=10, what="the test process to be gone")
+        assert not journal.exists()
+        assert not (repo / "temps.py").exists()
+        assert git(repo, "status", "--porcelain").strip() == ""
