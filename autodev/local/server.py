@@ -8,6 +8,7 @@ find it. LiteLLM then talks to it like to any OpenAI-compatible server.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import importlib.util
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +29,7 @@ from autodev.logs import get_logger
 
 HEALTH_POLL_S = 0.2
 STOP_GRACE_S = 5.0
+PORT_TRIES = 3  # another program can take the free port between choosing it and the server binding it
 
 
 class ServerSettings(BaseModel):
@@ -63,28 +66,72 @@ def llama_server_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("uvicorn") is not None
 
 
+CommandFactory = Callable[[str, Path, int, ServerSettings], list[str]]  # (alias, model file, port, settings)
+
+
+def llama_server_command(alias: str, model_path: Path, port: int, settings: ServerSettings) -> list[str]:
+    """The llama.cpp server command line; the one place that knows llama.cpp is what serves the models."""
+    if not llama_server_available():
+        raise LocalModelError(
+            "serving local models needs llama.cpp's server: pip install 'autodev[local]' "
+            "(it builds llama-cpp-python from source, a few minutes)"
+        )
+    return [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_path),
+        "--model_alias",
+        alias,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(settings.context_size),
+        "--n_threads",
+        str(settings.thread_count),
+    ]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def healthy(port: int, timeout_s: float = 2.0) -> bool:
+def healthy(port: int, timeout_s: float = 2.0, alias: str | None = None) -> bool:
+    """The server on ``port`` answers its model list, and (given ``alias``) serves that model.
+
+    Checking the alias keeps a recycled port, now held by some other server, from passing for ours.
+    """
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=timeout_s) as response:
-            return bool(response.status == 200)
-    except (OSError, urllib.error.URLError, ValueError):
+            if response.status != 200:
+                return False
+            if alias is None:
+                return True
+            listing = json.loads(response.read())
+    except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError):
         return False
+    data = listing.get("data") if isinstance(listing, dict) else None
+    return isinstance(data, list) and any(isinstance(item, dict) and item.get("id") == alias for item in data)
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether the process runs; a zombie (exited, not yet reaped by its parent) does not count."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # no procfs (macOS): trust the signal
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 class ServerRegistry:
@@ -115,7 +162,15 @@ class ServerRegistry:
         temporary.write_text(entry.model_dump_json(), encoding="utf-8")
         temporary.replace(self._file(entry.alias))
 
-    def remove(self, alias: str) -> None:
+    def remove(self, alias: str, pid: int | None = None) -> None:
+        """Drop the entry; given ``pid``, only if it is still that process's (another may have replaced it)."""
+        if pid is not None:
+            try:
+                entry = RunningServer.model_validate_json(self._file(alias).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                entry = None
+            if entry is not None and entry.pid != pid:
+                return
         with contextlib.suppress(FileNotFoundError):
             self._file(alias).unlink()
 
@@ -132,67 +187,72 @@ class ServerRegistry:
 class ServerManager:
     """Starts servers on demand and stops, at close, the ones it started (never another process's)."""
 
-    def __init__(self, settings: ServerSettings, registry: ServerRegistry) -> None:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        registry: ServerRegistry,
+        command_factory: CommandFactory = llama_server_command,
+    ) -> None:
         self.settings = settings
         self.registry = registry
+        self.command_factory = command_factory
         self.started: dict[str, subprocess.Popen[bytes]] = {}
         self.log = get_logger(component="local-models")
 
     def api_base(self, alias: str, model_path: Path) -> str:
         """A healthy server for this model: reused if one runs with the same file, else started now."""
         entry = self.registry.get(alias)
-        if entry is not None and entry.model_path == str(model_path) and healthy(entry.port):
+        if entry is not None and entry.model_path == str(model_path) and healthy(entry.port, alias=alias):
             return entry.api_base
-        if not llama_server_available():
-            raise LocalModelError(
-                "serving local models needs llama.cpp's server: pip install 'autodev[local]' "
-                "(it builds llama-cpp-python from source, a few minutes)"
-            )
         return self._start(alias, model_path).api_base
 
     def _start(self, alias: str, model_path: Path) -> RunningServer:
-        port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model_path),
-            "--model_alias",
-            alias,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            str(self.settings.context_size),
-            "--n_threads",
-            str(self.settings.thread_count),
-        ]
+        self._stop_own(alias)  # ours but dead or unresponsive: replaced, never leaked
         self.registry.directory.mkdir(parents=True, exist_ok=True)
-        log_path = self.registry.log_file(alias)
+        for attempt in range(1, PORT_TRIES + 1):
+            port = free_port()
+            command = self.command_factory(alias, model_path, port, self.settings)
+            process = self._launch(alias, command, port)
+            entry = RunningServer(
+                alias=alias, model_path=str(model_path), pid=process.pid, port=port, started_at=time.time()
+            )
+            try:
+                self._wait_healthy(process, entry)
+            except _PortTakenError:
+                if attempt == PORT_TRIES:
+                    raise
+                self.log.warning("port taken before the server bound it; trying another", alias=alias, port=port)
+                continue
+            except BaseException:
+                _terminate(process)  # a timeout or Ctrl-C must not leave an orphan server behind
+                raise
+            self.started[alias] = process
+            self.registry.put(entry)
+            return entry
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _launch(self, alias: str, command: list[str], port: int) -> subprocess.Popen[bytes]:
+        """Start the server in its own session, so that stopping it stops its whole process group."""
         self.log.info("starting local model server", alias=alias, port=port, threads=self.settings.thread_count)
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
+        with self.registry.log_file(alias).open("wb") as log:  # one start's log, not every start's since install
+            return subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        entry = RunningServer(
-            alias=alias, model_path=str(model_path), pid=process.pid, port=port, started_at=time.time()
-        )
-        self._wait_healthy(process, entry, log_path)
-        self.started[alias] = process
-        self.registry.put(entry)
-        return entry
 
-    def _wait_healthy(self, process: subprocess.Popen[bytes], entry: RunningServer, log_path: Path) -> None:
+    def _wait_healthy(self, process: subprocess.Popen[bytes], entry: RunningServer) -> None:
+        log_path = self.registry.log_file(entry.alias)
         started = time.monotonic()
         deadline = started + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise LocalModelError(
-                    f"the llama.cpp server for {entry.alias} exited with status {process.returncode}: {_tail(log_path)}"
-                )
-            if healthy(entry.port, timeout_s=1.0):
+                exited = f"the llama.cpp server for {entry.alias} exited with status {process.returncode}"
+                if "address already in use" in _tail(log_path, chars=20_000).lower():  # uvicorn logs more after
+                    raise _PortTakenError(
+                        f"{exited}: address already in use on port {entry.port}; gave up after {PORT_TRIES} tries "
+                        f"on other free ports; its log: {log_path}"
+                    )
+                raise LocalModelError(f"{exited}: {_tail(log_path)}")
+            if healthy(entry.port, timeout_s=1.0, alias=entry.alias):
                 self.log.info(
                     "local model server ready", alias=entry.alias, seconds=round(time.monotonic() - started, 2)
                 )
@@ -200,16 +260,24 @@ class ServerManager:
             time.sleep(HEALTH_POLL_S)
         _terminate(process)
         raise LocalModelError(
-            f"the llama.cpp server for {entry.alias} was not ready after {self.settings.startup_timeout_s:.0f} s "
-            f"([local] startup_timeout_s); its log: {log_path}"
+            f"the llama.cpp server for {entry.alias} was not ready after {self.settings.startup_timeout_s:g} s "
+            f"([local] startup_timeout_s); it was stopped; its log: {log_path}: {_tail(log_path, 300)}"
         )
 
-    def close(self) -> None:
-        for alias, process in list(self.started.items()):
+    def _stop_own(self, alias: str) -> None:
+        process = self.started.pop(alias, None)
+        if process is not None:
             _terminate(process)
-            self.registry.remove(alias)
+            self.registry.remove(alias, pid=process.pid)
+
+    def close(self) -> None:
+        for alias in list(self.started):
+            self._stop_own(alias)
             self.log.info("stopped local model server", alias=alias)
-        self.started.clear()
+
+
+class _PortTakenError(LocalModelError):
+    """The server could not bind its port: worth another try on another port."""
 
 
 def stop_server(entry: RunningServer, registry: ServerRegistry) -> None:
@@ -222,7 +290,7 @@ def stop_server(entry: RunningServer, registry: ServerRegistry) -> None:
     if pid_alive(entry.pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(entry.pid, signal.SIGKILL)
-    registry.remove(entry.alias)
+    registry.remove(entry.alias, pid=entry.pid)
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:
