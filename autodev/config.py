@@ -98,21 +98,53 @@ class LocalConfig(_Section):
 
 
 class LLMConfig(_Section):
-    """Which models are called, in which order."""
+    """Which models are called, in which order, and how calls are retried (docs/routing.md)."""
 
     routing_strategy: Literal["tiered", "fixed", "cheapest"] = "tiered"
+    fixed_tier: str | None = None  # for routing_strategy = "fixed"; default: the highest configured tier
     cache_responses: bool = True
     local_models_preferred: bool = True
     tiers: dict[str, list[str]] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    samples: dict[str, int] = Field(default_factory=dict)  # candidates per tier, default 1
+    sample_temperature: float = Field(default=0.8, ge=0, le=2)
+    retries: int = Field(default=2, ge=0, le=10)  # per call, on rate limits, 5xx, timeouts and lost connections
+    retry_backoff_s: float = Field(default=1.0, ge=0)  # doubles with each retry
+    cooldown_after: int = Field(default=3, ge=1)  # failed calls in a row (after retries) before a rest
+    cooldown_s: float = Field(default=60.0, ge=0)
+    skip_below_solve_rate: float = Field(default=0.10, ge=0, le=1)
+    min_history: int = Field(default=5, ge=1)  # attempts of a size class before its solve rate can skip a tier
 
     @field_validator("tiers")
     @classmethod
     def _known_tier_names(cls, tiers: dict[str, list[str]]) -> dict[str, list[str]]:
-        for name in tiers:
+        for name, models in tiers.items():
             if name not in TIER_NAMES:
                 raise ValueError(f"unknown tier {name!r}; use {', '.join(TIER_NAMES)}")
+            if name == "tier0" and models:
+                raise ValueError("tier0 is the replay of verified results and takes no models; start at tier1")
         return tiers
+
+    @field_validator("samples")
+    @classmethod
+    def _samples_per_tier(cls, samples: dict[str, int]) -> dict[str, int]:
+        for name, count in samples.items():
+            if name not in TIER_NAMES[1:]:
+                raise ValueError(f"unknown tier {name!r}; use {', '.join(TIER_NAMES[1:])}")
+            if not 1 <= count <= 16:
+                raise ValueError(f"{name}: samples must be between 1 and 16, not {count}")
+        return samples
+
+    @field_validator("fixed_tier")
+    @classmethod
+    def _fixed_tier_name(cls, tier: str | None) -> str | None:
+        if tier is not None and tier not in TIER_NAMES[1:]:
+            raise ValueError(f"unknown tier {tier!r}; use {', '.join(TIER_NAMES[1:])}")
+        return tier
+
+    def tier_models(self) -> dict[str, list[str]]:
+        """The non-empty model tiers, lowest first (tier0 never holds models)."""
+        return {name: list(self.tiers[name]) for name in TIER_NAMES[1:] if self.tiers.get(name)}
 
     def ladder(self) -> list[str]:
         """The first model of each non-empty tier, lowest tier first: the escalation order."""
@@ -125,6 +157,14 @@ class LLMConfig(_Section):
             if models:
                 return models[0]
         return None
+
+
+class BudgetConfig(_Section):
+    """Hard spending caps in US dollars, checked before every call; none by default."""
+
+    per_requirement_usd: float | None = Field(default=None, ge=0)
+    per_run_usd: float | None = Field(default=None, ge=0)
+    per_day_usd: float | None = Field(default=None, ge=0)
 
 
 class LearningConfig(_Section):
@@ -144,6 +184,7 @@ class Config(_Section):
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
 
 

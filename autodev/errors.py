@@ -92,3 +92,20 @@ class LocalModelError(AutodevError):
 
 class WatchError(AutodevError):
     """The project root cannot be watched at all (gone, unreadable); inotify limits fall back to polling instead."""
+
+
+class BudgetExceededError(AutodevError):
+    """The next call could exceed a spending cap; it is not made (caps are never exceeded)."""
+
+    def __init__(self, scope: str, cap_usd: float, spent_usd: float, estimate_usd: float) -> None:
+        self.scope = scope
+        self.cap_usd = cap_usd
+        self.spent_usd = spent_usd
+        self.estimate_usd = estimate_usd
+        super().__init__(
+            f"budget: the {scope} cap of ${cap_usd:.4f} could be exceeded (spent ${spent_usd:.4f}, "
+            f"next call up to ${estimate_usd:.4f}); raise [budget] {_CAP_KEYS.get(scope, scope)} to go on"
+        )
+
+
+_CAP_KEYS = {"requirement": "per_requirement_usd", "run": "per_run_usd", "day": "per_day_usd"}

@@ -50,6 +50,26 @@ class ProjectPaths(BaseModel):
     def last_pass_file(self) -> Path:
         return self.state_dir / "last_pass.json"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Responses of models, keyed by the exact request (docs/routing.md)."""
+        return self.state_dir / "cache"
+
+    @property
+    def verified_dir(self) -> Path:
+        """Edits that made the tests pass, keyed by what the model saw: tier0 replays them without a call."""
+        return self.state_dir / "verified"
+
+    @property
+    def metrics_file(self) -> Path:
+        """One JSON line per model call and per escalation, for `autodev metrics` and per-tier solve rates."""
+        return self.state_dir / "metrics.jsonl"
+
+    @property
+    def spend_file(self) -> Path:
+        """Money spent per local calendar day, for [budget] per_day_usd."""
+        return self.state_dir / "spend.json"
+
     def ensure_state_dirs(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_dir.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
+
+# The suite never reaches a real provider: LiteLLMClient refuses any api_base that is not loopback.
+os.environ["AUTODEV_NO_NETWORK"] = "1"
 
 
 def git(cwd: Path, *args: str) -> str:

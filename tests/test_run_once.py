@@ -24,6 +24,10 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "temperature"
 REPLIES = EXAMPLE.parent / "replies"
 RIGHT = (REPLIES / "temperature-2.md").read_text(encoding="utf-8")
 WRONG = (REPLIES / "temperature-1.md").read_text(encoding="utf-8")
+# Every function wrong and no error a one-line fix would cure: 0 of 6 tests pass, not worth a repair round.
+HOPELESS = "temps.py\n```python\ndef to_kelvin(c):\n    return 0\n\n\ndef to_fahrenheit(c):\n    return 0\n\n\ndef to_celsius(f):\n    return 0\n```\n"
+# A syntax error: cheap to fix, so the same tier gets one repair round.
+BROKEN = "temps.py\n```python\ndef to_kelvin(celsius)\n    return celsius + 273.15\n```\n"
 STUB = b"# temperature conversions\r\n\r\ndef to_kelvin(celsius):\r\n    raise NotImplementedError\r\n"
 
 
@@ -162,7 +166,7 @@ class TestGreenPath:
 class TestRedPath:
     def test_wrong_replies_leave_everything_as_it_was(self, project: Path, server: ScriptedServer) -> None:
         """After only wrong replies: exit 1, HEAD, git status and every byte unchanged."""
-        server.push(WRONG, WRONG, WRONG)
+        server.push(WRONG, BROKEN, WRONG)
         before, status, files = head(project), git(project, "status", "--porcelain"), snapshot(project)
         assert autodev(project, "run", "--once") == 1
         assert head(project) == before
@@ -170,6 +174,18 @@ class TestRedPath:
         assert snapshot(project) == files
         assert (project / "temps.py").read_bytes() == STUB
         assert len(server.requests) == 3
+
+    def test_the_same_failure_twice_at_the_top_tier_blocks(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Two replies failing the same tests the same way end the pass as blocked, attempts left unused."""
+        server.push(WRONG, WRONG, RIGHT)
+        assert autodev(project, "run", "--once", "--json") == 1
+        result = json.loads(capsys.readouterr().out)
+        assert result["status"] == "blocked"
+        assert "the same failure twice in a row at the top tier" in result["reason"]
+        assert len(server.requests) == 2
+        assert (project / "temps.py").read_bytes() == STUB
 
     def test_retry_feeds_the_failure_back(self, project: Path, server: ScriptedServer) -> None:
         """A failed first attempt is retried with the previous reply and the failing test in the prompt."""
@@ -406,18 +422,18 @@ class TestEscalation:
     def test_next_tier_commits_after_a_failure_without_seeing_the_failed_reply(
         self, project: Path, server: ScriptedServer
     ) -> None:
-        """tier1's wrong reply is rolled back; tier2 gets the failure (not the reply) and its commit names tier2."""
+        """A hopeless tier1 reply escalates at once; tier2 gets the failure (not the reply) and its commit names it."""
         ladder = (
             config_text(server.url).replace('tier1 = ["scripted"]', 'tier1 = ["scripted"]\ntier2 = ["big"]')
             + f'[llm.models.big]\nmodel = "openai/big"\napi_base = "{server.url}"\n'
         )
         (project / "autodev.toml").write_text(ladder, encoding="utf-8")
         git(project, "commit", "-q", "-am", "two tiers")
-        server.push(WRONG, RIGHT)
+        server.push(HOPELESS, RIGHT)
         assert autodev(project, "run", "--once") == 0
         first, second = server.requests
         assert (first.model, second.model) == ("scripted", "big")
-        assert WRONG not in second.prompt_text
+        assert "return 0" not in second.prompt_text
         assert "test_below_absolute_zero_is_rejected" in second.prompt_text
         assert "Autodev-Model: openai/big" in git(project, "log", "-1", "--format=%(trailers:only,unfold)")
 

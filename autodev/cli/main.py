@@ -17,6 +17,7 @@ import click
 
 from autodev import __version__
 from autodev.cli.loop_cmd import loop, service_group
+from autodev.cli.metrics_cmd import metrics
 from autodev.cli.models_cmd import models
 from autodev.cli.options import GlobalOptions
 from autodev.config import load_config
@@ -100,6 +101,7 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
 
 
 cli.add_command(models)
+cli.add_command(metrics)
 cli.add_command(loop)
 cli.add_command(service_group)
 

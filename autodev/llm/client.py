@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import ModelError
-from autodev.llm.models import ResolvedModel
+from autodev.llm.models import ResolvedModel, is_loopback
 
 Message = dict[str, str]
 
@@ -46,6 +46,9 @@ _EXCEPTION_TABLE: dict[str, tuple[str, bool, str]] = {
     "APIError": ("provider error", True, ""),
 }
 
+# Set to "1" (the test suite does) so that only loopback servers can be called: no test can reach, or pay, a provider.
+NO_NETWORK_ENV = "AUTODEV_NO_NETWORK"
+
 _LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+: )?(?:\w+Error: )?(?:\w+Exception - )?")
 _litellm_lock = threading.Lock()
 _litellm_module: ModuleType | None = None
@@ -63,6 +66,7 @@ class Completion(BaseModel):
     cost_usd: float
     duration_s: float
     finish_reason: str | None = None
+    cached: bool = False  # replayed from the response cache: no request was made
 
 
 class ChatClient(Protocol):
@@ -166,6 +170,13 @@ class LiteLLMClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        if os.environ.get(NO_NETWORK_ENV) == "1" and not is_loopback(model.api_base):
+            raise ModelError(
+                model.name,
+                "network disabled",
+                f"{NO_NETWORK_ENV} is set: only loopback api_base servers may be called",
+                retryable=False,
+            )
         litellm = load_litellm()
         started = time.monotonic()
         try:

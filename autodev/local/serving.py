@@ -60,9 +60,9 @@ def server_manager(config: Config, env: Mapping[str, str]) -> tuple[ServerManage
 def model_client(
     config: Config, env: Mapping[str, str] | None = None, *, progress: Progress | None = None
 ) -> Iterator[LocalServingClient]:
-    """The default client for a run: LiteLLM, plus local servers that are stopped when the run ends."""
+    """The default client for a run: LiteLLM (retried by the dispatcher) and local servers, stopped at the end."""
     manager, directory = server_manager(config, env if env is not None else os.environ)
     try:
-        yield LocalServingClient(LiteLLMClient(), manager, directory, progress)
+        yield LocalServingClient(LiteLLMClient(retries=0), manager, directory, progress)
     finally:
         manager.close()

@@ -1,0 +1,98 @@
+"""A model's reply as a candidate change: parsed, checked, and tested without touching the user's tree.
+
+Several samples of one tier are tested side by side, each in its own scratch copy of the project, so that the
+user's working tree only ever receives a change that already made the tests pass somewhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from autodev.errors import EditRejectedError
+from autodev.synth.context import SourceFile
+from autodev.synth.edits import FileEdit, apply_edits, parse_reply
+from autodev.synth.guard import check_writable, confine
+from autodev.verify.runner import TestRun
+
+# Never copied into a scratch tree: version control, autodev's own state, environments and caches.
+_NOT_COPIED = frozenset(
+    {".git", ".autodev", ".venv", "venv", "env", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache", ".tox"}
+)
+
+TestCommand = Callable[[Path], TestRun]
+
+
+def read_text(path: Path) -> str | None:
+    """A file's text, None when it does not exist; a binary file cannot be edited."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise EditRejectedError(f"{path.name} is not UTF-8 text; autodev cannot edit it") from exc
+
+
+def reply_changes(
+    root: Path,
+    reply: str,
+    *,
+    targets: Sequence[str],
+    tests: Sequence[SourceFile],
+    protected: Collection[str],
+) -> dict[str, str]:
+    """The reply as new file contents, every path checked, or EditRejectedError with a reason for the model."""
+    edits = [edit for edit in parse_reply(reply, targets) if not _is_echo(root, edit, tests)]
+    for edit in edits:
+        check_writable(root, edit.path, protected=protected)
+    changes = apply_edits(edits, lambda path: read_text(root / path))
+    changes = {path: text for path, text in changes.items() if text != read_text(root / path)}
+    if not changes:
+        raise EditRejectedError("Your reply changed nothing; the tests still fail. Send the corrected files.")
+    return changes
+
+
+def _is_echo(root: Path, edit: FileEdit, tests: Sequence[SourceFile]) -> bool:
+    """Small models often repeat a file unchanged, typically a test, sometimes under another path.
+
+    Such a block is no edit at all, so it is dropped instead of failing the whole reply as a test edit.
+    """
+    if edit.kind != "whole":
+        return False
+    content = edit.content.rstrip()
+    if any(content == (test.content or "").rstrip() for test in tests):
+        return True
+    try:
+        current = read_text(confine(root, edit.path))
+    except EditRejectedError:
+        return False
+    return current is not None and current.rstrip() == content
+
+
+def try_in_scratch(root: Path, changes: Mapping[str, str], run: TestCommand) -> TestRun:
+    """Copy the project, apply ``changes`` to the copy, run the tests there; the copy is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="autodev-candidate-") as scratch:
+        copy = Path(scratch) / root.name
+        shutil.copytree(root, copy, symlinks=True, ignore=_ignored)
+        for path, text in changes.items():
+            target = copy / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        return run(copy)
+
+
+def try_all_in_scratch(
+    root: Path, candidates: Sequence[Mapping[str, str]], run: TestCommand, *, workers: int
+) -> list[TestRun]:
+    """Test several candidates in parallel, each in its own copy; results in the candidates' order."""
+    if not candidates:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(candidates)))) as pool:
+        return list(pool.map(lambda changes: try_in_scratch(root, changes, run), candidates))
+
+
+def _ignored(directory: str, names: list[str]) -> set[str]:
+    return {name for name in names if name in _NOT_COPIED}

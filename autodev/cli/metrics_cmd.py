@@ -1,0 +1,110 @@
+"""`autodev metrics`: calls, tokens, money and solve rates per tier and model, from .autodev/metrics.jsonl."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from autodev.cli.options import GlobalOptions
+from autodev.config import Config, load_config
+from autodev.llm.models import ResolvedModel, resolve_model
+from autodev.project import ProjectPaths
+from autodev.route.metrics import CallTotals, MetricsStore, MetricsSummary, summarize, top_tier_model
+
+_HEADERS = ("tier", "model", "calls", "in_tok", "out_tok", "cost_usd", "cached", "green/tried", "rate", "esc", "err")
+_NUMERIC = frozenset(range(2, len(_HEADERS)))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
+@click.pass_obj
+def metrics(options: GlobalOptions, as_json: bool) -> None:
+    """Model calls per tier and model: tokens, cost, cache hits, solve rates, and the cost at top-tier prices."""
+    paths = ProjectPaths(root=options.root)
+    config = load_config(paths.config_file)
+    store = MetricsStore(paths.metrics_file)
+    events = store.events()
+    summary = summarize(events, config.llm, top_price=_top_price(config) if events else None)
+    summary = summary.model_copy(update={"skipped_lines": store.skipped_lines})
+    if as_json:
+        click.echo(summary.model_dump_json(indent=2))
+        return
+    if store.skipped_lines:
+        click.echo(f"skipped {store.skipped_lines} malformed line(s) in {paths.metrics_file}", err=True)
+    if not events:
+        click.echo("no model calls recorded yet")
+        return
+    click.echo(render(summary))
+
+
+def _top_price(config: Config) -> tuple[float, float] | None:
+    """The top model's prices; a configured model is priced without resolving its key, which pricing never needs."""
+    from autodev.route.budget import price_per_token
+
+    top = top_tier_model(config.llm)
+    if top is None:
+        return None
+    name = top[1]
+    configured = config.llm.models.get(name)
+    if configured is not None:
+        model = ResolvedModel(
+            name=name,
+            litellm_model=configured.model or f"openai/{name}",
+            input_cost_per_token=configured.input_cost_per_token,
+            output_cost_per_token=configured.output_cost_per_token,
+        )
+    else:
+        from autodev.llm.client import provider_known
+
+        model = resolve_model(name, config.llm, os.environ, provider_known=provider_known)
+    return price_per_token(model)
+
+
+def render(summary: MetricsSummary) -> str:
+    """A plain aligned table (numbers right-aligned), a totals row, and the labelled top-tier estimate."""
+    table = [list(_HEADERS)]
+    for row in summary.rows:
+        table.append(_cells(row.tier, row.model, row))
+    table.append(_cells("total", "", summary.totals))
+    widths = [max(len(line[column]) for line in table) for column in range(len(_HEADERS))]
+    lines = [
+        "  ".join(
+            cell.rjust(widths[column]) if column in _NUMERIC else cell.ljust(widths[column])
+            for column, cell in enumerate(line)
+        ).rstrip()
+        for line in table
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.insert(len(lines) - 1, lines[1])
+    lines.append(_estimate_line(summary))
+    return "\n".join(lines)
+
+
+def _cells(tier: str, model: str, counts: CallTotals) -> list[str]:
+    rate = counts.green_rate
+    return [
+        tier,
+        model,
+        str(counts.calls),
+        str(counts.prompt_tokens),
+        str(counts.completion_tokens),
+        f"{counts.cost_usd:.4f}",
+        str(counts.cache_hits),
+        f"{counts.green}/{counts.attempts}",
+        "-" if rate is None else f"{rate:.0%}",
+        str(counts.escalations),
+        str(counts.errors),
+    ]
+
+
+def _estimate_line(summary: MetricsSummary) -> str:
+    if summary.top_tier_estimate_usd is None:
+        return "at top-tier prices (estimate): unknown (no tiers configured)"
+    line = (
+        f"at top-tier prices (estimate, {summary.top_tier} {summary.top_tier_model}): "
+        f"${summary.top_tier_estimate_usd:.4f} for the same tokens"
+    )
+    if summary.savings_estimate is not None:
+        line += f"; saved about {summary.savings_estimate:.0%}"
+    return line

@@ -1,0 +1,254 @@
+"""What every model call did, one JSON line each, and the per-tier numbers drawn from them.
+
+The router reads solve rates per tier and size class from this file to skip tiers that rarely succeed, and
+`autodev metrics` shows where the money and tokens went. Appending a line is the whole write (no rewrite, so a
+crash loses at most the line being written), and metrics never break a pass: a failed write is logged and dropped,
+a malformed line is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from autodev.config import TIER_NAMES, LLMConfig
+from autodev.logs import get_logger
+
+METRICS_SCHEMA_VERSION: Final = 1
+SOLVE_OUTCOMES: Final = ("green", "red", "rejected")  # outcomes that say whether the model could do the work
+
+Outcome = Literal["green", "red", "rejected", "error", "replayed"]
+
+
+class CallEvent(BaseModel):
+    """One model call (``kind="call"``) or one escalation from ``tier``/``model`` to ``to_tier``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["call", "escalation"] = "call"
+    at: float  # unix time
+    requirement: str
+    size_class: str = ""
+    tier: str
+    model: str
+    litellm_model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    duration_s: float = 0.0
+    outcome: Outcome | None = None
+    to_tier: str | None = None
+    reason: str = ""
+
+
+class MetricsStore:
+    """``.autodev/metrics.jsonl``: appended by the router, read by solve rates and `autodev metrics`.
+
+    The parsed events are kept while the file's size and mtime are unchanged, so asking a solve rate before every
+    attempt does not re-read a long file each time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.skipped_lines = 0  # malformed lines in the last read
+        self._lock = threading.Lock()
+        self._log = get_logger(component="metrics")
+        self._cached_stamp: tuple[int, int] | None = None
+        self._cached_events: list[CallEvent] = []
+
+    def append(self, event: CallEvent) -> None:
+        """One line per event; an unwritable file (full disk, permissions) costs the line, never the pass."""
+        line = json.dumps({"schema": METRICS_SCHEMA_VERSION, **event.model_dump(mode="json")}, ensure_ascii=False)
+        try:
+            with self._lock:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as stream:
+                    stream.write(line + "\n")
+                    stream.flush()
+        except OSError as exc:
+            self._log.warning("metrics_not_written", path=str(self.path), error=str(exc))
+
+    def events(self) -> list[CallEvent]:
+        """Every readable event in file order; a missing file has none, malformed lines are counted and skipped."""
+        with self._lock:
+            try:
+                stat = self.path.stat()
+            except FileNotFoundError:
+                self.skipped_lines = 0
+                return []
+            except OSError as exc:
+                self._log.warning("metrics_unreadable", path=str(self.path), error=str(exc))
+                return []
+            stamp = (stat.st_size, stat.st_mtime_ns)
+            if stamp != self._cached_stamp:
+                try:
+                    text = self.path.read_text(encoding="utf-8", errors="replace")
+                except OSError as exc:
+                    self._log.warning("metrics_unreadable", path=str(self.path), error=str(exc))
+                    return []
+                self._cached_events, self.skipped_lines = _parse(text)
+                self._cached_stamp = stamp
+            return list(self._cached_events)
+
+    def solve_rate(self, tier: str, size_class: str) -> tuple[int, int]:
+        """(green calls, calls with a green, red or rejected outcome) of a tier for one size class.
+
+        Errors and replays say nothing about whether the tier's models can solve such work, so they do not count.
+        """
+        green = attempts = 0
+        for event in self.events():
+            if event.kind != "call" or event.tier != tier or event.size_class != size_class:
+                continue
+            if event.outcome in SOLVE_OUTCOMES:
+                attempts += 1
+                green += event.outcome == "green"
+        return green, attempts
+
+
+def _parse(text: str) -> tuple[list[CallEvent], int]:
+    events: list[CallEvent] = []
+    skipped = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            skipped += 1
+            continue
+        if not isinstance(data, dict) or data.pop("schema", None) != METRICS_SCHEMA_VERSION:
+            skipped += 1
+            continue
+        try:
+            events.append(CallEvent.model_validate(data))
+        except ValidationError:
+            skipped += 1
+    return events, skipped
+
+
+# ------------------------------------------------------------------------------------------------------ summary
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CallTotals(_Frozen):
+    """Counts over a set of events; ``attempts`` are calls whose outcome says something (not an error)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cache_hits: int = 0
+    green: int = 0
+    attempts: int = 0
+    green_rate: float | None = None  # green / attempts; None before the first attempt
+    escalations: int = 0
+    errors: int = 0
+
+
+class TierModelStats(CallTotals):
+    """The counts of one model within one tier."""
+
+    tier: str
+    model: str
+
+
+class MetricsSummary(_Frozen):
+    """What `autodev metrics` shows. The top-tier figures are estimates: the same tokens at the top model's prices."""
+
+    rows: list[TierModelStats]
+    totals: CallTotals
+    top_tier: str | None = None
+    top_tier_model: str | None = None
+    top_tier_estimate_usd: float | None = None  # an estimate: a stronger model would have used other token counts
+    savings_estimate: float | None = None  # 1 - cost / top_tier_estimate_usd
+    skipped_lines: int = 0
+
+
+class _Tally:
+    """Mutable counts while summing; frozen into a CallTotals at the end."""
+
+    def __init__(self) -> None:
+        self.calls = self.prompt_tokens = self.completion_tokens = 0
+        self.cache_hits = self.green = self.attempts = self.escalations = self.errors = 0
+        self.cost_usd = 0.0
+
+    def add(self, event: CallEvent) -> None:
+        if event.kind == "escalation":
+            self.escalations += 1
+            return
+        self.calls += 1
+        self.prompt_tokens += event.input_tokens
+        self.completion_tokens += event.output_tokens
+        self.cost_usd += event.cost_usd
+        self.cache_hits += event.cached
+        self.green += event.outcome == "green"
+        self.attempts += event.outcome is not None and event.outcome != "error"
+        self.errors += event.outcome == "error"
+
+    def counts(self) -> dict[str, int | float | None]:
+        return {
+            "calls": self.calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+            "cache_hits": self.cache_hits,
+            "green": self.green,
+            "attempts": self.attempts,
+            "green_rate": self.green / self.attempts if self.attempts else None,
+            "escalations": self.escalations,
+            "errors": self.errors,
+        }
+
+
+def top_tier_model(config: LLMConfig) -> tuple[str, str] | None:
+    """(tier, model): the first model of the highest non-empty tier, the one every call would go to without tiers."""
+    tiers = config.tier_models()
+    if not tiers:
+        return None
+    tier = list(tiers)[-1]
+    return tier, tiers[tier][0]
+
+
+def summarize(
+    events: Iterable[CallEvent], config: LLMConfig, *, top_price: tuple[float, float] | None
+) -> MetricsSummary:
+    """Per (tier, model) and total counts, and what the same tokens would have cost at top-tier prices.
+
+    ``top_price`` is the top model's (input, output) price per token, resolved by the caller, so that this stays
+    pure (pricing may need LiteLLM's price list). Escalations count on the tier and model they left.
+    """
+    tallies: dict[tuple[str, str], _Tally] = {}
+    total = _Tally()
+    for event in events:
+        tallies.setdefault((event.tier, event.model), _Tally()).add(event)
+        total.add(event)
+    order = {name: index for index, name in enumerate(TIER_NAMES)}
+    keys = sorted(tallies, key=lambda key: (order.get(key[0], len(order)), key))
+    rows = [
+        TierModelStats.model_validate({"tier": tier, "model": model, **tallies[tier, model].counts()})
+        for tier, model in keys
+    ]
+    totals = CallTotals.model_validate(total.counts())
+    top = top_tier_model(config)
+    estimate: float | None = None
+    savings: float | None = None
+    if top_price is not None:
+        estimate = totals.prompt_tokens * top_price[0] + totals.completion_tokens * top_price[1]
+        savings = 1.0 - totals.cost_usd / estimate if estimate > 0 else None
+    return MetricsSummary(
+        rows=rows,
+        totals=totals,
+        top_tier=top[0] if top else None,
+        top_tier_model=top[1] if top else None,
+        top_tier_estimate_usd=estimate,
+        savings_estimate=savings,
+    )

@@ -1,0 +1,223 @@
+"""The escalation policy as pure functions and one small state machine (docs/routing.md).
+
+No I/O here: every rule has a unit test, every decision carries the reason that is logged, and a decision costs
+microseconds (benchmarks/router_overhead.py measures it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autodev.config import LLMConfig
+from autodev.verify.runner import TestRun
+
+SolveRate = Callable[[str, str], tuple[int, int]]  # (tier, size class) -> (green attempts, attempts)
+Price = Callable[[str], float]  # model name -> price of one prompt plus one completion token
+
+# Failures whose fix is usually one line: worth one more call at the same tier before paying for a larger model.
+_CHEAP_ERRORS = re.compile(r"\b(SyntaxError|IndentationError|TabError|ImportError|ModuleNotFoundError|NameError)\b")
+_VOLATILE = re.compile(r"0x[0-9a-fA-F]+|\d+\.\d+s\b")
+
+
+class TierPlan(BaseModel):
+    """One rung of the ladder: alternative models (for reliability, in order) and candidates per round."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    models: list[str] = Field(min_length=1)
+    samples: int = 1
+
+
+def plan_tiers(
+    llm: LLMConfig,
+    *,
+    model_override: str | None = None,
+    fallback_models: Sequence[str] = (),
+    price: Price | None = None,
+) -> tuple[list[TierPlan], str]:
+    """The tiers this pass may use, lowest first, and why.
+
+    ``--model`` wins; then the configured tiers shaped by ``routing_strategy``; then ``fallback_models`` (the
+    installed local ladder), one tier each.
+    """
+    if model_override:
+        return [TierPlan(name="tier1", models=[model_override])], "--model given: that model only"
+    configured = llm.tier_models()
+    if not configured:
+        tiers = [TierPlan(name=f"tier{i}", models=[name]) for i, name in enumerate(fallback_models[:4], start=1)]
+        return tiers, "no [llm.tiers] configured: the installed local models, smallest first"
+    tiers = [
+        TierPlan(name=name, models=models, samples=llm.samples.get(name, 1)) for name, models in configured.items()
+    ]
+    if llm.routing_strategy == "fixed":
+        chosen = llm.fixed_tier or tiers[-1].name
+        fixed = [tier for tier in tiers if tier.name == chosen]
+        if not fixed:
+            return tiers[-1:], f"fixed_tier {chosen} has no models: using {tiers[-1].name}"
+        return fixed, f"routing_strategy fixed: {chosen} only"
+    if llm.routing_strategy == "cheapest" and price is not None:
+        return _cheapest(tiers, price)
+    return tiers, "routing_strategy tiered: cheapest tier first, escalate when the tests fail"
+
+
+def _cheapest(tiers: list[TierPlan], price: Price) -> tuple[list[TierPlan], str]:
+    pairs = [(price(model), index, tier, model) for index, tier in enumerate(tiers) for model in tier.models]
+    cost, _, tier, model = min(pairs, key=lambda pair: (pair[0], pair[1]))
+    chosen = tier.model_copy(update={"models": [model]})
+    return [chosen], f"routing_strategy cheapest: {model} ({tier.name}) at ${cost:.3g} per token pair, no escalation"
+
+
+def size_class(prompt_chars: int) -> str:
+    """A coarse size of a requirement (its first prompt), so that solve rates compare like with like."""
+    if prompt_chars < 6_000:
+        return "small"
+    if prompt_chars < 20_000:
+        return "medium"
+    return "large"
+
+
+def starting_tier(
+    tiers: Sequence[TierPlan], size: str, solve_rate: SolveRate, *, min_history: int, threshold: float
+) -> tuple[int, list[str]]:
+    """The index of the first tier worth calling, and one reason per skipped tier.
+
+    A tier is skipped when at least ``min_history`` attempts on requirements of this size were made there and
+    fewer than ``threshold`` of them were green. The top tier is never skipped.
+    """
+    reasons: list[str] = []
+    for index, tier in enumerate(tiers[:-1]):
+        green, total = solve_rate(tier.name, size)
+        if total >= min_history and green / total < threshold:
+            reasons.append(f"{tier.name} skipped: {green}/{total} green on {size} requirements (< {threshold:.0%})")
+            continue
+        return index, reasons
+    return len(tiers) - 1, reasons
+
+
+class Failure(BaseModel):
+    """What the policy needs to know about a failed round: its best candidate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signature: str
+    cheap: bool
+    why: str
+    passed: int = 0
+    total: int = 0
+
+
+def describe_failure(run: TestRun | None, rejection: str | None, target_tests: int) -> Failure:
+    """Classify a failed candidate: its signature (for loop detection) and whether a repair looks cheap."""
+    if run is None:
+        reason = rejection or "reply rejected"
+        return Failure(signature=f"rejected: {_normal(reason)}", cheap=True, why="the reply was unusable: " + reason)
+    passed = len(run.passed_ids)
+    total = max(target_tests, passed + len(run.failing_ids))
+    signature = failure_signature(run)
+    if run.timed_out:
+        return Failure(signature=signature, cheap=False, why="the tests timed out", passed=passed, total=total)
+    match = _CHEAP_ERRORS.search(run.output)
+    if match:
+        why = f"a {match.group(1)}"
+        return Failure(signature=signature, cheap=True, why=why, passed=passed, total=total)
+    if total and passed * 2 >= total:
+        why = f"{passed} of {total} tests pass"
+        return Failure(signature=signature, cheap=True, why=why, passed=passed, total=total)
+    why = f"only {passed} of {total} tests pass" if total else "the tests fail"
+    return Failure(signature=signature, cheap=False, why=why, passed=passed, total=total)
+
+
+def failure_signature(run: TestRun) -> str:
+    """The failing tests and their first error lines, with addresses and timings removed: equal means a loop."""
+    failing = sorted(run.failing_ids)
+    if not failing:
+        return f"exit {run.exit_code}: {_normal(run.output[-300:])}"
+    parts = [f"{test_id}: {_normal(run.outcomes[test_id].message)}" for test_id in failing if test_id in run.outcomes]
+    return "\n".join(parts or failing)
+
+
+def _normal(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return _VOLATILE.sub("*", first)[:300]
+
+
+Action = Literal["attempt", "repair", "escalate", "stop"]
+
+
+class Decision(BaseModel):
+    """What the cascade does next, at which tier, and why (logged as is)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: Action
+    tier: int
+    reason: str
+    status: Literal["failed", "blocked"] | None = None  # for "stop"
+
+
+class Cascade:
+    """The state of one requirement's climb: which tier, whether it was repaired there, the last failure.
+
+    Rules: a failed round gets one repair round at the same tier when the failure looks cheap to fix, otherwise
+    the next tier; the top tier repairs while attempts remain; the same failure twice in a row escalates at once
+    (at the top tier it ends the requirement as blocked); ``max_attempts`` bounds the whole climb.
+    """
+
+    def __init__(self, tiers: Sequence[TierPlan], *, start: int, max_attempts: int) -> None:
+        self.tiers = list(tiers)
+        self.tier = start
+        self.max_attempts = max_attempts
+        self.attempts = 0
+        self.repaired_here = False
+        self.last_signature: str | None = None
+
+    @property
+    def at_top(self) -> bool:
+        return self.tier >= len(self.tiers) - 1
+
+    def first(self) -> Decision:
+        return Decision(action="attempt", tier=self.tier, reason=f"start at {self.tiers[self.tier].name}")
+
+    def after_failure(self, failure: Failure, *, attempts: int) -> Decision:
+        """The next step after a red round that used ``attempts`` candidates."""
+        self.attempts += attempts
+        looped = failure.signature == self.last_signature
+        self.last_signature = failure.signature
+        if self.attempts >= self.max_attempts:
+            reason = f"{self.attempts} attempt(s) used, the limit ([synthesis] max_attempts = {self.max_attempts})"
+            return self._stop("failed", reason)
+        if looped:
+            if self.at_top:
+                return self._stop("blocked", f"the same failure twice in a row at the top tier: {_first(failure)}")
+            return self._escalate(f"the same failure twice in a row ({_first(failure)})")
+        if self.at_top:
+            self.repaired_here = True
+            return Decision(action="repair", tier=self.tier, reason=f"top tier: repair ({failure.why})")
+        if failure.cheap and not self.repaired_here:
+            self.repaired_here = True
+            return Decision(action="repair", tier=self.tier, reason=f"looks cheap to fix: {failure.why}")
+        why = "its repair round failed too" if self.repaired_here else f"not cheap to fix: {failure.why}"
+        return self._escalate(why)
+
+    def after_call_error(self, error: str) -> Decision:
+        """Every model of the tier failed to answer: the next tier, or the end at the top."""
+        if self.at_top:
+            return self._stop("failed", error)
+        return self._escalate(f"no answer from {self.tiers[self.tier].name}: {error}")
+
+    def _escalate(self, why: str) -> Decision:
+        self.tier += 1
+        self.repaired_here = False
+        return Decision(action="escalate", tier=self.tier, reason=f"escalate to {self.tiers[self.tier].name}: {why}")
+
+    def _stop(self, status: Literal["failed", "blocked"], reason: str) -> Decision:
+        return Decision(action="stop", tier=self.tier, reason=reason, status=status)
+
+
+def _first(failure: Failure) -> str:
+    return failure.signature.splitlines()[0][:200] if failure.signature else failure.why

@@ -1,0 +1,86 @@
+"""Tier 0: changes that once made the tests pass, replayed when the project is back in the same state.
+
+The key is everything a model would have been shown (requirement, tests, target files), so a hit means the same
+question was answered and verified before: reverting autodev's commit, a fresh clone or a benchmark rerun then
+costs one test run and no model call. A replay is still tested before it is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+SCHEMA = 1
+
+
+class VerifiedChange(BaseModel):
+    """The files that turned the tests green, and the model that wrote them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = SCHEMA
+    model: str
+    changes: dict[str, str]
+
+
+def state_key(requirement: str, files: Mapping[str, str | None], test_command: str) -> str:
+    """A digest of the requirement text, the test command and the contents of the tests and target files."""
+    canonical = json.dumps(
+        {"requirement": requirement, "files": dict(sorted(files.items())), "command": test_command},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class VerifiedStore:
+    """One JSON file per key; unreadable entries are misses, never errors."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def get(self, key: str) -> VerifiedChange | None:
+        path = self._path(key)
+        try:
+            return VerifiedChange.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValidationError, ValueError):
+            path.unlink(missing_ok=True)
+            return None
+
+    def put(self, key: str, model: str, changes: Mapping[str, str]) -> None:
+        """Store atomically; a full disk only loses the shortcut, never the pass."""
+        entry = VerifiedChange(model=model, changes=dict(changes))
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".verified-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(entry.model_dump_json().encode("utf-8"))
+                Path(temp).replace(self._path(key))
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+
+def keyed_files(root: Path, paths: Sequence[str]) -> dict[str, str | None]:
+    """The current text of each path (None when absent), as :func:`state_key` expects."""
+    contents: dict[str, str | None] = {}
+    for path in paths:
+        try:
+            contents[path] = (root / path).read_text(encoding="utf-8", errors="replace")
+        except (FileNotFoundError, IsADirectoryError):
+            contents[path] = None
+    return contents
