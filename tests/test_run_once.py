@@ -25,7 +25,11 @@ REPLIES = EXAMPLE.parent / "replies"
 RIGHT = (REPLIES / "temperature-2.md").read_text(encoding="utf-8")
 WRONG = (REPLIES / "temperature-1.md").read_text(encoding="utf-8")
 # Every function wrong and no error a one-line fix would cure: 0 of 6 tests pass, not worth a repair round.
-HOPELESS = "temps.py\n```python\ndef to_kelvin(c):\n    return 0\n\n\ndef to_fahrenheit(c):\n    return 0\n\n\ndef to_celsius(f):\n    return 0\n```\n"
+HOPELESS = (
+    "temps.py\n```python\n"
+    + "".join(f"def {name}(degrees):\n    return 0\n\n\n" for name in ("to_kelvin", "to_fahrenheit", "to_celsius"))
+    + "```\n"
+)
 # A syntax error: cheap to fix, so the same tier gets one repair round.
 BROKEN = "temps.py\n```python\ndef to_kelvin(celsius)\n    return celsius + 273.15\n```\n"
 STUB = b"# temperature conversions\r\n\r\ndef to_kelvin(celsius):\r\n    raise NotImplementedError\r\n"
