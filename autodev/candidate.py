@@ -18,10 +18,10 @@ from autodev.synth.edits import FileEdit, apply_edits, parse_reply
 from autodev.synth.guard import check_writable, confine
 from autodev.verify.runner import TestRun
 
-# Never copied into a scratch tree: version control, autodev's own state, environments and caches.
-_NOT_COPIED = frozenset(
-    {".git", ".autodev", ".venv", "venv", "env", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache", ".tox"}
-)
+# Never copied into a scratch tree: version control, autodev's own state and environments (at the top only, since
+# a package may well be called env/), and caches (anywhere).
+_NOT_COPIED_AT_TOP = frozenset({".git", ".autodev", ".venv", "venv", "env", "node_modules", ".tox"})
+_NOT_COPIED_ANYWHERE = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache"})
 
 TestCommand = Callable[[Path], TestRun]
 
@@ -76,12 +76,26 @@ def try_in_scratch(root: Path, changes: Mapping[str, str], run: TestCommand) -> 
     """Copy the project, apply ``changes`` to the copy, run the tests there; the copy is removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="autodev-candidate-") as scratch:
         copy = Path(scratch) / root.name
-        shutil.copytree(root, copy, symlinks=True, ignore=_ignored)
+        top = str(root)
+        shutil.copytree(root, copy, symlinks=True, ignore=lambda d, names: _ignored(d == top, names))
         for path, text in changes.items():
-            target = copy / path
+            target = _inside_copy(root, copy, path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         return run(copy)
+
+
+def _inside_copy(root: Path, copy: Path, path: str) -> Path:
+    """Where ``path`` lives in the copy, through no symlink: an absolute link in the project points back into it.
+
+    The real path is resolved in the project (whose links the guard already confined to it) and taken relative
+    to it; its directories are real ones, so the same relative path in the copy names a file of the copy.
+    """
+    relative = (root / path).resolve().relative_to(root.resolve())
+    target = copy / relative
+    if not target.parent.resolve().is_relative_to(copy.resolve()):
+        raise EditRejectedError(f"{path} leads out of the project through a link; autodev will not write it")
+    return target
 
 
 def try_all_in_scratch(
@@ -94,5 +108,6 @@ def try_all_in_scratch(
         return list(pool.map(lambda changes: try_in_scratch(root, changes, run), candidates))
 
 
-def _ignored(directory: str, names: list[str]) -> set[str]:
-    return {name for name in names if name in _NOT_COPIED}
+def _ignored(at_top: bool, names: list[str]) -> set[str]:
+    skipped = _NOT_COPIED_ANYWHERE | _NOT_COPIED_AT_TOP if at_top else _NOT_COPIED_ANYWHERE
+    return {name for name in names if name in skipped}

@@ -81,10 +81,15 @@ def configure_logging(
     processors.append(renderer)
     structlog.configure(
         processors=processors,
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream) if stream else _current_stderr,
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
         cache_logger_on_first_use=False,
     )
+
+
+def _current_stderr(*args: Any) -> structlog.PrintLogger:
+    """A logger on whatever ``sys.stderr`` is now: a stream captured at configure time may since have been closed."""
+    return structlog.PrintLogger(file=sys.stderr)
 
 
 def _is_tty(stream: TextIO | None) -> bool:

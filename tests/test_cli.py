@@ -41,7 +41,7 @@ class TestRealProcess:
             done = autodev_process("-C", str(repo), "run", "--once", env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "ok: SPEC.md" in done.stdout
-        assert "attempt 1: red" in done.stdout
+        assert "attempt 1 (tier1 scripted): red" in done.stdout
         assert "rolled back" in done.stderr
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True

@@ -217,3 +217,26 @@ class TestMetrics:
         assert rows["tier2"]["calls"] == 1 and rows["tier2"]["green"] == 1
         assert data["top_tier"] == "tier2"
         assert data["totals"]["prompt_tokens"] > 0  # type: ignore[index]
+
+
+class TestSamples:
+    def test_candidates_are_tested_in_scratch_copies_and_only_a_green_one_reaches_the_tree(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """samples = 3: three sampled replies, tested in copies; the right one is applied, re-tested and committed."""
+        setup_example(repo, server.url)
+        config = two_tiers(server.url, extra="sample_temperature = 0.9\n") + "[llm.samples]\ntier1 = 3\n"
+        (repo / "autodev.toml").write_text(config, encoding="utf-8")
+        git(repo, "commit", "-q", "-am", "three samples at tier1")
+        server.push(WRONG, RIGHT, HOPELESS)
+        code, result = run_json(repo, capsys)
+        assert code == 0
+        assert [(r.body["temperature"], r.body["seed"]) for r in server.requests] == [(0.9, 0), (0.9, 1), (0.9, 2)]
+        attempts = result["attempts"]
+        assert isinstance(attempts, list)
+        assert [a["outcome"] for a in attempts] == ["red", "green", "red"]
+        log = (repo / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8").splitlines()
+        applied = [json.loads(line) for line in log if '"edits applied"' in line]
+        assert len(applied) == 1  # the working tree saw only the green candidate
+        assert trailer(repo) == "openai/scripted"
+        assert not list(repo.glob(".autodev/tmp/autodev-candidate-*"))

@@ -125,12 +125,15 @@ def _summary(result: PassResult) -> str:
     tokens = sum(a.input_tokens + a.output_tokens for a in result.attempts)
     lines = [f"{mark}: {result.requirement} ({result.title}): {result.reason}"]
     if result.attempts:
+        cached = sum(1 for a in result.attempts if a.cached)
+        from_cache = f" ({cached} from the cache)" if cached else ""
         lines.append(
-            f"  {len(result.attempts)} attempt(s) with {result.model}, {tokens} tokens, "
+            f"  {len(result.attempts)} attempt(s){from_cache}, last by {result.model}, {tokens} tokens, "
             f"${result.cost_usd:.4f}, {result.duration_s:.1f} s"
         )
     for attempt in result.attempts:
-        lines.append(f"  attempt {attempt.number}: {attempt.outcome}: {_first_line(attempt.reason)}")
+        where = f"{attempt.tier} {attempt.model}" if attempt.tier else attempt.model
+        lines.append(f"  attempt {attempt.number} ({where}): {attempt.outcome}: {_first_line(attempt.reason)}")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, Literal
@@ -47,6 +48,10 @@ class CallEvent(BaseModel):
     reason: str = ""
 
 
+ROLLING_WINDOW = 50  # attempts per tier and size class that decide whether a tier is skipped
+_TAIL_BYTES = 512 * 1024  # about 1,500 events: enough for the windows, bounded however long the file grows
+
+
 class MetricsStore:
     """``.autodev/metrics.jsonl``: appended by the router, read by solve rates and `autodev metrics`.
 
@@ -61,6 +66,8 @@ class MetricsStore:
         self._log = get_logger(component="metrics")
         self._cached_stamp: tuple[int, int] | None = None
         self._cached_events: list[CallEvent] = []
+        self._counts: dict[tuple[str, str], tuple[int, int]] = {}
+        self._counts_stamp: tuple[int, int] | None = None
 
     def append(self, event: CallEvent) -> None:
         """One line per event; an unwritable file (full disk, permissions) costs the line, never the pass."""
@@ -97,18 +104,44 @@ class MetricsStore:
             return list(self._cached_events)
 
     def solve_rate(self, tier: str, size_class: str) -> tuple[int, int]:
-        """(green calls, calls with a green, red or rejected outcome) of a tier for one size class.
+        """(green, attempts) of a tier for one size class, over its last ROLLING_WINDOW attempts.
 
-        Errors and replays say nothing about whether the tier's models can solve such work, so they do not count.
+        A rolling window follows the models the user has now, not those of a year ago, and reading only the
+        file's tail keeps the cost of this question flat however long the history grows. Errors and replays say
+        nothing about whether the tier's models can solve such work, so they do not count.
         """
-        green = attempts = 0
-        for event in self.events():
-            if event.kind != "call" or event.tier != tier or event.size_class != size_class:
-                continue
-            if event.outcome in SOLVE_OUTCOMES:
-                attempts += 1
-                green += event.outcome == "green"
-        return green, attempts
+        return self._rolling_counts().get((tier, size_class), (0, 0))
+
+    def _rolling_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        with self._lock:
+            try:
+                stat = self.path.stat()
+                stamp = (stat.st_size, stat.st_mtime_ns)
+                if stamp == self._counts_stamp:
+                    return self._counts
+                text = _tail_text(self.path, stat.st_size)
+            except OSError:
+                return {}
+        windows: dict[tuple[str, str], deque[bool]] = {}
+        for event in _parse(text)[0]:
+            if event.kind == "call" and event.outcome in SOLVE_OUTCOMES:
+                key = (event.tier, event.size_class)
+                windows.setdefault(key, deque(maxlen=ROLLING_WINDOW)).append(event.outcome == "green")
+        counts = {key: (sum(window), len(window)) for key, window in windows.items()}
+        with self._lock:
+            self._counts, self._counts_stamp = counts, stamp
+        return counts
+
+
+def _tail_text(path: Path, size: int) -> str:
+    """The last _TAIL_BYTES of the file, from the first whole line."""
+    with path.open("rb") as stream:
+        start = max(0, size - _TAIL_BYTES)
+        stream.seek(start)
+        data = stream.read()
+    if start:
+        data = data.partition(b"\n")[2]
+    return data.decode("utf-8", errors="replace")
 
 
 def _parse(text: str) -> tuple[list[CallEvent], int]:

@@ -7,6 +7,7 @@ costs one test run and no model call. A replay is still tested before it is comm
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,7 +53,8 @@ class VerifiedStore:
         except FileNotFoundError:
             return None
         except (OSError, ValidationError, ValueError):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             return None
 
     def put(self, key: str, model: str, changes: Mapping[str, str]) -> None:
