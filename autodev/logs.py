@@ -28,8 +28,9 @@ class JsonLinesFile:
         self._stream: IO[str] = path.open("a", encoding="utf-8", buffering=1)
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-        # A full disk must not stop the work; the console still shows the event.
-        with contextlib.suppress(OSError):
+        # A full disk must not stop the work; the console still shows the event. A closed stream (logging set up
+        # again, e.g. by a second CLI invocation in one process) drops the line rather than the work.
+        with contextlib.suppress(OSError, ValueError):
             self._stream.write(json.dumps(event_dict, default=str, ensure_ascii=False) + "\n")
         return event_dict
 
@@ -99,5 +100,6 @@ def _is_tty(stream: TextIO | None) -> bool:
 
 
 def get_logger(**context: Any) -> FilteringBoundLogger:
-    logger: FilteringBoundLogger = structlog.get_logger("autodev").bind(**context)
+    """A lazy logger: it follows the configuration in force when it logs, not the one when it was created."""
+    logger: FilteringBoundLogger = structlog.get_logger("autodev", **context)
     return logger

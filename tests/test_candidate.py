@@ -169,6 +169,35 @@ class TestTryInScratch:
             "SPEC.md": True,
         }
 
+    def test_a_package_named_env_below_the_top_is_copied(self, project: Path) -> None:
+        """Environments are skipped at the top only: app/env/ is code and must be in the copy."""
+        (project / "app" / "env").mkdir(parents=True)
+        (project / "app" / "env" / "settings.py").write_text("DEBUG = True\n", encoding="utf-8")
+        seen: list[bool] = []
+
+        def run(copy: Path) -> TestRun:
+            seen.append((copy / "app" / "env" / "settings.py").is_file())
+            return fake_run(copy)
+
+        try_in_scratch(project, {}, run)
+        assert seen == [True]
+
+    def test_an_absolute_link_back_into_the_project_is_not_written_through(self, project: Path) -> None:
+        """pkg -> /abs/project/real_pkg: the copy's change lands in the copy, the user's file keeps its bytes."""
+        (project / "real_pkg").mkdir()
+        original = project / "real_pkg" / "mod.py"
+        original.write_text("VALUE = 1\n", encoding="utf-8")
+        (project / "pkg_link").symlink_to(project / "real_pkg", target_is_directory=True)
+        written: list[str] = []
+
+        def run(copy: Path) -> TestRun:
+            written.append((copy / "real_pkg" / "mod.py").read_text(encoding="utf-8"))
+            return fake_run(copy)
+
+        try_in_scratch(project, {"pkg_link/mod.py": "VALUE = 2\n"}, run)
+        assert original.read_text(encoding="utf-8") == "VALUE = 1\n"
+        assert written == ["VALUE = 2\n"]
+
     def test_new_files_are_created_in_new_directories_of_the_copy(self, project: Path) -> None:
         """A change may add a file under a directory that does not exist yet; only the copy gets it."""
         contents: list[str] = []

@@ -60,6 +60,13 @@ class TestVerifiedStore:
         assert blocker.read_text() == "a file where the directory should be"
 
 
+    def test_a_store_path_that_is_a_file_is_a_miss_not_an_error(self, tmp_path: Path) -> None:
+        """A broken store (its directory replaced by a file) costs the shortcut, never the pass."""
+        blocker = tmp_path / "verified"
+        blocker.write_text("not a directory", encoding="utf-8")
+        assert VerifiedStore(blocker).get("ab" * 32) is None
+
+
 class TestStateKey:
     def test_the_same_state_gives_the_same_key_whatever_the_file_order(self) -> None:
         """The key is a sha256 hex digest that does not depend on the order the files were listed in."""

@@ -123,14 +123,26 @@ class MetricsStore:
             except OSError:
                 return {}
         windows: dict[tuple[str, str], deque[bool]] = {}
-        for event in _parse(text)[0]:
-            if event.kind == "call" and event.outcome in SOLVE_OUTCOMES:
-                key = (event.tier, event.size_class)
-                windows.setdefault(key, deque(maxlen=ROLLING_WINDOW)).append(event.outcome == "green")
+        for tier, size, outcome in _solve_outcomes(text):
+            windows.setdefault((tier, size), deque(maxlen=ROLLING_WINDOW)).append(outcome == "green")
         counts = {key: (sum(window), len(window)) for key, window in windows.items()}
         with self._lock:
             self._counts, self._counts_stamp = counts, stamp
         return counts
+
+
+def _solve_outcomes(text: str) -> Iterable[tuple[str, str, str]]:
+    """(tier, size class, outcome) of each attempt line; plain JSON, no validation: this runs before every pass."""
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("kind", "call") != "call":
+            continue
+        outcome = record.get("outcome")
+        if outcome in SOLVE_OUTCOMES:
+            yield str(record.get("tier", "")), str(record.get("size_class", "")), str(outcome)
 
 
 def _tail_text(path: Path, size: int) -> str:
