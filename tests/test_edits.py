@@ -647,6 +647,9 @@ class TestParseReply:
             return
         if content.strip().split("\n")[0].strip().strip("`*") in ("src/module.py", "module.py"):
             return
+        first_text = next((line.strip() for line in lines if line.strip()), "")
+        if first_text.startswith(("$ ", ">>> ", "% ", "> ")) or first_text in ("$", ">>>", "%", ">"):
+            return  # a block that opens like a shell or interpreter session is a transcript, by design
         reply = f"Here is the file.\n\nsrc/module.py\n{F}python\n{content}{F}\n\nDone."
         assert parse_reply(reply, ["src/module.py"]) == [whole("src/module.py", content)]
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from autodev.errors import ModelError
-from autodev.llm.client import LiteLLMClient
+from autodev.llm.client import LiteLLMClient, key_variable
 from autodev.llm.models import ResolvedModel
 from autodev.testing import ScriptedReply, ScriptedServer
 
@@ -71,6 +71,31 @@ class TestLiteLLMClient:
         assert caught.value.kind == "authentication failed"
         assert not caught.value.retryable
         assert len(server.requests) == 1
+
+    def test_auth_error_names_the_key_variable(self, server: ScriptedServer) -> None:
+        """A refused key names the environment variable to set: the configured one, else the provider's."""
+        server.push(ScriptedReply(status=401, error_message="bad key"), ScriptedReply(status=401))
+        with pytest.raises(ModelError) as caught:
+            CLIENT.complete(model_at(server.url, api_key_env="MY_PROXY_KEY"), HELLO)
+        assert "set MY_PROXY_KEY to a valid key" in caught.value.detail
+        with pytest.raises(ModelError) as caught:
+            CLIENT.complete(model_at(server.url), HELLO)
+        assert "set OPENAI_API_KEY to a valid key" in caught.value.detail
+
+    @pytest.mark.parametrize(
+        ("litellm_model", "variable"),
+        [
+            ("anthropic/claude-3-5-haiku-latest", "ANTHROPIC_API_KEY"),
+            ("claude-3-opus", "ANTHROPIC_API_KEY"),
+            ("gpt-4", "OPENAI_API_KEY"),
+            ("groq/llama-3.1-8b-instant", "GROQ_API_KEY"),
+            ("ollama/phi-2", None),
+        ],
+    )
+    def test_key_variable_follows_the_provider(self, litellm_model: str, variable: str | None) -> None:
+        """Without api_key_env, the provider prefix or the model family names the usual variable."""
+        model = ResolvedModel(name="m", litellm_model=litellm_model)
+        assert key_variable(model) == variable
 
     def test_server_error_is_retried_once(self, server: ScriptedServer) -> None:
         """A 500 is retried once; a good second answer is used."""

@@ -59,7 +59,6 @@ class TestVerifiedStore:
         assert [path.name for path in tmp_path.iterdir()] == ["verified"]
         assert blocker.read_text() == "a file where the directory should be"
 
-
     def test_a_store_path_that_is_a_file_is_a_miss_not_an_error(self, tmp_path: Path) -> None:
         """A broken store (its directory replaced by a file) costs the shortcut, never the pass."""
         blocker = tmp_path / "verified"

@@ -101,7 +101,35 @@ def provider_known(name: str) -> bool:
     return True
 
 
-def translate_error(model: str, exc: Exception) -> ModelError:
+# Provider prefix (or bare-name family) -> the environment variable LiteLLM reads the key from.
+_KEY_VARIABLES: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "gpt": "OPENAI_API_KEY",
+    "o1": "OPENAI_API_KEY",
+    "o3": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "claude": "ANTHROPIC_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY",
+    "cohere": "COHERE_API_KEY",
+    "azure": "AZURE_API_KEY",
+}
+
+
+def key_variable(model: ResolvedModel) -> str | None:
+    """The environment variable that holds this model's key: configured, else the provider's usual one."""
+    if model.api_key_env:
+        return model.api_key_env
+    prefix = model.litellm_model.split("/", 1)[0] if "/" in model.litellm_model else model.litellm_model
+    family = re.split(r"[-.:]", prefix, maxsplit=1)[0].lower()
+    return _KEY_VARIABLES.get(prefix.lower()) or _KEY_VARIABLES.get(family)
+
+
+def translate_error(model: str, exc: Exception, *, key_variable: str | None = None) -> ModelError:
     """One ModelError for any LiteLLM/OpenAI exception.
 
     Transport failures come first: LiteLLM wraps a refused connection in an InternalServerError, and the user
@@ -116,6 +144,8 @@ def translate_error(model: str, exc: Exception) -> ModelError:
         entry = _EXCEPTION_TABLE.get(cls.__name__)
         if entry is not None:
             kind, retryable, hint = entry
+            if kind == "authentication failed" and key_variable:
+                hint = f"set {key_variable} to a valid key, or name another variable with api_key_env"
             return ModelError(model, kind, _with_hint(_message(exc), hint), retryable=retryable)
     return ModelError(model, "unexpected error", f"{type(exc).__name__}: {_message(exc)}", retryable=False)
 
@@ -182,7 +212,7 @@ class LiteLLMClient:
         try:
             response = litellm.completion(**_request(model, messages))
         except Exception as exc:
-            raise translate_error(model.name, exc) from exc
+            raise translate_error(model.name, exc, key_variable=key_variable(model)) from exc
         duration = time.monotonic() - started
         choice = response.choices[0]
         usage = getattr(response, "usage", None)

@@ -36,6 +36,7 @@ class ResolvedModel(BaseModel):
     timeout_s: float = 600.0
     seed: int | None = None
     gguf: str | None = None  # a local model autodev serves itself: a catalog alias or a file path
+    api_key_env: str | None = None  # where the key came from, to name it when the provider refuses it
     note: str | None = None
 
     @property
@@ -118,6 +119,7 @@ def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str], loc
         seed=configured.seed if configured.seed is not None else (local_seed if served_locally else None),
         api_base=configured.api_base,
         api_key=SecretStr(api_key) if api_key else None,
+        api_key_env=configured.api_key_env,
         input_cost_per_token=configured.input_cost_per_token,
         output_cost_per_token=configured.output_cost_per_token,
         temperature=configured.temperature,
