@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from autodev import __version__
+from autodev.cli.bench_cmd import bench
 from autodev.cli.loop_cmd import loop, service_group
 from autodev.cli.metrics_cmd import metrics
 from autodev.cli.models_cmd import models
@@ -101,6 +102,7 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
 
 
 cli.add_command(models)
+cli.add_command(bench)
 cli.add_command(metrics)
 cli.add_command(loop)
 cli.add_command(service_group)

@@ -1,0 +1,112 @@
+"""What a benchmark run records, per exercise and in total: the data of results.jsonl and summary.json."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ExerciseStatus = Literal["satisfied", "failed", "blocked", "error", "timeout"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CallRecord(_Record):
+    """One candidate of the pass (a model answer or a replay), as the pass reported it."""
+
+    tier: str
+    model: str
+    outcome: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    model_seconds: float = 0.0
+
+
+class ExerciseResult(_Record):
+    """One exercise under one strategy. ``passed`` is the harness's verdict (the original tests, run again)."""
+
+    exercise: str
+    strategy: str
+    passed: bool
+    status: ExerciseStatus
+    reason: str = ""
+    attempts: int = 0
+    solved_by_tier: str | None = None
+    solved_by_model: str | None = None
+    calls: list[CallRecord] = Field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model_seconds: float = 0.0
+    test_seconds: float = 0.0
+    own_seconds: float = 0.0  # wall time outside model calls and test runs: autodev itself
+    wall_seconds: float = 0.0
+
+
+class SkippedExercise(_Record):
+    """An exercise directory the harness could not use (missing config, missing test file), and why."""
+
+    exercise: str
+    reason: str
+
+
+class RunInfo(_Record):
+    """How the results were produced, so that anyone can run the same thing again."""
+
+    command: str
+    commit: str | None = None
+    machine: str = ""
+    started: str = ""  # ISO 8601, UTC
+    mode: Literal["models", "oracle", "simulate"] = "models"
+    seed: int | None = None
+    simulate: str | None = None
+    tries: int = 3
+    timeout_s: float = 600.0
+    exercises_dir: str = ""
+
+
+class TierUse(_Record):
+    calls: int = 0
+    solved: int = 0
+    cost_usd: float = 0.0
+
+
+class StrategySummary(_Record):
+    """Totals for one strategy over the exercises it ran."""
+
+    strategy: str
+    exercises: int
+    solved: int
+    solve_rate: float
+    cost_usd: float
+    cost_per_solved_usd: float | None
+    tokens: int
+    tokens_per_solved: float | None
+    calls: int
+    wall_seconds: float
+    model_seconds: float
+    test_seconds: float
+    own_seconds: float
+    own_share: float  # own_seconds / wall_seconds: autodev's overhead
+    by_tier: dict[str, TierUse] = Field(default_factory=dict)
+
+
+class BaselineRatio(_Record):
+    """The first strategy (the cascade) against another one measured in the same run."""
+
+    strategy: str
+    baseline: str
+    cost_ratio: float | None  # strategy cost / baseline cost
+    solve_rate_delta: float  # strategy solve rate - baseline solve rate
+    wall_ratio: float | None
+
+
+class BenchSummary(_Record):
+    run: RunInfo
+    strategies: list[StrategySummary]
+    ratios: list[BaselineRatio] = Field(default_factory=list)
+    skipped: list[SkippedExercise] = Field(default_factory=list)

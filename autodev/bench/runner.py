@@ -1,0 +1,232 @@
+"""Runs exercises through `run_once`, one fresh project each, and judges them with their original tests.
+
+The harness, not autodev, decides pass or fail: after the pass the original test files are put back and run in a
+separate pytest process. Strategies (the cascade and its baselines) run over the same exercises with the same
+models, so their ratios are measured in one run rather than claimed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.bench.exercise import Exercise, build_project, restore_tests
+from autodev.bench.records import CallRecord, ExerciseResult
+from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
+from autodev.config import TIER_NAMES, Config
+from autodev.engine import PassResult, run_once
+from autodev.errors import AutodevError
+from autodev.llm.client import ChatClient, LiteLLMClient, load_litellm
+from autodev.local.files import installed_local_ladder
+from autodev.local.serving import model_client
+from autodev.project import ProjectPaths
+from autodev.testing import ScriptedServer
+from autodev.verify.runner import run_tests
+
+Mode = Literal["models", "oracle", "simulate"]
+STRATEGY_HELP = "tiered | fixed:TIER | single-shot[:TIER] | cheapest"
+
+
+class BenchOptions(BaseModel):
+    """Everything one bench run needs besides the exercises."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    mode: Mode = "models"
+    config: Config = Config()
+    rates: dict[str, float] = {}
+    seed: int = 0
+    tries: int = 3
+    timeout_s: float = 600.0
+    jobs: int = 1
+    strategies: list[str] = ["tiered"]
+
+
+def check_strategy(strategy: str) -> str:
+    """The strategy name, or ValueError saying what is accepted."""
+    name, _, tier = strategy.partition(":")
+    if name in ("tiered", "cheapest") and not tier:
+        return strategy
+    if name == "fixed" and tier in TIER_NAMES[1:]:
+        return strategy
+    if name == "single-shot" and (not tier or tier in TIER_NAMES[1:]):
+        return strategy
+    raise ValueError(f"unknown strategy {strategy!r}; use {STRATEGY_HELP} (TIER: tier1..tier4)")
+
+
+def strategy_config(config: Config, strategy: str) -> tuple[Config, int | None]:
+    """The configuration a strategy runs with, and its attempts limit (None: the --tries budget)."""
+    name, _, tier = strategy.partition(":")
+    llm = config.llm
+    if name == "tiered":
+        return config.model_copy(update={"llm": llm.model_copy(update={"routing_strategy": "tiered"})}), None
+    if name == "cheapest":
+        return config.model_copy(update={"llm": llm.model_copy(update={"routing_strategy": "cheapest"})}), None
+    update: dict[str, Any] = {"routing_strategy": "fixed", "fixed_tier": tier or None}
+    if name == "single-shot":
+        update["retries"] = 0
+        return config.model_copy(update={"llm": llm.model_copy(update=update)}), 1
+    return config.model_copy(update={"llm": llm.model_copy(update=update)}), None
+
+
+def base_config(options: BenchOptions, exercise: Exercise, server_url: str | None) -> Config:
+    """The exercise's configuration: scripted tiers for the oracle and the simulator, the user's models otherwise."""
+    data = options.config.model_dump(exclude_none=True)
+    data["project"] = {"test_command": f"{sys.executable} -m pytest"}
+    data.setdefault("tests", {})["timeout_s"] = min(options.config.tests.timeout_s, options.timeout_s)
+    llm = data.setdefault("llm", {})
+    if options.mode == "oracle":
+        llm["tiers"] = {"tier1": [ORACLE]}
+        llm["models"] = {ORACLE: _scripted_model(ORACLE, exercise, server_url, (0.0, 0.0))}
+    elif options.mode == "simulate":
+        names = {tier: f"{SIM_PREFIX}{tier}" for tier in options.rates}
+        llm["tiers"] = {tier: [name] for tier, name in names.items()}
+        llm["models"] = {
+            name: _scripted_model(name, exercise, server_url, SIM_PRICES[tier]) for tier, name in names.items()
+        }
+    elif not options.config.llm.tier_models():
+        llm["tiers"] = {f"tier{i}": [name] for i, name in enumerate(installed_local_ladder()[:4], start=1)}
+    for model in llm.get("models", {}).values():
+        model["timeout_s"] = min(float(model.get("timeout_s", 600.0)), options.timeout_s)
+    return Config.model_validate(data)
+
+
+def _scripted_model(name: str, exercise: Exercise, url: str | None, prices: tuple[float, float]) -> dict[str, Any]:
+    return {
+        "model": model_string(name, exercise.name),
+        "api_base": url,
+        "input_cost_per_token": prices[0] / 1e6,
+        "output_cost_per_token": prices[1] / 1e6,
+        "max_tokens": 2048,
+    }
+
+
+@contextmanager
+def bench_client(options: BenchOptions, exercises: Sequence[Exercise]) -> Iterator[tuple[ChatClient, str | None]]:
+    """The model client for the whole run (local servers stay up across exercises) and the scripted server URL."""
+    load_litellm()  # its import (seconds) is paid once here, not by the first exercise's timings
+    if options.mode == "models":
+        with model_client(options.config) as client:
+            yield client, None
+        return
+    responder = BenchResponder({e.name: e for e in exercises}, rates=options.rates, seed=options.seed)
+    with ScriptedServer(responder=responder) as server:
+        yield LiteLLMClient(retries=0), server.url
+
+
+def run_exercise(
+    exercise: Exercise, strategy: str, options: BenchOptions, client: ChatClient, server_url: str | None
+) -> ExerciseResult:
+    """One fresh project, one pass, then the harness's own verdict; an error is a result, never a crash."""
+    with tempfile.TemporaryDirectory(prefix=f"autodev-bench-{exercise.name}-") as scratch:
+        root = Path(scratch) / exercise.name
+        build_project(exercise, root)
+        config, limit = strategy_config(base_config(options, exercise, server_url), strategy)
+        started = time.perf_counter()
+        try:
+            result = run_once(ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries)
+        except (AutodevError, OSError) as error:
+            wall = time.perf_counter() - started
+            message = f"{type(error).__name__}: {error}"
+            return ExerciseResult(
+                exercise=exercise.name, strategy=strategy, passed=False, status="error", reason=message,
+                wall_seconds=round(wall, 3),
+            )  # fmt: skip
+        wall = time.perf_counter() - started
+        restore_tests(exercise, root)
+        verdict = run_tests(
+            root, config.project.test_command, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "judge"
+        )
+        passed = verdict.exit_code == 0 and not verdict.timed_out
+    return _result(exercise, strategy, result, passed, wall, options.timeout_s)
+
+
+def _result(
+    exercise: Exercise, strategy: str, result: PassResult, passed: bool, wall: float, timeout_s: float
+) -> ExerciseResult:
+    calls = [
+        CallRecord(
+            tier=a.tier,
+            model=a.model,
+            outcome=a.outcome,
+            input_tokens=a.input_tokens,
+            output_tokens=a.output_tokens,
+            cost_usd=a.cost_usd,
+            cached=a.cached,
+            model_seconds=a.model_seconds,
+        )
+        for a in result.attempts
+    ]
+    model_seconds = sum(a.model_seconds for a in result.attempts)
+    test_seconds = result.baseline_seconds + sum(a.test_seconds for a in result.attempts)
+    status = "timeout" if wall > timeout_s and not passed else result.status
+    solved = passed and result.status == "satisfied"
+    return ExerciseResult(
+        exercise=exercise.name,
+        strategy=strategy,
+        passed=passed,
+        status=status,
+        reason=result.reason,
+        attempts=len(result.attempts),
+        solved_by_tier=result.tier if solved else None,
+        solved_by_model=result.model if solved else None,
+        calls=calls,
+        input_tokens=sum(a.input_tokens for a in result.attempts),
+        output_tokens=sum(a.output_tokens for a in result.attempts),
+        cost_usd=sum(a.cost_usd for a in result.attempts),
+        model_seconds=round(model_seconds, 3),
+        test_seconds=round(test_seconds, 3),
+        own_seconds=round(max(0.0, wall - model_seconds - test_seconds), 3),
+        wall_seconds=round(wall, 3),
+    )
+
+
+def run_strategy(
+    exercises: Sequence[Exercise],
+    strategy: str,
+    options: BenchOptions,
+    *,
+    on_result: Callable[[ExerciseResult], None],
+    on_start: Callable[[Exercise], None] = lambda exercise: None,
+) -> list[ExerciseResult]:
+    """Every exercise under one strategy, ``options.jobs`` at a time; results reported as they finish."""
+    with bench_client(options, exercises) as (client, url):
+
+        def one(exercise: Exercise) -> ExerciseResult:
+            on_start(exercise)
+            result = run_exercise(exercise, strategy, options, client, url)
+            on_result(result)
+            return result
+
+        if options.jobs <= 1:
+            return [one(exercise) for exercise in exercises]
+        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+            return list(pool.map(one, exercises))
+
+
+def machine_description(env: Mapping[str, str] | None = None) -> str:
+    """CPU model, cores and memory: enough to compare timings across machines."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages * size / 2**30:.0f} GiB RAM"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{memory}, Python {sys.version.split()[0]}, {sys.platform}"

@@ -1,0 +1,191 @@
+"""`autodev bench EXERCISES_DIR` and `autodev bench compare A B`: the benchmark harness's command line."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autodev.bench.exercise import Exercise, ExerciseError, find_exercises
+from autodev.bench.records import ExerciseResult, RunInfo, SkippedExercise
+from autodev.bench.report import append_result, compare, summarize, write_report
+from autodev.bench.runner import STRATEGY_HELP, BenchOptions, check_strategy, machine_description, run_strategy
+from autodev.bench.scripted import parse_simulate
+from autodev.cli.options import GlobalOptions
+from autodev.config import Config, load_config
+from autodev.errors import UsageError
+from autodev.logs import configure_logging
+
+
+class _RunByDefault(click.Group):
+    """`autodev bench DIR ...` means `autodev bench run DIR ...`; `compare` is the other subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_RunByDefault)
+def bench() -> None:
+    """Measure solve rate, cost and time on Exercism-style exercises (see benchmarks/README.md)."""
+
+
+@bench.command("run")
+@click.argument("exercises_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="An autodev.toml.")
+@click.option("--oracle", is_flag=True, help="A scripted model that answers with the reference solution.")
+@click.option(
+    "--simulate", metavar="TIER=P,...", help='Scripted tiers right with probability P: "tier1=0.3,tier2=0.9".'
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulator.")
+@click.option("--only", metavar="A,B", help="Only these exercises.")
+@click.option("--tries", type=click.IntRange(1, 20), default=3, show_default=True, help="Attempts per exercise.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1), default=600, show_default=True, help="Seconds.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Exercises in parallel.")
+@click.option(
+    "--strategy", "strategies", default="tiered", show_default=True, help=f"Comma-separated: {STRATEGY_HELP}."
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Results directory.")
+@click.pass_obj
+def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, **settings: Any) -> None:
+    """Run every exercise of EXERCISES_DIR through one `autodev run --once` pass per strategy, and report."""
+    bench_options = _options(options, settings)
+    only = set(settings["only"].split(",")) if settings["only"] else None
+    try:
+        exercises, unusable = find_exercises(exercises_dir, only)
+    except ExerciseError as error:
+        raise UsageError(str(error)) from error
+    skipped = [SkippedExercise(exercise=name, reason=reason) for name, reason in unusable]
+    for item in skipped:
+        click.echo(f"skipped {item.exercise}: {item.reason}", err=True)
+    if not exercises:
+        raise UsageError(f"no usable exercise in {exercises_dir}")
+    out = out or Path("bench-results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.jsonl").unlink(missing_ok=True)
+    configure_logging(log_file=out / "bench.jsonl", console_level="error")
+    run = _run_info(bench_options, exercises_dir, settings)
+    results = _run_all(exercises, bench_options, out, as_json=options.log_json)
+    summary = summarize(results, run, skipped, bench_options.strategies)
+    written = write_report(out, summary, results)
+    for line in _totals(summary.model_dump()):
+        click.echo(line)
+    click.echo(f"results: {', '.join(str(path) for path in written)}")
+
+
+@bench.command("compare")
+@click.argument("first", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("second", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def compare_runs(first: Path, second: Path) -> None:
+    """Two result directories side by side: per exercise and in total (Markdown)."""
+    click.echo(compare(first, second))
+
+
+def _options(options: GlobalOptions, settings: dict[str, Any]) -> BenchOptions:
+    if settings["oracle"] and settings["simulate"]:
+        raise UsageError("--oracle and --simulate exclude each other")
+    try:
+        strategies = [check_strategy(s.strip()) for s in settings["strategies"].split(",") if s.strip()]
+        rates = parse_simulate(settings["simulate"]) if settings["simulate"] else {}
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    config_file: Path | None = settings["config_file"]
+    config = load_config(config_file) if config_file else Config()
+    if config_file and not config_file.exists():
+        raise UsageError(f"{config_file} does not exist")
+    mode = "oracle" if settings["oracle"] else "simulate" if rates else "models"
+    return BenchOptions(
+        mode=mode,
+        config=config,
+        rates=rates,
+        seed=settings["seed"],
+        tries=settings["tries"],
+        timeout_s=settings["timeout_s"],
+        jobs=settings["jobs"],
+        strategies=strategies or ["tiered"],
+    )
+
+
+def _run_info(options: BenchOptions, exercises_dir: Path, settings: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        command=_command_line(exercises_dir, settings),
+        commit=_autodev_commit(),
+        machine=machine_description(),
+        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        mode=options.mode,
+        seed=options.seed if options.mode == "simulate" else None,
+        simulate=settings["simulate"],
+        tries=options.tries,
+        timeout_s=options.timeout_s,
+        exercises_dir=str(exercises_dir),
+    )
+
+
+def _command_line(exercises_dir: Path, settings: dict[str, Any]) -> str:
+    """The command as it ran, rebuilt from the parsed options (defaults included), so it can be run again."""
+    words = ["autodev", "bench", str(exercises_dir)]
+    if settings["oracle"]:
+        words.append("--oracle")
+    if settings["simulate"]:
+        words += ["--simulate", settings["simulate"], "--seed", str(settings["seed"])]
+    for option, key in (("--config", "config_file"), ("--only", "only")):
+        if settings[key]:
+            words += [option, str(settings[key])]
+    words += ["--tries", str(settings["tries"]), "--timeout", f"{settings['timeout_s']:g}"]
+    words += ["--jobs", str(settings["jobs"]), "--strategy", settings["strategies"]]
+    return shlex.join(words)
+
+
+def _autodev_commit() -> str | None:
+    """The commit of the autodev checkout that runs, when it runs from one (an editable install)."""
+    source = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _run_all(exercises: list[Exercise], options: BenchOptions, out: Path, *, as_json: bool) -> list[ExerciseResult]:
+    """Every strategy over every exercise, with a progress bar (current exercise, running solve rate)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    results: list[ExerciseResult] = []
+    total = len(exercises) * len(options.strategies)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False, disable=as_json) as progress:
+        task = progress.add_task("starting", total=total)
+
+        def started(exercise: Exercise) -> None:
+            progress.update(task, description=f"{exercise.name:24.24} {_rate(results)}")
+
+        def finished(result: ExerciseResult) -> None:
+            results.append(result)
+            append_result(out, result)
+            progress.update(task, advance=1, description=f"{result.exercise:24.24} {_rate(results)}")
+
+        for strategy in options.strategies:
+            run_strategy(exercises, strategy, options, on_result=finished, on_start=started)
+    return results
+
+
+def _rate(results: list[ExerciseResult]) -> str:
+    solved = sum(result.passed for result in results)
+    return f"solved {solved}/{len(results)}" if results else ""
+
+
+def _totals(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    for item in summary["strategies"]:
+        per_solved = item["cost_per_solved_usd"]
+        cost = f"${item['cost_usd']:.4f}" + (f" (${per_solved:.4f} per solved)" if per_solved is not None else "")
+        lines.append(
+            f"{item['strategy']}: solved {item['solved']}/{item['exercises']} ({item['solve_rate']:.0%}), {cost}, "
+            f"{item['wall_seconds']:.0f} s, autodev's own share {item['own_share']:.1%}"
+        )
+    return lines
