@@ -22,13 +22,13 @@ from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
 from autodev.project import ProjectPaths
-from autodev.results import AttemptOutcome, AttemptRecord, PassResult, finish
+from autodev.results import AttemptOutcome, AttemptRecord, RequirementResult, RequirementStatus, finish
 from autodev.route.budget import Budget
 from autodev.route.dispatch import TierDispatcher
 from autodev.route.metrics import CallEvent, MetricsStore
 from autodev.route.policy import Cascade, Decision, Failure, TierPlan, describe_failure, size_class, starting_tier
 from autodev.route.replay import VerifiedStore, keyed_files, state_key
-from autodev.spec.reader import Requirement
+from autodev.spec.model import Requirement
 from autodev.synth.context import Feedback, SourceFile, build_messages
 from autodev.vcs import GitRepo
 from autodev.verify.runner import TestRun
@@ -51,6 +51,7 @@ class PassState:
     targets: list[str]
     baseline: TestRun
     run_tests: Callable[[str, Path], TestRun]  # (label, root) -> run
+    target_tests: list[str] | None = None  # the requirement's linked tests; None: every test of the suite
 
     @property
     def root(self) -> Path:
@@ -136,6 +137,7 @@ class Climb:
         self.resolve = resolve
         self.log = get_logger()
         self.records: list[AttemptRecord] = []
+        self.green_run: TestRun | None = None  # the test run that made the requirement green: the next baseline
         self.route: list[str] = []
         self.protected = {t.path for t in state.tests} | {state.requirement.source}
         self.size = ""
@@ -149,7 +151,7 @@ class Climb:
 
     # ------------------------------------------------------------------------------------------------ the climb
 
-    def run(self, draft: PassResult, max_attempts: int) -> PassResult:
+    def run(self, draft: RequirementResult, max_attempts: int) -> RequirementResult:
         replayed = self._replay()
         if replayed is not None:
             return self._result(draft, "satisfied", replayed.record.reason, tier="tier0", model=REPLAY_MODEL)
@@ -220,8 +222,8 @@ class Climb:
         return self.tiers[min(decision.tier, len(self.tiers) - 1)].name
 
     def _result(
-        self, draft: PassResult, status: str, reason: str, *, tier: str, model: str | None = None
-    ) -> PassResult:
+        self, draft: RequirementResult, status: RequirementStatus, reason: str, *, tier: str, model: str | None = None
+    ) -> RequirementResult:
         last_model = model or (self.records[-1].model if self.records else None)
         commit = self.state.repo.head_sha() if status == "satisfied" else None
         return finish(
@@ -319,7 +321,7 @@ class Climb:
             workers=os.cpu_count() or 1,
         )
         for (model, completion, changes), run in zip(testable, runs, strict=True):
-            verdict = judge(self.state.baseline, run)
+            verdict = judge(self.state.baseline, run, self.state.target_tests)
             if verdict.green and round_.green is None:
                 round_.tried.append(self._noted(self._in_place(model.name, tier.name, completion, changes)))
                 continue
@@ -350,7 +352,7 @@ class Climb:
         try:
             self.log.info("edits applied", files=files)
             run = self.state.run_tests(f"attempt {len(self.records) + 1}", self.state.root)
-            verdict = judge(self.state.baseline, run)
+            verdict = judge(self.state.baseline, run, self.state.target_tests)
         except BaseException:
             transaction.rollback()
             raise
@@ -381,6 +383,7 @@ class Climb:
             failure = Failure(signature=f"commit failed: {error}", cheap=False, why="the commit failed")
             return _Tried(record, None, failure)
         transaction.finish()
+        self.green_run = run
         self.log.info("committed", commit=sha, files=files, model=model, tier=tier)
         if model != REPLAY_MODEL:
             self.verified.put(self.state_key, model, changes)
@@ -401,18 +404,19 @@ class Climb:
         summary = failure_summary(run)
         text = f"{verdict.reason}\n{summary}" if summary else verdict.reason
         feedback = Feedback(reply=completion.text, failure=text, model=model)
-        return _Tried(record, feedback, describe_failure(run, None, len(self.state.baseline.outcomes)))
+        return _Tried(record, feedback, describe_failure(run, None, self._target_count()))
 
     def _rejected(self, model: str, tier: str, completion: Completion, rejected: EditRejectedError) -> _Tried:
         record = self._record(model, tier, completion, "rejected", str(rejected))
         feedback = Feedback(reply=completion.text, failure=str(rejected), model=model)
-        return _Tried(record, feedback, describe_failure(None, str(rejected), len(self.state.baseline.outcomes)))
+        return _Tried(record, feedback, describe_failure(None, str(rejected), self._target_count()))
 
     def _record(
         self, model: str, tier: str, completion: Completion, outcome: AttemptOutcome, reason: str, **extra: Any
     ) -> AttemptRecord:
         record = AttemptRecord(
             number=len(self.records) + 1,
+            requirement=self.state.requirement.id,
             model=model,
             tier=tier,
             outcome=outcome,
@@ -427,6 +431,10 @@ class Climb:
         self.records.append(record)
         self.log.info("attempt", number=record.number, tier=tier, model=model, outcome=outcome, reason=reason)
         return record
+
+    def _target_count(self) -> int:
+        targets = self.state.target_tests
+        return len(targets) if targets is not None else len(self.state.baseline.outcomes)
 
     def _noted(self, tried: _Tried) -> _Tried:
         self._note(tried.record)

@@ -159,6 +159,15 @@ class LLMConfig(_Section):
         return None
 
 
+DEFAULT_SPEC_PATHS = ("SPEC.md", "requirements.md", "specs/**/*.md")
+
+
+class SpecsConfig(_Section):
+    """Where the specifications are: spec files (requirements) and other documents (context)."""
+
+    paths: list[str] = Field(default_factory=lambda: list(DEFAULT_SPEC_PATHS), min_length=1)
+
+
 class BudgetConfig(_Section):
     """Hard spending caps in US dollars, checked before every call; none by default."""
 
@@ -185,6 +194,7 @@ class Config(_Section):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    specs: SpecsConfig = Field(default_factory=SpecsConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
 
 

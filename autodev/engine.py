@@ -10,33 +10,42 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
 
 from autodev.cascade import Climb, PassState, _Observer
 from autodev.config import Config
 from autodev.errors import UnsafeWorkspaceError, UsageError
+from autodev.ledger import Ledger, LedgerEntry, LedgerStatus, diff_ledger, load_ledger, rebuild_from_git, save_ledger
 from autodev.llm.cache import ResponseCache
 from autodev.llm.client import ChatClient, provider_known
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.local.files import installed_local_ladder
 from autodev.local.serving import model_client
 from autodev.logs import get_logger
+from autodev.plan import WorkItem, blocking_dependency, failing_tests, items_for, orphan_items
 from autodev.project import ProjectPaths
-from autodev.results import AttemptOutcome, AttemptRecord, PassResult, PassStatus, finish
+from autodev.results import AttemptOutcome, AttemptRecord, PassResult, PassStatus, RequirementResult, finish
 from autodev.route.budget import Budget, price_per_token
 from autodev.route.dispatch import Cooldowns, TierDispatcher
 from autodev.route.metrics import MetricsStore
 from autodev.route.policy import TierPlan, plan_tiers
-from autodev.spec.reader import read_requirement
+from autodev.spec.collect import collect_argv, collect_tests
+from autodev.spec.links import link_tests
+from autodev.spec.lint import order_requirements
+from autodev.spec.model import Requirement, TestLinks
+from autodev.spec.parser import load_specs
 from autodev.synth.context import SourceFile
 from autodev.synth.targets import choose_targets, find_test_files
 from autodev.vcs import GitRepo
-from autodev.verify.runner import TestRun, run_tests
+from autodev.verify.runner import TestRun, pytest_argv, run_tests
 from autodev.verify.verdict import judge
 from autodev.workspace import recover
 
-__all__ = ["AttemptOutcome", "AttemptRecord", "PassResult", "PassStatus", "run_once"]
+__all__ = ["AttemptOutcome", "AttemptRecord", "PassResult", "PassStatus", "RequirementResult", "run_once"]
 
 
 def run_once(
@@ -48,7 +57,7 @@ def run_once(
     max_attempts: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> PassResult:
-    """Run one pass over the project's single requirement (SPEC.md).
+    """Run one pass over every requirement of the specs, in dependency order, one commit per satisfied one.
 
     Without a client, LiteLLM is used, and local models are served for the duration of the pass.
     """
@@ -83,47 +92,70 @@ class _Pass:
     def run(self, *, model_name: str | None, max_attempts: int) -> PassResult:
         repo = self._prepare()
         recovered = self._recover()
-        requirement = read_requirement(self.root, self.paths.spec_file)
-        test_files = find_test_files(self.root)
-        tests = [
-            SourceFile(path=p, content=(self.root / p).read_text(encoding="utf-8", errors="replace"))
-            for p in test_files
-        ]
-        targets = choose_targets(self.root, requirement.files, test_files, [t.content or "" for t in tests])
-        self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets, tests=test_files)
-        draft = PassResult(
-            requirement=requirement.id,
-            title=requirement.title,
-            status="failed",
-            reason="",
-            targets=targets,
-            tests=test_files,
-            recovered=recovered,
+        specs = load_specs(self.root, self.config.specs.paths)
+        requirements = order_requirements(specs.requirements)
+        if not find_test_files(self.root):
+            return PassResult(status="failed", reason=_NO_TESTS, recovered=recovered)
+        links = self._links(requirements)
+        ledger = self._ledger(requirements)
+        diff = diff_ledger(ledger, requirements)
+        self.log.info(
+            "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
         )
-        if not test_files:
-            return finish(draft, status="failed", reason=_NO_TESTS)
         baseline = self._run_tests("baseline")
-        draft = finish(draft, baseline_seconds=round(baseline.duration_s, 3))
         if baseline.timed_out:
-            return finish(draft, status="failed", reason=f"the tests time out before any change: {_tail(baseline)}")
-        if judge(baseline, baseline).green:
-            self.log.info("already satisfied", passed=len(baseline.passed_ids))
-            return finish(draft, status="satisfied", reason="all tests already pass", already_satisfied=True)
-        dirty = repo.uncommitted(targets)
-        if dirty:
-            self.log.warning("blocked: uncommitted user changes", files=dirty)
-            return finish(draft, status="blocked", reason=str(UnsafeWorkspaceError(dirty)))
-        state = PassState(self.paths, self.config, repo, requirement, tests, targets, baseline, self._run_tests)
-        return self._climb(state, model_name).run(draft, max_attempts)
+            reason = f"the tests time out before any change: {_tail(baseline)}"
+            return PassResult(status="failed", reason=reason, recovered=recovered)
+        work = _Work(self, repo, model_name, max_attempts, baseline)
+        results = [work.requirement(item) for item in items_for(requirements, links)]
+        results += [work.requirement(item) for item in orphan_items(links, work.baseline)]
+        results += [_removed(ledger.entries[rid]) for rid in diff.removed]
+        self._save_ledger(ledger, requirements, results, links)
+        return _aggregate(results, recovered, baseline)
 
-    def _climb(self, state: PassState, model_name: str | None) -> Climb:
+    def _links(self, requirements: Sequence[Requirement]) -> TestLinks:
+        """Which tests prove which requirement, from pytest's own collection (or every test, for other runners)."""
+        command = self.config.project.test_command
+        if pytest_argv(command) is None:
+            return TestLinks(by_requirement={r.id: [] for r in requirements})
+        argv = collect_argv(command, root=self.root)
+        tests = collect_tests(
+            self.root, argv, scratch_dir=self.paths.scratch_dir, timeout_s=self.config.tests.timeout_s
+        )
+        links = link_tests(requirements, tests)
+        self.log.info("tests linked", links=links.by_requirement, unlinked=links.unlinked)
+        return links
+
+    def _ledger(self, requirements: Sequence[Requirement]) -> Ledger:
+        ledger, warning = load_ledger(
+            self.paths.ledger_file, rebuild=lambda: rebuild_from_git(self.root, list(requirements))
+        )
+        if warning:
+            self.log.warning("ledger rebuilt", reason=warning)
+        return ledger
+
+    def _save_ledger(
+        self,
+        ledger: Ledger,
+        requirements: Sequence[Requirement],
+        results: Sequence[RequirementResult],
+        links: TestLinks,
+    ) -> None:
+        by_id = {r.id: r for r in requirements}
+        entries = dict(ledger.entries)
+        for result in results:
+            previous = entries.get(result.requirement)
+            entries[result.requirement] = _ledger_entry(by_id.get(result.requirement), result, previous)
+        try:
+            save_ledger(self.paths.ledger_file, Ledger(entries=entries))
+        except OSError as error:
+            self.log.error("ledger not written", error=str(error))
+
+    def _climb(self, state: PassState, shared: _Shared) -> Climb:
         """The cascade with its collaborators: response cache, budget, retries and fallback, metrics."""
         llm = self.config.llm
-        tiers = self._tiers(model_name)
-        metrics = MetricsStore(self.paths.metrics_file)
-        budget = Budget(self.config.budget, self.paths.spend_file)
-        budget.start_requirement(state.requirement.id)
-        observer = _Observer(budget, metrics, state.requirement.id)
+        shared.budget.start_requirement(state.requirement.id)
+        observer = _Observer(shared.budget, shared.metrics, state.requirement.id)
         dispatcher = TierDispatcher(
             self.client,
             cache=ResponseCache(self.paths.cache_dir) if llm.cache_responses else None,
@@ -132,7 +164,7 @@ class _Pass:
             backoff_s=llm.retry_backoff_s,
             cooldowns=self.cooldowns,
         )
-        return Climb(state, dispatcher, budget, observer, metrics, tiers, self._resolve)
+        return Climb(state, dispatcher, shared.budget, observer, shared.metrics, shared.tiers, self._resolve)
 
     def _prepare(self) -> GitRepo:
         repo = GitRepo.open(self.root)
@@ -217,6 +249,164 @@ class _Pass:
 
 
 _NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
+_UNVERIFIED = 'no test is linked to it: write tests that prove it and mark them @pytest.mark.req("{id}")'
+
+
+class _Work:
+    """The requirements of one pass, one after another, each against the tests as the previous ones left them."""
+
+    def __init__(
+        self, owner: _Pass, repo: GitRepo, model_name: str | None, max_attempts: int, baseline: TestRun
+    ) -> None:
+        self.owner = owner
+        self.repo = repo
+        self.model_name = model_name
+        self.max_attempts = max_attempts
+        self.baseline = baseline
+        self.whole_suite = pytest_argv(owner.config.project.test_command) is None
+        self.satisfied: set[str] = set()
+        self.known: set[str] = set()
+        self._shared: _Shared | None = None
+
+    def requirement(self, item: WorkItem) -> RequirementResult:
+        started = time.monotonic()
+        result = self._requirement(item)
+        if result.status == "satisfied":
+            self.satisfied.add(item.requirement.id)
+        self.known.add(item.requirement.id)
+        self.owner.log.info("requirement done", id=result.requirement, status=result.status, reason=result.reason)
+        return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+
+    def _requirement(self, item: WorkItem) -> RequirementResult:
+        requirement, root = item.requirement, self.owner.root
+        test_files = item.test_files if not self.whole_suite else find_test_files(root)
+        tests = [
+            SourceFile(path=p, content=(root / p).read_text(encoding="utf-8", errors="replace")) for p in test_files
+        ]
+        targets = choose_targets(root, requirement.files, test_files, [t.content or "" for t in tests])
+        draft = RequirementResult(
+            requirement=requirement.id, title=requirement.title, status="failed", reason="", targets=targets,
+            tests=item.tests,
+        )  # fmt: skip
+        if not item.tests and not self.whole_suite:
+            return finish(draft, status="unverified", reason=_UNVERIFIED.format(id=requirement.id))
+        failing = failing_tests(item.tests, self.baseline) if item.tests else self._suite_failing()
+        if not failing:
+            count = len(item.tests) or len(self.baseline.passed_ids)
+            return finish(draft, status="satisfied", reason=f"its {count} test(s) pass", already_satisfied=True)
+        blocker = blocking_dependency(requirement, self.satisfied, self.known | set(requirement.depends))
+        if blocker is not None:
+            return finish(draft, status="blocked", reason=f"depends on {blocker}, which is not satisfied")
+        dirty = self.repo.uncommitted(targets)
+        if dirty:
+            self.owner.log.warning("blocked: uncommitted user changes", files=dirty)
+            return finish(draft, status="blocked", reason=str(UnsafeWorkspaceError(dirty)))
+        self.owner.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets, failing=failing)
+        state = PassState(
+            self.owner.paths, self.owner.config, self.repo, _with_context(requirement), tests, targets,
+            self.baseline, self.owner._run_tests, target_tests=item.tests or None,
+        )  # fmt: skip
+        climb = self.owner._climb(state, self._shared_parts())
+        result = climb.run(draft, self.max_attempts)
+        if result.status == "satisfied":
+            self.baseline = climb.green_run or self.owner._run_tests("baseline")
+        return result
+
+    def _suite_failing(self) -> list[str]:
+        return [] if judge(self.baseline, self.baseline).green else ["the test suite"]
+
+    def _shared_parts(self) -> _Shared:
+        """Tiers, budget and metrics live as long as the pass: per_run_usd counts every requirement."""
+        if self._shared is None:
+            owner = self.owner
+            self._shared = _Shared(
+                tiers=owner._tiers(self.model_name),
+                budget=Budget(owner.config.budget, owner.paths.spend_file),
+                metrics=MetricsStore(owner.paths.metrics_file),
+            )
+        return self._shared
+
+
+class _Shared(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    tiers: list[TierPlan]
+    budget: Budget
+    metrics: MetricsStore
+
+
+def _with_context(requirement: Requirement) -> Requirement:
+    """The shared text of the requirement's file goes to the model with it (it is not part of its hash)."""
+    if not requirement.context or requirement.whole_file:
+        return requirement
+    return requirement.model_copy(update={"text": f"{requirement.context}\n\n{requirement.text}"})
+
+
+_LEDGER_STATUS: dict[str, LedgerStatus] = {
+    "failed": "failing",
+    "satisfied": "satisfied",
+    "blocked": "blocked",
+    "unverified": "unverified",
+}
+
+
+def _ledger_entry(
+    requirement: Requirement | None, result: RequirementResult, previous: LedgerEntry | None
+) -> LedgerEntry:
+    """What the ledger remembers of a requirement after this pass; attempts and cost add up across passes."""
+    status = _LEDGER_STATUS.get(result.status, "removed")
+    return LedgerEntry(
+        id=result.requirement,
+        title=result.title,
+        source=requirement.source if requirement else (previous.source if previous else ""),
+        line=requirement.line if requirement else (previous.line if previous else 1),
+        content_hash=requirement.content_hash if requirement else (previous.content_hash if previous else ""),
+        tests=list(result.tests) if requirement else (list(previous.tests) if previous else []),
+        status=status,
+        attempts=(previous.attempts if previous else 0) + len(result.attempts),
+        model=result.model or (previous.model if previous else None),
+        tier=result.tier or (previous.tier if previous else None),
+        cost_usd=(previous.cost_usd if previous else 0.0) + result.cost_usd,
+        commit=result.commit or (previous.commit if previous else None),
+        reason=result.reason,
+        updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _removed(entry: LedgerEntry) -> RequirementResult:
+    reason = "removed from the specs; its code and commits are left as they are"
+    return RequirementResult(requirement=entry.id, title=entry.title, status="removed", reason=reason)
+
+
+def _aggregate(results: Sequence[RequirementResult], recovered: list[str], baseline: TestRun) -> PassResult:
+    """Satisfied only when every requirement is; otherwise the first that is not says why."""
+    live = [r for r in results if r.status != "removed"]
+    open_items = [r for r in live if r.status != "satisfied"]
+    if not live:
+        status: PassStatus = "failed"
+        reason = "no requirement found in the specs"
+    elif not open_items:
+        status, reason = "satisfied", _satisfied_reason(live)
+    else:
+        first = open_items[0]
+        status = "blocked" if all(r.status == "blocked" for r in open_items) else "failed"
+        more = f" (and {len(open_items) - 1} more)" if len(open_items) > 1 else ""
+        reason = f"{first.requirement} {first.status}: {first.reason}{more}" if len(live) > 1 else first.reason
+    return PassResult(
+        status=status,
+        reason=reason,
+        requirements=list(results),
+        recovered=recovered,
+        baseline_seconds=round(baseline.duration_s, 3),
+    )
+
+
+def _satisfied_reason(results: Sequence[RequirementResult]) -> str:
+    if len(results) == 1:
+        only = results[0]
+        return "all tests already pass" if only.already_satisfied else only.reason
+    built = sum(1 for r in results if r.commit)
+    return f"all {len(results)} requirements satisfied ({built} built in this pass)"
 
 
 def _tail(run: TestRun, chars: int = 400) -> str:

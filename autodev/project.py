@@ -43,6 +43,11 @@ class ProjectPaths(BaseModel):
         return self.state_dir / "journal.json"
 
     @property
+    def ledger_file(self) -> Path:
+        """Each requirement's hash, tests, status and last commit between runs (autodev.ledger)."""
+        return self.state_dir / "ledger.json"
+
+    @property
     def scratch_dir(self) -> Path:
         return self.state_dir / "tmp"
 

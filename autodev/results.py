@@ -1,12 +1,17 @@
-"""What a pass reports: its attempts and its outcome, for the CLI's summary, `--json`, the loop and the log."""
+"""What a pass reports: per requirement its attempts and outcome, and the pass as a whole.
+
+The pass-level fields (``attempts``, ``commit``, ``model``, ``tier``, ``route``) are computed from the requirements
+so that scripts reading `autodev run --once --json` for a one-requirement project see what they always saw.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 PassStatus = Literal["satisfied", "failed", "blocked"]
+RequirementStatus = Literal["satisfied", "failed", "blocked", "unverified", "removed"]
 AttemptOutcome = Literal["green", "red", "rejected", "commit_failed"]
 
 
@@ -19,6 +24,7 @@ class AttemptRecord(BaseModel):
     model: str
     outcome: AttemptOutcome
     reason: str
+    requirement: str = ""
     tier: str = ""
     cached: bool = False
     files: list[str] = Field(default_factory=list)
@@ -29,14 +35,14 @@ class AttemptRecord(BaseModel):
     test_seconds: float = 0.0
 
 
-class PassResult(BaseModel):
-    """What one pass did."""
+class RequirementResult(BaseModel):
+    """What the pass did for one requirement."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     requirement: str
     title: str
-    status: PassStatus
+    status: RequirementStatus
     reason: str
     already_satisfied: bool = False
     commit: str | None = None
@@ -46,8 +52,6 @@ class PassResult(BaseModel):
     tests: list[str] = Field(default_factory=list)
     attempts: list[AttemptRecord] = Field(default_factory=list)
     route: list[str] = Field(default_factory=list)  # every routing decision with its reason, in order
-    recovered: list[str] = Field(default_factory=list)
-    baseline_seconds: float = 0.0
     duration_s: float = 0.0
 
     @property
@@ -55,6 +59,54 @@ class PassResult(BaseModel):
         return sum(attempt.cost_usd for attempt in self.attempts)
 
 
-def finish(draft: PassResult, **update: Any) -> PassResult:
+class PassResult(BaseModel):
+    """One pass over every requirement: satisfied only when every requirement is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: PassStatus
+    reason: str
+    requirements: list[RequirementResult] = Field(default_factory=list)
+    recovered: list[str] = Field(default_factory=list)
+    baseline_seconds: float = 0.0
+    duration_s: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def attempts(self) -> list[AttemptRecord]:
+        return [attempt for result in self.requirements for attempt in result.attempts]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def commit(self) -> str | None:
+        return next((r.commit for r in reversed(self.requirements) if r.commit), None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def model(self) -> str | None:
+        return next((r.model for r in reversed(self.requirements) if r.model), None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tier(self) -> str | None:
+        return next((r.tier for r in reversed(self.requirements) if r.tier), None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def route(self) -> list[str]:
+        return [line for result in self.requirements for line in result.route]
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+
+def finish(draft: RequirementResult, **update: Any) -> RequirementResult:
     """A copy of the result with some fields set, validated again (model_copy alone would not check them)."""
-    return PassResult.model_validate(draft.model_dump() | update)
+    return RequirementResult.model_validate(draft.model_dump() | update)
+
+
+def single(result: RequirementResult, **fields: Any) -> PassResult:
+    """A pass of one requirement (the loop's fakes and simple callers)."""
+    status = result.status if result.status in ("satisfied", "blocked") else "failed"
+    return PassResult(status=status, reason=result.reason, requirements=[result], **fields)

@@ -30,7 +30,7 @@ from pathlib import Path
 DRIVER = """
 import sys, time
 from pathlib import Path
-from autodev.engine import PassResult
+from autodev.results import RequirementResult, single
 from autodev.logs import configure_logging
 from autodev.loop.runner import LoopRunner
 
@@ -41,7 +41,7 @@ def instant_pass(paths, config, client):
     started = time.time()
     with record.open("a") as out:
         out.write(f"{started!r}\\n")
-    return PassResult(requirement="SPEC.md", title="benchmark", status="satisfied", reason="instant")
+    return single(RequirementResult(requirement="SPEC.md", title="benchmark", status="satisfied", reason="instant"))
 
 sys.exit(LoopRunner(root, run_pass=instant_pass).run())
 """

@@ -24,7 +24,7 @@ from autodev.testing import ScriptedServer
 DRIVER = """
 import sys, time
 from pathlib import Path
-from autodev.engine import PassResult
+from autodev.results import RequirementResult, single
 from autodev.logs import configure_logging
 from autodev.loop.runner import LoopRunner
 
@@ -37,8 +37,8 @@ def fake_pass(paths, config, client):
         out.write("pass\\n")
     time.sleep(seconds)
     (root / "generated.py").write_text(f"x = {time.time()}\\n")  # an own write, inside watch_patterns
-    return PassResult(requirement="SPEC.md", title="t", status="satisfied", reason="fake", attempts=[
-        {"number": 1, "model": "m", "outcome": "green", "reason": "ok", "files": ["generated.py"]}])
+    return single(RequirementResult(requirement="SPEC.md", title="t", status="satisfied", reason="fake", attempts=[
+        {"number": 1, "model": "m", "outcome": "green", "reason": "ok", "files": ["generated.py"]}]))
 
 sys.exit(LoopRunner(root, run_pass=fake_pass).run())
 """

@@ -142,7 +142,7 @@ class TestGreenPath:
         assert result["commit"] == head(project)
         assert result["exit_code"] == 0
         assert result["attempts"][0]["input_tokens"] > 0
-        assert result["targets"] == ["temps.py"]
+        assert result["requirements"][0]["targets"] == ["temps.py"]
 
     def test_already_green_calls_no_model(self, project: Path, server: ScriptedServer) -> None:
         """When the tests already pass, nothing is asked and nothing is committed."""

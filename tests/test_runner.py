@@ -237,11 +237,13 @@ class TestRunTests:
         assert "assert 1 + 1 == 3" in failure.details
 
     def test_collection_error_names_the_broken_file(self, project: Path, scratch: Path) -> None:
-        """A test module with a syntax error becomes an error outcome whose id is that module's path."""
+        """A test module with a syntax error becomes an error outcome named after it; the other tests still run."""
         write(project, "tests/test_broken.py", "def test_x(:\n    pass\n")
+        write(project, "tests/test_fine.py", "def test_fine():\n    pass\n")
         run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env())
-        assert run.exit_code == 2
-        assert set(run.outcomes) == {"tests/test_broken.py"}
+        assert run.exit_code == 1
+        assert set(run.outcomes) == {"tests/test_broken.py", "tests/test_fine.py::test_fine"}
+        assert run.outcomes["tests/test_fine.py::test_fine"].outcome == "passed"
         assert run.outcomes["tests/test_broken.py"].outcome == "error"
         assert "SyntaxError" in run.outcomes["tests/test_broken.py"].message
 

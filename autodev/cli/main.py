@@ -21,6 +21,7 @@ from autodev.cli.loop_cmd import loop, service_group
 from autodev.cli.metrics_cmd import metrics
 from autodev.cli.models_cmd import models
 from autodev.cli.options import GlobalOptions
+from autodev.cli.spec_cmd import spec, status
 from autodev.config import load_config
 from autodev.engine import PassResult, run_once
 from autodev.errors import AutodevError
@@ -103,6 +104,8 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
 
 cli.add_command(models)
 cli.add_command(bench)
+cli.add_command(spec)
+cli.add_command(status)
 cli.add_command(metrics)
 cli.add_command(loop)
 cli.add_command(service_group)
@@ -122,20 +125,30 @@ def _exit_code(status: str) -> int:
     return 0 if status == "satisfied" else 1
 
 
+_MARKS = {"satisfied": "ok", "failed": "FAILED", "blocked": "BLOCKED", "unverified": "UNVERIFIED", "removed": "removed"}
+
+
 def _summary(result: PassResult) -> str:
-    mark = "ok" if result.status == "satisfied" else "FAILED" if result.status == "failed" else "BLOCKED"
-    tokens = sum(a.input_tokens + a.output_tokens for a in result.attempts)
-    lines = [f"{mark}: {result.requirement} ({result.title}): {result.reason}"]
-    if result.attempts:
-        cached = sum(1 for a in result.attempts if a.cached)
+    """One line per requirement (with its attempts), then the pass's totals."""
+    lines: list[str] = []
+    for item in result.requirements:
+        lines.append(f"{_MARKS[item.status]}: {item.requirement} ({item.title}): {_first_line(item.reason, 300)}")
+        for attempt in item.attempts:
+            where = f"{attempt.tier} {attempt.model}" if attempt.tier else attempt.model
+            lines.append(f"  attempt {attempt.number} ({where}): {attempt.outcome}: {_first_line(attempt.reason)}")
+    if not result.requirements:
+        lines.append(f"{_MARKS[result.status]}: {result.reason}")
+    attempts = result.attempts
+    if attempts:
+        tokens = sum(a.input_tokens + a.output_tokens for a in attempts)
+        cached = sum(1 for a in attempts if a.cached)
         from_cache = f" ({cached} from the cache)" if cached else ""
         lines.append(
-            f"  {len(result.attempts)} attempt(s){from_cache}, last by {result.model}, {tokens} tokens, "
+            f"{len(attempts)} attempt(s){from_cache}, last by {result.model}, {tokens} tokens, "
             f"${result.cost_usd:.4f}, {result.duration_s:.1f} s"
         )
-    for attempt in result.attempts:
-        where = f"{attempt.tier} {attempt.model}" if attempt.tier else attempt.model
-        lines.append(f"  attempt {attempt.number} ({where}): {attempt.outcome}: {_first_line(attempt.reason)}")
+    if len(result.requirements) > 1:
+        lines.append(f"{_MARKS[result.status]}: {result.reason}")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.spec.reader import Requirement
+from autodev.spec.model import Requirement
 
 Message = dict[str, str]
 

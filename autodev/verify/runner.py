@@ -145,6 +145,12 @@ def _is_credential_name(name: str) -> bool:
     )
 
 
+def pytest_argv(command: str | Sequence[str]) -> list[str] | None:
+    """The test command as argv when it runs pytest (so tests can be collected the same way), else None."""
+    argv = _command_argv(command)
+    return argv if is_pytest_command(argv) else None
+
+
 def is_pytest_command(argv: Sequence[str]) -> bool:
     """Whether we may add pytest options (junit report, no cache) to this command."""
     if not argv:
@@ -241,8 +247,19 @@ def _command_argv(command: str | Sequence[str]) -> list[str]:
 
 
 def _pytest_options(argv: Sequence[str], junit_path: Path) -> list[str]:
-    """Per-test outcomes via junit (xunit1 has the file attribute), and nothing written to the user's tree."""
-    options = [f"--junitxml={junit_path}", "-o", "junit_family=xunit1", "-p", "no:cacheprovider"]
+    """Per-test outcomes via junit (xunit1 has the file attribute), and nothing written to the user's tree.
+
+    A test file that cannot be imported yet (its module is another requirement's, not written) must not stop the
+    tests of the requirement being worked on: collection errors are reported, and the other tests still run.
+    """
+    options = [
+        f"--junitxml={junit_path}",
+        "-o",
+        "junit_family=xunit1",
+        "-p",
+        "no:cacheprovider",
+        "--continue-on-collection-errors",
+    ]
     already_quiet = any(arg == "--quiet" or re.fullmatch(r"-q+", arg) for arg in argv)
     return options if already_quiet else [*options, "-q"]
 

@@ -59,9 +59,9 @@ def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | N
         return _judge_by_exit_status(attempt)
     if attempt.no_tests_collected:
         return _red("no tests were collected")
-    newly_failing = sorted(test_id for test_id in baseline.passed_ids if _status_of(attempt, test_id) != "passed")
+    newly_failing = sorted(test_id for test_id in baseline.passed_ids if status_of(attempt, test_id) != "passed")
     targets = _normalised(target_tests) if target_tests is not None else list(attempt.outcomes)
-    statuses = {target: _status_of(attempt, target) for target in targets}
+    statuses = {target: status_of(attempt, target) for target in targets}
     missing = [target for target, status in statuses.items() if status == "missing"]
     still_failing = sorted((attempt.failing_ids - baseline.passed_ids) | set(missing))
     fixed = sorted(attempt.passed_ids - baseline.passed_ids)
@@ -139,7 +139,7 @@ def _green_reason(statuses: dict[str, TargetStatus], *, everything: bool) -> str
     return f"{_counted(passed, 'target test')} {verb}{skipped_note} and nothing that passed before broke"
 
 
-def _status_of(run: TestRun, target: str) -> TargetStatus:
+def status_of(run: TestRun, target: str) -> TargetStatus:
     """How a node id, file or class fared, counting a collection error of its file as its own failure."""
     outcomes = _outcomes_covering(run, target)
     if not outcomes:

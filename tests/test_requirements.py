@@ -1,0 +1,198 @@
+"""Several requirements in one pass: dependency order, one commit each, rebuilds of what changed, the ledger.
+
+Real git, real pytest (collection and runs), real LiteLLM HTTP against the scripted server.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import git
+
+from autodev.cli.main import run_cli
+from autodev.testing import ScriptedServer
+
+SPEC = """# Tiny math
+
+A library of small functions, one module each.
+
+## MATH-1: Add
+Depends: MATH-3
+Files: add.py
+
+Acceptance:
+- add(a, b) returns a + b
+
+## MATH-2: Multiply
+Files: mul.py
+
+Acceptance:
+- mul(a, b) returns a * b
+
+## MATH-3: Negate
+Files: neg.py
+
+Acceptance:
+- neg(a) returns -a
+"""
+
+TESTS = {
+    "tests/test_add.py": 'import pytest\n\nfrom add import add\n\n\n@pytest.mark.req("MATH-1")\ndef test_add():\n'
+    "    assert add(2, 3) == 5\n",
+    "tests/test_mul.py": 'from mul import mul\n\n\ndef test_mul():\n    """MATH-2: products."""\n'
+    "    assert mul(2, 3) == 6\n",
+    "tests/test_neg.py": "from neg import neg\n\n\ndef test_neg():\n    assert neg(2) == -2\n",
+}
+REPLIES = {
+    "add": "add.py\n```python\ndef add(a, b):\n    return a + b\n```\n",
+    "mul": "mul.py\n```python\ndef mul(a, b):\n    return a * b\n```\n",
+    "neg": "neg.py\n```python\ndef neg(a):\n    return -a\n```\n",
+}
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as scripted:
+        yield scripted
+
+
+@pytest.fixture
+def project(repo: Path, server: ScriptedServer) -> Path:
+    (repo / "SPEC.md").write_text(SPEC, encoding="utf-8")
+    for path, text in TESTS.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text, encoding="utf-8")
+    (repo / "pytest.ini").write_text("[pytest]\nmarkers =\n    req: the requirement a test proves\n")
+    (repo / "autodev.toml").write_text(
+        f'[project]\ntest_command = "{sys.executable} -m pytest"\n[synthesis]\nmax_attempts = 2\n'
+        f'[llm.tiers]\ntier1 = ["scripted"]\n[llm.models.scripted]\nmodel = "openai/scripted"\n'
+        f'api_base = "{server.url}"\n',
+        encoding="utf-8",
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "spec and tests")
+    return repo
+
+
+def run_json(project: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    code = run_cli(["-C", str(project), "run", "--once", "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def subjects(project: Path) -> list[str]:
+    return git(project, "log", "--format=%(trailers:key=Autodev-Requirement,valueonly)").split()
+
+
+def ledger(project: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((project / ".autodev" / "ledger.json").read_text(encoding="utf-8"))
+    return data["requirements"]
+
+
+class TestSeveralRequirements:
+    def test_three_requirements_build_three_commits_in_dependency_order(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """MATH-1 depends on MATH-3: the order is MATH-2, MATH-3, MATH-1 (file order breaks ties), one commit each."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"])
+        code, result = run_json(project, capsys)
+        assert code == 0, result["reason"]
+        assert [r["requirement"] for r in result["requirements"]] == ["MATH-2", "MATH-3", "MATH-1"]
+        assert subjects(project) == ["MATH-1", "MATH-3", "MATH-2"]  # newest first
+        assert {rid: entry["status"] for rid, entry in ledger(project).items()} == {
+            "MATH-1": "satisfied",
+            "MATH-2": "satisfied",
+            "MATH-3": "satisfied",
+        }
+
+    def test_editing_one_requirement_rebuilds_only_that_one(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A changed requirement with a changed failing test gets one model call; the others keep their commits."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"])
+        assert run_json(project, capsys)[0] == 0
+        before = git(project, "log", "--format=%H").split()
+        (project / "SPEC.md").write_text(SPEC.replace("- mul(a, b) returns a * b", "- mul(a, b, c=1)"))
+        (project / "tests" / "test_mul.py").write_text(
+            TESTS["tests/test_mul.py"] + '\n\ndef test_mul_three():\n    """MATH-2."""\n    assert mul(2, 3, 4) == 24\n'
+        )
+        git(project, "commit", "-q", "-am", "MATH-2 takes a third factor")
+        server.push("mul.py\n```python\ndef mul(a, b, c=1):\n    return a * b * c\n```\n")
+        code, result = run_json(project, capsys)
+        assert code == 0, result["reason"]
+        assert len(server.requests) == 4
+        built = [r["requirement"] for r in result["requirements"] if r["commit"] and r["attempts"]]
+        assert built == ["MATH-2"]
+        assert git(project, "log", "--format=%H").split()[2:] == before
+
+    def test_a_deleted_requirement_is_marked_removed_and_its_code_stays(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """MATH-2 gone from the spec: the ledger says removed, mul.py and its commit stay, no model call."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"])
+        assert run_json(project, capsys)[0] == 0
+        spec = SPEC.split("## MATH-2")[0] + "## MATH-3" + SPEC.split("## MATH-3")[1]
+        (project / "SPEC.md").write_text(spec, encoding="utf-8")
+        git(project, "commit", "-q", "-am", "drop MATH-2")
+        head = git(project, "rev-parse", "HEAD")
+        code, result = run_json(project, capsys)
+        assert code == 0  # the requirements that remain are all satisfied
+        assert ledger(project)["MATH-2"]["status"] == "removed"
+        assert {r["requirement"]: r["status"] for r in result["requirements"]}["MATH-2"] == "removed"
+        assert (project / "mul.py").is_file()
+        assert git(project, "rev-parse", "HEAD") == head
+        assert len(server.requests) == 3
+
+    def test_a_failing_test_without_a_requirement_becomes_a_work_item(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """tests/test_sub.py claims no requirement: "make tests/test_sub.py pass" is worked on and committed."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"])
+        assert run_json(project, capsys)[0] == 0
+        (project / "tests" / "test_sub.py").write_text(
+            "from sub import sub\n\n\ndef test_sub():\n    assert sub(5, 3) == 2\n"
+        )
+        git(project, "add", "-A")
+        git(project, "commit", "-q", "-m", "a test nobody asked for")
+        server.push("sub.py\n```python\ndef sub(a, b):\n    return a - b\n```\n")
+        code, result = run_json(project, capsys)
+        assert code == 0, result["reason"]
+        assert subjects(project)[0] == "tests:tests/test_sub.py"
+        assert (project / "sub.py").is_file()
+
+    def test_a_corrupt_ledger_is_moved_aside_and_rebuilt(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Garbage in ledger.json: the pass still works, the old file is kept aside, the new one is valid."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"])
+        assert run_json(project, capsys)[0] == 0
+        (project / ".autodev" / "ledger.json").write_text("{not json", encoding="utf-8")
+        code, result = run_json(project, capsys)
+        assert (code, result["status"]) == (0, "satisfied")
+        assert len(server.requests) == 3  # the tests still pass: nothing to rebuild
+        assert sorted(ledger(project)) == ["MATH-1", "MATH-2", "MATH-3"]
+        assert list((project / ".autodev").glob("ledger.json.corrupt*"))
+
+    def test_status_lists_every_requirement(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """autodev status --json after a pass: one object per requirement with its status, reason and tests."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"])
+        assert run_json(project, capsys)[0] == 0
+        capsys.readouterr()
+        assert run_cli(["-C", str(project), "status", "--json"]) == 0
+        rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+        assert set(rows) == {"MATH-1", "MATH-2", "MATH-3"}
+        assert all(row["status"] == "satisfied" and row["tests"] for row in rows.values())
+
+    def test_spec_show_lists_the_parsed_requirements(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """spec show --json: ID, title, file and dependencies as written."""
+        assert run_cli(["-C", str(project), "spec", "show", "--json"]) == 0
+        shown = {item["id"]: item for item in json.loads(capsys.readouterr().out)}
+        assert shown["MATH-1"]["depends"] == ["MATH-3"]
+        assert shown["MATH-2"]["title"] == "Multiply"
