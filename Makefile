@@ -21,6 +21,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
+	$(BIN)/autodev spec check specs/
 	$(BIN)/python -m pytest
 
 # Runs autodev on a copy of examples/words with the bundled local models (CPU, offline).

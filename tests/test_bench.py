@@ -15,6 +15,8 @@ from autodev.bench.exercise import ExerciseError, build_project, find_exercises,
 from autodev.bench.scripted import parse_simulate, wrong_answer
 from autodev.cli.main import run_cli
 
+pytestmark = pytest.mark.req("BENCH-1")
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exercism"
 TWO = "grains,reverse-string"
 

@@ -20,6 +20,8 @@ from autodev.bench.report import (
 )
 from autodev.errors import UsageError
 
+pytestmark = pytest.mark.req("BENCH-2")
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 RUN = RunInfo(
     command="autodev bench exercises --strategy tiered --strategy fixed:tier3 --seed 7",

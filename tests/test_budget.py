@@ -26,6 +26,8 @@ from autodev.route.budget import (
     price_per_token,
 )
 
+pytestmark = pytest.mark.req("ROUTE-3")
+
 PROMPT: list[Message] = [{"role": "user", "content": "x" * 30}]  # ceil(30 / 3) + 4 = 14 tokens
 
 

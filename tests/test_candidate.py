@@ -14,6 +14,8 @@ from autodev.errors import EditRejectedError
 from autodev.synth.context import SourceFile
 from autodev.verify.runner import TestRun, run_tests
 
+pytestmark = pytest.mark.req("CORE-3")
+
 BROKEN = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
 TEST = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"

@@ -15,6 +15,8 @@ from autodev import __version__
 from autodev.cli.main import run_cli
 from autodev.testing import ScriptedServer
 
+pytestmark = pytest.mark.req("CORE-1")
+
 FORBIDDEN_GIT = ("reset", "stash", "clean", "checkout", "restore")
 
 

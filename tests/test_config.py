@@ -9,6 +9,8 @@ import pytest
 from autodev.config import Config, load_config
 from autodev.errors import ConfigError
 
+pytestmark = pytest.mark.req("CORE-5")
+
 ORIGINAL_PLAN_TOML = """\
 [monitoring]
 watch_patterns = ["*.md", "*.yaml", "tests/**"]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from autodev.spec.reader import Requirement
 from autodev.synth.context import LONG_FILE_LINES, Feedback, SourceFile, build_messages, fence
+
+pytestmark = pytest.mark.req("CORE-1")
 
 REQUIREMENT = Requirement(
     id="SPEC.md", title="Temps", text="# Temps\nConvert.", source="SPEC.md", content_hash="0" * 64

@@ -19,6 +19,8 @@ from autodev.llm.models import ResolvedModel
 from autodev.route.dispatch import Cooldowns, TierDispatcher
 from autodev.testing import ScriptedReply, ScriptedServer
 
+pytestmark = pytest.mark.req("ROUTE-2")
+
 HELLO = [{"role": "user", "content": "Say hello."}]
 TRANSPORT = LiteLLMClient(retries=0)
 

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from autodev.errors import EditRejectedError
 from autodev.synth.edits import MAX_FILE_CHARS, MAX_REPLY_CHARS, FileEdit, apply_edits, parse_reply
 
+pytestmark = pytest.mark.req("CORE-3")
+
 F = "```"
 
 TEMPS = """\

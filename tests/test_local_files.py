@@ -24,6 +24,8 @@ from autodev.local.catalog import LocalModelSpec, ModelPart
 from autodev.local.files import ensure_model_file, locate_part, missing_parts, models_dir, status
 from autodev.local.serving import server_manager
 
+pytestmark = pytest.mark.req("LOCAL-1")
+
 PARTS = [b"GGUF-part-one|", b"second part, a little longer|", b"3rd"]
 
 

@@ -33,6 +33,8 @@ from autodev.local.server import (
     stop_server,
 )
 
+pytestmark = pytest.mark.req("LOCAL-2")
+
 ALIAS = "local/fake-model"
 
 FAKE_SERVER = r"""

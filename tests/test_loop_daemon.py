@@ -30,6 +30,8 @@ from autodev.loop.daemon import (
 from autodev.loop.pidlock import LoopLock, is_alive, read_holder
 from autodev.loop.status import LastPass, LoopState, read_state, utc_now, write_state
 
+pytestmark = pytest.mark.req("LOOP-2")
+
 FAKE_LOOP = """
 import signal, sys, time
 from pathlib import Path

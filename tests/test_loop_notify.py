@@ -14,6 +14,8 @@ import pytest
 from autodev.loop import notify
 from autodev.loop.notify import sd_notify
 
+pytestmark = pytest.mark.req("LOOP-2")
+
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[socket.socket, str]]:

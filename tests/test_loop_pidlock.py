@@ -15,6 +15,8 @@ import pytest
 from autodev.errors import UsageError
 from autodev.loop.pidlock import LoopLock, is_alive, read_holder, read_pid_file
 
+pytestmark = pytest.mark.req("LOOP-2")
+
 # Holds the lock until its stdin closes; with "spawn-child" it first starts a grandchild that inherits every
 # descriptor (close_fds=False), as a carelessly started test run would.
 HOLDER = """

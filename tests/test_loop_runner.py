@@ -21,6 +21,8 @@ from test_run_once import RIGHT, setup_example
 from autodev.cli.main import run_cli
 from autodev.testing import ScriptedServer
 
+pytestmark = pytest.mark.req("LOOP-2")
+
 DRIVER = """
 import sys, time
 from pathlib import Path

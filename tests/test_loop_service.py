@@ -31,6 +31,8 @@ from autodev.loop.service import (
     uninstall,
 )
 
+pytestmark = pytest.mark.req("LOOP-2")
+
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 

@@ -10,6 +10,8 @@ import pytest
 from autodev.config import LLMConfig
 from autodev.route.metrics import CallEvent, MetricsStore, summarize, top_tier_model
 
+pytestmark = pytest.mark.req("ROUTE-3")
+
 LLM = LLMConfig(tiers={"tier1": ["small", "tiny"], "tier2": ["medium"], "tier4": ["big", "other-big"]})
 
 

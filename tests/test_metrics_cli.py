@@ -13,6 +13,8 @@ import pytest
 from autodev.cli.main import run_cli
 from autodev.route.metrics import CallEvent, MetricsStore
 
+pytestmark = pytest.mark.req("ROUTE-3")
+
 HEADERS = ("tier", "model", "calls", "in_tok", "out_tok", "cost_usd", "cached", "green/tried", "rate", "esc", "err")
 
 CONFIG = """\

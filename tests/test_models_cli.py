@@ -20,6 +20,8 @@ from autodev.local.catalog import CATALOG
 from autodev.local.files import missing_parts
 from autodev.local.server import RunningServer, ServerRegistry, llama_server_available, pid_alive
 
+pytestmark = pytest.mark.req("LOCAL-2")
+
 TINY = "local/smollm2-135m"
 
 

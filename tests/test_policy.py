@@ -21,6 +21,8 @@ from autodev.route.policy import (
 from autodev.verify.junit import OutcomeKind, TestOutcome
 from autodev.verify.runner import TestRun
 
+pytestmark = pytest.mark.req("ROUTE-1")
+
 Row = tuple[str, OutcomeKind, str]  # test id, outcome, message
 
 THREE_TIERS = LLMConfig(tiers={"tier1": ["small", "tiny"], "tier2": ["medium"], "tier4": ["big"]})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from autodev.route.replay import SCHEMA, VerifiedChange, VerifiedStore, keyed_files, state_key
+
+pytestmark = pytest.mark.req("ROUTE-1")
 
 REQUIREMENT = "R1: add(a, b) returns the sum of a and b."
 FILES: dict[str, str | None] = {"tests/test_calc.py": "def test_add():\n    assert add(1, 2) == 3\n", "calc.py": None}

@@ -17,6 +17,8 @@ from conftest import git
 from autodev.cli.main import run_cli
 from autodev.testing import ScriptedServer
 
+pytestmark = pytest.mark.req("SPEC-2")
+
 SPEC = """# Tiny math
 
 A library of small functions, one module each.

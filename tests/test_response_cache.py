@@ -14,6 +14,8 @@ from autodev.llm.cache import ResponseCache, request_key
 from autodev.llm.client import Completion
 from autodev.llm.models import ResolvedModel
 
+pytestmark = pytest.mark.req("ROUTE-2")
+
 HELLO = [{"role": "user", "content": "Say hello."}]
 KEY = "ab" + "0" * 62
 

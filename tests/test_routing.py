@@ -12,6 +12,8 @@ from test_run_once import BROKEN, HOPELESS, RIGHT, WRONG, autodev, config_text, 
 
 from autodev.testing import ScriptedReply, ScriptedServer
 
+pytestmark = pytest.mark.req("ROUTE-1")
+
 
 def two_tiers(server_url: str, *, extra: str = "", big_extra: str = "") -> str:
     """tier1 = scripted, tier2 = big, both on the scripted server; retries back off for milliseconds only."""

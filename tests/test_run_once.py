@@ -20,6 +20,8 @@ from conftest import git
 from autodev.cli.main import run_cli
 from autodev.testing import ScriptedReply, ScriptedServer
 
+pytestmark = pytest.mark.req("CORE-1")
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "temperature"
 REPLIES = EXAMPLE.parent / "replies"
 RIGHT = (REPLIES / "temperature-2.md").read_text(encoding="utf-8")

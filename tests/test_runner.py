@@ -24,6 +24,8 @@ from autodev.verify.runner import (
     scrubbed_environment,
 )
 
+pytestmark = pytest.mark.req("CORE-4")
+
 PYTEST = [sys.executable, "-m", "pytest"]
 
 

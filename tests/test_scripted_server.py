@@ -26,6 +26,7 @@ from autodev.testing import RecordedRequest, ScriptedReply, ScriptedServer
 # they are errors here: pydantic's UserWarning when it first builds the schema of litellm's response types,
 # and pydantic's deprecation warning for every streamed chunk (litellm reads model_fields on instances).
 pytestmark = [
+    pytest.mark.req("ROUTE-2"),
     pytest.mark.filterwarnings(
         "ignore:Item 'summary' on TypedDict class 'ChatCompletionReasoningItem' is using"
         " the `ReadOnly` qualifier"

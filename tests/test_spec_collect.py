@@ -15,6 +15,8 @@ from autodev.spec.collect import collect_argv, collect_tests, static_tests
 from autodev.spec.model import TestItem
 from autodev.spec.pytest_plugin import comments_in, ids_in
 
+pytestmark = pytest.mark.req("SPEC-2")
+
 PYTEST = [sys.executable, "-m", "pytest"]
 
 TEMPS_TESTS = '''\

@@ -7,6 +7,8 @@ import pytest
 from autodev.spec.links import link_tests, module_for_file
 from autodev.spec.model import Requirement, TestItem
 
+pytestmark = pytest.mark.req("SPEC-2")
+
 
 def requirement(
     requirement_id: str, *, files: tuple[str, ...] = (), whole_file: bool = False, source: str = "SPEC.md"

@@ -9,6 +9,8 @@ from autodev.spec.lint import check_specs, dependency_cycles, order_requirements
 from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet
 from autodev.spec.parser import parse_spec_text
 
+pytestmark = pytest.mark.req("SPEC-1")
+
 
 def req(
     requirement_id: str,

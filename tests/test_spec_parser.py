@@ -19,6 +19,8 @@ from autodev.spec.parser import (
     parse_spec_text,
 )
 
+pytestmark = pytest.mark.req("SPEC-1")
+
 SPEC = """\
 # Dates
 

@@ -9,6 +9,8 @@ import pytest
 from autodev.errors import SpecError
 from autodev.spec.reader import files_hints, read_requirement, spec_title
 
+pytestmark = pytest.mark.req("SPEC-1")
+
 
 class TestReadRequirement:
     def test_free_prose_is_one_requirement(self, tmp_path: Path) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from autodev.synth.targets import choose_targets, find_test_files, imported_modules, targets_from_tests
+
+pytestmark = pytest.mark.req("CORE-1")
 
 
 def make(root: Path, files: dict[str, str]) -> None:

@@ -11,6 +11,8 @@ from conftest import git
 from autodev.errors import NotARepositoryError, VcsError
 from autodev.vcs import GitRepo, init_repository
 
+pytestmark = pytest.mark.req("CORE-2")
+
 
 def write(root: Path, rel: str, text: str) -> Path:
     target = root / rel

@@ -18,6 +18,8 @@ from conftest import git
 from autodev.vcs import repo as repo_module
 from autodev.vcs.repo import GitRepo
 
+pytestmark = pytest.mark.req("CORE-2")
+
 
 @pytest.fixture
 def committed(repo: Path) -> Path:

@@ -6,9 +6,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from autodev.verify.junit import OutcomeKind, TestOutcome
 from autodev.verify.runner import TestRun, run_tests
 from autodev.verify.verdict import failure_summary, judge
+
+pytestmark = pytest.mark.req("CORE-4")
 
 DEEP_FAILURE = """\
 def test_freezing():

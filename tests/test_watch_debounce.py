@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from autodev.watch.debounce import Debouncer
 
+pytestmark = pytest.mark.req("LOOP-1")
+
 
 class FakeClock:
     """A clock the test moves by hand."""

@@ -8,6 +8,8 @@ import pytest
 
 from autodev.watch.filters import PathFilter, read_gitignores
 
+pytestmark = pytest.mark.req("LOOP-1")
+
 DEFAULT_PATTERNS = ("*.md", "tests/**")
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from autodev.watch.gate import ContentGate, hash_bytes, hash_file
 
+pytestmark = pytest.mark.req("LOOP-1")
+
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

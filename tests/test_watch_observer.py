@@ -30,6 +30,8 @@ from autodev.watch import ProjectWatcher, hash_bytes
 from autodev.watch.filters import PathFilter
 from autodev.watch.gate import ContentGate
 
+pytestmark = pytest.mark.req("LOOP-1")
+
 SENTINEL = "NOTES.md"
 BURST_DEADLINE_S = 5.0
 

@@ -17,6 +17,8 @@ import autodev.workspace as workspace
 from autodev.errors import EditRejectedError, JournalError
 from autodev.workspace import EditTransaction, FileSnapshot, atomic_write, recover
 
+pytestmark = pytest.mark.req("CORE-2")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
