@@ -183,8 +183,9 @@ class TestLoopShutdown:
         marker = tmp_path / "slow-test-pid"
         (repo / "tests").mkdir()
         (repo / "tests" / "test_slow.py").write_text(
-            f"import os, time\n\ndef test_slow():\n    open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
-            "    time.sleep(60)\n",
+            # slow only once the attempt has written temps.py: the baseline run stays quick
+            f"import os, time\n\ndef test_slow():\n    if not os.path.exists('temps.py'):\n        return\n"
+            f"    open({str(marker)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n",
             encoding="utf-8",
         )
         with ScriptedServer([RIGHT]) as server:

@@ -267,6 +267,8 @@ def _exercise_table(summary: BenchSummary, results: Sequence[ExerciseResult]) ->
 def _verdict(result: ExerciseResult | None) -> str:
     if result is None:
         return "-"
+    if result.passed and not result.calls:
+        return "yes (passed before any call)"
     if result.passed:
         return f"yes {result.solved_by_tier or '?'} ({len(result.calls)})"
     if result.status == "error":
