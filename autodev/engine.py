@@ -96,7 +96,8 @@ class _Pass:
         requirements = order_requirements(specs.requirements)
         if not find_test_files(self.root):
             return PassResult(status="failed", reason=_NO_TESTS, recovered=recovered)
-        links = self._links(requirements)
+        whole_suite = _whole_suite(requirements, self.config.project.test_command)
+        links = TestLinks(by_requirement={r.id: [] for r in requirements}) if whole_suite else self._links(requirements)
         ledger = self._ledger(requirements)
         diff = diff_ledger(ledger, requirements)
         self.log.info(
@@ -106,7 +107,7 @@ class _Pass:
         if baseline.timed_out:
             reason = f"the tests time out before any change: {_tail(baseline)}"
             return PassResult(status="failed", reason=reason, recovered=recovered)
-        work = _Work(self, repo, model_name, max_attempts, baseline)
+        work = _Work(self, repo, model_name, max_attempts, baseline, whole_suite=whole_suite)
         results = [work.requirement(item) for item in items_for(requirements, links)]
         results += [work.requirement(item) for item in orphan_items(links, work.baseline)]
         results += [_removed(ledger.entries[rid]) for rid in diff.removed]
@@ -114,10 +115,8 @@ class _Pass:
         return _aggregate(results, recovered, baseline)
 
     def _links(self, requirements: Sequence[Requirement]) -> TestLinks:
-        """Which tests prove which requirement, from pytest's own collection (or every test, for other runners)."""
+        """Which tests prove which requirement, from pytest's own collection."""
         command = self.config.project.test_command
-        if pytest_argv(command) is None:
-            return TestLinks(by_requirement={r.id: [] for r in requirements})
         argv = collect_argv(command, root=self.root)
         tests = collect_tests(
             self.root, argv, scratch_dir=self.paths.scratch_dir, timeout_s=self.config.tests.timeout_s
@@ -256,14 +255,21 @@ class _Work:
     """The requirements of one pass, one after another, each against the tests as the previous ones left them."""
 
     def __init__(
-        self, owner: _Pass, repo: GitRepo, model_name: str | None, max_attempts: int, baseline: TestRun
+        self,
+        owner: _Pass,
+        repo: GitRepo,
+        model_name: str | None,
+        max_attempts: int,
+        baseline: TestRun,
+        *,
+        whole_suite: bool,
     ) -> None:
         self.owner = owner
         self.repo = repo
         self.model_name = model_name
         self.max_attempts = max_attempts
         self.baseline = baseline
-        self.whole_suite = pytest_argv(owner.config.project.test_command) is None
+        self.whole_suite = whole_suite
         self.satisfied: set[str] = set()
         self.known: set[str] = set()
         self._shared: _Shared | None = None
@@ -333,6 +339,15 @@ class _Shared(BaseModel):
     tiers: list[TierPlan]
     budget: Budget
     metrics: MetricsStore
+
+
+def _whole_suite(requirements: Sequence[Requirement], test_command: str) -> bool:
+    """Whether every test simply proves everything: one prose spec (no IDs), or a runner other than pytest.
+
+    Then the suite is judged as a whole, as a user with one SPEC.md expects, and no collection run is paid for.
+    """
+    single_prose = len(requirements) == 1 and requirements[0].whole_file
+    return single_prose or pytest_argv(test_command) is None
 
 
 def _with_context(requirement: Requirement) -> Requirement:
