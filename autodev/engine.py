@@ -111,7 +111,7 @@ class _Pass:
         results = [work.requirement(item) for item in items_for(requirements, links)]
         results += [work.requirement(item) for item in orphan_items(links, work.baseline)]
         results += [_removed(ledger.entries[rid]) for rid in diff.removed]
-        self._save_ledger(ledger, requirements, results, links)
+        self._save_ledger(ledger, requirements, results, work.baseline)
         return _aggregate(results, recovered, baseline)
 
     def _links(self, requirements: Sequence[Requirement]) -> TestLinks:
@@ -138,13 +138,15 @@ class _Pass:
         ledger: Ledger,
         requirements: Sequence[Requirement],
         results: Sequence[RequirementResult],
-        links: TestLinks,
+        final: TestRun,
     ) -> None:
         by_id = {r.id: r for r in requirements}
         entries = dict(ledger.entries)
         for result in results:
             previous = entries.get(result.requirement)
-            entries[result.requirement] = _ledger_entry(by_id.get(result.requirement), result, previous)
+            entry = _ledger_entry(by_id.get(result.requirement), result, previous)
+            passing = len(entry.tests) - len(failing_tests(entry.tests, final))
+            entries[result.requirement] = entry.model_copy(update={"passing": passing})
         try:
             save_ledger(self.paths.ledger_file, Ledger(entries=entries))
         except OSError as error:

@@ -50,6 +50,7 @@ class LedgerEntry(BaseModel):
     line: int = 1
     content_hash: str = ""  # the requirement's hash when it was last worked on; "" means never
     tests: list[str] = Field(default_factory=list)  # node ids linked to it
+    passing: int = 0  # how many of them passed at the end of the last pass
     status: LedgerStatus = "pending"
     attempts: int = 0
     model: str | None = None

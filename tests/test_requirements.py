@@ -191,6 +191,24 @@ class TestSeveralRequirements:
         rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
         assert set(rows) == {"MATH-1", "MATH-2", "MATH-3"}
         assert all(row["status"] == "satisfied" and row["tests"] for row in rows.values())
+        assert all(row["tests_passing"] == len(row["tests"]) for row in rows.values())
+
+    def test_status_counts_the_tests_that_still_fail(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A requirement left failing shows 0 of its tests passing and the reason, in text and JSON."""
+        server.push(REPLIES["mul"], REPLIES["neg"], REPLIES["add"], "mul.py\n```python\nBROKEN = (\n```\n")
+        assert run_json(project, capsys)[0] == 0
+        (project / "tests" / "test_mul.py").write_text(TESTS["tests/test_mul.py"].replace("== 6", "== 7"))
+        git(project, "commit", "-q", "-am", "an impossible product")
+        code, _ = run_json(project, capsys)
+        assert code == 1
+        assert run_cli(["-C", str(project), "status", "--json"]) == 0
+        rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+        assert (rows["MATH-2"]["status"], rows["MATH-2"]["tests_passing"]) == ("failing", 0)
+        assert rows["MATH-1"]["tests_passing"] == 1
+        assert run_cli(["-C", str(project), "status"]) == 0
+        assert "MATH-2             failing    tests 0/1" in capsys.readouterr().out
 
     def test_spec_show_lists_the_parsed_requirements(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """spec show --json: ID, title, file and dependencies as written."""

@@ -155,7 +155,7 @@ def _row(requirement: Requirement | None, entry: LedgerEntry | None) -> StatusRo
     if requirement is not None and entry is not None and entry.content_hash != requirement.content_hash:
         status = "pending"
     tests = list(entry.tests) if entry else []
-    passing = len(tests) if status == "satisfied" else 0
+    passing = entry.passing if entry else 0
     identifier = requirement.id if requirement else (entry.id if entry else "")
     return StatusRow(
         id=identifier,
