@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autodev.errors import ConfigError
+from autodev.local.catalog import is_local_alias
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -208,7 +209,22 @@ def load_config(path: Path) -> Config:
         raise ConfigError(str(path), None, f"not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), None, f"not valid TOML: {exc}") from exc
-    return parse_config(data, source=str(path))
+    return _paths_from(parse_config(data, source=str(path)), path.parent)
+
+
+def _paths_from(config: Config, base: Path) -> Config:
+    """Relative paths in autodev.toml mean the project's, not whatever directory autodev was started in."""
+
+    def anchored(value: str | None) -> str | None:
+        if value is None or value.startswith("~") or Path(value).is_absolute():
+            return value
+        if is_local_alias(value):
+            return value  # a bundled model, not a path
+        return str((base / value).resolve())
+
+    local = config.local.model_copy(update={"models_dir": anchored(config.local.models_dir)})
+    models = {name: m.model_copy(update={"gguf": anchored(m.gguf)}) for name, m in config.llm.models.items()}
+    return config.model_copy(update={"local": local, "llm": config.llm.model_copy(update={"models": models})})
 
 
 def parse_config(data: dict[str, Any], *, source: str) -> Config:

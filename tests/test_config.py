@@ -135,3 +135,25 @@ class TestLoadConfig:
         assert config.llm.tiers["tier4"] == ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
         assert "OPENAI_API_KEY, GROQ_API_KEY set" in text
         assert "sk-x" not in text
+
+
+class TestRelativePaths:
+    def test_relative_paths_are_the_projects_not_the_working_directorys(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """models_dir and gguf written relative in autodev.toml resolve against its directory; aliases stay."""
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "autodev.toml").write_text(
+            '[local]\nmodels_dir = "models"\n'
+            '[llm.models.mine]\ngguf = "weights/m.gguf"\n'
+            '[llm.models.bundled]\ngguf = "local/qwen2.5-coder-0.5b"\n'
+            '[llm.models.home]\ngguf = "~/m.gguf"\n',
+            encoding="utf-8",
+        )
+        monkeypatch.chdir(tmp_path)
+        config = load_config(project / "autodev.toml")
+        assert config.local.models_dir == str((project / "models").resolve())
+        assert config.llm.models["mine"].gguf == str((project / "weights" / "m.gguf").resolve())
+        assert config.llm.models["bundled"].gguf == "local/qwen2.5-coder-0.5b"
+        assert config.llm.models["home"].gguf == "~/m.gguf"
