@@ -308,6 +308,20 @@ class TestServerManagerFaults:
 
 
 class TestServerRegistry:
+    def test_a_busy_server_is_reused_not_doubled(self, harness: Harness) -> None:
+        """A registered server that accepts connections but is too busy to answer is reused; none is started."""
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)  # never accepts: connecting works, answering never comes, as during a generation
+            port = listener.getsockname()[1]
+            entry = RunningServer(
+                alias=ALIAS, model_path=str(harness.model_file), pid=os.getpid(), port=port, started_at=0.0
+            )
+            harness.registry.put(entry)
+            fake = harness.fake()
+            assert harness.manager(fake).api_base(ALIAS, harness.model_file) == entry.api_base
+            assert fake.pids() == []
+
     def test_an_entry_with_a_dead_pid_is_ignored_and_removed(self, harness: Harness) -> None:
         """A registry file left by a server that died is dropped on read, and a new server is started instead."""
         stale = RunningServer(alias=ALIAS, model_path=str(harness.model_file), pid=dead_pid(), port=1, started_at=0.0)

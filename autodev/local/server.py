@@ -101,6 +101,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def busy(port: int, timeout_s: float = 2.0) -> bool:
+    """Something accepts connections on ``port`` but has not answered: llama.cpp while it generates.
+
+    Its HTTP server answers the model list only between requests, so a server shared with another autodev (or
+    a tool using `autodev models serve`) looks dead exactly when it is working hardest.
+    """
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as connection:
+            connection.settimeout(timeout_s)
+            connection.sendall(b"GET /v1/models HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            connection.recv(1)  # an answer (or a close) means it is idle, and was not healthy: not ours
+            return False
+    except TimeoutError:
+        return True
+    except OSError:
+        return False
+
+
 def healthy(port: int, timeout_s: float = 2.0, alias: str | None = None) -> bool:
     """The server on ``port`` answers its model list, and (given ``alias``) serves that model.
 
@@ -202,8 +220,12 @@ class ServerManager:
     def api_base(self, alias: str, model_path: Path) -> str:
         """A healthy server for this model: reused if one runs with the same file, else started now."""
         entry = self.registry.get(alias)
-        if entry is not None and entry.model_path == str(model_path) and healthy(entry.port, alias=alias):
-            return entry.api_base
+        if entry is not None and entry.model_path == str(model_path):
+            if healthy(entry.port, alias=alias):
+                return entry.api_base
+            if busy(entry.port):
+                self.log.info("local model server busy; reusing it", alias=alias, port=entry.port, pid=entry.pid)
+                return entry.api_base
         return self._start(alias, model_path).api_base
 
     def _start(self, alias: str, model_path: Path) -> RunningServer:
