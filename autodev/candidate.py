@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autodev.errors import EditRejectedError
+from autodev.logs import get_logger
 from autodev.synth.context import SourceFile
 from autodev.synth.edits import FileEdit, apply_edits, parse_reply
-from autodev.synth.guard import check_writable, confine
+from autodev.synth.guard import check_writable, confine, is_test_path
 from autodev.verify.runner import TestRun
 
 # Never copied into a scratch tree: version control, autodev's own state and environments (at the top only, since
@@ -44,10 +45,29 @@ def reply_changes(
     tests: Sequence[SourceFile],
     protected: Collection[str],
 ) -> dict[str, str]:
-    """The reply as new file contents, every path checked, or EditRejectedError with a reason for the model."""
+    """The reply as new file contents, every path checked, or EditRejectedError with a reason for the model.
+
+    Small models often send a test file back, edited or under another path (``test/x_test.py``), next to the
+    code: the test edit is dropped and the code is tried, rather than wasting a whole attempt. A reply with only
+    test edits, or any other refused path (outside the project, .git), is rejected as a whole.
+    """
     edits = [edit for edit in parse_reply(reply, targets) if not _is_echo(root, edit, tests)]
+    kept: list[FileEdit] = []
+    refused: list[EditRejectedError] = []
     for edit in edits:
-        check_writable(root, edit.path, protected=protected)
+        try:
+            check_writable(root, edit.path, protected=protected)
+        except EditRejectedError as error:
+            if not is_test_path(edit.path):
+                raise
+            refused.append(error)
+            continue
+        kept.append(edit)
+    if refused and not kept:
+        raise refused[0]
+    if refused:
+        get_logger().info("test edits in the reply dropped", reasons=[str(error) for error in refused])
+    edits = kept
     changes = apply_edits(edits, lambda path: read_text(root / path))
     changes = {path: text for path, text in changes.items() if text != read_text(root / path)}
     if not changes:

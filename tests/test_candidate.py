@@ -75,11 +75,18 @@ class TestReplyChanges:
         reply = "calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
         assert changes_for(project, reply) == {"calc.py": FIXED}
 
-    def test_an_edit_to_a_test_file_is_rejected(self, project: Path) -> None:
-        """A changed test is refused with a reason the model can act on, even alongside a good edit."""
-        reply = f"tests/test_calc.py\n```python\n{TEST.replace('== 3', '== -1')}```\n\ncalc.py\n```python\n{FIXED}```\n"
+    def test_an_edit_to_a_test_file_alone_is_rejected(self, project: Path) -> None:
+        """A reply that only changes a test is refused with a reason the model can act on."""
+        reply = f"tests/test_calc.py\n```python\n{TEST.replace('== 3', '== -1')}```\n"
         with pytest.raises(EditRejectedError, match="it is a test file"):
             changes_for(project, reply)
+
+    def test_a_test_edit_next_to_code_is_dropped_and_the_code_tried(self, project: Path) -> None:
+        """Small models send tests back (here under test/, edited): the code is still tried, the test never written."""
+        edited = TEST.replace("== 3", "== -1")
+        reply = f"test/test_calc.py\n```python\n{edited}```\n\ncalc.py\n```python\n{FIXED}```\n"
+        assert changes_for(project, reply) == {"calc.py": FIXED}
+        assert not (project / "test").exists()
 
     def test_a_search_replace_on_a_test_file_is_rejected(self, project: Path) -> None:
         """Partial edits of a test are refused like whole-file ones."""
