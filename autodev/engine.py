@@ -11,7 +11,6 @@ import functools
 import os
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from autodev.cascade import Climb, PassState, _Observer
 from autodev.config import Config
 from autodev.errors import UnsafeWorkspaceError, UsageError
-from autodev.ledger import Ledger, LedgerEntry, LedgerStatus, diff_ledger, load_ledger, rebuild_from_git, save_ledger
+from autodev.ledger import Ledger, LedgerEntry, diff_ledger, entry_after, load_ledger, rebuild_from_git, save_ledger
 from autodev.llm.cache import ResponseCache
 from autodev.llm.client import ChatClient, provider_known
 from autodev.llm.models import ResolvedModel, resolve_model
@@ -144,7 +143,7 @@ class _Pass:
         entries = dict(ledger.entries)
         for result in results:
             previous = entries.get(result.requirement)
-            entry = _ledger_entry(by_id.get(result.requirement), result, previous)
+            entry = entry_after(by_id.get(result.requirement), result, previous)
             passing = len(entry.tests) - len(failing_tests(entry.tests, final))
             entries[result.requirement] = entry.model_copy(update={"passing": passing})
         try:
@@ -357,37 +356,6 @@ def _with_context(requirement: Requirement) -> Requirement:
     if not requirement.context or requirement.whole_file:
         return requirement
     return requirement.model_copy(update={"text": f"{requirement.context}\n\n{requirement.text}"})
-
-
-_LEDGER_STATUS: dict[str, LedgerStatus] = {
-    "failed": "failing",
-    "satisfied": "satisfied",
-    "blocked": "blocked",
-    "unverified": "unverified",
-}
-
-
-def _ledger_entry(
-    requirement: Requirement | None, result: RequirementResult, previous: LedgerEntry | None
-) -> LedgerEntry:
-    """What the ledger remembers of a requirement after this pass; attempts and cost add up across passes."""
-    status = _LEDGER_STATUS.get(result.status, "removed")
-    return LedgerEntry(
-        id=result.requirement,
-        title=result.title,
-        source=requirement.source if requirement else (previous.source if previous else ""),
-        line=requirement.line if requirement else (previous.line if previous else 1),
-        content_hash=requirement.content_hash if requirement else (previous.content_hash if previous else ""),
-        tests=list(result.tests) if requirement else (list(previous.tests) if previous else []),
-        status=status,
-        attempts=(previous.attempts if previous else 0) + len(result.attempts),
-        model=result.model or (previous.model if previous else None),
-        tier=result.tier or (previous.tier if previous else None),
-        cost_usd=(previous.cost_usd if previous else 0.0) + result.cost_usd,
-        commit=result.commit or (previous.commit if previous else None),
-        reason=result.reason,
-        updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
 
 
 def _removed(entry: LedgerEntry) -> RequirementResult:

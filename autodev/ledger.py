@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from autodev.results import RequirementResult
 from autodev.spec.model import Requirement
 from autodev.workspace import atomic_write
 
@@ -231,3 +232,34 @@ def _latest_commits(repo_root: Path) -> dict[str, tuple[str, str | None]]:
             for requirement_id in value.replace(",", " ").split():
                 latest.setdefault(requirement_id, (sha.strip(), models[0] if models else None))
     return latest
+
+
+_STATUS_OF_RESULT: dict[str, LedgerStatus] = {
+    "failed": "failing",
+    "satisfied": "satisfied",
+    "blocked": "blocked",
+    "unverified": "unverified",
+}
+
+
+def entry_after(
+    requirement: Requirement | None, result: RequirementResult, previous: LedgerEntry | None
+) -> LedgerEntry:
+    """What the ledger remembers of a requirement after this pass; attempts and cost add up across passes."""
+    status = _STATUS_OF_RESULT.get(result.status, "removed")
+    return LedgerEntry(
+        id=result.requirement,
+        title=result.title,
+        source=requirement.source if requirement else (previous.source if previous else ""),
+        line=requirement.line if requirement else (previous.line if previous else 1),
+        content_hash=requirement.content_hash if requirement else (previous.content_hash if previous else ""),
+        tests=list(result.tests) if requirement else (list(previous.tests) if previous else []),
+        status=status,
+        attempts=(previous.attempts if previous else 0) + len(result.attempts),
+        model=result.model or (previous.model if previous else None),
+        tier=result.tier or (previous.tier if previous else None),
+        cost_usd=(previous.cost_usd if previous else 0.0) + result.cost_usd,
+        commit=result.commit or (previous.commit if previous else None),
+        reason=result.reason,
+        updated=now_iso(),
+    )

@@ -92,6 +92,7 @@ class TestSaveAndLoad:
             "line",
             "content_hash",
             "tests",
+            "passing",
             "status",
             "attempts",
             "model",
