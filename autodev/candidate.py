@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autodev.errors import EditRejectedError
+from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.logs import get_logger
 from autodev.synth.context import SourceFile
 from autodev.synth.edits import FileEdit, apply_edits, parse_reply
@@ -97,11 +97,16 @@ def try_in_scratch(root: Path, changes: Mapping[str, str], run: TestCommand) -> 
     with tempfile.TemporaryDirectory(prefix="autodev-candidate-") as scratch:
         copy = Path(scratch) / root.name
         top = str(root)
-        shutil.copytree(root, copy, symlinks=True, ignore=lambda d, names: _ignored(d == top, names))
-        for path, text in changes.items():
-            target = _inside_copy(root, copy, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+        try:
+            shutil.copytree(root, copy, symlinks=True, ignore=lambda d, names: _ignored(d == top, names))
+            for path, text in changes.items():
+                target = _inside_copy(root, copy, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+        except (OSError, shutil.Error) as exc:
+            raise WorkspaceWriteError(
+                f"could not copy the project to test a candidate in {scratch}: {exc}; your files are untouched"
+            ) from exc
         return run(copy)
 
 

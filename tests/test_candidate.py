@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autodev.candidate import reply_changes, try_all_in_scratch, try_in_scratch
-from autodev.errors import EditRejectedError
+from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.synth.context import SourceFile
 from autodev.verify.runner import TestRun, run_tests
 
@@ -253,3 +254,19 @@ class TestTryAllInScratch:
             raise AssertionError("no candidate, no run")
 
         assert try_all_in_scratch(project, [], run, workers=4) == []
+
+
+class TestScratchFailures:
+    def test_a_copy_that_cannot_be_made_is_a_clear_error_and_the_tree_is_untouched(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A full disk while copying is WorkspaceWriteError naming the problem; the user's files keep their bytes."""
+        before = snapshot(project)
+
+        def full_disk(*args: object, **kwargs: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(shutil, "copytree", full_disk)
+        with pytest.raises(WorkspaceWriteError, match="No space left on device"):
+            try_in_scratch(project, {"calc.py": FIXED}, fake_run)
+        assert snapshot(project) == before
