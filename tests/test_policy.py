@@ -224,17 +224,18 @@ class TestStartingTier:
 
 
 class TestDescribeFailure:
-    def test_a_rejected_reply_is_cheap_and_its_reason_is_the_signature(self) -> None:
-        """An unusable reply is worth one more call at the same tier; its reason (first line) is the signature."""
+    def test_a_rejected_reply_is_not_cheap_and_its_reason_is_the_signature(self) -> None:
+        """A model that sent an unusable reply tends to send another: escalate; its reason's first line is the loop
+        signature."""
         result = describe_failure(None, "Your reply changed nothing.\nSend the files.", target_tests=3)
-        assert result.cheap
+        assert not result.cheap
         assert result.signature == "rejected: Your reply changed nothing."
         assert result.why == "the reply was unusable: Your reply changed nothing.\nSend the files."
 
     def test_a_rejection_without_a_reason_is_still_described(self) -> None:
         """A missing rejection text falls back to a generic one."""
         result = describe_failure(None, None, target_tests=3)
-        assert result.cheap
+        assert not result.cheap
         assert result.signature == "rejected: reply rejected"
 
     @pytest.mark.parametrize(

@@ -114,8 +114,11 @@ class Failure(BaseModel):
 def describe_failure(run: TestRun | None, rejection: str | None, target_tests: int) -> Failure:
     """Classify a failed candidate: its signature (for loop detection) and whether a repair looks cheap."""
     if run is None:
+        # Measured on the development set: a small model whose reply was unusable (no change, only a test file)
+        # sends the same kind of reply again, so a repair round at its tier wastes the attempt. The top tier still
+        # repairs (it has nowhere to go).
         reason = rejection or "reply rejected"
-        return Failure(signature=f"rejected: {_normal(reason)}", cheap=True, why="the reply was unusable: " + reason)
+        return Failure(signature=f"rejected: {_normal(reason)}", cheap=False, why="the reply was unusable: " + reason)
     passed = len(run.passed_ids)
     total = max(target_tests, passed + len(run.failing_ids))
     signature = failure_signature(run)
