@@ -301,7 +301,7 @@ class _Work:
         if not failing:
             count = len(item.tests) or len(self.baseline.passed_ids)
             return finish(draft, status="satisfied", reason=f"its {count} test(s) pass", already_satisfied=True)
-        blocker = blocking_dependency(requirement, self.satisfied, self.known | set(requirement.depends))
+        blocker = blocking_dependency(requirement, self.satisfied, self.known)  # ordered: dependencies came first
         if blocker is not None:
             return finish(draft, status="blocked", reason=f"depends on {blocker}, which is not satisfied")
         dirty = self.repo.uncommitted(targets)

@@ -112,6 +112,31 @@ class TestSeveralRequirements:
             "MATH-3": "satisfied",
         }
 
+    def test_a_requirement_whose_dependency_fails_is_blocked_without_a_call(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """MATH-3 stays red: MATH-1, which depends on it, is blocked naming it, and no model is asked for it."""
+        wrong_neg = "neg.py\n```python\ndef neg(a):\n    return a\n```\n"
+        broken_neg = "neg.py\n```python\ndef neg(a)\n    return a\n```\n"
+        server.push(REPLIES["mul"], wrong_neg, broken_neg)
+        code, result = run_json(project, capsys)
+        assert code == 1
+        statuses = {r["requirement"]: (r["status"], r["reason"]) for r in result["requirements"]}
+        assert statuses["MATH-2"][0] == "satisfied"
+        assert statuses["MATH-3"][0] == "failed"
+        assert statuses["MATH-1"] == ("blocked", "depends on MATH-3, which is not satisfied")
+        assert len(server.requests) == 3
+
+    def test_a_dependency_on_an_unknown_id_does_not_block(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An unknown Depends: ID is spec check's error to report; the work itself goes on."""
+        (project / "SPEC.md").write_text(SPEC.replace("Depends: MATH-3", "Depends: MATH-99"), encoding="utf-8")
+        git(project, "commit", "-q", "-am", "a typo in Depends")
+        server.push(REPLIES["add"], REPLIES["mul"], REPLIES["neg"])
+        code, result = run_json(project, capsys)
+        assert code == 0, result["reason"]
+
     def test_editing_one_requirement_rebuilds_only_that_one(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
