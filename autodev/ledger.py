@@ -10,7 +10,6 @@ runs the tests to find out the rest.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from autodev.results import RequirementResult
 from autodev.spec.model import Requirement
-from autodev.workspace import atomic_write
+from autodev.workspace import atomic_write, move_aside
 
 LEDGER_SCHEMA = 1
 REQUIREMENT_TRAILER = "Autodev-Requirement"
@@ -106,7 +105,7 @@ def load_ledger(path: Path, *, rebuild: Callable[[], Ledger]) -> tuple[Ledger, s
         if ledger is not None:
             return ledger, None
     try:
-        moved = _move_aside(path)
+        moved = move_aside(path, "corrupt")
         kept = f"moved it to {moved.name}"
     except OSError as exc:
         kept = f"could not move it aside ({exc.strerror or exc})"
@@ -129,18 +128,6 @@ def _parse(raw: bytes) -> tuple[Ledger | None, str]:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         return None, f"is damaged ({where}: {first['msg']})"
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename to ``<name>.corrupt-<UTC time>`` (with a counter if that exists): kept for the user, out of the way."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    destination = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while os.path.lexists(destination):
-        destination = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-        counter += 1
-    path.rename(destination)
-    return destination
 
 
 def save_ledger(path: Path, ledger: Ledger) -> None:

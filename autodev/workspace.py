@@ -391,7 +391,7 @@ def recover(root: Path, journal_path: Path) -> RecoveryReport:
 
 def _set_aside_corrupt(journal_path: Path, exc: Exception) -> RecoveryReport:
     try:
-        moved = _move_aside(journal_path, "corrupt")
+        moved = move_aside(journal_path, "corrupt")
     except OSError as move_failure:
         return RecoveryReport(
             problem=f"journal {journal_path} is unreadable ({exc}) and cannot be moved aside ({move_failure})"
@@ -459,7 +459,7 @@ def _remove_stale_temps(target: Path) -> None:
 
 def _dispose_journal(journal_path: Path, *, keep: bool) -> Path | None:
     if keep:
-        return _move_aside(journal_path, "conflict")
+        return move_aside(journal_path, "conflict")
     _remove_journal(journal_path)
     return None
 
@@ -472,7 +472,8 @@ def _remove_journal(journal_path: Path) -> None:
     _fsync_directory(journal_path.parent)
 
 
-def _move_aside(journal_path: Path, why: str) -> Path:
+def move_aside(journal_path: Path, why: str) -> Path:
+    """Rename to ``<name>.<why>-<UTC time>`` (with a counter if that exists): kept for the user, out of the way."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     destination = journal_path.with_name(f"{journal_path.name}.{why}-{stamp}")
     counter = 1

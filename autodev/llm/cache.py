@@ -7,11 +7,8 @@ a corrupt entry is a miss (moved aside for inspection), a failed write is forgot
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from pydantic import ValidationError
 from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
+from autodev.workspace import atomic_write
 
 SCHEMA = 1
 
@@ -41,6 +39,9 @@ def request_key(model: ResolvedModel, messages: Sequence[Message]) -> str:
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+CACHE_FILE_MODE = 0o600  # replies may quote the project's code: readable by its owner only, as before
 
 
 class ResponseCache:
@@ -80,22 +81,11 @@ class ResponseCache:
         path = self.path_for(key)
         stored = completion.model_copy(update={"cached": False})
         body = json.dumps({"schema": SCHEMA, "completion": stored.model_dump(mode="json")}, ensure_ascii=False)
-        temp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                stream.write(body)
-                stream.flush()
-                os.fsync(stream.fileno())
-            Path(temp).replace(path)
-            temp = None
+            atomic_write(path, body.encode("utf-8"), mode=CACHE_FILE_MODE)
         except OSError as error:
             self._log.warning("response cache write failed", key=key, error=str(error))
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    Path(temp).unlink()
 
     def _move_aside(self, path: Path) -> None:
         """Keep the bad bytes for a post-mortem, out of the way of the next put."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from autodev.workspace import atomic_write
 
 SCHEMA = 1
 
@@ -62,14 +62,7 @@ class VerifiedStore:
         entry = VerifiedChange(model=model, changes=dict(changes))
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".verified-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(entry.model_dump_json().encode("utf-8"))
-                Path(temp).replace(self._path(key))
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            atomic_write(self._path(key), entry.model_dump_json().encode("utf-8"), mode=0o600)
         except OSError:
             return
 
