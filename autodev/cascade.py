@@ -85,7 +85,7 @@ class _Round:
         return max(failed, key=lambda t: t.failure.passed if t.failure else 0, default=None)
 
 
-class _Observer:
+class PassObserver:
     """Sees every real call for the budget and records failed ones in the metrics."""
 
     def __init__(self, budget: Budget, metrics: MetricsStore, requirement: str) -> None:
@@ -122,15 +122,13 @@ class Climb:
         self,
         state: PassState,
         dispatcher: TierDispatcher,
-        budget: Budget,
-        observer: _Observer,
+        observer: PassObserver,
         metrics: MetricsStore,
         tiers: Sequence[TierPlan],
         resolve: Callable[[str], ResolvedModel],
     ) -> None:
         self.state = state
         self.dispatcher = dispatcher
-        self.budget = budget
         self.observer = observer
         self.metrics = metrics
         self.tiers = list(tiers)

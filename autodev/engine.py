@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.cascade import Climb, PassState, _Observer
+from autodev.cascade import Climb, PassObserver, PassState
 from autodev.config import Config
 from autodev.errors import UnsafeWorkspaceError, UsageError
 from autodev.ledger import Ledger, LedgerEntry, diff_ledger, entry_after, load_ledger, rebuild_from_git, save_ledger
@@ -93,7 +93,8 @@ class _Pass:
         recovered = self._recover()
         specs = load_specs(self.root, self.config.specs.paths)
         requirements = order_requirements(specs.requirements)
-        if not find_test_files(self.root):
+        test_files = find_test_files(self.root)
+        if not test_files:
             return PassResult(status="failed", reason=_NO_TESTS, recovered=recovered)
         whole_suite = _whole_suite(requirements, self.config.project.test_command)
         links = TestLinks(by_requirement={r.id: [] for r in requirements}) if whole_suite else self._links(requirements)
@@ -106,7 +107,7 @@ class _Pass:
         if baseline.timed_out:
             reason = f"the tests time out before any change: {_tail(baseline)}"
             return PassResult(status="failed", reason=reason, recovered=recovered)
-        work = _Work(self, repo, model_name, max_attempts, baseline, whole_suite=whole_suite)
+        work = _Work(self, repo, model_name, max_attempts, baseline, suite=test_files if whole_suite else None)
         results = [work.requirement(item) for item in items_for(requirements, links)]
         results += [work.requirement(item) for item in orphan_items(links, work.baseline)]
         results += [_removed(ledger.entries[rid]) for rid in diff.removed]
@@ -155,7 +156,7 @@ class _Pass:
         """The cascade with its collaborators: response cache, budget, retries and fallback, metrics."""
         llm = self.config.llm
         shared.budget.start_requirement(state.requirement.id)
-        observer = _Observer(shared.budget, shared.metrics, state.requirement.id)
+        observer = PassObserver(shared.budget, shared.metrics, state.requirement.id)
         dispatcher = TierDispatcher(
             self.client,
             cache=ResponseCache(self.paths.cache_dir) if llm.cache_responses else None,
@@ -164,7 +165,7 @@ class _Pass:
             backoff_s=llm.retry_backoff_s,
             cooldowns=self.cooldowns,
         )
-        return Climb(state, dispatcher, shared.budget, observer, shared.metrics, shared.tiers, self._resolve)
+        return Climb(state, dispatcher, observer, shared.metrics, shared.tiers, self._resolve)
 
     def _prepare(self) -> GitRepo:
         repo = GitRepo.open(self.root)
@@ -263,14 +264,15 @@ class _Work:
         max_attempts: int,
         baseline: TestRun,
         *,
-        whole_suite: bool,
+        suite: list[str] | None,
     ) -> None:
+        """``suite``: every test file, when the whole suite proves every requirement (see _whole_suite)."""
         self.owner = owner
         self.repo = repo
         self.model_name = model_name
         self.max_attempts = max_attempts
         self.baseline = baseline
-        self.whole_suite = whole_suite
+        self.suite = suite
         self.satisfied: set[str] = set()
         self.known: set[str] = set()
         self._shared: _Shared | None = None
@@ -286,7 +288,7 @@ class _Work:
 
     def _requirement(self, item: WorkItem) -> RequirementResult:
         requirement, root = item.requirement, self.owner.root
-        test_files = item.test_files if not self.whole_suite else find_test_files(root)
+        test_files = item.test_files if self.suite is None else self.suite
         tests = [
             SourceFile(path=p, content=(root / p).read_text(encoding="utf-8", errors="replace")) for p in test_files
         ]
@@ -295,7 +297,7 @@ class _Work:
             requirement=requirement.id, title=requirement.title, status="failed", reason="", targets=targets,
             tests=item.tests,
         )  # fmt: skip
-        if not item.tests and not self.whole_suite:
+        if not item.tests and self.suite is None:
             return finish(draft, status="unverified", reason=_UNVERIFIED.format(id=requirement.id))
         failing = failing_tests(item.tests, self.baseline) if item.tests else self._suite_failing()
         if not failing:
