@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autodev.spec.reader import Requirement
+from autodev.spec.model import Requirement
 from autodev.synth.context import LONG_FILE_LINES, Feedback, SourceFile, build_messages, fence
 
 pytestmark = pytest.mark.req("CORE-1")

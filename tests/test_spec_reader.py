@@ -1,4 +1,4 @@
-"""SPEC.md as one requirement: free prose works, Files: hints are found, bad files get clear errors."""
+"""SPEC.md without IDs as one requirement: free prose works, Files: hints are found, bad files get clear errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ from pathlib import Path
 import pytest
 
 from autodev.errors import SpecError
-from autodev.spec.reader import files_hints, read_requirement, spec_title
+from autodev.spec.model import Requirement
+from autodev.spec.parser import load_specs, parse_spec_text
+from autodev.spec.reader import files_hints
 
 pytestmark = pytest.mark.req("SPEC-1")
+
+
+def read_requirement(root: Path, spec: Path) -> Requirement:
+    """The one requirement of a spec file without IDs, read the way a pass reads it."""
+    (requirement,) = load_specs(root, [spec.relative_to(root).as_posix()]).requirements
+    return requirement
+
+
+def spec_title(text: str, fallback: str) -> str:
+    (requirement,) = parse_spec_text(text, fallback)[0]
+    return requirement.title
 
 
 class TestReadRequirement:

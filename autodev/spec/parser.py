@@ -140,7 +140,11 @@ def load_specs(root: Path, paths: Sequence[str] = DEFAULT_SPEC_PATHS) -> SpecSet
         raise SpecError("duplicate requirement IDs (each must be unique):\n" + "\n".join(map(str, duplicates)))
     if not requirements:
         looked = ", ".join(paths) or "no paths"
-        raise SpecError(f"no requirement found (looked in {looked}): write what you want in SPEC.md")
+        skipped = "".join(f"; {note.file} is empty" for note in diagnostics if note.message.startswith("empty"))
+        raise SpecError(
+            f"no requirement found (looked in {looked}{skipped}): write what you want in SPEC.md "
+            "(or run `autodev init` for a template)"
+        )
     return SpecSet(requirements=requirements, context_files=context_files, diagnostics=diagnostics)
 
 
