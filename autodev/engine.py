@@ -32,8 +32,7 @@ from autodev.route.budget import Budget, price_per_token
 from autodev.route.dispatch import Cooldowns, TierDispatcher
 from autodev.route.metrics import MetricsStore
 from autodev.route.policy import TierPlan, plan_tiers
-from autodev.spec.collect import collect_argv, collect_tests
-from autodev.spec.links import link_tests
+from autodev.spec.links import project_links
 from autodev.spec.lint import order_requirements
 from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.parser import load_specs
@@ -116,12 +115,13 @@ class _Pass:
 
     def _links(self, requirements: Sequence[Requirement]) -> TestLinks:
         """Which tests prove which requirement, from pytest's own collection."""
-        command = self.config.project.test_command
-        argv = collect_argv(command, root=self.root)
-        tests = collect_tests(
-            self.root, argv, scratch_dir=self.paths.scratch_dir, timeout_s=self.config.tests.timeout_s
+        links = project_links(
+            self.root,
+            requirements,
+            self.config.project.test_command,
+            scratch_dir=self.paths.scratch_dir,
+            timeout_s=self.config.tests.timeout_s,
         )
-        links = link_tests(requirements, tests)
         self.log.info("tests linked", links=links.by_requirement, unlinked=links.unlinked)
         return links
 

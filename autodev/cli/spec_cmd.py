@@ -14,8 +14,7 @@ from autodev.errors import SpecError
 from autodev.ledger import Ledger, LedgerEntry, load_ledger
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
-from autodev.spec.collect import collect_argv, collect_tests
-from autodev.spec.links import link_tests
+from autodev.spec.links import project_links
 from autodev.spec.lint import check_specs
 from autodev.spec.model import Requirement, SpecSet, TestLinks
 from autodev.spec.parser import load_specs
@@ -54,7 +53,7 @@ def show(options: GlobalOptions, as_json: bool) -> None:
 def check(options: GlobalOptions, paths: tuple[Path, ...], no_tests: bool) -> None:
     """Lint the specs like a compiler: `file:line: error: message`; exit 1 on errors."""
     specs = _load(options, paths)
-    links = None if no_tests else _links(options, specs)
+    links = None if no_tests else _links(options.root, specs)
     diagnostics = check_specs(specs, links.by_requirement if links else None)
     for diagnostic in diagnostics:
         click.echo(str(diagnostic))
@@ -108,15 +107,19 @@ def _pattern(root: Path, path: Path) -> str:
     return f"{relative}/**/*.md" if absolute.is_dir() else relative
 
 
-def _links(options: GlobalOptions, specs: SpecSet) -> TestLinks | None:
-    paths = ProjectPaths(root=options.root)
+def _links(root: Path, specs: SpecSet) -> TestLinks | None:
+    paths = ProjectPaths(root=root)
     config = load_config(paths.config_file)
     if pytest_argv(config.project.test_command) is None:
         return None
     paths.ensure_state_dirs()
-    argv = collect_argv(config.project.test_command, root=paths.root)
-    tests = collect_tests(paths.root, argv, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s)
-    return link_tests(specs.requirements, tests)
+    return project_links(
+        root,
+        specs.requirements,
+        config.project.test_command,
+        scratch_dir=paths.scratch_dir,
+        timeout_s=config.tests.timeout_s,
+    )
 
 
 def _shown(requirement: Requirement) -> dict[str, object]:

@@ -11,8 +11,9 @@ the engine treats them as work of their own. Unknown IDs are not errors here; ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
+from autodev.spec.collect import collect_argv, collect_tests
 from autodev.spec.model import Requirement, TestItem, TestLinks
 
 _PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
@@ -100,3 +101,12 @@ def _by_target(
                 linked.append(requirement.id)
                 break
     return linked
+
+
+def project_links(
+    root: Path, requirements: Sequence[Requirement], test_command: str, *, scratch_dir: Path, timeout_s: float
+) -> TestLinks:
+    """Collect the project's tests the way its test command runs them, and link them to ``requirements``."""
+    argv = collect_argv(test_command, root=root)
+    tests = collect_tests(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s)
+    return link_tests(requirements, tests)
