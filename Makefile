@@ -5,6 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
+# llama.cpp (the `local` extra) is compiled when it is installed; docs/local-models.md says why each setting.
+# - for this machine's CPU (llama.cpp's default -march=native), but without AMX: this llama.cpp's AMX code traps
+#   (SIGILL) on CPUs that advertise AMX (llama.cpp PR #26954), and autodev never needs it;
+# - without the multimodal library (LLAVA_BUILD), which text models never load: a third of the build time;
+# - on every core.
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+LLAMA_CPU_FLAGS ?= $(shell sh scripts/llama-cpu-flags.sh)
+CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+LLAMA_BUILD_ENV = CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CFLAGS="$(LLAMA_CPU_FLAGS)" CXXFLAGS="$(LLAMA_CPU_FLAGS)" \
+	CMAKE_BUILD_PARALLEL_LEVEL=$(CORES)
+
 .PHONY: install lint test demo demo-scripted clean
 
 install: $(STAMP)
@@ -12,7 +23,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,bench]'
+	@echo "installing autodev into $(VENV); the first time this compiles llama.cpp ($(CORES) cores, a few minutes)"
+	$(LLAMA_BUILD_ENV) $(BIN)/python -m pip install --quiet -e '.[dev,local,bench]'
 	touch $(STAMP)
 
 lint: install

@@ -96,6 +96,26 @@ class LocalConfig(_Section):
     startup_timeout_s: float = Field(default=120.0, gt=0)
     seed: int = 0
     max_tokens: int = Field(default=2048, ge=16)  # a rambling small model must not fill the context
+    # ggml's extra weight buffers (AMX, repacked weights): "auto" turns them off where AMX code would trap
+    extra_buffers: Literal["auto", "on", "off"] = "auto"
+    # another OpenAI-compatible server for GGUF files (llama.cpp's own llama-server, say), with placeholders
+    server_command: list[str] | None = None
+
+    @field_validator("server_command")
+    @classmethod
+    def _command_has_model_and_port(cls, command: list[str] | None) -> list[str] | None:
+        if command is None:
+            return None
+        if not command:
+            raise ValueError("give the program and its arguments, or leave server_command out")
+        joined = " ".join(command)
+        missing = [name for name in ("{model}", "{port}") if name not in joined]
+        if missing:
+            raise ValueError(
+                f"the command must contain {' and '.join(missing)} (placeholders: {{model}}, {{alias}}, {{host}}, "
+                "{port}, {context_size}, {threads}, {parent})"
+            )
+        return command
 
 
 class LLMConfig(_Section):

@@ -1,8 +1,9 @@
-"""Local model servers: started, health-checked, reused across managers, stopped, and their faults.
+"""Local model servers: started, ready only once they answer, reused across managers, stopped, and their faults.
 
 llama.cpp is replaced by a tiny Python HTTP server (through ServerManager's command factory) that answers
-/v1/models like llama.cpp does, or misbehaves on purpose: exits at once, never binds, ignores SIGTERM. The
-processes, ports, signals and registry files are all real.
+/v1/models and chat completions like llama.cpp does, or misbehaves on purpose: exits at once, never binds, ignores
+SIGTERM, kills itself with SIGILL on its first completion, dies on its third. The processes, ports, signals and
+registry files are all real.
 """
 
 from __future__ import annotations
@@ -20,18 +21,11 @@ import pytest
 from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
-from autodev.errors import LocalModelError
+from autodev.errors import LocalModelError, ModelError
 from autodev.local import server
-from autodev.local.server import (
-    RunningServer,
-    ServerManager,
-    ServerRegistry,
-    ServerSettings,
-    healthy,
-    llama_server_command,
-    pid_alive,
-    stop_server,
-)
+from autodev.local.health import answers, healthy
+from autodev.local.registry import RunningServer, ServerRegistry, pid_alive
+from autodev.local.server import ServerManager, ServerSettings, llama_server_command, stop_server
 
 pytestmark = pytest.mark.req("LOCAL-2")
 
@@ -55,10 +49,27 @@ if mode in ("silent", "stubborn"):
         time.sleep(1)
 
 
+completions = 0
+
+
 class Models(BaseHTTPRequestHandler):
     def do_GET(self):
-        body = json.dumps({"object": "list", "data": [{"id": alias, "object": "model"}]}).encode()
-        self.send_response(200 if self.path == "/v1/models" else 404)
+        self.answer(200 if self.path == "/v1/models" else 404, {"object": "list", "data": [{"id": alias}]})
+
+    def do_POST(self):
+        global completions
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        completions += 1
+        if mode == "sigill-first" or (mode == "die-third" and completions == 3):
+            os.kill(os.getpid(), signal.SIGILL if mode == "sigill-first" else signal.SIGSEGV)
+        if mode == "slow" and completions > 1:
+            time.sleep(30)  # as llama.cpp does for a long generation, whether or not the client still waits
+        message = {"role": "assistant", "content": "OK"}
+        self.answer(200, {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+
+    def answer(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -288,15 +299,21 @@ class TestServerManagerFaults:
         assert healthy(port)
         assert not healthy(port, alias="local/another-model")
 
-    def test_the_default_command_runs_llama_cpp_on_loopback(self, harness: Harness) -> None:
-        """Without a factory, the command is llama.cpp's server with the alias, port, context and threads."""
+    def test_the_default_command_runs_llama_cpp_through_the_launcher(self, harness: Harness) -> None:
+        """Without a factory, the command is autodev's launcher (watching this process) around llama.cpp's server
+        with the alias, loopback port, context and threads; a second client never interrupts the first."""
         if not server.llama_server_available():
             with pytest.raises(LocalModelError, match=r"autodev\[local\]"):
                 llama_server_command(ALIAS, harness.model_file, 8123, ServerSettings())
             return
-        command = llama_server_command(ALIAS, harness.model_file, 8123, ServerSettings(context_size=4096, threads=3))
-        assert command[:3] == [sys.executable, "-m", "llama_cpp.server"]
-        flags = dict(zip(command[3::2], command[4::2], strict=True))
+        settings = ServerSettings(context_size=4096, threads=3, extra_buffers="off")
+        command = llama_server_command(ALIAS, harness.model_file, 8123, settings)
+        separator = command.index("--")
+        assert command[:separator] == [
+            sys.executable, "-m", "autodev.local.launch", "--parent", str(os.getpid()), "--extra-buffers", "off"
+        ]  # fmt: skip
+        server_args = command[separator + 1 :]
+        flags = dict(zip(server_args[::2], server_args[1::2], strict=True))
         assert flags == {
             "--model": str(harness.model_file),
             "--model_alias": ALIAS,
@@ -304,7 +321,92 @@ class TestServerManagerFaults:
             "--port": "8123",
             "--n_ctx": "4096",
             "--n_threads": "3",
+            "--interrupt_requests": "False",
         }
+
+    def test_a_configured_server_command_gets_its_placeholders_filled(self, harness: Harness) -> None:
+        """[local] server_command (another server, such as llama.cpp's llama-server) is used with every placeholder
+        replaced, and needs no llama-cpp-python."""
+        template = ("llama-server", "-m", "{model}", "--alias", "{alias}", "--port={port}", "-c", "{context_size}")
+        settings = ServerSettings(context_size=2048, threads=2, command=(*template, "-t", "{threads}", "{parent}"))
+        command = llama_server_command(ALIAS, harness.model_file, 9001, settings)
+        assert command == [
+            "llama-server", "-m", str(harness.model_file), "--alias", ALIAS, "--port=9001", "-c", "2048",
+            "-t", "2", str(os.getpid()),
+        ]  # fmt: skip
+
+
+class TestCrashes:
+    """A dead server is diagnosed, never restarted in a loop (issue: SIGILL on every CPU with AMX)."""
+
+    def test_a_server_that_lists_its_model_but_dies_on_its_first_completion_is_not_ready(
+        self, harness: Harness
+    ) -> None:
+        """Ready means a completion succeeded: a SIGILL on the first one is an error naming the signal, its meaning,
+        the rebuild command and the log, and the model is not started again by this manager."""
+        fake = harness.fake("sigill-first")
+        manager = harness.manager(fake)
+        with pytest.raises(LocalModelError) as caught:
+            manager.api_base(ALIAS, harness.model_file)
+        message = str(caught.value)
+        assert "died from SIGILL on its first completion" in message
+        assert "CPU instructions that this machine does not allow" in message
+        assert "pip install --force-reinstall" in message
+        assert str(harness.registry.log_file(ALIAS)) in message
+        assert f"fake server {fake.pids()[0]} starting" in message  # the log's last lines
+        with pytest.raises(LocalModelError, match="not started again"):
+            manager.api_base(ALIAS, harness.model_file)
+        assert len(fake.pids()) == 1
+        assert harness.registry.get(ALIAS) is None
+
+    def test_a_crash_after_answering_fails_that_call_and_restarts_the_server_once(self, harness: Harness) -> None:
+        """A server dying on its third request: that call fails with the diagnosis (not retried blindly), the next
+        call gets a new server, and a second crash of the same model means no more restarts."""
+        fake = harness.fake("die-third")
+        manager = harness.manager(fake)
+        port = port_of(manager.api_base(ALIAS, harness.model_file))  # request 1: the readiness probe
+        assert answers(port, ALIAS, timeout_s=5)  # request 2
+        assert not answers(port, ALIAS, timeout_s=5)  # request 3: SIGSEGV
+        failure = manager.call_failed(ALIAS, connection_error())
+        assert isinstance(failure, ModelError) and not failure.retryable
+        assert failure.kind == "local server crashed"
+        assert "died from SIGSEGV during a request" in failure.detail
+        assert "started once more" in failure.detail
+        port = port_of(manager.api_base(ALIAS, harness.model_file))
+        assert len(fake.pids()) == 2
+        assert answers(port, ALIAS, timeout_s=5)
+        assert not answers(port, ALIAS, timeout_s=5)
+        second = manager.call_failed(ALIAS, connection_error())
+        assert "crashed 2 times; not started again" in second.detail
+        with pytest.raises(LocalModelError, match="not started again"):
+            manager.api_base(ALIAS, harness.model_file)
+        assert len(fake.pids()) == 2
+
+    def test_a_timed_out_call_stops_the_server_that_keeps_generating(self, harness: Harness) -> None:
+        """llama.cpp goes on generating for a client that gave up; the manager stops that server so the next call
+        gets a fresh one instead of waiting behind abandoned work."""
+        fake = harness.fake("slow")
+        manager = harness.manager(fake)
+        port = port_of(manager.api_base(ALIAS, harness.model_file))
+        assert not answers(port, ALIAS, timeout_s=0.5)
+        timeout = ModelError(ALIAS, "timed out", "no answer in 0.5 s", retryable=True)
+        assert manager.call_failed(ALIAS, timeout) is timeout
+        assert not pid_alive(fake.pids()[0])
+        manager.api_base(ALIAS, harness.model_file)
+        assert len(fake.pids()) == 2
+
+    def test_a_failed_call_to_a_live_server_changes_nothing(self, harness: Harness) -> None:
+        """A refused request (the server is fine) is passed on as it is, and the server keeps running."""
+        fake = harness.fake()
+        manager = harness.manager(fake)
+        manager.api_base(ALIAS, harness.model_file)
+        error = ModelError(ALIAS, "bad request", "no such parameter", retryable=False)
+        assert manager.call_failed(ALIAS, error) is error
+        assert pid_alive(fake.pids()[0])
+
+
+def connection_error() -> ModelError:
+    return ModelError(ALIAS, "cannot connect", "Server disconnected without sending a response", retryable=True)
 
 
 class TestServerRegistry:

@@ -18,7 +18,8 @@ import structlog
 from autodev.cli.main import run_cli
 from autodev.local.catalog import CATALOG
 from autodev.local.files import missing_parts
-from autodev.local.server import RunningServer, ServerRegistry, llama_server_available, pid_alive
+from autodev.local.registry import RunningServer, ServerRegistry, pid_alive
+from autodev.local.server import llama_server_available
 
 pytestmark = pytest.mark.req("LOCAL-2")
 

@@ -15,7 +15,8 @@ from autodev.config import load_config
 from autodev.errors import AutodevError, UsageError
 from autodev.local.catalog import CATALOG
 from autodev.local.files import ensure_model_file, status
-from autodev.local.server import ServerManager, ServerRegistry, llama_server_available, stop_server
+from autodev.local.registry import ServerRegistry
+from autodev.local.server import ServerManager, llama_server_available, stop_server
 from autodev.local.serving import server_manager
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths

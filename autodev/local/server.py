@@ -1,35 +1,39 @@
-"""llama.cpp servers for local models: started on first use, health-checked, reused, stopped.
+"""llama.cpp servers for local models: started on first use, ready only once they answer, reused, stopped.
 
-Each local model gets one `python -m llama_cpp.server` process on a free loopback port. A small registry file
-per model (in the models directory) lets later processes reuse a healthy server and lets `autodev models stop`
-find it. LiteLLM then talks to it like to any OpenAI-compatible server.
+Each local model gets one server process (autodev's launcher around llama-cpp-python's server) on a free loopback
+port; LiteLLM then talks to it like to any OpenAI-compatible server. What happens when a server dies is policy, kept
+here in one place: a crash on its first completion (a build this CPU cannot run) is diagnosed and never restarted by
+this manager; a later crash fails the call that saw it and the server is restarted once; a call that timed out gets
+its server restarted too, because llama.cpp keeps generating for a client that gave up.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import importlib.util
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.errors import LocalModelError
+from autodev.errors import LocalModelError, ModelError
+from autodev.local.crash import describe_exit
+from autodev.local.health import answers, busy, healthy
+from autodev.local.registry import RunningServer, ServerRegistry, pid_alive
 from autodev.logs import get_logger
 
 HEALTH_POLL_S = 0.2
 STOP_GRACE_S = 5.0
 PORT_TRIES = 3  # another program can take the free port between choosing it and the server binding it
+RESTARTS_AFTER_CRASH = 1  # a server that crashed after it had answered is started again this often, then no more
+PLACEHOLDERS = ("model", "alias", "host", "port", "context_size", "threads", "parent")
 
 
 class ServerSettings(BaseModel):
@@ -40,26 +44,12 @@ class ServerSettings(BaseModel):
     context_size: int = 8192
     threads: int | None = None
     startup_timeout_s: float = 120.0
+    extra_buffers: Literal["auto", "on", "off"] = "auto"
+    command: tuple[str, ...] | None = None  # [local] server_command, with {model}, {port}, ... placeholders
 
     @property
     def thread_count(self) -> int:
         return self.threads or max(1, os.cpu_count() or 1)
-
-
-class RunningServer(BaseModel):
-    """A registry entry: enough to reuse, show or stop a server from another process."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    alias: str
-    model_path: str
-    pid: int
-    port: int
-    started_at: float
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
 
 def llama_server_available() -> bool:
@@ -70,136 +60,55 @@ CommandFactory = Callable[[str, Path, int, ServerSettings], list[str]]  # (alias
 
 
 def llama_server_command(alias: str, model_path: Path, port: int, settings: ServerSettings) -> list[str]:
-    """The llama.cpp server command line; the one place that knows llama.cpp is what serves the models."""
+    """The server's command line: ``[local] server_command`` filled in, else autodev's llama.cpp launcher."""
+    values = {
+        "model": str(model_path),
+        "alias": alias,
+        "host": "127.0.0.1",
+        "port": str(port),
+        "context_size": str(settings.context_size),
+        "threads": str(settings.thread_count),
+        "parent": str(os.getpid()),
+    }
+    if settings.command is not None:
+        return [_fill(part, values) for part in settings.command]
     if not llama_server_available():
         raise LocalModelError(
             "serving local models needs llama.cpp's server: pip install 'autodev[local]' "
             "(it builds llama-cpp-python from source, a few minutes)"
         )
+    launcher = [sys.executable, "-m", "autodev.local.launch", "--parent", values["parent"]]
+    launcher += ["--extra-buffers", settings.extra_buffers, "--"]
     return [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
+        *launcher,
         "--model",
-        str(model_path),
+        values["model"],
         "--model_alias",
         alias,
         "--host",
-        "127.0.0.1",
+        values["host"],
         "--port",
-        str(port),
+        values["port"],
         "--n_ctx",
-        str(settings.context_size),
+        values["context_size"],
         "--n_threads",
-        str(settings.thread_count),
+        values["threads"],
+        # a second client must wait its turn, not cut the first one's reply short
+        "--interrupt_requests",
+        "False",
     ]
+
+
+def _fill(part: str, values: dict[str, str]) -> str:
+    for name in PLACEHOLDERS:
+        part = part.replace("{" + name + "}", values[name])
+    return part
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def busy(port: int, timeout_s: float = 2.0) -> bool:
-    """Something accepts connections on ``port`` but has not answered: llama.cpp while it generates.
-
-    Its HTTP server answers the model list only between requests, so a server shared with another autodev (or
-    a tool using `autodev models serve`) looks dead exactly when it is working hardest.
-    """
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as connection:
-            connection.settimeout(timeout_s)
-            connection.sendall(b"GET /v1/models HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            connection.recv(1)  # an answer (or a close) means it is idle, and was not healthy: not ours
-            return False
-    except TimeoutError:
-        return True
-    except OSError:
-        return False
-
-
-def healthy(port: int, timeout_s: float = 2.0, alias: str | None = None) -> bool:
-    """The server on ``port`` answers its model list, and (given ``alias``) serves that model.
-
-    Checking the alias keeps a recycled port, now held by some other server, from passing for ours.
-    """
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=timeout_s) as response:
-            if response.status != 200:
-                return False
-            if alias is None:
-                return True
-            listing = json.loads(response.read())
-    except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError):
-        return False
-    data = listing.get("data") if isinstance(listing, dict) else None
-    return isinstance(data, list) and any(isinstance(item, dict) and item.get("id") == alias for item in data)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether the process runs; a zombie (exited, not yet reaped by its parent) does not count."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:  # no procfs (macOS): trust the signal
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
-
-
-class ServerRegistry:
-    """One JSON file per alias under ``directory``/servers; entries of dead processes are dropped on read."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory / "servers"
-
-    def _file(self, alias: str) -> Path:
-        return self.directory / (alias.replace("/", "__") + ".json")
-
-    def log_file(self, alias: str) -> Path:
-        return self.directory / (alias.replace("/", "__") + ".log")
-
-    def get(self, alias: str) -> RunningServer | None:
-        try:
-            entry = RunningServer.model_validate_json(self._file(alias).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not pid_alive(entry.pid):
-            self.remove(alias)
-            return None
-        return entry
-
-    def put(self, entry: RunningServer) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self._file(entry.alias).with_suffix(".tmp")
-        temporary.write_text(entry.model_dump_json(), encoding="utf-8")
-        temporary.replace(self._file(entry.alias))
-
-    def remove(self, alias: str, pid: int | None = None) -> None:
-        """Drop the entry; given ``pid``, only if it is still that process's (another may have replaced it)."""
-        if pid is not None:
-            try:
-                entry = RunningServer.model_validate_json(self._file(alias).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                entry = None
-            if entry is not None and entry.pid != pid:
-                return
-        with contextlib.suppress(FileNotFoundError):
-            self._file(alias).unlink()
-
-    def all(self) -> list[RunningServer]:
-        if not self.directory.is_dir():
-            return []
-        aliases = []
-        for path in sorted(self.directory.glob("*.json")):
-            with contextlib.suppress(OSError, ValueError):
-                aliases.append(json.loads(path.read_text(encoding="utf-8"))["alias"])
-        return [entry for alias in aliases if (entry := self.get(alias)) is not None]
 
 
 class ServerManager:
@@ -215,10 +124,14 @@ class ServerManager:
         self.registry = registry
         self.command_factory = command_factory
         self.started: dict[str, subprocess.Popen[bytes]] = {}
+        self.broken: dict[str, str] = {}  # alias -> why it is not started again by this manager
+        self.crashes: dict[str, int] = {}
         self.log = get_logger(component="local-models")
 
     def api_base(self, alias: str, model_path: Path) -> str:
-        """A healthy server for this model: reused if one runs with the same file, else started now."""
+        """A ready server for this model: reused if one runs with the same file, else started now."""
+        if alias in self.broken:
+            raise LocalModelError(self.broken[alias])
         entry = self.registry.get(alias)
         if entry is not None and entry.model_path == str(model_path):
             if healthy(entry.port, alias=alias):
@@ -227,6 +140,33 @@ class ServerManager:
                 self.log.info("local model server busy; reusing it", alias=alias, port=entry.port, pid=entry.pid)
                 return entry.api_base
         return self._start(alias, model_path).api_base
+
+    def call_failed(self, alias: str, error: ModelError) -> ModelError:
+        """What a failed call to ``alias`` means, and what to do about its server (see the module docstring)."""
+        process = self.started.get(alias)
+        if process is None:
+            return error
+        if error.kind == "cannot connect":  # a dying server drops its connections a moment before it is reaped
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=1.0)
+        if process.poll() is not None:
+            return self._crashed(alias, process, error)
+        if error.kind == "timed out":
+            self.log.warning("stopping a server still generating for a call that timed out", alias=alias)
+            self._stop_own(alias)
+        return error
+
+    def _crashed(self, alias: str, process: subprocess.Popen[bytes], error: ModelError) -> ModelError:
+        self._stop_own(alias)
+        self.crashes[alias] = self.crashes.get(alias, 0) + 1
+        message = describe_exit(alias, process.returncode, self.registry.log_file(alias), when="during a request")
+        if self.crashes[alias] > RESTARTS_AFTER_CRASH:
+            message += f" (it crashed {self.crashes[alias]} times; not started again)"
+            self.broken[alias] = message
+        else:
+            message += " (it will be started once more)"
+        self.log.error("local model server crashed", alias=alias, status=process.returncode)
+        return ModelError(error.model, "local server crashed", message, retryable=False)
 
     def _start(self, alias: str, model_path: Path) -> RunningServer:
         self._stop_own(alias)  # ours but dead or unresponsive: replaced, never leaked
@@ -239,7 +179,7 @@ class ServerManager:
                 alias=alias, model_path=str(model_path), pid=process.pid, port=port, started_at=time.time()
             )
             try:
-                self._wait_healthy(process, entry)
+                self._wait_ready(process, entry)
             except _PortTakenError:
                 if attempt == PORT_TRIES:
                     raise
@@ -261,26 +201,45 @@ class ServerManager:
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
-    def _wait_healthy(self, process: subprocess.Popen[bytes], entry: RunningServer) -> None:
-        log_path = self.registry.log_file(entry.alias)
+    def _wait_ready(self, process: subprocess.Popen[bytes], entry: RunningServer) -> None:
+        """Until the model list names the alias, then one completion: only a server that computed is ready."""
         started = time.monotonic()
         deadline = started + self.settings.startup_timeout_s
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                exited = f"the llama.cpp server for {entry.alias} exited with status {process.returncode}"
-                if "address already in use" in _tail(log_path, chars=20_000).lower():  # uvicorn logs more after
-                    raise _PortTakenError(
-                        f"{exited}: address already in use on port {entry.port}; gave up after {PORT_TRIES} tries "
-                        f"on other free ports; its log: {log_path}"
-                    )
-                raise LocalModelError(f"{exited}: {_tail(log_path)}")
-            if healthy(entry.port, timeout_s=1.0, alias=entry.alias):
-                self.log.info(
-                    "local model server ready", alias=entry.alias, seconds=round(time.monotonic() - started, 2)
-                )
-                return
+        while not healthy(entry.port, timeout_s=1.0, alias=entry.alias):
+            self._check_alive(process, entry, when="while starting")
+            if time.monotonic() >= deadline:
+                self._not_ready(process, entry)
             time.sleep(HEALTH_POLL_S)
+        while not answers(entry.port, entry.alias, timeout_s=max(1.0, deadline - time.monotonic())):
+            self._check_alive(process, entry, when="on its first completion", first_completion=True)
+            if time.monotonic() >= deadline:
+                self._not_ready(process, entry)
+            time.sleep(HEALTH_POLL_S)
+        self.log.info("local model server ready", alias=entry.alias, seconds=round(time.monotonic() - started, 2))
+
+    def _check_alive(
+        self, process: subprocess.Popen[bytes], entry: RunningServer, *, when: str, first_completion: bool = False
+    ) -> None:
+        try:
+            process.wait(timeout=0.3 if first_completion else 0)  # a dying server needs a moment to be reaped
+        except subprocess.TimeoutExpired:
+            return
+        log_path = self.registry.log_file(entry.alias)
+        if "address already in use" in _tail(log_path, chars=20_000).lower():  # uvicorn logs more after
+            raise _PortTakenError(
+                f"the llama.cpp server for {entry.alias} exited with status {process.returncode}: address already "
+                f"in use on port {entry.port}; gave up after {PORT_TRIES} tries on other free ports; its log: "
+                f"{log_path}"
+            )
+        message = describe_exit(entry.alias, process.returncode, log_path, when=when)
+        if first_completion or process.returncode < 0:  # a build that cannot run here fails the same way again
+            message += " It is not started again until autodev restarts."
+            self.broken[entry.alias] = message
+        raise LocalModelError(message)
+
+    def _not_ready(self, process: subprocess.Popen[bytes], entry: RunningServer) -> NoReturn:
         _terminate(process)
+        log_path = self.registry.log_file(entry.alias)
         raise LocalModelError(
             f"the llama.cpp server for {entry.alias} was not ready after {self.settings.startup_timeout_s:g} s "
             f"([local] startup_timeout_s); it was stopped; its log: {log_path}: {_tail(log_path, 300)}"

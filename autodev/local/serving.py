@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from autodev.config import Config
-from autodev.errors import LocalModelError
+from autodev.errors import LocalModelError, ModelError
 from autodev.llm.client import ChatClient, Completion, LiteLLMClient, Message
 from autodev.llm.models import ResolvedModel
 from autodev.local.catalog import CATALOG
 from autodev.local.files import Progress, ensure_model_file, models_dir
-from autodev.local.server import ServerManager, ServerRegistry, ServerSettings
+from autodev.local.registry import ServerRegistry
+from autodev.local.server import ServerManager, ServerSettings
 
 
 class LocalServingClient:
@@ -30,11 +31,22 @@ class LocalServingClient:
         self.progress = progress
 
     def complete(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        """A server that cannot start, or crashes, fails this call (the router moves on); it never ends the run."""
         if model.gguf is None:
             return self.inner.complete(model, messages)
-        path = self.model_path(model.gguf)
-        api_base = self.manager.api_base(model.litellm_model.removeprefix("openai/"), path)
-        return self.inner.complete(model.model_copy(update={"api_base": api_base}), messages)
+        alias = model.litellm_model.removeprefix("openai/")
+        try:
+            path = self.model_path(model.gguf)
+            api_base = self.manager.api_base(alias, path)
+        except LocalModelError as error:
+            raise ModelError(model.name, "local model unavailable", str(error), retryable=False) from error
+        try:
+            return self.inner.complete(model.model_copy(update={"api_base": api_base}), messages)
+        except ModelError as error:
+            failure = self.manager.call_failed(alias, error)
+            if failure is error:
+                raise
+            raise failure from error
 
     def model_path(self, gguf: str) -> Path:
         spec = CATALOG.get(gguf)
@@ -52,6 +64,8 @@ def server_manager(config: Config, env: Mapping[str, str]) -> tuple[ServerManage
         context_size=config.local.context_size,
         threads=config.local.threads,
         startup_timeout_s=config.local.startup_timeout_s,
+        extra_buffers=config.local.extra_buffers,
+        command=tuple(config.local.server_command) if config.local.server_command else None,
     )
     return ServerManager(settings, ServerRegistry(directory)), directory
 

@@ -1,0 +1,73 @@
+"""What a dead llama.cpp server means, in words a user can act on.
+
+A server that dies from a signal is a property of the build or the machine, not bad luck: restarting it in a loop
+(as retries used to) only repeats the crash. So the exit status is turned into a sentence that names the signal,
+what it usually means here, the command that fixes it and where the server's own log is.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+# The build the Makefile makes (docs/local-models.md): for this CPU, without AMX, without the multimodal library.
+REBUILD_COMMAND = (
+    "CMAKE_ARGS=-DLLAVA_BUILD=OFF CFLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' "
+    "CXXFLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' "
+    "pip install --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36"
+)
+
+_MEANINGS: dict[int, tuple[str, str]] = {
+    signal.SIGILL: (
+        "this llama.cpp build uses CPU instructions that this machine does not allow (a build made for another "
+        "CPU, or AMX code on a machine that advertises AMX but traps it)",
+        f"rebuild llama.cpp for this machine: {REBUILD_COMMAND} (or `make clean install` in autodev's checkout); "
+        "`autodev models doctor` shows what the build uses",
+    ),
+    signal.SIGSEGV: (
+        "llama.cpp crashed on a memory fault (a corrupt model file or a llama.cpp bug)",
+        "run `autodev models check` to verify the model file, then `autodev models doctor`",
+    ),
+    signal.SIGBUS: (
+        "llama.cpp lost access to the model file's memory (the file changed or the disk failed under it)",
+        "run `autodev models check` to verify the model file",
+    ),
+    signal.SIGABRT: (
+        "llama.cpp stopped itself on an internal check",
+        "its log says which check failed",
+    ),
+    signal.SIGKILL: (
+        "it was killed, most often by the kernel when memory ran out",
+        "lower [local] context_size, use a smaller model, or free memory (`dmesg` shows the out-of-memory killer)",
+    ),
+}
+
+
+def describe_exit(alias: str, returncode: int | None, log_path: Path, *, when: str) -> str:
+    """One message for a server that is gone: ``when`` says at which point ("on its first completion")."""
+    if returncode is not None and returncode < 0:
+        number = -returncode
+        name = _signal_name(number)
+        meaning, fix = _MEANINGS.get(number, ("it was stopped by a signal", "its log may say why"))
+        head = f"the llama.cpp server for {alias} died from {name} {when}: {meaning}. Fix: {fix}."
+    elif returncode is not None:
+        head = f"the llama.cpp server for {alias} exited with status {returncode} {when}."
+    else:
+        head = f"the llama.cpp server for {alias} is gone {when} (it was not started by this process)."
+    return f"{head} Its log: {log_path}{_last_lines(log_path)}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _last_lines(path: Path, lines: int = 5, chars: int = 600) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    tail = "\n".join(text.strip().splitlines()[-lines:])[-chars:]
+    return f"; it ends:\n{tail}" if tail else ""
