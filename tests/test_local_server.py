@@ -31,64 +31,14 @@ pytestmark = pytest.mark.req("LOCAL-2")
 
 ALIAS = "local/fake-model"
 
-FAKE_SERVER = r"""
-import json, os, signal, sys, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-mode, alias, port, starts = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-with open(starts, "a") as record:
-    record.write(f"{os.getpid()}\n")
-print(f"fake server {os.getpid()} starting in mode {mode}", flush=True)
-if mode == "exit":
-    print("error: the model file is not a GGUF file", flush=True)
-    sys.exit(3)
-if mode == "stubborn":
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-if mode in ("silent", "stubborn"):
-    while True:
-        time.sleep(1)
-
-
-completions = 0
-
-
-class Models(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.answer(200 if self.path == "/v1/models" else 404, {"object": "list", "data": [{"id": alias}]})
-
-    def do_POST(self):
-        global completions
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        completions += 1
-        if mode == "sigill-first" or (mode == "die-third" and completions == 3):
-            os.kill(os.getpid(), signal.SIGILL if mode == "sigill-first" else signal.SIGSEGV)
-        if mode == "slow" and completions > 1:
-            time.sleep(30)  # as llama.cpp does for a long generation, whether or not the client still waits
-        message = {"role": "assistant", "content": "OK"}
-        self.answer(200, {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
-
-    def answer(self, status, payload):
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer(("127.0.0.1", port), Models).serve_forever()
-"""
+FAKE_SERVER = Path(__file__).resolve().parent / "fixtures" / "fake_llama_server.py"
 
 
 class FakeServer:
     """A command factory starting the fake server; it records the ports it was given and the pids it started."""
 
     def __init__(self, directory: Path, mode: str = "ok") -> None:
-        self.script = directory / "fake_server.py"
-        self.script.write_text(FAKE_SERVER, encoding="utf-8")
+        self.script = FAKE_SERVER
         self.starts = directory / f"starts-{mode}.txt"
         self.mode = mode
         self.ports: list[int] = []

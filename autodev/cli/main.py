@@ -52,6 +52,7 @@ def cli(ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quie
       autodev run --once      one pass: spec + tests -> code -> tests -> commit
     """
     level = "debug" if verbose else "warning" if quiet else "info"
+    _stop_cleanly_on_sigterm()  # every command: its `finally` blocks (rollback, stopping local servers) must run
     ctx.obj = GlobalOptions(root=directory.resolve(), log_json=log_json, console_level=level)
 
 
@@ -85,7 +86,6 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
     options: GlobalOptions = ctx.obj
     if not once:
         raise click.UsageError("only one-shot passes exist so far: use `autodev run --once`")
-    _stop_cleanly_on_sigterm()
     paths = ProjectPaths(root=options.root)
     config = load_config(paths.config_file)
     paths.ensure_state_dirs()
@@ -112,7 +112,8 @@ cli.add_command(service_group)
 
 
 def _stop_cleanly_on_sigterm() -> None:
-    """SIGTERM (kill, a service manager) unwinds like Ctrl-C, so an attempt in progress is rolled back at once."""
+    """SIGTERM (kill, a service manager) unwinds like Ctrl-C: an attempt in progress is rolled back at once, and the
+    local model servers this process started are stopped, never orphaned."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

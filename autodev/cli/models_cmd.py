@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from autodev.local.server import ServerManager, llama_server_available, stop_ser
 from autodev.local.serving import server_manager
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
+
+if TYPE_CHECKING:
+    from autodev.local.doctor import DoctorReport
 
 
 class ByteProgress:
@@ -168,3 +172,51 @@ def stop(options: GlobalOptions, aliases: tuple[str, ...]) -> None:
     for entry in entries:
         stop_server(entry, registry)
         click.echo(f"stopped {entry.alias} (pid {entry.pid}, port {entry.port})")
+
+
+@models.command()
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object on stdout.")
+@click.option("--no-speed", is_flag=True, help="Skip the speed measurement of the smallest model (seconds).")
+@click.pass_obj
+def doctor(options: GlobalOptions, as_json: bool, no_speed: bool) -> None:
+    """Check that the installed llama.cpp suits this CPU, and measure it; exit 1 when something is wrong."""
+    from autodev.local.doctor import diagnose
+
+    config = load_config(ProjectPaths(root=options.root).config_file)
+    _, registry = _manager(options)
+    report = diagnose(
+        extra_buffers=config.local.extra_buffers, models_directory=registry.directory.parent, measure=not no_speed
+    )
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(_doctor_text(report))
+    if not report.healthy:
+        raise click.exceptions.Exit(1)
+
+
+def _doctor_text(report: DoctorReport) -> str:
+    lines = [
+        f"llama-cpp-python   {report.llama_cpp_python or 'not installed'} (Python {report.python})",
+        f"CPU                {report.cpu} ({report.machine})",
+        f"CPU flags          {' '.join(report.cpu_flags) or '(none read)'}",
+        f"build uses         {' '.join(report.compiled_features) or '(unknown)'}",
+        f"AMX                compiled in: {_yes(report.amx_compiled)}, advertised by the CPU: "
+        f"{_yes(report.amx_advertised)}",
+        f"work-around        {report.workaround}",
+    ]
+    if report.speed is not None:
+        speed = report.speed
+        lines.append(
+            f"speed              {speed.model}: prompt {speed.prompt_tok_s:,.1f} tok/s, generation "
+            f"{speed.gen_tok_s:,.1f} tok/s ({speed.threads} threads, extra buffers "
+            f"{'on' if speed.extra_buffers else 'off'}, loaded in {speed.load_s:.2f} s)"
+        )
+    if report.system_info:
+        lines.append(f"system info        {report.system_info}")
+    lines += [f"PROBLEM: {problem}" for problem in report.problems] or ["ok: this llama.cpp build suits this machine"]
+    return "\n".join(lines)
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"

@@ -46,15 +46,22 @@ _MEANINGS: dict[int, tuple[str, str]] = {
 def describe_exit(alias: str, returncode: int | None, log_path: Path, *, when: str) -> str:
     """One message for a server that is gone: ``when`` says at which point ("on its first completion")."""
     if returncode is not None and returncode < 0:
-        number = -returncode
-        name = _signal_name(number)
-        meaning, fix = _MEANINGS.get(number, ("it was stopped by a signal", "its log may say why"))
-        head = f"the llama.cpp server for {alias} died from {name} {when}: {meaning}. Fix: {fix}."
+        head = f"the llama.cpp server for {alias} {_died(-returncode, when)}"
     elif returncode is not None:
         head = f"the llama.cpp server for {alias} exited with status {returncode} {when}."
     else:
         head = f"the llama.cpp server for {alias} is gone {when} (it was not started by this process)."
     return f"{head} Its log: {log_path}{_last_lines(log_path)}"
+
+
+def signal_meaning(number: int) -> str:
+    """ "died from SIGILL: what it means here. Fix: what to do." for a process killed by signal ``number``."""
+    return _died(number, "")
+
+
+def _died(number: int, when: str) -> str:
+    meaning, fix = _MEANINGS.get(number, ("it was stopped by a signal", "its log may say why"))
+    return f"died from {_signal_name(number)}{' ' + when if when else ''}: {meaning}. Fix: {fix}."
 
 
 def _signal_name(number: int) -> str:
