@@ -8,9 +8,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # llama.cpp (the `local` extra) is compiled when it is installed; docs/local-models.md says why each setting.
 # - for this machine's CPU (llama.cpp's default -march=native), but without AMX: this llama.cpp's AMX code traps
 #   (SIGILL) on CPUs that advertise AMX (llama.cpp PR #26954), and autodev never needs it;
-# - without the multimodal library (LLAVA_BUILD), which text models never load: a third of the build time;
+# - without the multimodal library (LLAVA_BUILD) and llama.cpp's `common` library, which the Python package never
+#   loads (llama-cpp-python forces `common` on; scripts/llama-without-common.cmake turns it off again): half the build;
 # - on every core.
-LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_INCLUDE=$(abspath scripts/llama-without-common.cmake)
 LLAMA_CPU_FLAGS ?= $(shell sh scripts/llama-cpu-flags.sh)
 CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 LLAMA_BUILD_ENV = CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CFLAGS="$(LLAMA_CPU_FLAGS)" CXXFLAGS="$(LLAMA_CPU_FLAGS)" \
