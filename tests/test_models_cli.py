@@ -139,3 +139,37 @@ class TestModelsStop:
         assert sleeper.wait(timeout=10) != 0
         assert not pid_alive(sleeper.pid)
         assert registry.all() == []
+
+
+class TestModelsDoctor:
+    @pytest.mark.req("LOCAL-5")
+    @pytest.mark.live
+    @pytest.mark.skipif(not llama_server_available(), reason="needs the local extra")
+    def test_json_reports_the_build_the_cpu_and_a_measured_speed(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The real llama.cpp, loaded in a child process: its version and system info, the CPU's flags, no AMX
+        compiled in (the Makefile's build), the work-around, and (with the tiny model installed) tokens per second."""
+        code = run_cli(["-C", str(project), "models", "doctor", "--json"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0, report["problems"]
+        assert report["llama_cpp_python"] == "0.3.36"
+        assert report["system_info"].startswith("CPU :")
+        assert "REPACK" in report["compiled_features"]
+        assert report["amx_compiled"] is False
+        assert report["workaround"].startswith("none needed")
+        if not missing_parts(CATALOG[TINY]):
+            assert report["speed"]["prompt_tok_s"] > 0 and report["speed"]["gen_tok_s"] > 0
+            assert report["speed"]["extra_buffers"] is True
+
+    @pytest.mark.req("LOCAL-5")
+    def test_text_without_speed_ends_with_a_verdict(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """--no-speed loads no model; the last line is the verdict, and the exit status matches it."""
+        code = run_cli(["-C", str(project), "models", "doctor", "--no-speed"])
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert lines[0].startswith("llama-cpp-python")
+        assert not any(line.startswith("speed") for line in lines)
+        if code == 0:
+            assert lines[-1] == "ok: this llama.cpp build suits this machine"
+        else:
+            assert code == 1 and lines[-1].startswith("PROBLEM: ")

@@ -35,7 +35,6 @@ def build_info() -> dict[str, Any]:
 def speed(model: str, *, extra_buffers: bool, threads: int, prompt_tokens: int, gen_tokens: int) -> dict[str, Any]:
     """Prompt processing and generation, in tokens per second, as llama.cpp does them for one request."""
     import llama_cpp.llama_cpp as library
-    import numpy as np
     from llama_cpp import Llama
 
     from autodev.local.launch import without_extra_buffers
@@ -53,7 +52,7 @@ def speed(model: str, *, extra_buffers: bool, threads: int, prompt_tokens: int, 
     prompt_s = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(gen_tokens):
-        llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
+        llm.eval([llm.sample(temp=0.0)])
     gen_s = time.perf_counter() - started
     return {
         "model": Path(model).name,
