@@ -8,15 +8,14 @@ model: the worst moment.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import json
-import shutil
 
 import pytest
 from conftest import git
