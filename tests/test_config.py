@@ -157,3 +157,17 @@ class TestRelativePaths:
         assert config.llm.models["mine"].gguf == str((project / "weights" / "m.gguf").resolve())
         assert config.llm.models["bundled"].gguf == "local/qwen2.5-coder-0.5b"
         assert config.llm.models["home"].gguf == "~/m.gguf"
+
+
+class TestLocalServerKeys:
+    def test_a_server_command_without_model_or_port_names_what_is_missing(self, tmp_path: Path) -> None:
+        """[local] server_command must say where the model file and the port go; the error lists the placeholders."""
+        path = write(tmp_path, '[local]\nserver_command = ["llama-server", "--alias", "{alias}"]\n')
+        with pytest.raises(ConfigError, match=r"local\.server_command: .*must contain \{model\} and \{port\}"):
+            load_config(path)
+
+    def test_extra_buffers_accepts_only_auto_on_off(self, tmp_path: Path) -> None:
+        """A typo in extra_buffers is an error naming the key, not a silently different build behaviour."""
+        assert load_config(write(tmp_path, '[local]\nextra_buffers = "off"\n')).local.extra_buffers == "off"
+        with pytest.raises(ConfigError, match=r"local\.extra_buffers"):
+            load_config(write(tmp_path, '[local]\nextra_buffers = "no"\n'))
