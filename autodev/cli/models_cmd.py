@@ -15,7 +15,7 @@ from autodev.cli.options import GlobalOptions
 from autodev.config import load_config
 from autodev.errors import AutodevError, UsageError
 from autodev.local.catalog import CATALOG
-from autodev.local.files import ensure_model_file, status
+from autodev.local.files import ensure_model_file, models_dir, status
 from autodev.local.registry import ServerRegistry
 from autodev.local.server import ServerManager, llama_server_available, stop_server
 from autodev.local.serving import server_manager
@@ -183,10 +183,8 @@ def doctor(options: GlobalOptions, as_json: bool, no_speed: bool) -> None:
     from autodev.local.doctor import diagnose
 
     config = load_config(ProjectPaths(root=options.root).config_file)
-    _, registry = _manager(options)
-    report = diagnose(
-        extra_buffers=config.local.extra_buffers, models_directory=registry.directory.parent, measure=not no_speed
-    )
+    directory = models_dir(config.local.models_dir, os.environ)
+    report = diagnose(extra_buffers=config.local.extra_buffers, models_directory=directory, measure=not no_speed)
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:

@@ -17,27 +17,28 @@ AMX_FLAGS = frozenset({"amx_tile", "amx_int8", "amx_bf16"})
 
 def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
     """The CPU's feature flags: /proc/cpuinfo on Linux (x86 `flags`, ARM `Features`), sysctl on macOS."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    if not cpuinfo.is_file():
         return _sysctl_flags()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in {"flags", "Features"}:
-            return frozenset(value.split())
-    return frozenset()
+    return frozenset((_cpuinfo_value(cpuinfo, {"flags", "Features"}) or "").split())
 
 
 def cpu_model(cpuinfo: Path = CPUINFO) -> str:
+    if not cpuinfo.is_file():
+        return platform.processor() or platform.machine()
+    return _cpuinfo_value(cpuinfo, {"model name", "Model", "cpu model"}) or platform.machine()
+
+
+def _cpuinfo_value(cpuinfo: Path, keys: set[str]) -> str | None:
+    """The value of the first line whose key is one of ``keys`` (the first processor's, as all are alike)."""
     try:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return platform.processor() or platform.machine()
+        return None
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() in {"model name", "Model", "cpu model"}:
+        if key.strip() in keys:
             return value.strip()
-    return platform.machine()
+    return None
 
 
 def _sysctl_flags() -> frozenset[str]:

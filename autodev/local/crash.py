@@ -10,7 +10,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-# The build the Makefile makes (docs/local-models.md): for this CPU, without AMX, without the multimodal library.
+# The part of the Makefile's build (docs/local-models.md) that decides whether it runs here: for this CPU, without
+# AMX. (The Makefile also leaves out llama.cpp's `common` library, which only saves build time and needs a file of
+# autodev's checkout.)
 REBUILD_COMMAND = (
     "CMAKE_ARGS=-DLLAVA_BUILD=OFF CFLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' "
     "CXXFLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' "
@@ -71,10 +73,14 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _last_lines(path: Path, lines: int = 5, chars: int = 600) -> str:
+def log_tail(path: Path, chars: int = 600) -> str:
+    """The end of a server's log, or "(no log)" when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")[-chars:].strip()
     except OSError:
-        return ""
-    tail = "\n".join(text.strip().splitlines()[-lines:])[-chars:]
-    return f"; it ends:\n{tail}" if tail else ""
+        return "(no log)"
+
+
+def _last_lines(path: Path, lines: int = 5, chars: int = 600) -> str:
+    tail = "\n".join(log_tail(path, chars=20_000).splitlines()[-lines:])[-chars:]
+    return f"; it ends:\n{tail}" if tail and tail != "(no log)" else ""

@@ -8,7 +8,6 @@ formats it.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -17,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.local.catalog import CATALOG, DEFAULT_LADDER
+from autodev.local.catalog import CATALOG
 from autodev.local.cpu import amx_advertised, amx_compiled, build_features, cpu_flags, cpu_model
 from autodev.local.crash import REBUILD_COMMAND, signal_meaning
-from autodev.local.files import ensure_model_file, missing_parts
+from autodev.local.files import ensure_model_file, installed_local_ladder
 from autodev.local.launch import extra_buffers_wanted
 from autodev.local.server import llama_server_available
 
@@ -136,9 +135,10 @@ def _missing_cpu_features(features: dict[str, bool], flags: frozenset[str]) -> l
 
 
 def _smallest_model_speed(directory: Path, *, extra_buffers: bool) -> tuple[Speed | None, str | None]:
-    alias = next((a for a in DEFAULT_LADDER if not missing_parts(CATALOG[a])), None)
-    if alias is None:
+    installed = installed_local_ladder()
+    if not installed:
         return None, None  # nothing installed to measure; not a fault of the build
+    alias = installed[0]
     path = ensure_model_file(CATALOG[alias], directory)
     arguments = ["speed", str(path), "--extra-buffers", "on" if extra_buffers else "off"]
     result, problem = _measure([*arguments, "--prompt-tokens", "256", "--gen-tokens", "32"])
@@ -151,9 +151,7 @@ def _measure(arguments: list[str]) -> tuple[dict[str, Any], str | None]:
     """Run the measurement child; its JSON, or what went wrong in words."""
     command = [*MEASURE_COMMAND, *arguments]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=MEASURE_TIMEOUT_S, check=False, env=dict(os.environ)
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=MEASURE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         return {}, f"no result within {MEASURE_TIMEOUT_S:g} s"
     if done.returncode < 0:

@@ -8,7 +8,8 @@ process before handing over to `llama_cpp.server`:
 - it writes the build's system info and the work-around in force at the top of the server's log, so a crash's log
   says what the build uses.
 
-It imports nothing of autodev beyond `autodev.local.cpu` (the server's start-up time is the user's time).
+It imports nothing of autodev beyond `autodev.local.cpu` and `autodev.local.measure`, which import only the standard
+library at the top (the server's start-up time is the user's time).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autodev.local.cpu import amx_advertised, amx_compiled, cpu_flags
+from autodev.local.measure import llama_system_info
 
 PARENT_POLL_S = 0.5
 EXTRA_BUFFERS = ("auto", "on", "off")
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import llama_cpp
     import llama_cpp.llama_cpp as library
 
-    system_info = library.llama_print_system_info().decode("utf-8", errors="replace").strip()
+    system_info = llama_system_info()
     keep, reason = extra_buffers_wanted(options.extra_buffers, system_info, cpu_flags())
     if not keep:
         without_extra_buffers(library)

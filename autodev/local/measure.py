@@ -24,12 +24,17 @@ _SAMPLE = "".join(
 )
 
 
-def build_info() -> dict[str, Any]:
-    import llama_cpp
+def llama_system_info() -> str:
+    """ggml's CPU features as compiled into this llama.cpp ("CPU : SSE3 = 1 | AVX2 = 1 | ... |")."""
     import llama_cpp.llama_cpp as library
 
-    system_info = library.llama_print_system_info().decode("utf-8", errors="replace").strip()
-    return {"llama_cpp_python": llama_cpp.__version__, "system_info": system_info}
+    return str(library.llama_print_system_info().decode("utf-8", errors="replace").strip())
+
+
+def build_info() -> dict[str, Any]:
+    import llama_cpp
+
+    return {"llama_cpp_python": llama_cpp.__version__, "system_info": llama_system_info()}
 
 
 def speed(model: str, *, extra_buffers: bool, threads: int, prompt_tokens: int, gen_tokens: int) -> dict[str, Any]:

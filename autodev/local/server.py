@@ -24,7 +24,7 @@ from typing import Literal, NoReturn
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import LocalModelError, ModelError
-from autodev.local.crash import describe_exit
+from autodev.local.crash import describe_exit, log_tail
 from autodev.local.health import answers, busy, healthy
 from autodev.local.registry import RunningServer, ServerRegistry, pid_alive
 from autodev.logs import get_logger
@@ -205,32 +205,31 @@ class ServerManager:
         """Until the model list names the alias, then one completion: only a server that computed is ready."""
         started = time.monotonic()
         deadline = started + self.settings.startup_timeout_s
-        while not healthy(entry.port, timeout_s=1.0, alias=entry.alias):
-            self._check_alive(process, entry, when="while starting")
-            if time.monotonic() >= deadline:
-                self._not_ready(process, entry)
-            time.sleep(HEALTH_POLL_S)
-        while not answers(entry.port, entry.alias, timeout_s=max(1.0, deadline - time.monotonic())):
-            self._check_alive(process, entry, when="on its first completion", first_completion=True)
-            if time.monotonic() >= deadline:
-                self._not_ready(process, entry)
-            time.sleep(HEALTH_POLL_S)
+        checks: list[tuple[bool, Callable[[], bool]]] = [
+            (False, lambda: healthy(entry.port, timeout_s=1.0, alias=entry.alias)),
+            (True, lambda: answers(entry.port, entry.alias, timeout_s=max(1.0, deadline - time.monotonic()))),
+        ]
+        for first_completion, passed in checks:
+            while not passed():
+                self._check_alive(process, entry, first_completion=first_completion)
+                if time.monotonic() >= deadline:
+                    self._not_ready(process, entry)
+                time.sleep(HEALTH_POLL_S)
         self.log.info("local model server ready", alias=entry.alias, seconds=round(time.monotonic() - started, 2))
 
-    def _check_alive(
-        self, process: subprocess.Popen[bytes], entry: RunningServer, *, when: str, first_completion: bool = False
-    ) -> None:
+    def _check_alive(self, process: subprocess.Popen[bytes], entry: RunningServer, *, first_completion: bool) -> None:
         try:
             process.wait(timeout=0.3 if first_completion else 0)  # a dying server needs a moment to be reaped
         except subprocess.TimeoutExpired:
             return
         log_path = self.registry.log_file(entry.alias)
-        if "address already in use" in _tail(log_path, chars=20_000).lower():  # uvicorn logs more after
+        if "address already in use" in log_tail(log_path, chars=20_000).lower():  # uvicorn logs more after
             raise _PortTakenError(
                 f"the llama.cpp server for {entry.alias} exited with status {process.returncode}: address already "
                 f"in use on port {entry.port}; gave up after {PORT_TRIES} tries on other free ports; its log: "
                 f"{log_path}"
             )
+        when = "on its first completion" if first_completion else "while starting"
         message = describe_exit(entry.alias, process.returncode, log_path, when=when)
         if first_completion or process.returncode < 0:  # a build that cannot run here fails the same way again
             message += " It is not started again until autodev restarts."
@@ -242,7 +241,7 @@ class ServerManager:
         log_path = self.registry.log_file(entry.alias)
         raise LocalModelError(
             f"the llama.cpp server for {entry.alias} was not ready after {self.settings.startup_timeout_s:g} s "
-            f"([local] startup_timeout_s); it was stopped; its log: {log_path}: {_tail(log_path, 300)}"
+            f"([local] startup_timeout_s); it was stopped; its log: {log_path}: {log_tail(log_path, 300)}"
         )
 
     def _stop_own(self, alias: str) -> None:
@@ -285,10 +284,3 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=STOP_GRACE_S)
-
-
-def _tail(path: Path, chars: int = 600) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")[-chars:].strip()
-    except OSError:
-        return "(no log)"
