@@ -39,7 +39,7 @@ from autodev.spec.parser import load_specs
 from autodev.synth.context import SourceFile
 from autodev.synth.targets import choose_targets, find_test_files
 from autodev.vcs import GitRepo
-from autodev.verify.runner import TestRun, pytest_argv, run_tests
+from autodev.verify.runner import TestRun, TestRunner, pytest_argv, run_tests
 from autodev.verify.verdict import judge
 from autodev.workspace import recover
 
@@ -54,19 +54,21 @@ def run_once(
     model_name: str | None = None,
     max_attempts: int | None = None,
     env: Mapping[str, str] | None = None,
+    test_runner: TestRunner = run_tests,
 ) -> PassResult:
     """Run one pass over every requirement of the specs, in dependency order, one commit per satisfied one.
 
-    Without a client, LiteLLM is used, and local models are served for the duration of the pass.
+    Without a client, LiteLLM is used, and local models are served for the duration of the pass. ``test_runner``
+    runs the project's tests (a double in tests of routing decisions; the real subprocess runner otherwise).
     """
     started = time.monotonic()
     environment = env if env is not None else os.environ
     limit = max_attempts or config.synthesis.max_attempts
     if client is None:
         with model_client(config, environment) as serving:
-            result = _Pass(paths, config, serving, environment).run(model_name=model_name, max_attempts=limit)
+            result = _Pass(paths, config, serving, environment, test_runner).run(model_name=model_name, max_attempts=limit)
     else:
-        result = _Pass(paths, config, client, environment).run(model_name=model_name, max_attempts=limit)
+        result = _Pass(paths, config, client, environment, test_runner).run(model_name=model_name, max_attempts=limit)
     return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
 
 
@@ -77,8 +79,11 @@ def _shared_cooldowns(after: int, seconds: float) -> Cooldowns:
 
 
 class _Pass:
-    def __init__(self, paths: ProjectPaths, config: Config, client: ChatClient, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, paths: ProjectPaths, config: Config, client: ChatClient, env: Mapping[str, str], test_runner: TestRunner
+    ) -> None:
         self.paths = paths
+        self.test_runner = test_runner
         self.root = paths.root
         self.config = config
         self.client = client
@@ -232,7 +237,7 @@ class _Pass:
         return self._models[name]
 
     def _run_tests(self, label: str, root: Path | None = None) -> TestRun:
-        run = run_tests(
+        run = self.test_runner(
             root or self.root,
             self.config.project.test_command,
             timeout_s=self.config.tests.timeout_s,

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -184,6 +184,14 @@ def _runs_pytest_module(interpreter_args: Sequence[str]) -> bool:
 def strip_ansi(text: str) -> str:
     """Colour codes cost prompt tokens and confuse models (FORCE_COLOR or PY_COLORS can turn them on)."""
     return _ANSI_ESCAPE.sub("", text)
+
+
+class TestRunner(Protocol):
+    """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in."""
+
+    def __call__(
+        self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path
+    ) -> TestRun: ...
 
 
 def run_tests(
