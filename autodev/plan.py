@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.spec.model import Requirement, TestLinks
 from autodev.verify.runner import TestRun
-from autodev.verify.verdict import status_of
+from autodev.verify.verdict import failing_tests
 
 ORPHAN_PREFIX = "tests:"
 
@@ -31,11 +31,6 @@ class WorkItem(BaseModel):
     @property
     def test_files(self) -> list[str]:
         return sorted({test.split("::", 1)[0] for test in self.tests})
-
-
-def failing_tests(tests: Sequence[str], run: TestRun) -> list[str]:
-    """The tests among ``tests`` that did not pass in ``run`` (missing ones count as failing)."""
-    return [test for test in tests if status_of(run, test) in ("failing", "missing")]
 
 
 def items_for(requirements: Sequence[Requirement], links: TestLinks) -> list[WorkItem]:

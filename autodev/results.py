@@ -10,29 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from autodev.records import AttemptRecord
+
 PassStatus = Literal["satisfied", "failed", "blocked"]
 RequirementStatus = Literal["satisfied", "failed", "blocked", "unverified", "removed"]
-AttemptOutcome = Literal["green", "red", "rejected", "commit_failed"]
-
-
-class AttemptRecord(BaseModel):
-    """One candidate (a model call or a replay) and what became of it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    number: int
-    model: str
-    outcome: AttemptOutcome
-    reason: str
-    requirement: str = ""
-    tier: str = ""
-    cached: bool = False
-    files: list[str] = Field(default_factory=list)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    model_seconds: float = 0.0
-    test_seconds: float = 0.0
 
 
 class RequirementResult(BaseModel):

@@ -28,7 +28,7 @@ from autodev.llm.client import Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import configure_logging
 from autodev.route.metrics import METRICS_SCHEMA_VERSION, CallEvent, MetricsStore
-from autodev.route.policy import Cascade, describe_failure, plan_tiers, size_class, starting_tier
+from autodev.route.policy import EscalationPolicy, describe_failure, plan_tiers, size_class, starting_tier
 from autodev.verify.junit import TestOutcome
 from autodev.verify.runner import TestRun
 
@@ -136,10 +136,10 @@ def route_once(
     failure = timed(parts["describe_failure"], lambda: describe_failure(run, None, target_tests=24))
 
     def climb() -> None:
-        cascade = Cascade(plan, start=start, max_attempts=10)
-        cascade.first()
+        policy = EscalationPolicy(plan, start=start, max_attempts=10)
+        policy.first()
         for _ in range(3):
-            cascade.after_failure(failure, attempts=1)
+            policy.after_failure(failure, attempts=1)
 
     timed(parts["cascade (first + 3 failures)"], climb)
     timed(parts["request_key"], lambda: request_key(model, messages))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autodev.candidate import reply_changes, try_all_in_scratch, try_in_scratch
+from autodev.core.candidate import reply_changes, try_all_in_scratch, try_in_scratch
 from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.synth.context import SourceFile
 from autodev.verify.runner import TestRun, run_tests

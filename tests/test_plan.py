@@ -7,8 +7,9 @@ import hashlib
 import pytest
 from test_verdict import run
 
-from autodev.plan import ORPHAN_PREFIX, blocking_dependency, failing_tests, items_for, orphan_items
+from autodev.plan import ORPHAN_PREFIX, blocking_dependency, items_for, orphan_items
 from autodev.spec.model import Requirement, TestLinks
+from autodev.verify.verdict import failing_tests
 
 pytestmark = pytest.mark.req("SPEC-2")
 

@@ -9,7 +9,7 @@ import pytest
 from autodev.config import LLMConfig, parse_config
 from autodev.errors import ConfigError
 from autodev.route.policy import (
-    Cascade,
+    EscalationPolicy,
     Failure,
     TierPlan,
     describe_failure,
@@ -353,93 +353,93 @@ class TestFailureSignature:
 class TestCascade:
     def test_it_starts_with_an_attempt_at_the_start_tier(self) -> None:
         """The first decision is an attempt at the tier starting_tier chose."""
-        decision = Cascade(tiers("tier1", "tier2", "tier3"), start=1, max_attempts=5).first()
+        decision = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=1, max_attempts=5).first()
         assert (decision.action, decision.tier, decision.reason) == ("attempt", 1, "start at tier2")
         assert decision.status is None
 
     def test_a_cheap_failure_is_repaired_once_then_escalated(self) -> None:
         """A cheap failure earns one repair round at the same tier; a second failure there escalates."""
-        cascade = Cascade(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
-        repair = cascade.after_failure(failure("A", cheap=True), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
+        repair = policy.after_failure(failure("A", cheap=True), attempts=1)
         assert (repair.action, repair.tier) == ("repair", 0)
         assert repair.reason == "looks cheap to fix: cheap reason"
-        escalate = cascade.after_failure(failure("B", cheap=True), attempts=1)
+        escalate = policy.after_failure(failure("B", cheap=True), attempts=1)
         assert (escalate.action, escalate.tier) == ("escalate", 1)
         assert escalate.reason == "escalate to tier2: its repair round failed too"
 
     def test_each_tier_gets_its_own_repair_round(self) -> None:
         """Escalating resets the repair allowance: the next tier may repair a cheap failure again."""
-        cascade = Cascade(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
-        cascade.after_failure(failure("A", cheap=False), attempts=1)
-        decision = cascade.after_failure(failure("B", cheap=True), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
+        policy.after_failure(failure("A", cheap=False), attempts=1)
+        decision = policy.after_failure(failure("B", cheap=True), attempts=1)
         assert (decision.action, decision.tier) == ("repair", 1)
 
     def test_a_costly_failure_escalates_at_once(self) -> None:
         """A failure that does not look cheap goes straight to the next tier, saying why."""
-        cascade = Cascade(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
-        decision = cascade.after_failure(failure("A", cheap=False), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
+        decision = policy.after_failure(failure("A", cheap=False), attempts=1)
         assert (decision.action, decision.tier) == ("escalate", 1)
         assert decision.reason == "escalate to tier2: not cheap to fix: costly reason"
 
     def test_the_same_failure_twice_in_a_row_escalates(self) -> None:
         """A repair that reproduces the same failure is a loop: escalate without waiting for more rounds."""
-        cascade = Cascade(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
-        assert cascade.after_failure(failure("tests/t.py::x: assert 1 == 2", cheap=True), attempts=1).action == "repair"
-        decision = cascade.after_failure(failure("tests/t.py::x: assert 1 == 2", cheap=True), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=10)
+        assert policy.after_failure(failure("tests/t.py::x: assert 1 == 2", cheap=True), attempts=1).action == "repair"
+        decision = policy.after_failure(failure("tests/t.py::x: assert 1 == 2", cheap=True), attempts=1)
         assert (decision.action, decision.tier) == ("escalate", 1)
         assert "the same failure twice in a row (tests/t.py::x: assert 1 == 2)" in decision.reason
 
     def test_the_same_failure_twice_at_the_top_tier_is_blocked(self) -> None:
         """At the top tier a loop has nowhere to go: the requirement ends as blocked."""
-        cascade = Cascade(tiers("tier1", "tier2"), start=1, max_attempts=10)
-        assert cascade.after_failure(failure("A", cheap=False), attempts=1).action == "repair"
-        decision = cascade.after_failure(failure("A", cheap=False), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=1, max_attempts=10)
+        assert policy.after_failure(failure("A", cheap=False), attempts=1).action == "repair"
+        decision = policy.after_failure(failure("A", cheap=False), attempts=1)
         assert (decision.action, decision.status, decision.tier) == ("stop", "blocked", 1)
         assert "at the top tier" in decision.reason
 
     def test_the_top_tier_repairs_until_attempts_run_out(self) -> None:
         """At the top, any changing failure, cheap or not, is repaired until max_attempts is used up."""
-        cascade = Cascade(tiers("tier1", "tier2"), start=1, max_attempts=3)
-        first = cascade.after_failure(failure("A", cheap=False), attempts=1)
-        second = cascade.after_failure(failure("B", cheap=True), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=1, max_attempts=3)
+        first = policy.after_failure(failure("A", cheap=False), attempts=1)
+        second = policy.after_failure(failure("B", cheap=True), attempts=1)
         assert [(d.action, d.tier) for d in (first, second)] == [("repair", 1), ("repair", 1)]
         assert first.reason == "top tier: repair (costly reason)"
-        last = cascade.after_failure(failure("C", cheap=False), attempts=1)
+        last = policy.after_failure(failure("C", cheap=False), attempts=1)
         assert (last.action, last.status) == ("stop", "failed")
         assert "max_attempts = 3" in last.reason
 
     def test_max_attempts_counts_every_sample(self) -> None:
         """A round of several samples uses that many attempts of the budget."""
-        cascade = Cascade(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=4)
-        assert cascade.after_failure(failure("A", cheap=True), attempts=3).action == "repair"
-        decision = cascade.after_failure(failure("B", cheap=True), attempts=1)
+        policy = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=4)
+        assert policy.after_failure(failure("A", cheap=True), attempts=3).action == "repair"
+        decision = policy.after_failure(failure("B", cheap=True), attempts=1)
         assert (decision.action, decision.status) == ("stop", "failed")
         assert decision.reason.startswith("4 attempt(s) used")
 
     def test_a_single_round_can_use_up_all_attempts(self) -> None:
         """When the first round's samples reach max_attempts, nothing follows, cheap or not."""
-        cascade = Cascade(tiers("tier1", "tier2"), start=0, max_attempts=3)
-        decision = cascade.after_failure(failure("A", cheap=True), attempts=3)
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=0, max_attempts=3)
+        decision = policy.after_failure(failure("A", cheap=True), attempts=3)
         assert (decision.action, decision.status, decision.tier) == ("stop", "failed", 0)
 
     def test_the_attempt_limit_wins_over_loop_detection(self) -> None:
         """A loop on the last allowed attempt reports the exhausted budget (failed), not blocked."""
-        cascade = Cascade(tiers("tier1"), start=0, max_attempts=2)
-        cascade.after_failure(failure("A", cheap=False), attempts=1)
-        decision = cascade.after_failure(failure("A", cheap=False), attempts=1)
+        policy = EscalationPolicy(tiers("tier1"), start=0, max_attempts=2)
+        policy.after_failure(failure("A", cheap=False), attempts=1)
+        decision = policy.after_failure(failure("A", cheap=False), attempts=1)
         assert (decision.action, decision.status) == ("stop", "failed")
 
     def test_a_call_error_escalates_to_the_next_tier(self) -> None:
         """When no model of a tier answers, the next tier is tried and the error is in the reason."""
-        cascade = Cascade(tiers("tier1", "tier2"), start=0, max_attempts=3)
-        decision = cascade.after_call_error("connection refused")
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=0, max_attempts=3)
+        decision = policy.after_call_error("connection refused")
         assert (decision.action, decision.tier) == ("escalate", 1)
         assert decision.reason == "escalate to tier2: no answer from tier1: connection refused"
 
     def test_a_call_error_at_the_top_tier_stops(self) -> None:
         """With no tier left, a call error ends the requirement as failed with the error as the reason."""
-        cascade = Cascade(tiers("tier1", "tier2"), start=1, max_attempts=3)
-        decision = cascade.after_call_error("rate limited")
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=1, max_attempts=3)
+        decision = policy.after_call_error("rate limited")
         assert (decision.action, decision.status, decision.tier, decision.reason) == (
             "stop",
             "failed",
@@ -449,7 +449,7 @@ class TestCascade:
 
     def test_a_call_error_does_not_use_attempts(self) -> None:
         """Unanswered calls tested nothing, so they leave the attempt budget alone."""
-        cascade = Cascade(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=1)
-        cascade.after_call_error("timeout")
-        assert cascade.attempts == 0
-        assert cascade.first().tier == 1
+        policy = EscalationPolicy(tiers("tier1", "tier2", "tier3"), start=0, max_attempts=1)
+        policy.after_call_error("timeout")
+        assert policy.attempts == 0
+        assert policy.first().tier == 1

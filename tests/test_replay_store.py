@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autodev.route.replay import SCHEMA, VerifiedChange, VerifiedStore, keyed_files, state_key
+from autodev.core.verified import SCHEMA, VerifiedChange, VerifiedStore, keyed_files, state_key
 
 pytestmark = pytest.mark.req("ROUTE-1")
 

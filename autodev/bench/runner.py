@@ -23,12 +23,13 @@ from autodev.bench.exercise import Exercise, build_project, restore_tests
 from autodev.bench.records import CallRecord, ExerciseResult
 from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
 from autodev.config import TIER_NAMES, Config
-from autodev.engine import PassResult, run_once
+from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError
 from autodev.llm.client import ChatClient, LiteLLMClient, load_litellm
 from autodev.local.files import installed_local_ladder
 from autodev.local.serving import model_client
 from autodev.project import ProjectPaths
+from autodev.results import PassResult
 from autodev.testing import ScriptedServer
 from autodev.verify.runner import run_tests
 

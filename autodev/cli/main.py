@@ -23,10 +23,11 @@ from autodev.cli.models_cmd import models
 from autodev.cli.options import GlobalOptions
 from autodev.cli.spec_cmd import spec, status
 from autodev.config import load_config
-from autodev.engine import PassResult, run_once
+from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
+from autodev.results import PassResult
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

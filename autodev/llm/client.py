@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import ModelError
 from autodev.llm.models import ResolvedModel, is_loopback
+from autodev.llm.retry import call_with_retries
 
 Message = dict[str, str]
 
@@ -183,21 +184,17 @@ def _first_line(text: str, limit: int = 300) -> str:
 
 
 class LiteLLMClient:
-    """ChatClient over LiteLLM; one retry for errors that another call may fix."""
+    """ChatClient over LiteLLM; ``retries`` more tries for errors that another call may fix.
+
+    A pass sets ``retries=0``: its dispatcher retries, so that the budget sees every request.
+    """
 
     def __init__(self, *, retries: int = 1, backoff_s: float = 1.0) -> None:
         self.retries = retries
         self.backoff_s = backoff_s
 
     def complete(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
-        for attempt in range(self.retries + 1):
-            try:
-                return self._call(model, messages)
-            except ModelError as error:
-                if not error.retryable or attempt == self.retries:
-                    raise
-                time.sleep(self.backoff_s * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return call_with_retries(lambda: self._call(model, messages), retries=self.retries, backoff_s=self.backoff_s)
 
     def _call(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
         if os.environ.get(NO_NETWORK_ENV) == "1" and not is_loopback(model.api_base):

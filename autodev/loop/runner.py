@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from autodev.config import Config, load_config
-from autodev.engine import PassResult, run_once
+from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError
 from autodev.llm.client import ChatClient
 from autodev.local.serving import model_client
@@ -25,6 +25,7 @@ from autodev.loop.daemon import LoopFiles
 from autodev.loop.pidlock import LoopLock
 from autodev.loop.status import LoopState, write_state
 from autodev.project import ProjectPaths
+from autodev.results import PassResult
 from autodev.watch.gate import hash_file
 from autodev.watch.observer import ProjectWatcher
 

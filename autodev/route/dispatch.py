@@ -15,6 +15,7 @@ from autodev.errors import ModelError
 from autodev.llm.cache import ResponseCache, request_key
 from autodev.llm.client import ChatClient, Completion, Message
 from autodev.llm.models import ResolvedModel
+from autodev.llm.retry import call_with_retries
 from autodev.logs import get_logger
 
 
@@ -129,25 +130,30 @@ class TierDispatcher:
             if hit is not None:
                 self._after(model, hit, None)
                 return hit
-        for attempt in range(self.retries + 1):
-            if self.observer is not None:
-                self.observer.before_call(model, messages)
-            try:
-                completion = self.transport.complete(model, messages)
-            except ModelError as error:
-                self._after(model, None, error)
-                if not error.retryable or attempt == self.retries:
-                    raise
-                delay = self.backoff_s * 2**attempt
-                self._log.info("retrying", model=model.name, attempt=attempt + 1, delay_s=delay, reason=str(error))
-                self._sleep(delay)
-                continue
-            self.cooldowns.succeeded(model.name)
-            if self.cache is not None and completion.text:
-                self.cache.put(key, completion)
-            self._after(model, completion, None)
-            return completion
-        raise AssertionError("unreachable")  # pragma: no cover
+        completion = call_with_retries(
+            lambda: self._request(model, messages),
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+            sleep=self._sleep,
+            on_retry=lambda number, delay, error: self._log.info(
+                "retrying", model=model.name, attempt=number, delay_s=delay, reason=str(error)
+            ),
+        )
+        self.cooldowns.succeeded(model.name)
+        if self.cache is not None and completion.text:
+            self.cache.put(key, completion)
+        self._after(model, completion, None)
+        return completion
+
+    def _request(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        """One real request, seen by the observer before (it may refuse: budget) and after when it fails."""
+        if self.observer is not None:
+            self.observer.before_call(model, messages)
+        try:
+            return self.transport.complete(model, messages)
+        except ModelError as error:
+            self._after(model, None, error)
+            raise
 
     def _after(self, model: ResolvedModel, completion: Completion | None, error: ModelError | None) -> None:
         if self.observer is not None:

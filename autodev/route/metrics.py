@@ -13,40 +13,16 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from autodev.config import TIER_NAMES, LLMConfig
 from autodev.logs import get_logger
+from autodev.records import CallEvent
 
 METRICS_SCHEMA_VERSION: Final = 1
 SOLVE_OUTCOMES: Final = ("green", "red", "rejected")  # outcomes that say whether the model could do the work
-
-Outcome = Literal["green", "red", "rejected", "error", "replayed"]
-
-
-class CallEvent(BaseModel):
-    """One model call (``kind="call"``) or one escalation from ``tier``/``model`` to ``to_tier``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["call", "escalation"] = "call"
-    at: float  # unix time
-    requirement: str
-    size_class: str = ""
-    tier: str
-    model: str
-    litellm_model: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    cached: bool = False
-    duration_s: float = 0.0
-    outcome: Outcome | None = None
-    to_tier: str | None = None
-    reason: str = ""
-
 
 ROLLING_WINDOW = 50  # attempts per tier and size class that decide whether a tier is skipped
 _TAIL_BYTES = 512 * 1024  # about 1,500 events: enough for the windows, bounded however long the file grows

@@ -163,7 +163,7 @@ class Decision(BaseModel):
     status: Literal["failed", "blocked"] | None = None  # for "stop"
 
 
-class Cascade:
+class EscalationPolicy:
     """The state of one requirement's climb: which tier, whether it was repaired there, the last failure.
 
     Rules: a failed round gets one repair round at the same tier when the failure looks cheap to fix, otherwise

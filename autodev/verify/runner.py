@@ -189,9 +189,7 @@ def strip_ansi(text: str) -> str:
 class TestRunner(Protocol):
     """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in."""
 
-    def __call__(
-        self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path
-    ) -> TestRun: ...
+    def __call__(self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path) -> TestRun: ...
 
 
 def run_tests(

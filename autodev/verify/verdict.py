@@ -7,7 +7,7 @@ failure summary is what the model sees on a retry; on a CPU prompt tokens cost t
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -337,3 +337,18 @@ def _joined(first: str, second: str) -> str:
 def _clip(line: str) -> str:
     line = line.rstrip()
     return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."
+
+
+def failing_tests(tests: Sequence[str], run: TestRun) -> list[str]:
+    """The tests among ``tests`` that did not pass in ``run`` (missing ones count as failing)."""
+    return [test for test in tests if status_of(run, test) in ("failing", "missing")]
+
+
+def unmet(run: TestRun, tests: Sequence[str] | None) -> list[str]:
+    """What keeps a requirement from being satisfied in ``run``: its failing tests, or the whole suite (``None``).
+
+    With :func:`judge`, the one place that decides whether the tests are green.
+    """
+    if tests:
+        return failing_tests(tests, run)
+    return [] if judge(run, run).green else ["the test suite"]

@@ -1,4 +1,4 @@
-"""Tier 0: changes that once made the tests pass, replayed when the project is back in the same state.
+"""Changes that once made the tests pass, stored under a key of everything a model would have been shown (tier 0).
 
 The key is everything a model would have been shown (requirement, tests, target files), so a hit means the same
 question was answered and verified before: reverting autodev's commit, a fresh clone or a benchmark rerun then

@@ -1,0 +1,66 @@
+"""One requirement to work on, and the project as it stands when the work begins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autodev.config import Config
+from autodev.logs import get_logger
+from autodev.project import ProjectPaths
+from autodev.spec.model import Requirement
+from autodev.synth.context import SourceFile
+from autodev.vcs import GitRepo
+from autodev.verify.runner import TestRun, TestRunner
+
+LabelledTestRun = Callable[[str, Path], TestRun]  # (label for the log, project root) -> the run
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What every step of a requirement's climb reads; nothing here changes while the climb runs."""
+
+    paths: ProjectPaths
+    config: Config
+    repo: GitRepo
+    requirement: Requirement
+    tests: list[SourceFile]
+    targets: list[str]
+    baseline: TestRun
+    run_tests: LabelledTestRun
+    target_tests: list[str] | None = None  # the requirement's linked tests; None: every test of the suite
+
+    @property
+    def root(self) -> Path:
+        return self.paths.root
+
+    @property
+    def protected(self) -> set[str]:
+        """Files a reply may not change: the tests and the spec that holds the requirement."""
+        return {t.path for t in self.tests} | {self.requirement.source}
+
+    @property
+    def target_count(self) -> int:
+        """How many tests must pass: the linked ones, or the whole suite's."""
+        return len(self.target_tests) if self.target_tests is not None else len(self.baseline.outcomes)
+
+
+def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> LabelledTestRun:
+    """The project's test command through ``runner``, each run logged under its label (baseline, attempt 2...)."""
+    log = get_logger()
+
+    def run(label: str, root: Path) -> TestRun:
+        result = runner(root, config.project.test_command, timeout_s=config.tests.timeout_s,
+                        scratch_dir=paths.scratch_dir)  # fmt: skip
+        log.info(
+            f"{label} tests",
+            passed=len(result.passed_ids),
+            failing=len(result.failing_ids),
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            seconds=round(result.duration_s, 2),
+        )
+        return result
+
+    return run

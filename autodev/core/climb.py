@@ -1,0 +1,118 @@
+"""The climb for one requirement, only the loop: decide (the router's policy), ask and try (a round), log.
+
+Replay (tier 0) comes first; then model tiers from the first one worth calling, until the tests pass, the policy
+stops, or the budget refuses a call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autodev.core.assignment import Assignment
+from autodev.core.attempts import AttemptLog
+from autodev.core.prompt import round_messages
+from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
+from autodev.core.rounds import Rounds
+from autodev.core.trial import Trial
+from autodev.core.verified import VerifiedStore
+from autodev.errors import BudgetExceededError, ModelError
+from autodev.logs import get_logger
+from autodev.records import AttemptRecord
+from autodev.results import RequirementStatus
+from autodev.route import Decision, EscalationPolicy, Failure, Router, size_class
+from autodev.synth.context import Feedback
+from autodev.verify.runner import TestRun
+
+
+@dataclass(frozen=True)
+class ClimbEnd:
+    """How the climb ended: the requirement's status and why, the attempts and route, the green run if any."""
+
+    status: RequirementStatus
+    reason: str
+    tier: str
+    model: str | None
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    route: list[str] = field(default_factory=list)
+    green_run: TestRun | None = None  # the test run that made the requirement green: the next baseline
+
+
+class Climb:
+    """Climbs the tiers for one assignment; see the module docstring."""
+
+    def __init__(self, assignment: Assignment, router: Router) -> None:
+        self.assignment = assignment
+        self.router = router
+        self.log = AttemptLog(assignment.requirement.id, router.metrics)
+        self.caller = router.caller(assignment.requirement.id, self.log.call_failed)
+        self.tiers = self.caller.tiers
+        self.trial = Trial(assignment)
+        self.route: list[str] = []
+        self.best: Failure | None = None
+        self.logger = get_logger()
+        store, key = VerifiedStore(assignment.paths.verified_dir), assignment_key(assignment)
+        self.rounds = Rounds(assignment, self.caller, self.trial, self.log, store=store, key=key)
+        self.store, self.key = store, key
+
+    def run(self, max_attempts: int) -> ClimbEnd:
+        replayed = replay(self.assignment, self.trial, self.log, self.route, store=self.store, key=self.key)
+        if replayed is not None:
+            return self._end("satisfied", replayed.record.reason, REPLAY_TIER, replayed.run, model=REPLAY_MODEL)
+        first = round_messages(self.assignment, None, None, self.tiers[0].models[0])
+        self.log.size = size_class(sum(len(m["content"]) for m in first))
+        policy = self._policy(max_attempts)
+        decision = policy.first()
+        feedback: Feedback | None = None
+        while True:
+            self._decided(decision)
+            if decision.action == "stop":
+                return self._end(decision.status or "failed", decision.reason, self._tier(decision))
+            tier = self.tiers[decision.tier]
+            samples = 1 if decision.action == "repair" else tier.samples
+            samples = max(1, min(samples, max_attempts - policy.attempts))
+            messages = round_messages(self.assignment, feedback, self.best, tier.models[0])
+            try:
+                round_ = self.rounds.run(tier, messages, samples, repair=decision.action == "repair")
+            except BudgetExceededError as error:
+                self.logger.warning("blocked by the budget", reason=str(error))
+                return self._end("blocked", str(error), self._tier(decision))
+            except ModelError as error:
+                self.logger.error("no model of the tier answered", tier=self._tier(decision), error=str(error))
+                decision = policy.after_call_error(str(error))
+                continue
+            green = round_.green
+            if green is not None:
+                return self._end("satisfied", green.record.reason, green.record.tier, green.run)
+            best = round_.best_failure()
+            assert best is not None and best.failure is not None  # a round without green has a failure
+            feedback, self.best = best.feedback, best.failure
+            decision = policy.after_failure(best.failure, attempts=len(round_.tried))
+
+    def _policy(self, max_attempts: int) -> EscalationPolicy:
+        policy, skipped = self.router.policy(self.log.size, max_attempts)
+        for reason in skipped:
+            self.route.append(reason)
+            self.logger.info("route", action="skip", reason=reason)
+        return policy
+
+    def _decided(self, decision: Decision) -> None:
+        self.route.append(f"{decision.action}: {decision.reason}")
+        self.logger.info("route", action=decision.action, tier=self._tier(decision), reason=decision.reason)
+        if decision.action == "escalate":
+            previous = self.tiers[decision.tier - 1]
+            self.log.escalated(previous.name, previous.models[0], self.tiers[decision.tier].name, decision.reason)
+
+    def _tier(self, decision: Decision) -> str:
+        return self.tiers[min(decision.tier, len(self.tiers) - 1)].name
+
+    def _end(
+        self,
+        status: RequirementStatus,
+        reason: str,
+        tier: str,
+        green_run: TestRun | None = None,
+        *,
+        model: str | None = None,
+    ) -> ClimbEnd:
+        return ClimbEnd(status, reason, tier, model or self.log.last_model, list(self.log.records), list(self.route),
+                        green_run)  # fmt: skip

@@ -1,0 +1,40 @@
+"""Step 1 of a pass: the repository and autodev's state ready, and any interrupted attempt rolled back."""
+
+from __future__ import annotations
+
+from autodev.logs import get_logger
+from autodev.project import ProjectPaths
+from autodev.vcs import GitRepo
+from autodev.workspace import recover
+
+
+def prepare(paths: ProjectPaths) -> tuple[GitRepo, list[str]]:
+    """The project's repository, and the files restored from an attempt a crash or kill interrupted."""
+    log = get_logger()
+    repo = GitRepo.open(paths.root)
+    if repo.root.resolve() != paths.root.resolve():
+        log.info("project inside a larger repository", repository=str(repo.root))
+    paths.ensure_state_dirs()
+    if repo.ensure_excluded(".autodev/"):
+        log.info("keeping .autodev/ out of git through .git/info/exclude")
+    removed = repo.clear_stale_index_lock()  # left by a git command killed with autodev (kill -9, power loss)
+    if removed:
+        log.warning("stale git lock removed", detail=removed)
+    return repo, recover_interrupted(paths)
+
+
+def recover_interrupted(paths: ProjectPaths) -> list[str]:
+    """Roll back an attempt that a crash or kill interrupted, before anything else looks at the files."""
+    log = get_logger()
+    report = recover(paths.root, paths.journal_file)
+    if report.restored:
+        log.warning("rolled back an interrupted attempt", restored=list(report.restored))
+    if report.conflicts:
+        log.warning(
+            "files changed since the interrupted attempt were left as they are",
+            files=list(report.conflicts),
+            journal=report.moved_aside,
+        )
+    if report.problem:
+        log.error("journal could not be used", problem=report.problem, moved_to=report.moved_aside)
+    return list(report.restored)

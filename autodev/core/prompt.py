@@ -1,0 +1,19 @@
+"""The messages of a round: the requirement, its tests, the target files as they are now, and maybe the failure."""
+
+from __future__ import annotations
+
+from autodev.core.assignment import Assignment
+from autodev.core.candidate import read_text
+from autodev.llm.client import Message
+from autodev.route import Failure
+from autodev.synth.context import Feedback, SourceFile, build_messages
+
+
+def round_messages(
+    assignment: Assignment, feedback: Feedback | None, best: Failure | None, model_name: str
+) -> list[Message]:
+    """Show the failed reply to the model that wrote it, or to the next tier when it was nearly right."""
+    targets = [SourceFile(path=p, content=read_text(assignment.root / p)) for p in assignment.targets]
+    nearly = best is not None and best.total > 0 and best.passed * 2 >= best.total
+    show = feedback is not None and (feedback.model == model_name or nearly)
+    return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show)

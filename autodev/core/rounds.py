@@ -1,0 +1,115 @@
+"""One round at one tier: ask for candidates, turn each reply into changes, and try them.
+
+One candidate is tried in the user's tree directly (through a :class:`~autodev.core.trial.Trial`). Several are
+first tested side by side in scratch copies, and only the first green one is tried in the user's tree, so the tree
+only ever receives a change that already made the tests pass somewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from autodev.core.assignment import Assignment
+from autodev.core.attempts import AttemptLog, call_facts
+from autodev.core.candidate import reply_changes, try_all_in_scratch
+from autodev.core.trial import Trial
+from autodev.core.tried import Round, Tried, after_trial, red, rejected
+from autodev.core.verified import VerifiedStore
+from autodev.errors import EditRejectedError
+from autodev.llm.client import Completion, Message
+from autodev.llm.models import ResolvedModel
+from autodev.logs import get_logger
+from autodev.route import TierCaller, TierPlan
+
+_LOGGED_REPLY_CHARS = 8000
+Answer = tuple[ResolvedModel, Completion]
+
+
+class Rounds:
+    """Runs the rounds of one requirement's climb; green changes are remembered for a later replay."""
+
+    def __init__(
+        self, assignment: Assignment, caller: TierCaller, trial: Trial, log: AttemptLog, *, store: VerifiedStore,
+        key: str,
+    ) -> None:  # fmt: skip
+        self.assignment = assignment
+        self.caller = caller
+        self.trial = trial
+        self.log = log
+        self.store = store
+        self.key = key
+        self.logger = get_logger()
+
+    def run(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> Round:
+        """Ask the tier for ``samples`` candidates and try them; stops at the first green one."""
+        if samples == 1:
+            answer = self.caller.ask(tier, messages, repair=repair, attempt=len(self.log.records))
+            return Round([self._in_place(tier, answer)])
+        answers = self.caller.ask_samples(tier, messages, samples)
+        self.logger.info("candidates", tier=tier.name, count=len(answers))
+        return self._sampled(tier, answers)
+
+    def _in_place(self, tier: TierPlan, answer: Answer) -> Tried:
+        model, completion = answer
+        self.logger.debug("model reply", model=model.name, reply=completion.text[:_LOGGED_REPLY_CHARS])
+        facts = call_facts(model.name, tier.name, completion)
+        try:
+            changes = self._changes(completion)
+        except EditRejectedError as error:
+            return rejected(self.log, facts, completion.text, error, self.assignment.target_count)
+        return self._try(tier, answer, changes)
+
+    def _try(self, tier: TierPlan, answer: Answer, changes: dict[str, str]) -> Tried:
+        """Try the changes in the user's tree and record what became of them."""
+        model, completion = answer
+        facts = call_facts(model.name, tier.name, completion)
+        label = f"attempt {len(self.log.records) + 1}"
+        outcome = self.trial.run(changes, label=label, author=completion.model)
+        tried = after_trial(self.log, facts, outcome, changes, reply=completion.text,
+                            target_count=self.assignment.target_count)  # fmt: skip
+        if tried.green:
+            self.store.put(self.key, model.name, changes)
+        return tried
+
+    def _sampled(self, tier: TierPlan, answers: Sequence[Answer]) -> Round:
+        """Each candidate tested in its own scratch copy; the first green one is tried in place and committed."""
+        round_ = Round()
+        testable: list[tuple[Answer, dict[str, str]]] = []
+        for model, completion in answers:
+            try:
+                testable.append(((model, completion), self._changes(completion)))
+            except EditRejectedError as error:
+                facts = call_facts(model.name, tier.name, completion)
+                round_.tried.append(rejected(self.log, facts, completion.text, error, self.assignment.target_count))
+        work = self.assignment
+        runs = try_all_in_scratch(
+            work.root,
+            [changes for _, changes in testable],
+            lambda copy: work.run_tests("candidate", copy),
+            workers=os.cpu_count() or 1,
+        )
+        for (answer, changes), run in zip(testable, runs, strict=True):
+            verdict = self.trial.judge(run)
+            if verdict.green and round_.green is None:
+                round_.tried.append(self._try(tier, answer, changes))
+                continue
+            model, completion = answer
+            reason = "another candidate was green first" if verdict.green else verdict.reason
+            facts = call_facts(model.name, tier.name, completion)
+            round_.tried.append(red(self.log, facts, run, verdict, reason, changes, reply=completion.text,
+                                    target_count=work.target_count))  # fmt: skip
+        return round_
+
+    def _changes(self, completion: Completion) -> dict[str, str]:
+        """The reply as changed files; files the user changed and did not commit are never written."""
+        work = self.assignment
+        changes = reply_changes(
+            work.root, completion.text, targets=work.targets, tests=work.tests, protected=work.protected
+        )
+        dirty = work.repo.uncommitted(changes)
+        if dirty:
+            raise EditRejectedError(
+                f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files."
+            )
+        return changes

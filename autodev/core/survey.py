@@ -1,0 +1,89 @@
+"""Step 2 of a pass: what the specs ask for, which tests prove what, what changed since the ledger, the baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autodev.config import Config
+from autodev.core.assignment import LabelledTestRun
+from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild_from_git
+from autodev.logs import get_logger
+from autodev.project import ProjectPaths
+from autodev.spec.links import project_links
+from autodev.spec.lint import order_requirements
+from autodev.spec.model import Requirement, TestLinks
+from autodev.spec.parser import load_specs
+from autodev.synth.targets import find_test_files
+from autodev.verify.runner import TestRun, pytest_argv
+
+NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The project at the start of the pass; ``suite`` is every test file when the whole suite proves everything."""
+
+    requirements: list[Requirement]
+    links: TestLinks
+    ledger: Ledger
+    diff: LedgerDiff
+    baseline: TestRun
+    suite: list[str] | None
+
+
+class SurveyFailed(Exception):
+    """The pass cannot start (no tests, or the tests time out unchanged); the message says why."""
+
+
+def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> Survey:
+    root = paths.root
+    specs = load_specs(root, config.specs.paths)
+    requirements = order_requirements(specs.requirements)
+    test_files = find_test_files(root)
+    if not test_files:
+        raise SurveyFailed(NO_TESTS)
+    whole_suite = _whole_suite(requirements, config.project.test_command)
+    links = (
+        TestLinks(by_requirement={r.id: [] for r in requirements})
+        if whole_suite
+        else _links(paths, config, requirements)
+    )
+    ledger = _ledger(paths, requirements)
+    diff = diff_ledger(ledger, requirements)
+    get_logger().info(
+        "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
+    )
+    baseline = run_tests("baseline", root)
+    if baseline.timed_out:
+        raise SurveyFailed(f"the tests time out before any change: {baseline.output[-400:].strip()}")
+    return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None)
+
+
+def _whole_suite(requirements: Sequence[Requirement], test_command: str) -> bool:
+    """Whether every test simply proves everything: one prose spec (no IDs), or a runner other than pytest.
+
+    Then the suite is judged as a whole, as a user with one SPEC.md expects, and no collection run is paid for.
+    """
+    single_prose = len(requirements) == 1 and requirements[0].whole_file
+    return single_prose or pytest_argv(test_command) is None
+
+
+def _links(paths: ProjectPaths, config: Config, requirements: Sequence[Requirement]) -> TestLinks:
+    """Which tests prove which requirement, from pytest's own collection."""
+    links = project_links(
+        paths.root,
+        requirements,
+        config.project.test_command,
+        scratch_dir=paths.scratch_dir,
+        timeout_s=config.tests.timeout_s,
+    )
+    get_logger().info("tests linked", links=links.by_requirement, unlinked=links.unlinked)
+    return links
+
+
+def _ledger(paths: ProjectPaths, requirements: Sequence[Requirement]) -> Ledger:
+    ledger, warning = load_ledger(paths.ledger_file, rebuild=lambda: rebuild_from_git(paths.root, list(requirements)))
+    if warning:
+        get_logger().warning("ledger rebuilt", reason=warning)
+    return ledger

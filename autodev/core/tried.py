@@ -1,0 +1,103 @@
+"""A tried candidate: its attempt record, and what the next round learns from it (feedback, a failure to classify).
+
+Every way a candidate can end (committed, red, rejected before testing, commit failed) is turned into a record
+here, so a replay and a model's reply are recorded alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from autodev.core.attempts import AttemptLog
+from autodev.core.trial import TrialOutcome
+from autodev.errors import EditRejectedError
+from autodev.logs import get_logger
+from autodev.records import AttemptRecord, CallFacts, Outcome
+from autodev.route import Failure, describe_failure
+from autodev.synth.context import Feedback
+from autodev.verify.runner import TestRun
+from autodev.verify.verdict import Verdict, failure_summary
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One candidate after its test run (or its rejection); ``run`` is the green run, the next baseline."""
+
+    record: AttemptRecord
+    feedback: Feedback | None = None
+    failure: Failure | None = None
+    run: TestRun | None = None
+
+    @property
+    def green(self) -> bool:
+        return self.record.outcome == "green"
+
+
+@dataclass
+class Round:
+    """The candidates of one round at one tier, in the order they were tried."""
+
+    tried: list[Tried] = field(default_factory=list)
+
+    @property
+    def green(self) -> Tried | None:
+        return next((t for t in self.tried if t.green), None)
+
+    def best_failure(self) -> Tried | None:
+        """The failing candidate closest to green: most tests passing; a rejected reply counts least."""
+        failed = [t for t in self.tried if t.failure is not None]
+        return max(failed, key=lambda t: t.failure.passed if t.failure else 0, default=None)
+
+
+def after_trial(
+    log: AttemptLog,
+    facts: CallFacts,
+    outcome: TrialOutcome,
+    changes: Mapping[str, str],
+    *,
+    reply: str,
+    target_count: int,
+    metric: Outcome | None = None,
+) -> Tried:
+    """Record a trial in the user's tree: committed, red, or rolled back because the commit failed."""
+    files, seconds = sorted(changes), outcome.run.duration_s
+    if outcome.kind == "green":
+        assert outcome.commit is not None
+        get_logger().info("committed", commit=outcome.commit, files=files, model=facts.model, tier=facts.tier)
+        reason = f"tests pass; committed {outcome.commit[:12]}"
+        record = log.attempt(facts, "green", reason, files=files, test_seconds=seconds, metric=metric)
+        return Tried(record, run=outcome.run)
+    if outcome.kind == "commit_failed":
+        reason = f"commit failed: {outcome.error}"
+        record = log.attempt(facts, "commit_failed", reason, files=files, test_seconds=seconds, metric=metric)
+        return Tried(record, None, Failure(signature=reason, cheap=False, why="the commit failed"))
+    return red(log, facts, outcome.run, outcome.verdict, outcome.verdict.reason, changes, reply=reply,
+               target_count=target_count, metric=metric)  # fmt: skip
+
+
+def red(
+    log: AttemptLog,
+    facts: CallFacts,
+    run: TestRun,
+    verdict: Verdict,
+    reason: str,
+    changes: Mapping[str, str],
+    *,
+    reply: str,
+    target_count: int,
+    metric: Outcome | None = None,
+) -> Tried:
+    """A candidate whose tests failed; the model sees its reply and the failure in a repair round."""
+    record = log.attempt(facts, "red", reason, files=sorted(changes), test_seconds=run.duration_s, metric=metric)
+    summary = failure_summary(run)
+    text = f"{verdict.reason}\n{summary}" if summary else verdict.reason
+    feedback = Feedback(reply=reply, failure=text, model=facts.model)
+    return Tried(record, feedback, describe_failure(run, None, target_count))
+
+
+def rejected(log: AttemptLog, facts: CallFacts, reply: str, error: EditRejectedError, target_count: int) -> Tried:
+    """A reply that could not be turned into changes (no code, a protected path, ...): never tested."""
+    record = log.attempt(facts, "rejected", str(error))
+    feedback = Feedback(reply=reply, failure=str(error), model=facts.model)
+    return Tried(record, feedback, describe_failure(None, str(error), target_count))

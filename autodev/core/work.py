@@ -1,0 +1,113 @@
+"""Step 3 of a pass: the requirements one after another, each against the tests as the previous ones left them.
+
+A requirement is first checked (linked tests? already passing? a dependency unsatisfied? the user's uncommitted
+changes in its files?) and only then climbed; a satisfied one moves the baseline to the run that made it green.
+"""
+
+from __future__ import annotations
+
+import time
+
+from autodev.config import Config
+from autodev.core.assignment import Assignment, LabelledTestRun
+from autodev.core.climb import Climb
+from autodev.errors import UnsafeWorkspaceError
+from autodev.logs import get_logger
+from autodev.plan import WorkItem, blocking_dependency
+from autodev.project import ProjectPaths
+from autodev.results import RequirementResult, finish
+from autodev.route import Router
+from autodev.spec.model import Requirement
+from autodev.synth.context import SourceFile
+from autodev.synth.targets import choose_targets
+from autodev.vcs import GitRepo
+from autodev.verify.runner import TestRun
+from autodev.verify.verdict import unmet
+
+UNVERIFIED = 'no test is linked to it: write tests that prove it and mark them @pytest.mark.req("{id}")'
+
+
+class Work:
+    """The requirements of one pass; ``suite``: every test file, when the whole suite proves every requirement."""
+
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        config: Config,
+        repo: GitRepo,
+        router: Router,
+        run_tests: LabelledTestRun,
+        *,
+        baseline: TestRun,
+        suite: list[str] | None,
+        max_attempts: int,
+    ) -> None:
+        self.paths, self.config, self.repo, self.router = paths, config, repo, router
+        self.run_tests = run_tests
+        self.baseline = baseline
+        self.suite = suite
+        self.max_attempts = max_attempts
+        self.satisfied: set[str] = set()
+        self.known: set[str] = set()
+        self.log = get_logger()
+
+    def requirement(self, item: WorkItem) -> RequirementResult:
+        started = time.monotonic()
+        result = self._requirement(item)
+        if result.status == "satisfied":
+            self.satisfied.add(item.requirement.id)
+        self.known.add(item.requirement.id)
+        self.log.info("requirement done", id=result.requirement, status=result.status, reason=result.reason)
+        return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+
+    def _requirement(self, item: WorkItem) -> RequirementResult:
+        requirement, root = item.requirement, self.paths.root
+        test_files = item.test_files if self.suite is None else self.suite
+        tests = [
+            SourceFile(path=p, content=(root / p).read_text(encoding="utf-8", errors="replace")) for p in test_files
+        ]
+        targets = choose_targets(root, requirement.files, test_files, [t.content or "" for t in tests])
+        draft = RequirementResult(
+            requirement=requirement.id, title=requirement.title, status="failed", reason="", targets=targets,
+            tests=item.tests,
+        )  # fmt: skip
+        refusal = self._refusal(item, draft, targets)
+        if refusal is not None:
+            return refusal
+        self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets,
+                      failing=unmet(self.baseline, item.tests or None))  # fmt: skip
+        assignment = Assignment(
+            self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
+            self.run_tests, target_tests=item.tests or None,
+        )  # fmt: skip
+        end = Climb(assignment, self.router).run(self.max_attempts)
+        commit = self.repo.head_sha() if end.status == "satisfied" else None
+        result = finish(draft, status=end.status, reason=end.reason, tier=end.tier, model=end.model, commit=commit,
+                        attempts=end.attempts, route=end.route)  # fmt: skip
+        if result.status == "satisfied":
+            self.baseline = end.green_run or self.run_tests("baseline", root)
+        return result
+
+    def _refusal(self, item: WorkItem, draft: RequirementResult, targets: list[str]) -> RequirementResult | None:
+        """The result without a climb: unverified, already satisfied, or blocked; None when there is work to do."""
+        requirement = item.requirement
+        if not item.tests and self.suite is None:
+            return finish(draft, status="unverified", reason=UNVERIFIED.format(id=requirement.id))
+        if not unmet(self.baseline, item.tests or None):
+            count = len(item.tests) or len(self.baseline.passed_ids)
+            return finish(draft, status="satisfied", reason=f"its {count} test(s) pass", already_satisfied=True)
+        blocker = blocking_dependency(requirement, self.satisfied, self.known)  # ordered: dependencies came first
+        if blocker is not None:
+            return finish(draft, status="blocked", reason=f"depends on {blocker}, which is not satisfied")
+        dirty = self.repo.uncommitted(targets)
+        if dirty:
+            self.log.warning("blocked: uncommitted user changes", files=dirty)
+            return finish(draft, status="blocked", reason=str(UnsafeWorkspaceError(dirty)))
+        return None
+
+
+def _with_context(requirement: Requirement) -> Requirement:
+    """The shared text of the requirement's file goes to the model with it (it is not part of its hash)."""
+    if not requirement.context or requirement.whole_file:
+        return requirement
+    return requirement.model_copy(update={"text": f"{requirement.context}\n\n{requirement.text}"})

@@ -1,0 +1,65 @@
+"""The record of one model call, and the records derived from it.
+
+A call's facts (which model at which tier, tokens, cost, seconds, whether the cache answered) are defined once, in
+:class:`CallFacts`. The attempt record of a pass (`autodev run --once --json`), the metrics line
+(``.autodev/metrics.jsonl``) and the benchmark's call record all extend it, so the same fact has the same name
+everywhere. :class:`autodev.core.attempts.AttemptLog` is the only writer of attempt records and metrics events.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+AttemptOutcome = Literal["green", "red", "rejected", "commit_failed"]
+Outcome = Literal["green", "red", "rejected", "error", "replayed"]  # a metrics event's outcome
+
+
+class CallFacts(BaseModel):
+    """What one model call (or a replay, which costs nothing) was and what it cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    tier: str = ""
+    cached: bool = False  # answered by the response cache: no request was made
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model_seconds: float = 0.0
+
+
+class AttemptRecord(CallFacts):
+    """One candidate (a model call or a replay) and what the tests made of it."""
+
+    number: int
+    outcome: AttemptOutcome
+    reason: str
+    requirement: str = ""
+    files: list[str] = Field(default_factory=list)
+    test_seconds: float = 0.0
+
+
+class CallEvent(CallFacts):
+    """One line of the metrics: a candidate's call (``kind="call"``) or an escalation to ``to_tier``.
+
+    ``model_seconds`` was written as ``duration_s`` before the records shared their names; old lines still read.
+    """
+
+    kind: Literal["call", "escalation"] = "call"
+    at: float  # unix time
+    requirement: str
+    size_class: str = ""
+    tier: str
+    litellm_model: str = ""
+    model_seconds: float = Field(default=0.0, validation_alias=AliasChoices("model_seconds", "duration_s"))
+    outcome: Outcome | None = None
+    to_tier: str | None = None
+    reason: str = ""
+
+
+class EventSink(Protocol):
+    """Where metrics events go (``autodev.route.metrics.MetricsStore``); a list's ``append`` will do in tests."""
+
+    def append(self, event: CallEvent) -> None: ...
