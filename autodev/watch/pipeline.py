@@ -105,12 +105,14 @@ class ChangePipeline:
 
     def is_ignored_directory(self, path: str) -> bool:
         """Whether a directory inside the project is ignored as a whole tree (.git, .venv, ...)."""
-        rel = relative_path(self._root_str, path)
+        rel = _relative_path(self._root_str, path)
         return rel is not None and self.path_filter.is_ignored(rel, is_dir=True)
 
     def _absorb(self, batch: list[RawEvent]) -> None:
         try:
-            if any(self._changes_ignore_rules(event.path) for event in batch):
+            if any(
+                _changes_ignore_rules(self.path_filter, _relative_path(self._root_str, event.path)) for event in batch
+            ):
                 self.reload_rules()
                 _log().info("watch_ignore_rules_reloaded")
         except Exception:
@@ -118,25 +120,16 @@ class ChangePipeline:
             self.events.mark_lost()
         for event in batch:
             try:
-                self._absorb_one(event)
+                candidates = _candidates(
+                    _relative_path(self._root_str, event.path), event.is_directory, self.path_filter, self.gate
+                )
+                if candidates:
+                    self._pending |= candidates
+                    self._debouncer.touch(event.at)
             except Exception:
                 # A failure here must not lose the user's edit: hash everything on the next round.
                 _log().exception("watch_event_failed", path=event.path, action="reconcile")
                 self.events.mark_lost()
-
-    def _absorb_one(self, event: RawEvent) -> None:
-        rel = relative_path(self._root_str, event.path)
-        if rel is None:
-            return
-        if event.is_directory:
-            if self.path_filter.is_ignored(rel, is_dir=True):
-                return
-            candidates = self.gate.known(rel) | set(self.path_filter.walk_relevant(rel))
-        else:
-            candidates = {rel} if self.path_filter.is_relevant(rel) else set()
-        if candidates:
-            self._pending |= candidates
-            self._debouncer.touch(event.at)
 
     def _settle(self) -> set[str]:
         """The burst is due: hand its paths to the gate and keep the real changes."""
@@ -152,17 +145,29 @@ class ChangePipeline:
             _log().info("watch_change", paths=sorted(changed))
         return changed
 
-    def _changes_ignore_rules(self, path: str) -> bool:
-        """A .gitignore that counts (not one inside an ignored tree, e.g. node_modules) or git's exclude file."""
-        rel = relative_path(self._root_str, path)
-        if rel is None:
-            return False
-        if rel == GIT_INFO_EXCLUDE:
-            return True
-        return rel.rsplit("/", 1)[-1] == GITIGNORE_NAME and not self.path_filter.is_ignored(rel)
+
+def _candidates(rel: str | None, is_directory: bool, path_filter: PathFilter, gate: ContentGate) -> set[str]:
+    """The paths one event asks to check: a relevant file, or every relevant and remembered file of a tree
+    that watchdog reports at once (moved in, moved out, deleted)."""
+    if rel is None:
+        return set()
+    if is_directory:
+        if path_filter.is_ignored(rel, is_dir=True):
+            return set()
+        return gate.known(rel) | set(path_filter.walk_relevant(rel))
+    return {rel} if path_filter.is_relevant(rel) else set()
 
 
-def relative_path(root: str, path: str) -> str | None:
+def _changes_ignore_rules(path_filter: PathFilter, rel: str | None) -> bool:
+    """A .gitignore that counts (not one inside an ignored tree, e.g. node_modules) or git's exclude file."""
+    if rel is None:
+        return False
+    if rel == GIT_INFO_EXCLUDE:
+        return True
+    return rel.rsplit("/", 1)[-1] == GITIGNORE_NAME and not path_filter.is_ignored(rel)
+
+
+def _relative_path(root: str, path: str) -> str | None:
     """``path`` relative to ``root`` in posix form, or None when it is not inside ``root``."""
     prefix = root.rstrip(os.sep) + os.sep
     if not path.startswith(prefix):
