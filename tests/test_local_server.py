@@ -22,7 +22,7 @@ from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
 from autodev.errors import LocalModelError, ModelError
-from autodev.local import server
+from autodev.local import server, startup
 from autodev.local.health import answers, healthy
 from autodev.local.registry import RunningServer, ServerRegistry, pid_alive
 from autodev.local.server import ServerManager, ServerSettings, llama_server_command, stop_server
@@ -211,7 +211,7 @@ class TestServerManagerFaults:
     ) -> None:
         """Not answering within startup_timeout_s is an error naming the setting; the process (even one ignoring
         SIGTERM) is killed, not orphaned."""
-        monkeypatch.setattr(server, "STOP_GRACE_S", 1.0)
+        monkeypatch.setattr(startup, "STOP_GRACE_S", 1.0)
         fake = harness.fake(mode)
         manager = harness.manager(fake, startup_timeout_s=1.0)
         with pytest.raises(LocalModelError, match=r"not ready after 1 s \(\[local\] startup_timeout_s\)"):

@@ -147,9 +147,8 @@ class TestProjectWatcher:
 
     def test_reads_reach_neither_the_gate_nor_a_pass(self, project: Path) -> None:
         """Opening and reading files, and a real pytest run over the tests, produce no relevant event at all."""
-        watcher = ProjectWatcher(project, quick_monitoring())
-        recording = RecordingGate(watcher.root)
-        watcher.gate = recording
+        recording = RecordingGate(project.resolve())
+        watcher = ProjectWatcher(project, quick_monitoring(), gate=recording)
         with watcher:
             for _ in range(20):
                 for rel in ("SPEC.md", "tests/test_spec.py", SENTINEL):
@@ -236,12 +235,12 @@ class TestProjectWatcher:
 
     def test_file_in_a_new_directory_tree_is_seen_without_rebuild(self, watcher: ProjectWatcher) -> None:
         """Trees made at once (`mkdir -p`) get watched as they appear: a file at the bottom is seen at once."""
-        observer = watcher.observer
+        observer = watcher.supervisor.observer
         for number in range(50):
             (watcher.root / "tests" / f"pkg{number}" / "a" / "b" / "c").mkdir(parents=True)
         write(watcher.root / "tests" / "pkg49" / "a" / "b" / "c" / "test_deep.py", b"def test_deep(): pass\n")
         assert next_burst(watcher) == {"tests/pkg49/a/b/c/test_deep.py"}
-        assert watcher.observer is observer
+        assert watcher.supervisor.observer is observer
 
     def test_watchdog_duplicate_watch_warning_is_silenced(self, watcher: ProjectWatcher) -> None:
         """watchdog's reader warns about a duplicate watch when a tree appears faster than it reads events;
@@ -290,7 +289,7 @@ class TestProjectWatcherFaults:
             assert failures.is_set()
             write(project / "SPEC.md", b"# Spec\n\nsecond\n")
             assert next_burst(watcher) == {"SPEC.md"}
-            assert watcher.healthy()
+            assert watcher.supervisor.healthy()
 
     def test_filter_failure_once_loses_no_edit(self, watcher: ProjectWatcher, monkeypatch: pytest.MonkeyPatch) -> None:
         """A filter that raises on one event: logged, the edit is still found, later edits work as before."""
@@ -336,8 +335,8 @@ class TestProjectWatcherFaults:
     def test_dead_thread_is_detected_rebuilt_and_reconciled(self, watcher: ProjectWatcher, victim: str) -> None:
         """A stopped observer, emitter or inotify reader thread makes healthy() false; ensure_alive()
         rebuilds the observer, and the edit made while nothing was watching is found by the reconcile."""
-        observer = watcher.observer
-        assert observer is not None and watcher.healthy()
+        observer = watcher.supervisor.observer
+        assert observer is not None and watcher.supervisor.healthy()
         if victim == "observer":
             observer.stop()
             observer.join(5)
@@ -349,25 +348,25 @@ class TestProjectWatcherFaults:
             reader = observer._inotify_fd  # type: ignore[attr-defined]  # watchdog's inotify reading thread
             reader.stop()
             reader.join(5)
-        assert not watcher.healthy()
+        assert not watcher.supervisor.healthy()
         write(watcher.root / "SPEC.md", b"# Spec\n\nwritten while blind\n")
-        assert watcher.ensure_alive() is True
-        assert watcher.healthy()
-        assert watcher.observer is not observer
+        assert watcher.supervisor.ensure_alive() is True
+        assert watcher.supervisor.healthy()
+        assert watcher.supervisor.observer is not observer
         assert next_burst(watcher) == {"SPEC.md"}
-        assert watcher.ensure_alive() is False
+        assert watcher.supervisor.ensure_alive() is False
         write(watcher.root / "SPEC.md", b"# Spec\n\nwatched again\n")
         assert next_burst(watcher) == {"SPEC.md"}
 
     def test_waiting_heals_a_dead_observer_by_itself(self, watcher: ProjectWatcher) -> None:
         """wait_for_change checks health once a second, so a loop that only waits still recovers."""
-        observer = watcher.observer
+        observer = watcher.supervisor.observer
         assert observer is not None
         observer.stop()
         observer.join(5)
         write(watcher.root / "SPEC.md", b"# Spec\n\nwritten while blind\n")
         assert next_burst(watcher) == {"SPEC.md"}
-        assert watcher.healthy()
+        assert watcher.supervisor.healthy()
 
     @pytest.mark.parametrize(
         ("code", "sysctl"),
@@ -383,8 +382,8 @@ class TestProjectWatcherFaults:
             watcher = ProjectWatcher(project, quick_monitoring(), observer_factory=limited_observer)
             watcher.start()
         try:
-            assert watcher.using_polling
-            assert watcher.healthy()
+            assert watcher.supervisor.using_polling
+            assert watcher.supervisor.healthy()
             warnings = [entry for entry in logs if entry["event"] == "watch_inotify_limit"]
             assert len(warnings) == 1
             assert warnings[0]["log_level"] == "warning"
@@ -411,7 +410,7 @@ class TestProjectWatcherFaults:
 
         monkeypatch.setattr(InotifyFD, "add_callback", add_callback_enospc)
         with ProjectWatcher(project, quick_monitoring()) as watcher:
-            assert watcher.using_polling
+            assert watcher.supervisor.using_polling
             write(project / "tests" / "unit" / "test_unit.py", b"def test_unit(): pass\n")
             assert next_burst(watcher) == {"tests/unit/test_unit.py"}
 
@@ -420,7 +419,7 @@ class TestProjectWatcherFaults:
         watcher = ProjectWatcher(tmp_path / "missing", quick_monitoring())
         with pytest.raises(WatchError, match="cannot watch"):
             watcher.start()
-        assert watcher.observer is None
+        assert watcher.supervisor.observer is None
 
     def test_other_observer_errors_are_not_hidden_by_polling(self, project: Path) -> None:
         """Only the inotify limits fall back to polling; any other OSError is raised as a WatchError."""
@@ -431,16 +430,16 @@ class TestProjectWatcherFaults:
         watcher = ProjectWatcher(project, quick_monitoring(), observer_factory=broken_observer)
         with pytest.raises(WatchError, match="permission denied"):
             watcher.start()
-        assert not watcher.using_polling
+        assert not watcher.supervisor.using_polling
 
     def test_stop_ends_the_observer_threads(self, project: Path) -> None:
         """After stop() no watchdog thread of this watcher is left running, and stop() may be repeated."""
         watcher = ProjectWatcher(project, quick_monitoring())
         watcher.start()
-        observer = watcher.observer
+        observer = watcher.supervisor.observer
         assert observer is not None
         threads: list[threading.Thread] = [observer, *observer.emitters]
         watcher.stop()
         watcher.stop()
         assert not any(thread.is_alive() for thread in threads)
-        assert not watcher.healthy()
+        assert not watcher.supervisor.healthy()

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.logs import get_logger
+from autodev.synth.apply import apply_edits
 from autodev.synth.context import SourceFile
-from autodev.synth.edits import FileEdit, apply_edits, parse_reply
+from autodev.synth.edit import FileEdit
 from autodev.synth.guard import check_writable, confine, is_test_path
+from autodev.synth.reply import parse_reply
 from autodev.verify.runner import TestRun
 
 # Never copied into a scratch tree: version control, autodev's own state and environments (at the top only, since

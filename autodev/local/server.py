@@ -4,7 +4,8 @@ Each local model gets one server process (autodev's launcher around llama-cpp-py
 port; LiteLLM then talks to it like to any OpenAI-compatible server. What happens when a server dies is policy, kept
 here in one place: a crash on its first completion (a build this CPU cannot run) is diagnosed and never restarted by
 this manager; a later crash fails the call that saw it and the server is restarted once; a call that timed out gets
-its server restarted too, because llama.cpp keeps generating for a client that gave up.
+its server restarted too, because llama.cpp keeps generating for a client that gave up. Starting one server until
+it is ready is :mod:`autodev.local.startup`'s job.
 """
 
 from __future__ import annotations
@@ -13,25 +14,22 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import LocalModelError, ModelError
-from autodev.local.crash import describe_exit, log_tail
-from autodev.local.health import answers, busy, healthy
+from autodev.local.crash import describe_exit
+from autodev.local.health import busy, healthy
 from autodev.local.registry import RunningServer, ServerRegistry, pid_alive
+from autodev.local.startup import STOP_GRACE_S, ServerCannotRunError, start_ready_server, terminate
 from autodev.logs import get_logger
 
-HEALTH_POLL_S = 0.2
-STOP_GRACE_S = 5.0
-PORT_TRIES = 3  # another program can take the free port between choosing it and the server binding it
 RESTARTS_AFTER_CRASH = 1  # a server that crashed after it had answered is started again this often, then no more
 PLACEHOLDERS = ("model", "alias", "host", "port", "context_size", "threads", "parent")
 
@@ -105,12 +103,6 @@ def _fill(part: str, values: dict[str, str]) -> str:
     return part
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class ServerManager:
     """Starts servers on demand and stops, at close, the ones it started (never another process's)."""
 
@@ -170,94 +162,32 @@ class ServerManager:
 
     def _start(self, alias: str, model_path: Path) -> RunningServer:
         self._stop_own(alias)  # ours but dead or unresponsive: replaced, never leaked
-        self.registry.directory.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, PORT_TRIES + 1):
-            port = free_port()
-            command = self.command_factory(alias, model_path, port, self.settings)
-            process = self._launch(alias, command, port)
-            entry = RunningServer(
-                alias=alias, model_path=str(model_path), pid=process.pid, port=port, started_at=time.time()
-            )
-            try:
-                self._wait_ready(process, entry)
-            except _PortTakenError:
-                if attempt == PORT_TRIES:
-                    raise
-                self.log.warning("port taken before the server bound it; trying another", alias=alias, port=port)
-                continue
-            except BaseException:
-                _terminate(process)  # a timeout or Ctrl-C must not leave an orphan server behind
-                raise
-            self.started[alias] = process
-            self.registry.put(entry)
-            return entry
-        raise AssertionError("unreachable: the last try returns or raises")
-
-    def _launch(self, alias: str, command: list[str], port: int) -> subprocess.Popen[bytes]:
-        """Start the server in its own session, so that stopping it stops its whole process group."""
-        self.log.info("starting local model server", alias=alias, port=port, threads=self.settings.thread_count)
-        with self.registry.log_file(alias).open("wb") as log:  # one start's log, not every start's since install
-            return subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def _wait_ready(self, process: subprocess.Popen[bytes], entry: RunningServer) -> None:
-        """Until the model list names the alias, then one completion: only a server that computed is ready."""
-        started = time.monotonic()
-        deadline = started + self.settings.startup_timeout_s
-        checks: list[tuple[bool, Callable[[], bool]]] = [
-            (False, lambda: healthy(entry.port, timeout_s=1.0, alias=entry.alias)),
-            (True, lambda: answers(entry.port, entry.alias, timeout_s=max(1.0, deadline - time.monotonic()))),
-        ]
-        for first_completion, passed in checks:
-            while not passed():
-                self._check_alive(process, entry, first_completion=first_completion)
-                if time.monotonic() >= deadline:
-                    self._not_ready(process, entry)
-                time.sleep(HEALTH_POLL_S)
-        self.log.info("local model server ready", alias=entry.alias, seconds=round(time.monotonic() - started, 2))
-
-    def _check_alive(self, process: subprocess.Popen[bytes], entry: RunningServer, *, first_completion: bool) -> None:
         try:
-            process.wait(timeout=0.3 if first_completion else 0)  # a dying server needs a moment to be reaped
-        except subprocess.TimeoutExpired:
-            return
-        log_path = self.registry.log_file(entry.alias)
-        if "address already in use" in log_tail(log_path, chars=20_000).lower():  # uvicorn logs more after
-            raise _PortTakenError(
-                f"the llama.cpp server for {entry.alias} exited with status {process.returncode}: address already "
-                f"in use on port {entry.port}; gave up after {PORT_TRIES} tries on other free ports; its log: "
-                f"{log_path}"
+            process, entry = start_ready_server(
+                alias,
+                model_path,
+                lambda port: self.command_factory(alias, model_path, port, self.settings),
+                self.registry,
+                startup_timeout_s=self.settings.startup_timeout_s,
+                threads=self.settings.thread_count,
             )
-        when = "on its first completion" if first_completion else "while starting"
-        message = describe_exit(entry.alias, process.returncode, log_path, when=when)
-        if first_completion or process.returncode < 0:  # a build that cannot run here fails the same way again
-            message += " It is not started again until autodev restarts."
-            self.broken[entry.alias] = message
-        raise LocalModelError(message)
-
-    def _not_ready(self, process: subprocess.Popen[bytes], entry: RunningServer) -> NoReturn:
-        _terminate(process)
-        log_path = self.registry.log_file(entry.alias)
-        raise LocalModelError(
-            f"the llama.cpp server for {entry.alias} was not ready after {self.settings.startup_timeout_s:g} s "
-            f"([local] startup_timeout_s); it was stopped; its log: {log_path}: {log_tail(log_path, 300)}"
-        )
+        except ServerCannotRunError as error:
+            self.broken[alias] = str(error)
+            raise
+        self.started[alias] = process
+        self.registry.put(entry)
+        return entry
 
     def _stop_own(self, alias: str) -> None:
         process = self.started.pop(alias, None)
         if process is not None:
-            _terminate(process)
+            terminate(process)
             self.registry.remove(alias, pid=process.pid)
 
     def close(self) -> None:
         for alias in list(self.started):
             self._stop_own(alias)
             self.log.info("stopped local model server", alias=alias)
-
-
-class _PortTakenError(LocalModelError):
-    """The server could not bind its port: worth another try on another port."""
 
 
 def stop_server(entry: RunningServer, registry: ServerRegistry) -> None:
@@ -271,16 +201,3 @@ def stop_server(entry: RunningServer, registry: ServerRegistry) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(entry.pid, signal.SIGKILL)
     registry.remove(entry.alias, pid=entry.pid)
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_GRACE_S)

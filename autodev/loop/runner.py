@@ -27,7 +27,7 @@ from autodev.loop.status import LoopState, write_state
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
 from autodev.watch.gate import hash_file
-from autodev.watch.observer import ProjectWatcher
+from autodev.watch.watcher import ProjectWatcher
 
 WAIT_SLICE_S = 1.0  # how often the loop looks at its stop flag while idle
 CONFIG_FILE = "autodev.toml"

@@ -2,18 +2,17 @@
 
 A cap is only a cap if it holds before the money is spent, so every check prices the call's worst case: the
 prompt's tokens over-estimated (characters / 3) and the longest answer the model may give. The day total lives in
-``.autodev/spend.json`` so that the daily cap holds across runs and processes; the requirement and run totals live
-in memory. LiteLLM (seconds to import) is loaded only to price a model that has no configured price, and never when
-no cap is set.
+``.autodev/spend.json`` (:mod:`autodev.route.spend_file`) so that the daily cap holds across runs and processes;
+the requirement and run totals live in memory. LiteLLM (seconds to import) is loaded only to price a model that
+has no configured price, and never when no cap is set.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,10 +23,8 @@ from autodev.errors import BudgetExceededError, ModelError
 from autodev.llm.client import Completion, Message, load_litellm
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
-from autodev.workspace import atomic_write
+from autodev.route.spend_file import SpendFile
 
-SPEND_SCHEMA_VERSION: Final = 1
-SPEND_DAYS_KEPT: Final = 31
 DEFAULT_COMPLETION_BOUND: Final = 4096
 CHARS_PER_TOKEN_ESTIMATE: Final = 3  # real tokenizers average ~4 characters a token: 3 over-estimates on purpose
 TOKENS_PER_MESSAGE: Final = 4  # role and separators
@@ -129,6 +126,8 @@ class Budget:
     """The three caps of [budget] and what has been spent against each; a CallObserver for the dispatcher.
 
     Thread-safe: candidates of one tier may be asked in parallel, and each check must see every charge before it.
+    A dozen methods but one job (caps against totals): the three totals and the CallObserver pair are one-line
+    views of :meth:`check` and :meth:`charge`; the day file is :class:`~autodev.route.spend_file.SpendFile`'s.
     """
 
     def __init__(
@@ -141,6 +140,7 @@ class Budget:
     ) -> None:
         self.config = config
         self.spend_file = spend_file
+        self._days = SpendFile(spend_file)
         self._today = today
         self._price = price
         self._lock = threading.RLock()
@@ -211,12 +211,8 @@ class Budget:
             self._roll_day()
             self._requirement_spent += cost_usd
             self._run_spent += cost_usd
-            days = self._read_days()
-            key = self._day.isoformat()
-            on_file = days.get(key, 0.0) + cost_usd
+            on_file = self._days.add(self._day, cost_usd)
             self._day_spent = max(self._day_spent + cost_usd, on_file)
-            days[key] = on_file
-            self._write_days(days)
 
     def before_call(self, model: ResolvedModel, messages: Sequence[Message]) -> None:
         self.check(model, messages)
@@ -226,7 +222,7 @@ class Budget:
         if completion is not None and not completion.cached:
             self.charge(completion.cost_usd)
 
-    # ------------------------------------------------------------------------------------------------ the day file
+    # ------------------------------------------------------------------------------------------------ the day total
 
     def _roll_day(self) -> None:
         """A new calendar day starts at zero (the local date, as the user reads "per day")."""
@@ -238,64 +234,5 @@ class Budget:
     def _refresh_day(self) -> float:
         """Today's total, re-read from the file on each check because another process may have spent meanwhile."""
         self._roll_day()
-        self._day_spent = max(self._day_spent, self._read_days().get(self._day.isoformat(), 0.0))
+        self._day_spent = max(self._day_spent, self._days.total(self._day))
         return self._day_spent
-
-    def _read_days(self) -> dict[str, float]:
-        """The per-day totals on file; a missing file is empty, a corrupt one is moved aside and counts as empty."""
-        try:
-            text = self.spend_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except (OSError, UnicodeDecodeError) as exc:
-            return self._set_aside(f"unreadable: {exc}")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return self._set_aside(f"not JSON: {exc}")
-        days = _valid_days(data)
-        if days is None:
-            return self._set_aside(f"not a schema {SPEND_SCHEMA_VERSION} spend file")
-        return days
-
-    def _set_aside(self, problem: str) -> dict[str, float]:
-        aside = self.spend_file.with_name(self.spend_file.name + ".corrupt")
-        try:
-            self.spend_file.replace(aside)
-        except OSError as exc:
-            self._log.warning(
-                "spend_file_corrupt", path=str(self.spend_file), problem=problem, moved=False, error=str(exc)
-            )
-        else:
-            self._log.warning("spend_file_corrupt", path=str(self.spend_file), problem=problem, moved_to=str(aside))
-        return {}
-
-    def _write_days(self, days: dict[str, float]) -> None:
-        """Keep the last 31 days; a failed write is logged, and this process still counts what it spent."""
-        oldest = (self._day - timedelta(days=SPEND_DAYS_KEPT - 1)).isoformat()
-        kept = {key: round(value, 10) for key, value in sorted(days.items()) if key >= oldest}
-        payload = {"schema": SPEND_SCHEMA_VERSION, "days": kept}
-        try:
-            self.spend_file.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.spend_file, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
-        except OSError as exc:
-            self._log.warning("spend_file_not_written", path=str(self.spend_file), error=str(exc))
-
-
-def _valid_days(data: object) -> dict[str, float] | None:
-    """The ``days`` mapping of a schema-1 spend file, or None when anything in it is not what autodev writes."""
-    if not isinstance(data, dict) or data.get("schema") != SPEND_SCHEMA_VERSION:
-        return None
-    days = data.get("days")
-    if not isinstance(days, dict):
-        return None
-    valid: dict[str, float] = {}
-    for key, value in days.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or not math.isfinite(value):
-            return None
-        try:
-            date.fromisoformat(key)
-        except (TypeError, ValueError):
-            return None
-        valid[key] = float(value)
-    return valid

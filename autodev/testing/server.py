@@ -271,7 +271,11 @@ class _ScriptedHTTPServer(ThreadingHTTPServer):
 
 
 class _ScriptedRequestHandler(BaseHTTPRequestHandler):
-    """Routes requests; HTTP/1.0 so every connection closes after one reply and no client pins a thread."""
+    """Routes requests; HTTP/1.0 so every connection closes after one reply and no client pins a thread.
+
+    Eleven methods, one job (answer one request): BaseHTTPRequestHandler wants the routes as ``do_*`` methods,
+    and the ``_send_*`` helpers write to this request's ``wfile``: a second class would only pass it back and forth.
+    """
 
     server: _ScriptedHTTPServer
     protocol_version = "HTTP/1.0"
