@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autodev.records import AttemptRecord, CallFacts
+
 ExerciseStatus = Literal["satisfied", "failed", "blocked", "error", "timeout"]
 
 
@@ -13,17 +15,14 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class CallRecord(_Record):
-    """One candidate of the pass (a model answer or a replay), as the pass reported it."""
+class CallRecord(CallFacts):
+    """One candidate of the pass (a model answer or a replay), as the pass reported it: its call and outcome."""
 
-    tier: str
-    model: str
     outcome: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    cached: bool = False
-    model_seconds: float = 0.0
+
+    @classmethod
+    def of(cls, attempt: AttemptRecord) -> CallRecord:
+        return cls(**attempt.model_dump(include=set(CallFacts.model_fields)), outcome=attempt.outcome)
 
 
 class ExerciseResult(_Record):

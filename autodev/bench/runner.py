@@ -154,19 +154,7 @@ def run_exercise(
 def _result(
     exercise: Exercise, strategy: str, result: PassResult, passed: bool, wall: float, timeout_s: float
 ) -> ExerciseResult:
-    calls = [
-        CallRecord(
-            tier=a.tier,
-            model=a.model,
-            outcome=a.outcome,
-            input_tokens=a.input_tokens,
-            output_tokens=a.output_tokens,
-            cost_usd=a.cost_usd,
-            cached=a.cached,
-            model_seconds=a.model_seconds,
-        )
-        for a in result.attempts
-    ]
+    calls = [CallRecord.of(a) for a in result.attempts]
     model_seconds = sum(a.model_seconds for a in result.attempts)
     test_seconds = result.baseline_seconds + sum(a.test_seconds for a in result.attempts)
     status = "timeout" if wall > timeout_s and not passed else result.status
