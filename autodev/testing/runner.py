@@ -51,7 +51,7 @@ def run_from_outcomes(command: str | Sequence[str], outcomes: Outcomes, *, timeo
         exit_code=exit_code,
         timed_out=False,
         duration_s=0.0,
-        output=_short_summary(full.values()),
+        output=_pytest_output(full.values()),
         outcomes=full,
         used_junit=True,
         timeout_s=timeout_s,
@@ -62,18 +62,21 @@ def _outcome(test_id: str, outcome: OutcomeKind | TestOutcome) -> TestOutcome:
     return outcome if isinstance(outcome, TestOutcome) else TestOutcome(test_id=test_id, outcome=outcome)
 
 
-def _short_summary(outcomes: Iterable[TestOutcome]) -> str:
-    lines: list[str] = []
+def _pytest_output(outcomes: Iterable[TestOutcome]) -> str:
+    """pytest's layout: each failure's details first, then the short summary and the counts."""
+    details: list[str] = []
+    summary: list[str] = []
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
         if outcome.is_failing:
             label = "ERROR" if outcome.outcome == "error" else "FAILED"
-            lines.append(f"{label} {outcome.test_id}" + (f" - {outcome.message}" if outcome.message else ""))
-            lines.extend(line for line in outcome.details.splitlines() if line.strip())
-    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items()) or "no tests ran"
-    lines.append(f"{summary} in 0.01s")
-    return "\n".join(lines) + "\n"
+            details.extend([f"_____ {outcome.test_id} _____", *outcome.details.splitlines(), ""])
+            summary.append(f"{label} {outcome.test_id}" + (f" - {outcome.message}" if outcome.message else ""))
+    if summary:
+        summary.insert(0, "=== short test summary info ===")
+    totals = ", ".join(f"{count} {kind}" for kind, count in counts.items()) or "no tests ran"
+    return "\n".join([*details, *summary, f"{totals} in 0.01s"]) + "\n"
 
 
 class FunctionTestRunner:
