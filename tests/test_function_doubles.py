@@ -16,6 +16,8 @@ from autodev.verify.junit import TestOutcome
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import judge
 
+pytestmark = pytest.mark.req("ROUTE-2")
+
 MODEL = ResolvedModel(name="small", litellm_model="openai/small")
 PRICED = ResolvedModel(name="big", litellm_model="openai/big", input_cost_per_token=0.001, output_cost_per_token=0.01)
 MESSAGES: list[Message] = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "write add()"}]
