@@ -39,7 +39,7 @@ class RunnerCall(BaseModel):
 
 
 def run_from_outcomes(command: str | Sequence[str], outcomes: Outcomes, *, timeout_s: float | None = None) -> TestRun:
-    """The TestRun a pytest run with these outcomes reports: its exit status, and output in pytest's short form.
+    """The TestRun a pytest run with these outcomes reports: its exit status, and output laid out as pytest's.
 
     The output matters: the router looks in it for errors that are cheap to fix (a SyntaxError, an ImportError).
     """
