@@ -1,21 +1,18 @@
-"""Shared fixtures: real git repositories in temporary directories."""
+"""Shared fixtures: real git repositories in temporary directories, and the scripted model server."""
 
 from __future__ import annotations
 
 import os
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import git
+
+from autodev.testing import ScriptedServer
 
 # The suite never reaches a real provider: LiteLLMClient refuses any api_base that is not loopback.
 os.environ["AUTODEV_NO_NETWORK"] = "1"
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run real git in ``cwd`` and return its stdout; tests use it to set up and inspect repositories."""
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout
 
 
 @pytest.fixture
@@ -28,3 +25,10 @@ def repo(tmp_path: Path) -> Path:
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "commit.gpgsign", "false")
     return root
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A scripted OpenAI-compatible server on loopback, stopped after the test."""
+    with ScriptedServer() as scripted:
+        yield scripted

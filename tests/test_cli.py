@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from test_run_once import RIGHT, WRONG, setup_example
+from helpers import RIGHT, WRONG, git, setup_example
 
 from autodev import __version__
 from autodev.cli.main import run_cli
@@ -108,7 +107,10 @@ class TestSigterm:
         import time
 
         (repo / "tests").mkdir()
-        (repo / "tests" / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(30)\n")
+        (repo / "tests" / "test_slow.py").write_text(
+            # slow only once the attempt has written temps.py: the baseline run stays quick
+            "import os, time\n\ndef test_slow():\n    if os.path.exists('temps.py'):\n        time.sleep(30)\n"
+        )
         with ScriptedServer([RIGHT]) as server:
             setup_example(repo, server.url)
             process = subprocess.Popen(

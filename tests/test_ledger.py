@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 from autodev import workspace
 from autodev.ledger import (

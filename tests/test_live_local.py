@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 from autodev.cli.main import run_cli
 from autodev.local.catalog import CATALOG

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,12 +15,6 @@ from autodev.testing import ScriptedReply, ScriptedServer
 pytestmark = pytest.mark.req("ROUTE-2")
 
 HELLO = [{"role": "user", "content": "Say hello."}]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
 
 
 def model_at(url: str, **fields: object) -> ResolvedModel:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 from autodev.cli.main import run_cli
 from autodev.local.registry import pid_alive

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import git
-from test_run_once import RIGHT, setup_example
+from helpers import RIGHT, git, setup_example
 
 from autodev.cli.main import run_cli
 from autodev.testing import ScriptedServer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from test_verdict import run
+from helpers import pytest_run
 
 from autodev.plan import ORPHAN_PREFIX, blocking_dependency, items_for, orphan_items
 from autodev.spec.model import Requirement, TestLinks
@@ -28,12 +28,12 @@ def requirement(rid: str, *depends: str) -> Requirement:
 class TestFailingTests:
     def test_failing_and_missing_tests_count_skipped_and_passing_do_not(self) -> None:
         """A linked test the run never saw (its file did not import) is as unproven as a failing one."""
-        result = run({"t.py::a": "passed", "t.py::b": "failed", "t.py::c": "skipped"})
+        result = pytest_run({"t.py::a": "passed", "t.py::b": "failed", "t.py::c": "skipped"})
         assert failing_tests(["t.py::a", "t.py::b", "t.py::c", "t.py::gone"], result) == ["t.py::b", "t.py::gone"]
 
     def test_a_collection_error_fails_every_test_of_its_file(self) -> None:
         """An error reported for a whole file covers each of its tests."""
-        result = run({"tests/test_x.py": "error", "tests/test_y.py::ok": "passed"})
+        result = pytest_run({"tests/test_x.py": "error", "tests/test_y.py::ok": "passed"})
         assert failing_tests(["tests/test_x.py::one", "tests/test_y.py::ok"], result) == ["tests/test_x.py::one"]
 
 
@@ -47,7 +47,7 @@ class TestItems:
     def test_failing_orphans_become_one_item_per_file(self) -> None:
         """Unclaimed failing tests are grouped by file; unclaimed passing ones are not work."""
         links = TestLinks(unlinked=["tests/test_a.py::one", "tests/test_a.py::two", "tests/test_b.py::ok"])
-        result = run(
+        result = pytest_run(
             {"tests/test_a.py::one": "failed", "tests/test_a.py::two": "failed", "tests/test_b.py::ok": "passed"}
         )
         items = orphan_items(links, result)

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -358,12 +357,6 @@ def litellm() -> ModuleType:
     import litellm as imported
 
     return imported
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as running:
-        yield running
 
 
 def complete(litellm: ModuleType, server: ScriptedServer, content: str = "hi", **extra: Any) -> Any:

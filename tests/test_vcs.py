@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 from autodev.errors import NotARepositoryError, VcsError
 from autodev.vcs import GitRepo, init_repository

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 from autodev.vcs import repo as repo_module
 from autodev.vcs.repo import GitRepo

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import outcome, pytest_run
 
-from autodev.verify.junit import OutcomeKind, TestOutcome
-from autodev.verify.runner import TestRun, run_tests
+from autodev.verify.runner import run_tests
 from autodev.verify.verdict import failure_summary, judge
 
 pytestmark = pytest.mark.req("CORE-4")
@@ -39,38 +39,6 @@ tests/test_temps.py:1: in <module>
 E   ModuleNotFoundError: No module named 'temps'"""
 
 
-def outcome(test_id: str, kind: OutcomeKind, message: str = "", details: str = "") -> TestOutcome:
-    return TestOutcome(test_id=test_id, outcome=kind, message=message, details=details)
-
-
-def run(
-    outcomes: dict[str, OutcomeKind] | list[TestOutcome] | None = None,
-    *,
-    exit_code: int | None = None,
-    timed_out: bool = False,
-    output: str = "",
-    used_junit: bool = True,
-) -> TestRun:
-    """A pytest TestRun with the given outcomes; the exit code follows from them unless given."""
-    if isinstance(outcomes, list):
-        by_id = {item.test_id: item for item in outcomes}
-    else:
-        by_id = {test_id: outcome(test_id, kind) for test_id, kind in (outcomes or {}).items()}
-    if exit_code is None and not timed_out:
-        failing = any(item.outcome in ("failed", "error") for item in by_id.values())
-        exit_code = 1 if failing else (0 if by_id or not used_junit else 5)
-    return TestRun(
-        command=["python", "-m", "pytest"],
-        exit_code=exit_code,
-        timed_out=timed_out,
-        duration_s=300.4 if timed_out else 1.0,
-        output=output,
-        outcomes=by_id,
-        used_junit=used_junit,
-        timeout_s=300 if timed_out else 60,
-    )
-
-
 A = "tests/test_temps.py::test_freezing"
 B = "tests/test_temps.py::test_boiling"
 C = "tests/test_other.py::test_other"
@@ -80,7 +48,9 @@ class TestJudge:
     def test_target_now_passing_with_nothing_broken_is_green(self) -> None:
         """The usual success: the target tests went from failing to passing, the rest still pass."""
         verdict = judge(
-            run({A: "failed", B: "failed", C: "passed"}), run({A: "passed", B: "passed", C: "passed"}), [A, B]
+            pytest_run({A: "failed", B: "failed", C: "passed"}),
+            pytest_run({A: "passed", B: "passed", C: "passed"}),
+            [A, B],
         )
         assert verdict.green
         assert verdict.fixed == sorted([A, B])
@@ -89,21 +59,21 @@ class TestJudge:
 
     def test_baseline_passing_test_now_failing_is_not_green(self) -> None:
         """Fixing the target by breaking another test is a regression, never committed."""
-        verdict = judge(run({A: "failed", C: "passed"}), run({A: "passed", C: "failed"}), [A])
+        verdict = judge(pytest_run({A: "failed", C: "passed"}), pytest_run({A: "passed", C: "failed"}), [A])
         assert not verdict.green
         assert verdict.newly_failing == [C]
         assert verdict.reason == f"1 test that passed before no longer passes: {C}"
 
     def test_baseline_passing_test_that_disappeared_is_not_green(self) -> None:
         """A test that passed and no longer runs at all counts as lost, not as fine."""
-        verdict = judge(run({A: "failed", C: "passed"}), run({A: "passed"}), [A])
+        verdict = judge(pytest_run({A: "failed", C: "passed"}), pytest_run({A: "passed"}), [A])
         assert not verdict.green
         assert verdict.newly_failing == [C]
 
     def test_collection_error_of_a_file_breaks_its_baseline_tests(self) -> None:
         """When a file stops importing, each test of it that passed before is newly failing."""
-        baseline = run({A: "failed", B: "passed"})
-        attempt = run({"tests/test_temps.py": "error"}, exit_code=2)
+        baseline = pytest_run({A: "failed", B: "passed"})
+        attempt = pytest_run({"tests/test_temps.py": "error"}, exit_code=2)
         verdict = judge(baseline, attempt, [A])
         assert not verdict.green
         assert verdict.newly_failing == [B]
@@ -111,26 +81,26 @@ class TestJudge:
 
     def test_target_still_failing_is_named(self) -> None:
         """The reason names the target tests that still fail."""
-        verdict = judge(run({A: "failed", B: "failed"}), run({A: "failed", B: "failed"}), [A, B])
+        verdict = judge(pytest_run({A: "failed", B: "failed"}), pytest_run({A: "failed", B: "failed"}), [A, B])
         assert not verdict.green
         assert verdict.reason == f"2 target tests still fail: {A}, {B}"
         assert verdict.still_failing == sorted([A, B])
 
     def test_only_skipped_targets_are_not_green(self) -> None:
         """A skipped target proves nothing: at least one target must actually pass."""
-        verdict = judge(run({A: "failed"}), run({A: "skipped"}), [A])
+        verdict = judge(pytest_run({A: "failed"}), pytest_run({A: "skipped"}), [A])
         assert not verdict.green
         assert verdict.reason == "no target test passed (1 skipped)"
 
     def test_skipped_target_beside_a_passing_one_is_green(self) -> None:
         """Skipped targets are neither pass nor failure when another target passes."""
-        verdict = judge(run({A: "failed", B: "skipped"}), run({A: "passed", B: "skipped"}), [A, B])
+        verdict = judge(pytest_run({A: "failed", B: "skipped"}), pytest_run({A: "passed", B: "skipped"}), [A, B])
         assert verdict.green
         assert verdict.reason == "1 target test passes (1 skipped) and nothing that passed before broke"
 
     def test_target_that_did_not_run_is_not_green(self) -> None:
         """A target test missing from the run is not a pass, whatever the rest did."""
-        verdict = judge(run({A: "failed"}), run({A: "passed"}), [A, B])
+        verdict = judge(pytest_run({A: "failed"}), pytest_run({A: "passed"}), [A, B])
         assert not verdict.green
         assert verdict.reason == f"1 target test did not run: {B}"
         assert verdict.still_failing == [B]
@@ -138,44 +108,46 @@ class TestJudge:
     def test_similar_names_do_not_stand_in_for_each_other(self) -> None:
         """test_a_edge passing does not make test_a pass: ids match exactly or extend by "::" or "["."""
         short, longer = "tests/t.py::test_a", "tests/t.py::test_a_edge"
-        verdict = judge(run({short: "failed", longer: "failed"}), run({short: "failed", longer: "passed"}), [short])
+        verdict = judge(
+            pytest_run({short: "failed", longer: "failed"}), pytest_run({short: "failed", longer: "passed"}), [short]
+        )
         assert not verdict.green
         assert verdict.reason == f"1 target test still fails: {short}"
 
     def test_targets_may_name_files_and_unparametrised_tests(self) -> None:
         """A file or a parametrised test without its ids covers every test under it, brackets and all."""
         cases = ["tests/t.py::test_p[a::b]", "tests/t.py::test_p[c d]", "tests/t.py::TestX::test_m"]
-        baseline = run(dict.fromkeys(cases, "failed"))
-        attempt = run(dict.fromkeys(cases, "passed"))
+        baseline = pytest_run(dict.fromkeys(cases, "failed"))
+        attempt = pytest_run(dict.fromkeys(cases, "passed"))
         assert judge(baseline, attempt, ["tests/t.py::test_p", "./tests/t.py::TestX"]).green
         assert judge(baseline, attempt, ["tests/t.py"]).green
-        half = run({cases[0]: "passed", cases[1]: "failed", cases[2]: "passed"})
+        half = pytest_run({cases[0]: "passed", cases[1]: "failed", cases[2]: "passed"})
         assert not judge(baseline, half, ["tests/t.py::test_p"]).green
 
     def test_without_targets_every_test_must_pass(self) -> None:
         """None means every test in the attempt is a target: an old failure elsewhere blocks green."""
-        baseline = run({A: "failed", C: "failed"})
-        attempt = run({A: "passed", C: "failed"})
+        baseline = pytest_run({A: "failed", C: "failed"})
+        attempt = pytest_run({A: "passed", C: "failed"})
         assert not judge(baseline, attempt).green
         assert judge(baseline, attempt).reason == f"1 test still fails: {C}"
         assert judge(baseline, attempt, [A]).green
-        assert judge(baseline, run({A: "passed", C: "passed"})).reason == "all 2 tests pass"
+        assert judge(baseline, pytest_run({A: "passed", C: "passed"})).reason == "all 2 tests pass"
 
     def test_timeout_is_never_green(self) -> None:
         """A run cut off by the timeout proves nothing, even if some outcomes were recorded."""
-        verdict = judge(run({A: "failed"}), run({A: "passed"}, timed_out=True), [A])
+        verdict = judge(pytest_run({A: "failed"}), pytest_run({A: "passed"}, timed_out=True), [A])
         assert not verdict.green
         assert verdict.reason == "tests timed out after 300 s"
 
     def test_no_tests_collected_is_never_green(self) -> None:
         """An empty run is red both with a junit report and by pytest's exit status 5 without one."""
-        assert judge(run(), run()).reason == "no tests were collected"
-        assert not judge(run(), run(used_junit=False, exit_code=5)).green
+        assert judge(pytest_run(), pytest_run()).reason == "no tests were collected"
+        assert not judge(pytest_run(), pytest_run(used_junit=False, exit_code=5)).green
 
     def test_without_junit_the_exit_status_decides(self) -> None:
         """A command other than pytest is green exactly when it exits 0."""
         make = ["make", "test"]
-        baseline = run(used_junit=False, exit_code=1).model_copy(update={"command": make})
+        baseline = pytest_run(used_junit=False, exit_code=1).model_copy(update={"command": make})
         assert judge(baseline, baseline.model_copy(update={"exit_code": 0})).green
         red = judge(baseline, baseline.model_copy(update={"exit_code": 4}))
         assert not red.green
@@ -183,7 +155,7 @@ class TestJudge:
 
     def test_pytest_exiting_zero_without_its_report_is_not_green(self) -> None:
         """Code under test that ends the process early (os._exit(0)) leaves no report and is not a pass."""
-        verdict = judge(run(used_junit=False, exit_code=1), run(used_junit=False, exit_code=0))
+        verdict = judge(pytest_run(used_junit=False, exit_code=1), pytest_run(used_junit=False, exit_code=0))
         assert not verdict.green
         assert "without writing its report" in verdict.reason
 
@@ -203,24 +175,24 @@ class TestJudge:
             env=env | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(project)},
         )
         assert attempt.exit_code == 0 and not attempt.used_junit
-        assert not judge(run({"tests/test_quit.py::test_a": "failed"}), attempt).green
+        assert not judge(pytest_run({"tests/test_quit.py::test_a": "failed"}), attempt).green
 
     def test_pytest_stopped_early_is_not_green(self) -> None:
         """Interrupted or internal-error runs are incomplete even when every recorded target passed."""
-        verdict = judge(run({A: "failed"}), run({A: "passed"}, exit_code=3), [A])
+        verdict = judge(pytest_run({A: "failed"}), pytest_run({A: "passed"}, exit_code=3), [A])
         assert not verdict.green
         assert verdict.reason.startswith("pytest stopped early (exit status 3)")
 
     def test_empty_target_collection_is_not_green(self) -> None:
         """No targets means nothing was shown to work, so there is nothing to commit."""
-        assert judge(run({A: "failed"}), run({A: "passed"}), []).reason == "no target tests were given"
+        assert judge(pytest_run({A: "failed"}), pytest_run({A: "passed"}), []).reason == "no target tests were given"
 
 
 class TestFailureSummary:
     def test_shows_id_message_and_where_it_failed(self) -> None:
         """The test's own line, the raising line in user code and the exception, without function bodies."""
         failing = outcome(A, "failed", "NameError: name 'offset' is not defined", DEEP_FAILURE)
-        summary = failure_summary(run([failing]))
+        summary = failure_summary(pytest_run([failing]))
         assert summary == (
             f"FAILED {A} - NameError: name 'offset' is not defined\n"
             "  at tests/test_temps.py:4: assert to_f(0) == 32\n"
@@ -240,7 +212,7 @@ class TestFailureSummary:
             "tests/test_d.py:2: AssertionError"
         )
         message = "AssertionError: assert {'b': [1, 2, 3]} == {'b': [1, 2, 4]}"
-        summary = failure_summary(run([outcome(A, "failed", message, details)]))
+        summary = failure_summary(pytest_run([outcome(A, "failed", message, details)]))
         assert summary.splitlines()[1:] == [
             "  at tests/test_d.py:2: assert {'b': [1, 2, 3]} == {'b': [1, 2, 4]}",
             "  E         Differing items:",
@@ -252,7 +224,7 @@ class TestFailureSummary:
         error = outcome(
             "tests/test_temps.py", "error", "ModuleNotFoundError: No module named 'temps'", COLLECTION_FAILURE
         )
-        summary = failure_summary(run([error]))
+        summary = failure_summary(pytest_run([error]))
         assert "site-packages" not in summary and "frozen" not in summary
         assert "at tests/test_temps.py:1: from temps import to_f" in summary
         assert summary.startswith("ERROR tests/test_temps.py - ModuleNotFoundError")
@@ -261,7 +233,7 @@ class TestFailureSummary:
         """Tests failing for the same reason share one section listing the other ids."""
         message = "ModuleNotFoundError: No module named 'temps'"
         failures = [outcome(f"tests/t.py::test_{n}", "failed", message, COLLECTION_FAILURE) for n in range(3)]
-        summary = failure_summary(run(failures))
+        summary = failure_summary(pytest_run(failures))
         assert summary.count(message) == 1
         assert "(same failure: tests/t.py::test_1, tests/t.py::test_2)" in summary
 
@@ -270,7 +242,7 @@ class TestFailureSummary:
         failures = [
             outcome(f"tests/t.py::test_{n}", "failed", f"AssertionError: value {n}", DEEP_FAILURE) for n in range(40)
         ]
-        summary = failure_summary(run(failures), limit_chars=1000)
+        summary = failure_summary(pytest_run(failures), limit_chars=1000)
         assert len(summary) <= 1000
         shown = summary.count("FAILED ")
         assert 0 < shown < 40
@@ -279,25 +251,25 @@ class TestFailureSummary:
     def test_single_huge_failure_is_cut_to_the_limit(self) -> None:
         """Even one enormous assertion message cannot exceed the cap."""
         huge = outcome(A, "failed", "AssertionError", "E   " + "x" * 5000 + "\n" + ("E   line\n" * 500))
-        summary = failure_summary(run([huge]), limit_chars=500)
+        summary = failure_summary(pytest_run([huge]), limit_chars=500)
         assert len(summary) <= 500
         assert summary.startswith(f"FAILED {A} - AssertionError")
 
     def test_without_outcomes_shows_the_end_of_the_output(self) -> None:
         """No junit report: the tail of the output (where errors are) is shown, starting at a whole line."""
         output = "".join(f"line {n}\n" for n in range(1000)) + "ImportError while loading conftest\n"
-        summary = failure_summary(run(used_junit=False, exit_code=4, output=output), limit_chars=300)
+        summary = failure_summary(pytest_run(used_junit=False, exit_code=4, output=output), limit_chars=300)
         assert len(summary) <= 300
         assert summary.startswith("Test output (end):\nline ")
         assert summary.endswith("ImportError while loading conftest")
 
     def test_timeout_and_empty_runs_say_so(self) -> None:
         """A timeout and a run without tests are stated before any output."""
-        assert failure_summary(run(timed_out=True, output="collected 3 items")).startswith(
+        assert failure_summary(pytest_run(timed_out=True, output="collected 3 items")).startswith(
             "Tests timed out after 300 s.\nTest output (end):\ncollected 3 items"
         )
-        assert failure_summary(run(output="no tests ran")).startswith("No tests were collected.")
+        assert failure_summary(pytest_run(output="no tests ran")).startswith("No tests were collected.")
 
     def test_green_run_has_nothing_to_report(self) -> None:
         """A passing run yields an empty summary, so no retry prompt is padded with noise."""
-        assert failure_summary(run({A: "passed"})) == ""
+        assert failure_summary(pytest_run({A: "passed"})) == ""

@@ -1,0 +1,275 @@
+"""Plain helpers shared by the tests: git, the temperature example with its scripted replies, and a pass in process.
+
+Fixtures live in conftest.py; everything here is a function or a constant, imported as ``from helpers import ...``
+so that no test module imports another.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from autodev.config import load_config
+from autodev.engine import PassResult, run_once
+from autodev.llm.client import ChatClient
+from autodev.logs import configure_logging
+from autodev.project import ProjectPaths
+from autodev.testing import FunctionTestRunner
+from autodev.verify.junit import OutcomeKind, TestOutcome
+from autodev.verify.runner import TestRun, TestRunner, run_tests
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "temperature"
+REPLIES = EXAMPLE.parent / "replies"
+RIGHT = (REPLIES / "temperature-2.md").read_text(encoding="utf-8")
+WRONG = (REPLIES / "temperature-1.md").read_text(encoding="utf-8")
+# Every function wrong and no error a one-line fix would cure: 0 of 6 tests pass, not worth a repair round.
+HOPELESS = (
+    "temps.py\n```python\n"
+    + "".join(f"def {name}(degrees):\n    return 0\n\n\n" for name in ("to_kelvin", "to_fahrenheit", "to_celsius"))
+    + "```\n"
+)
+# A syntax error: cheap to fix, so the same tier gets one repair round.
+BROKEN = "temps.py\n```python\ndef to_kelvin(celsius)\n    return celsius + 273.15\n```\n"
+STUB = b"# temperature conversions\r\n\r\ndef to_kelvin(celsius):\r\n    raise NotImplementedError\r\n"
+NO_SERVER = "http://127.0.0.1:9/v1"
+"""An api_base for passes whose client is in process: nothing listens there, and nothing is sent."""
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run real git in ``cwd`` and return its stdout; tests use it to set up and inspect repositories."""
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def head(project: Path) -> str:
+    return git(project, "rev-parse", "HEAD").strip()
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    """Every file outside .git and .autodev, byte for byte."""
+    files: dict[str, bytes] = {}
+    for path in sorted(project.rglob("*")):
+        rel = path.relative_to(project)
+        if rel.parts[0] in {".git", ".autodev"} or not path.is_file() or "__pycache__" in rel.parts:
+            continue
+        files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def outcome(test_id: str, kind: OutcomeKind, message: str = "", details: str = "") -> TestOutcome:
+    return TestOutcome(test_id=test_id, outcome=kind, message=message, details=details)
+
+
+def pytest_run(
+    outcomes: dict[str, OutcomeKind] | list[TestOutcome] | None = None,
+    *,
+    exit_code: int | None = None,
+    timed_out: bool = False,
+    output: str = "",
+    used_junit: bool = True,
+) -> TestRun:
+    """A pytest TestRun with the given outcomes; the exit code follows from them unless given."""
+    if isinstance(outcomes, list):
+        by_id = {item.test_id: item for item in outcomes}
+    else:
+        by_id = {test_id: outcome(test_id, kind) for test_id, kind in (outcomes or {}).items()}
+    if exit_code is None and not timed_out:
+        failing = any(item.outcome in ("failed", "error") for item in by_id.values())
+        exit_code = 1 if failing else (0 if by_id or not used_junit else 5)
+    return TestRun(
+        command=["python", "-m", "pytest"],
+        exit_code=exit_code,
+        timed_out=timed_out,
+        duration_s=300.4 if timed_out else 1.0,
+        output=output,
+        outcomes=by_id,
+        used_junit=used_junit,
+        timeout_s=300 if timed_out else 60,
+    )
+
+
+# ------------------------------------------------------------------------------------------ the temperature example
+
+
+def config_text(server_url: str, **overrides: str) -> str:
+    """autodev.toml for the example: one tier of one model, ``scripted``, at ``server_url``."""
+    lines = [
+        "[project]",
+        f"test_command = {json.dumps(overrides.get('test_command', f'{sys.executable} -m pytest'))}",
+        "[tests]",
+        f"timeout_s = {overrides.get('timeout_s', '60')}",
+        "[synthesis]",
+        f"max_attempts = {overrides.get('max_attempts', '3')}",
+        "[llm.tiers]",
+        'tier1 = ["scripted"]',
+        "[llm.models.scripted]",
+        'model = "openai/scripted"',
+        f'api_base = "{server_url}"',
+        "timeout_s = 20",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def two_tiers(server_url: str, *, extra: str = "", big_extra: str = "") -> str:
+    """tier1 = scripted, tier2 = big, both at ``server_url``; retries back off for milliseconds only."""
+    text = config_text(server_url).replace('tier1 = ["scripted"]', 'tier1 = ["scripted"]\ntier2 = ["big"]')
+    text = text.replace("[llm.tiers]", "[llm]\nretry_backoff_s = 0.01\n" + extra + "[llm.tiers]")
+    return text + f'[llm.models.big]\nmodel = "openai/big"\napi_base = "{server_url}"\ntimeout_s = 20\n' + big_extra
+
+
+def setup_example(root: Path, server_url: str, *, config: str | None = None, stub: bool = False) -> None:
+    """examples/temperature in ``root`` (an empty repository), all committed.
+
+    ``config`` replaces the default autodev.toml (one tier at ``server_url``); ``stub`` adds the temps.py the user
+    started with (CRLF line ends, so that a restore that is not byte for byte shows).
+    """
+    shutil.copytree(EXAMPLE, root, dirs_exist_ok=True)
+    (root / "autodev.toml").write_text(config or config_text(server_url), encoding="utf-8")
+    if stub:
+        (root / "temps.py").write_bytes(STUB)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "spec and tests")
+
+
+TEMPERATURE_TESTS = "tests/test_temps.py"
+_IMPORTED = ("to_celsius", "to_fahrenheit", "to_kelvin")  # the order of the test module's import line
+_BELOW_ZERO = (("to_kelvin", -274), ("to_fahrenheit", -300), ("to_celsius", -500))
+_EXACT: tuple[tuple[str, str, Callable[[dict[str, object]], object], float], ...] = (
+    ("test_freezing_point_in_kelvin", "to_kelvin(0)", lambda ns: _call(ns, "to_kelvin", 0), 273.15),
+    ("test_boiling_point_in_fahrenheit", "to_fahrenheit(100)", lambda ns: _call(ns, "to_fahrenheit", 100), 212),
+    (
+        "test_body_temperature_round_trip",
+        "to_celsius(to_fahrenheit(37))",
+        lambda ns: _call(ns, "to_celsius", _call(ns, "to_fahrenheit", 37)),
+        37,
+    ),
+)
+
+
+def temperature_outcomes(root: Path) -> dict[str, TestOutcome]:
+    """What pytest reports for examples/temperature's tests on the temps.py under ``root``, without pytest.
+
+    It runs temps.py in this process, so it is only for the replies the tests script themselves (no endless loop,
+    no os._exit); test_helpers.py checks it against real pytest on every reply above. Failures carry pytest's
+    messages and the located lines its long format gives, which is what the failure summary shows the model.
+    """
+    namespace = _load_temps(root)
+    if isinstance(namespace, TestOutcome):
+        return {TEMPERATURE_TESTS: namespace}
+    lines = (root / TEMPERATURE_TESTS).read_text(encoding="utf-8").splitlines()
+    outcomes = {f"{TEMPERATURE_TESTS}::{name}": _exact(namespace, lines, name, *rest) for name, *rest in _EXACT}
+    for function, value in _BELOW_ZERO:
+        test_id = f"{TEMPERATURE_TESTS}::test_below_absolute_zero_is_rejected[{function}-{value}]"
+        outcomes[test_id] = _below_zero(namespace, lines, test_id, function, value)
+    return outcomes
+
+
+def temperature_runner() -> FunctionTestRunner:
+    """A TestRunner for the example that starts no pytest process (see temperature_outcomes)."""
+    return FunctionTestRunner(temperature_outcomes)
+
+
+def _load_temps(root: Path) -> dict[str, object] | TestOutcome:
+    path = root / "temps.py"
+    if not path.is_file():
+        return _collection_error("ModuleNotFoundError: No module named 'temps'", root)
+    namespace: dict[str, object] = {"__name__": "temps"}
+    try:
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # noqa: S102 - the suite's own replies
+    except SyntaxError as error:
+        return _collection_error(f"SyntaxError: {error.msg}", root)
+    except Exception as error:
+        return _collection_error(f"{type(error).__name__}: {error}", root)
+    missing = next((name for name in _IMPORTED if name not in namespace), None)
+    if missing is not None:
+        return _collection_error(f"ImportError: cannot import name '{missing}' from 'temps' ({path})", root)
+    return namespace
+
+
+def _collection_error(message: str, root: Path) -> TestOutcome:
+    """pytest's short format for a test module that cannot be imported, with its first line for import errors."""
+    details = (
+        f"{TEMPERATURE_TESTS}:3: in <module>\n    from temps import to_celsius, to_fahrenheit, to_kelvin\nE   {message}"
+    )
+    if "ImportError" in message or "ModuleNotFoundError" in message:
+        details = f"ImportError while importing test module '{root / TEMPERATURE_TESTS}'.\n{details}"
+    return TestOutcome(test_id=TEMPERATURE_TESTS, outcome="error", message=message, details=details)
+
+
+def _call(namespace: Mapping[str, object], name: str, *args: object) -> object:
+    function = namespace[name]
+    assert callable(function)
+    return function(*args)
+
+
+def _exact(
+    namespace: dict[str, object],
+    lines: list[str],
+    name: str,
+    expression: str,
+    compute: Callable[[dict[str, object]], object],
+    want: float,
+) -> TestOutcome:
+    test_id = f"{TEMPERATURE_TESTS}::{name}"
+    source = f"assert {expression} == pytest.approx({want})"
+    try:
+        got = compute(namespace)
+    except Exception as error:
+        return _failed(test_id, f"{type(error).__name__}: {error}".rstrip(": "), source, lines)
+    tolerance = max(abs(want) * 1e-6, 1e-12)
+    if isinstance(got, (int, float)) and math.isclose(got, want, rel_tol=0, abs_tol=tolerance):
+        return TestOutcome(test_id=test_id, outcome="passed")
+    return _failed(test_id, f"assert {got!r} == {want} ± {tolerance:.1e}", source, lines)
+
+
+def _below_zero(namespace: dict[str, object], lines: list[str], test_id: str, function: str, value: int) -> TestOutcome:
+    source = 'with pytest.raises(ValueError, match="below absolute zero"):'
+    try:
+        _call(namespace, function, value)
+    except ValueError as error:
+        if "below absolute zero" in str(error):
+            return TestOutcome(test_id=test_id, outcome="passed")
+        return _failed(test_id, f"AssertionError: Regex pattern did not match.\n Input: {str(error)!r}", source, lines)
+    except Exception as error:
+        return _failed(test_id, f"{type(error).__name__}: {error}".rstrip(": "), source, lines)
+    return _failed(test_id, "Failed: DID NOT RAISE ValueError", source, lines)
+
+
+def _failed(test_id: str, message: str, source: str, lines: list[str]) -> TestOutcome:
+    """pytest's long format: the failing line marked with ">", the exception, then the line's location."""
+    number = next((index for index, line in enumerate(lines, start=1) if source in line), 0)
+    details = f">       {source}\nE       {message}\n\n{TEMPERATURE_TESTS}:{number}: Failed"
+    return TestOutcome(test_id=test_id, outcome="failed", message=message, details=details)
+
+
+# ------------------------------------------------------------------------------------------ passes
+
+
+def autodev(project: Path, *args: str) -> int:
+    """The CLI in process (LiteLLM is imported once per session): ``autodev -C project ARGS``."""
+    from autodev.cli.main import run_cli
+
+    return run_cli(["-C", str(project), *args])
+
+
+def run_pass(
+    project: Path,
+    client: ChatClient,
+    *,
+    test_runner: TestRunner = run_tests,
+    max_attempts: int | None = None,
+    model_name: str | None = None,
+) -> PassResult:
+    """One pass in process, set up as `autodev run --once` sets it up (config, state directories, the log file)."""
+    paths = ProjectPaths(root=project)
+    config = load_config(paths.config_file)
+    paths.ensure_state_dirs()
+    configure_logging(log_file=paths.log_file)
+    return run_once(
+        paths, config, client=client, model_name=model_name, max_attempts=max_attempts, test_runner=test_runner
+    )
