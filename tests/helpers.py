@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from autodev.config import load_config
-from autodev.engine import PassResult, run_once
+from autodev.core.one_pass import run_once
 from autodev.llm.client import ChatClient
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
+from autodev.results import PassResult
 from autodev.testing import FunctionTestRunner
 from autodev.verify.junit import OutcomeKind, TestOutcome
 from autodev.verify.runner import TestRun, TestRunner, run_tests

@@ -17,7 +17,7 @@ import pytest
 from helpers import NO_SERVER, git, run_pass
 
 from autodev.cli.main import run_cli
-from autodev.engine import PassResult
+from autodev.results import PassResult
 from autodev.testing import FunctionClient, FunctionTestRunner, Outcomes, ScriptedServer
 from autodev.verify.junit import TestOutcome
 

@@ -1,4 +1,4 @@
-"""One pass in process (`autodev.engine.run_once`): real git, the model a function, the tests judged by a stand-in.
+"""One pass in process (`core.one_pass.run_once`): real git, the model a function, the tests judged by a stand-in.
 
 Each test builds a copy of examples/temperature in its own git repository and scripts the model's replies with
 FunctionClient. Where only the pass's decision matters, the example's tests are judged by temperature_runner
