@@ -18,6 +18,7 @@ from typing import Any
 from autodev.candidate import read_text, reply_changes, try_all_in_scratch
 from autodev.config import Config
 from autodev.errors import BudgetExceededError, EditRejectedError, ModelError, VcsError, WorkspaceWriteError
+from autodev.journal import EditTransaction
 from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
@@ -33,7 +34,6 @@ from autodev.synth.context import Feedback, SourceFile, build_messages
 from autodev.vcs import GitRepo
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import Verdict, failure_summary, judge
-from autodev.workspace import EditTransaction
 
 _LOGGED_REPLY_CHARS = 8000
 REPLAY_MODEL = "tier0/replay"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from autodev.cascade import Climb, PassObserver, PassState
 from autodev.config import Config
 from autodev.errors import UnsafeWorkspaceError, UsageError
+from autodev.journal import recover
 from autodev.ledger import Ledger, LedgerEntry, diff_ledger, entry_after, load_ledger, rebuild_from_git, save_ledger
 from autodev.llm.cache import ResponseCache
 from autodev.llm.client import ChatClient, provider_known
@@ -41,7 +42,6 @@ from autodev.synth.targets import choose_targets, find_test_files
 from autodev.vcs import GitRepo
 from autodev.verify.runner import TestRun, TestRunner, pytest_argv, run_tests
 from autodev.verify.verdict import judge
-from autodev.workspace import recover
 
 __all__ = ["AttemptOutcome", "AttemptRecord", "PassResult", "PassStatus", "RequirementResult", "run_once"]
 

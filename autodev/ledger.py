@@ -18,9 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from autodev.fileio import atomic_write, move_aside
 from autodev.results import RequirementResult
 from autodev.spec.model import Requirement
-from autodev.workspace import atomic_write, move_aside
 
 LEDGER_SCHEMA = 1
 REQUIREMENT_TRAILER = "Autodev-Requirement"

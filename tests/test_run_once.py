@@ -257,8 +257,8 @@ class TestUserWorkIsSafe:
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A journal left by a killed attempt restores the exact bytes before the next pass starts."""
+        from autodev.journal import EditTransaction
         from autodev.project import ProjectPaths
-        from autodev.workspace import EditTransaction
 
         paths = ProjectPaths(root=project)
         paths.ensure_state_dirs()
@@ -409,12 +409,12 @@ class TestFailingDisk:
         """ENOSPC while writing ends the pass with a clear error (exit 1), every byte and HEAD as before."""
         import errno
 
-        from autodev import workspace
+        from autodev import fileio
 
         def full(fd: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(workspace.os, "fsync", full)
+        monkeypatch.setattr(fileio.os, "fsync", full)
         server.push(RIGHT)
         before, files = head(project), snapshot(project)
         assert autodev(project, "run", "--once") == 1

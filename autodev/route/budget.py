@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.config import BudgetConfig
 from autodev.errors import BudgetExceededError, ModelError
+from autodev.fileio import atomic_write
 from autodev.llm.client import Completion, Message, load_litellm
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
-from autodev.workspace import atomic_write
 
 SPEND_SCHEMA_VERSION: Final = 1
 SPEND_DAYS_KEPT: Final = 31

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from autodev.errors import NotARepositoryError, VcsError
-from autodev.workspace import atomic_write
+from autodev.fileio import atomic_write
 
 FALLBACK_NAME = "autodev"
 FALLBACK_EMAIL = "autodev@localhost"
