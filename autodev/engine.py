@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.cascade import Climb, PassObserver, PassState
 from autodev.config import Config
+from autodev.discovery import find_test_files
 from autodev.errors import UnsafeWorkspaceError, UsageError
 from autodev.journal import recover
 from autodev.ledger import Ledger, LedgerEntry, diff_ledger, entry_after, load_ledger, rebuild_from_git, save_ledger
@@ -38,7 +39,7 @@ from autodev.spec.lint import order_requirements
 from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.parser import load_specs
 from autodev.synth.context import SourceFile
-from autodev.synth.targets import choose_targets, find_test_files
+from autodev.synth.targets import choose_targets
 from autodev.vcs import GitRepo
 from autodev.verify.runner import TestRun, TestRunner, pytest_argv, run_tests
 from autodev.verify.verdict import judge
