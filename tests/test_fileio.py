@@ -146,3 +146,21 @@ class TestMovingAndRemoving:
         remove_stale_temps(target)
         assert sorted(target.parent.iterdir()) == [target]
         assert target.read_bytes() == b"print('hello')\r\n# trailing no newline"
+
+
+# Prints the autodev modules that importing one module loads, itself included.
+IMPORTED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
+
+
+def test_a_foundation_that_imports_nothing_from_autodev() -> None:
+    """Any module may write through fileio, so fileio may import no other part of autodev."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED.format(module="autodev.fileio")],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["autodev", "autodev.fileio"]
