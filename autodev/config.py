@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autodev.errors import ConfigError
-from autodev.local.catalog import is_local_alias
+from autodev.model_catalog import is_local_alias
 
 if sys.version_info >= (3, 11):
     import tomllib

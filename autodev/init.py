@@ -10,11 +10,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from autodev.errors import NotARepositoryError
+from autodev.fileio import atomic_write
 from autodev.local.catalog import CATALOG, DEFAULT_LADDER
 from autodev.local.files import installed_local_ladder
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo, init_repository
-from autodev.workspace import atomic_write
 
 GITIGNORE_ENTRY = ".autodev/"
 

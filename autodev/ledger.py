@@ -10,7 +10,6 @@ runs the tests to find out the rest.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,20 +17,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from autodev.errors import VcsError
+from autodev.fileio import atomic_write, move_aside
 from autodev.results import RequirementResult
 from autodev.spec.model import Requirement
-from autodev.workspace import atomic_write, move_aside
+from autodev.vcs import trailer_log
+from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
 
 LEDGER_SCHEMA = 1
-REQUIREMENT_TRAILER = "Autodev-Requirement"
-MODEL_TRAILER = "Autodev-Model"
-GIT_TIMEOUT_S = 60.0
 
 LedgerStatus = Literal["pending", "satisfied", "failing", "blocked", "unverified", "removed"]
-
-_FIELD = "\x00"
-_RECORD = "\x1e"
-_VALUES = "\x1f"
 
 
 def now_iso() -> str:
@@ -193,31 +188,16 @@ def rebuild_from_git(repo_root: Path, requirements: Sequence[Requirement]) -> Le
 
 def _latest_commits(repo_root: Path) -> dict[str, tuple[str, str | None]]:
     """Requirement ID -> (newest commit, its model), from the trailers of the commits touching ``repo_root``."""
-    trailer = "trailers:valueonly,separator=%x1f,key="
-    log_format = f"%H%x00%({trailer}{REQUIREMENT_TRAILER})%x00%({trailer}{MODEL_TRAILER})%x1e"
     try:
-        done = subprocess.run(
-            ["git", "log", "--no-show-signature", f"--format={log_format}", "--", "."],
-            cwd=repo_root,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):  # no git, or a history too slow to read: nothing to recover
-        return {}
-    if done.returncode != 0:  # not a repository, or no commits yet
+        commits = trailer_log(repo_root, (REQUIREMENT_TRAILER, MODEL_TRAILER))
+    except VcsError:  # no git, or a history too slow to read: nothing to recover
         return {}
     latest: dict[str, tuple[str, str | None]] = {}
-    for record in done.stdout.decode("utf-8", errors="replace").split(_RECORD):
-        fields = record.strip("\n").split(_FIELD)
-        if len(fields) != 3:
-            continue
-        sha, requirement_values, model_values = fields
-        models = [value.strip() for value in model_values.split(_VALUES) if value.strip()]
-        for value in requirement_values.split(_VALUES):
+    for commit in commits:
+        models = commit.trailers[MODEL_TRAILER]
+        for value in commit.trailers[REQUIREMENT_TRAILER]:
             for requirement_id in value.replace(",", " ").split():
-                latest.setdefault(requirement_id, (sha.strip(), models[0] if models else None))
+                latest.setdefault(requirement_id, (commit.sha, models[0] if models else None))
     return latest
 
 

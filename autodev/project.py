@@ -12,7 +12,11 @@ STATE_DIR_NAME = ".autodev"
 
 
 class ProjectPaths(BaseModel):
-    """Every path autodev reads or writes for one project, derived from its root."""
+    """Every path autodev reads or writes for one project, derived from its root.
+
+    Its many properties are kept on purpose: each is only a name for one path, so the whole layout of a project's
+    state is read in one place.
+    """
 
     model_config = ConfigDict(frozen=True)
 

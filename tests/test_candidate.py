@@ -192,6 +192,36 @@ class TestTryInScratch:
         try_in_scratch(project, {}, run)
         assert seen == [True]
 
+    def test_nox_environments_and_ruff_caches_are_not_copied(self, project: Path) -> None:
+        """.nox (environments, as .tox) at the top and .ruff_cache (a cache, as .mypy_cache) anywhere stay out."""
+        for rel in (".nox/py311/lib/site.py", ".ruff_cache/0.5/x", "pkg/.ruff_cache/0.5/x"):
+            (project / rel).parent.mkdir(parents=True, exist_ok=True)
+            (project / rel).write_text("x", encoding="utf-8")
+        seen: dict[str, bool] = {}
+
+        def run(copy: Path) -> TestRun:
+            for name in (".nox", ".ruff_cache", "pkg/.ruff_cache", "pkg"):
+                seen[name] = (copy / name).exists()
+            return fake_run(copy)
+
+        try_in_scratch(project, {}, run)
+        assert seen == {".nox": False, ".ruff_cache": False, "pkg/.ruff_cache": False, "pkg": True}
+
+    def test_what_tests_may_read_is_copied(self, project: Path) -> None:
+        """Packaging output and hypothesis's database of failing examples come along: a test may read them."""
+        for rel in ("build/lib/ext.so", "dist/calc-1.0.tar.gz", ".hypothesis/examples/ab/cd"):
+            (project / rel).parent.mkdir(parents=True, exist_ok=True)
+            (project / rel).write_text("x", encoding="utf-8")
+        seen: list[bool] = []
+
+        def run(copy: Path) -> TestRun:
+            seen.extend((copy / rel).is_file() for rel in ("build/lib/ext.so", "dist/calc-1.0.tar.gz"))
+            seen.append((copy / ".hypothesis" / "examples" / "ab" / "cd").is_file())
+            return fake_run(copy)
+
+        try_in_scratch(project, {}, run)
+        assert seen == [True, True, True]
+
     def test_an_absolute_link_back_into_the_project_is_not_written_through(self, project: Path) -> None:
         """pkg -> /abs/project/real_pkg: the copy's change lands in the copy, the user's file keeps its bytes."""
         (project / "real_pkg").mkdir()

@@ -108,12 +108,12 @@ class TestFailingDisk:
         self, project: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """ENOSPC while writing ends the pass with a clear error (exit 1), every byte and HEAD as before."""
-        from autodev import workspace
+        from autodev import fileio
 
         def full(fd: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(workspace.os, "fsync", full)
+        monkeypatch.setattr(fileio.os, "fsync", full)
         server.push(RIGHT)
         before, files = head(project), snapshot(project)
         assert autodev(project, "run", "--once") == 1

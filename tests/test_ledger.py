@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import git
 
-from autodev import workspace
+from autodev import fileio
 from autodev.ledger import (
     LEDGER_SCHEMA,
     Ledger,
@@ -116,7 +116,7 @@ class TestSaveAndLoad:
         def disk_full(fd: int, data: bytes) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(workspace, "_write_all", disk_full)
+        monkeypatch.setattr(fileio, "_write_all", disk_full)
         with pytest.raises(OSError, match="No space left"):
             save_ledger(path, Ledger())
         assert path.read_bytes() == before

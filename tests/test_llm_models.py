@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from autodev.config import LLMConfig, ModelConfig
@@ -9,6 +15,8 @@ from autodev.errors import ConfigError
 from autodev.llm.models import LOOPBACK_PLACEHOLDER_KEY, is_loopback, resolve_model
 
 pytestmark = pytest.mark.req("LOCAL-3")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def known(name: str) -> bool:
@@ -85,3 +93,44 @@ class TestIsLoopback:
     def test_loopback_detection(self, url: str | None, expected: bool) -> None:
         """Only loopback addresses count as local servers."""
         assert is_loopback(url) is expected
+
+
+ALONE = """
+import json, sys
+from pathlib import Path
+from autodev.config import load_config
+from autodev.llm.models import resolve_model
+root = Path(sys.argv[1])
+(root / "autodev.toml").write_text(
+    '[llm.models.bundled]\\ngguf = "local/qwen2.5-coder-0.5b"\\n[llm.models.mine]\\ngguf = "weights/m.gguf"\\n'
+)
+config = load_config(root / "autodev.toml")
+alias = resolve_model("local/smollm2-135m", config.llm, {}, provider_known=lambda name: False)
+print(json.dumps({
+    "bundled": config.llm.models["bundled"].gguf,
+    "mine": config.llm.models["mine"].gguf,
+    "alias": [alias.litellm_model, alias.gguf, alias.input_cost_per_token],
+    "local_modules": sorted(name for name in sys.modules if name.startswith("autodev.local")),
+}))
+"""
+
+
+class TestWithoutTheLocalPackage:
+    def test_config_and_resolution_know_the_bundled_aliases_on_their_own(self, tmp_path: Path) -> None:
+        """In a fresh interpreter that imports only them, load_config and resolve_model behave as always, and
+        autodev.local (which depends on llm) is never imported."""
+        done = subprocess.run(
+            [sys.executable, "-c", ALONE, str(tmp_path)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+        assert seen["bundled"] == "local/qwen2.5-coder-0.5b"  # an alias, not a path to anchor
+        assert seen["mine"] == str((tmp_path / "weights" / "m.gguf").resolve())
+        assert seen["alias"] == ["openai/local/smollm2-135m", "local/smollm2-135m", 0.0]
+        assert seen["local_modules"] == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autodev import workspace
+from autodev import fileio
 from autodev.llm.cache import ResponseCache, request_key
 from autodev.llm.client import Completion
 from autodev.llm.models import ResolvedModel
@@ -152,7 +152,7 @@ class TestResponseCache:
         def disk_full(fd: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(workspace.os, "fsync", disk_full)  # the write goes through atomic_write
+        monkeypatch.setattr(fileio.os, "fsync", disk_full)  # the write goes through atomic_write
         cache = ResponseCache(tmp_path)
         cache.put(KEY, completion())
         assert os.listdir(tmp_path / "ab") == []

@@ -32,9 +32,9 @@ from helpers import (
     two_tiers,
 )
 
+from autodev.journal import EditTransaction
 from autodev.project import ProjectPaths
 from autodev.testing import FunctionClient
-from autodev.workspace import EditTransaction
 
 pytestmark = pytest.mark.req("CORE-1")
 

@@ -1,4 +1,4 @@
-"""Target files: from Files: hints, else from the tests' imports; test files found on disk."""
+"""Target files: from Files: hints, else from the tests' imports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autodev.synth.targets import choose_targets, find_test_files, imported_modules, targets_from_tests
+from autodev.synth.targets import choose_targets, imported_modules, targets_from_tests
 
 pytestmark = pytest.mark.req("CORE-1")
 
@@ -16,23 +16,6 @@ def make(root: Path, files: dict[str, str]) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-
-
-class TestFindTestFiles:
-    def test_finds_both_naming_styles_and_skips_virtualenvs(self, tmp_path: Path) -> None:
-        """test_*.py and *_test.py are tests; files inside .venv, node_modules and .git are not."""
-        make(
-            tmp_path,
-            {
-                "tests/test_a.py": "",
-                "b_test.py": "",
-                "helper.py": "",
-                ".venv/lib/test_x.py": "",
-                "node_modules/pkg/test_y.py": "",
-                ".git/test_z.py": "",
-            },
-        )
-        assert find_test_files(tmp_path) == ["b_test.py", "tests/test_a.py"]
 
 
 class TestImportedModules:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 
 import pytest
 from helpers import git
 
+from autodev import vcs
 from autodev.errors import NotARepositoryError, VcsError
 from autodev.vcs import GitRepo, init_repository
 
@@ -343,3 +345,78 @@ class TestInitRepository:
         assert opened.root.resolve() == target.resolve()
         assert git(target, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
         assert opened.head_sha() is None
+
+
+class TestHistory:
+    def test_head_commit_of_any_directory_or_none(self, repo: Path, tmp_path: Path) -> None:
+        """The commit checked out, asked from a subdirectory; None before a first commit and outside git."""
+        write(repo, "src/a.txt", "a\n")
+        assert vcs.head_commit(repo) is None
+        commit_all(repo, "src/a.txt")
+        assert vcs.head_commit(repo / "src") == git(repo, "rev-parse", "HEAD").strip()
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        assert vcs.head_commit(outside) is None
+        assert vcs.head_commit(tmp_path / "missing") is None
+
+    def test_trailer_log_newest_first_with_every_value_of_every_key(self, repo: Path) -> None:
+        """Each commit touching the directory, its trailers' values per key; commits elsewhere are left out."""
+        write(repo, "app/a.txt", "1\n")
+        commit_all(repo, "app/a.txt", message="first\n\nReq: A-1\nModel: small")
+        write(repo, "other/b.txt", "2\n")
+        commit_all(repo, "other/b.txt", message="elsewhere\n\nReq: B-1")
+        write(repo, "app/a.txt", "3\n")
+        commit_all(repo, "app/a.txt", message="second\n\nReq: A-2\nReq: A-3")
+        log = vcs.trailer_log(repo / "app", ("Req", "Model"))
+        assert [(commit.trailers["Req"], commit.trailers["Model"]) for commit in log] == [
+            (["A-2", "A-3"], []),
+            (["A-1"], ["small"]),
+        ]
+        assert log[0].sha == git(repo, "rev-parse", "HEAD").strip()
+
+    def test_no_history_is_an_empty_log(self, repo: Path, tmp_path: Path) -> None:
+        """Before the first commit, outside git and for a missing directory there is nothing to read."""
+        assert vcs.trailer_log(repo, ("Req",)) == []
+        assert vcs.trailer_log(tmp_path, ("Req",)) == []
+        assert vcs.trailer_log(tmp_path / "missing", ("Req",)) == []
+
+
+class TestCommitAll:
+    def test_commits_everything_as_the_given_identity_unsigned(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A laid-out project is committed whole, as the given identity, even where git would sign commits."""
+        isolate_global_config(monkeypatch, tmp_path / "home")
+        (tmp_path / "home" / "gitconfig").write_text("[commit]\n\tgpgsign = true\n", encoding="utf-8")
+        root = tmp_path / "laid-out"
+        init_repository(root)
+        write(root, "SPEC.md", "# spec\n")
+        write(root, "tests/test_x.py", "def test_x(): pass\n")
+        sha = vcs.commit_all(root, "exercise", name="autodev bench", email="bench@autodev.invalid")
+        assert sha == git(root, "rev-parse", "HEAD").strip()
+        assert sorted(files_in_head(root)) == ["SPEC.md", "tests/test_x.py"]
+        assert (
+            git(root, "log", "-1", "--format=%an <%ae>|%s").strip() == "autodev bench <bench@autodev.invalid>|exercise"
+        )
+        assert git(root, "status", "--porcelain") == ""
+
+
+def _runs_git(node: ast.AST) -> bool:
+    """A literal argument list starting with "git": how a subprocess call would run it."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+        return False
+    first = node.elts[0]
+    return isinstance(first, ast.Constant) and first.value == "git"
+
+
+def test_no_module_outside_vcs_runs_git() -> None:
+    """Every git command goes through autodev.vcs: no other module builds a git command line."""
+    package = Path(__file__).resolve().parent.parent / "autodev"
+    offenders = [
+        f"{path.relative_to(package).as_posix()}:{node.lineno}"
+        for path in sorted(package.rglob("*.py"))
+        if path.parent.name != "vcs"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if _runs_git(node)
+    ]
+    assert offenders == []

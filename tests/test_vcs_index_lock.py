@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import git
 
-from autodev.vcs import repo as repo_module
+from autodev.vcs import lock as lock_module
 from autodev.vcs.repo import GitRepo
 
 pytestmark = pytest.mark.req("CORE-2")
@@ -118,7 +118,7 @@ class TestClearStaleIndexLock:
 
     def test_without_proc_age_alone_decides(self, committed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Where there is no /proc (macOS), a running git cannot be seen: an old lock is removed anyway."""
-        monkeypatch.setattr(repo_module, "_PROC", committed / "no-proc-here")
+        monkeypatch.setattr(lock_module, "_PROC", committed / "no-proc-here")
         lock = make_lock(committed / ".git", age_s=60)
         with running_git(committed):
             removed = GitRepo(committed).clear_stale_index_lock()

@@ -63,6 +63,18 @@ class TestPathFilter:
         assert not path_filter.is_relevant(rel)
         assert path_filter.is_ignored(rel)
 
+    @pytest.mark.parametrize("rel", ["autodev.egg-info/README.md", "tests/pkg.egg-info/SOURCES.txt"])
+    def test_setuptools_metadata_directories_are_ignored(self, tmp_path: Path, rel: str) -> None:
+        """NAME.egg-info is rewritten by every `pip install -e .`; its files never trigger a pass."""
+        path_filter = PathFilter(tmp_path, ("*.md", "tests/**"))
+        assert not path_filter.is_relevant(rel)
+        assert path_filter.is_ignored(rel.rsplit("/", 1)[0], is_dir=True)
+
+    @pytest.mark.parametrize("rel", ["env/notes.md", "build/README.md", "dist/CHANGES.md", "app/env/SPEC.md"])
+    def test_directories_a_project_may_name_its_own_are_watched(self, tmp_path: Path, rel: str) -> None:
+        """env/, build/ and dist/ are tool names the project may also use itself: edits there are seen."""
+        assert PathFilter(tmp_path, DEFAULT_PATTERNS).is_relevant(rel)
+
     @pytest.mark.parametrize(
         "rel",
         [

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from autodev.errors import AutodevError
+from autodev.vcs import commit_all, init_repository
 
 DOC_ORDER = ("introduction.md", "instructions.md", "instructions.append.md")
 
@@ -117,19 +117,14 @@ def build_project(exercise: Exercise, root: Path) -> None:
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(exercise.directory / name, target)
-    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "exercise"]):
-        _git(root, *command)
+    init_repository(root)
+    commit_all(root, "exercise", name="autodev bench", email="bench@autodev.invalid")
 
 
 def restore_tests(exercise: Exercise, root: Path) -> None:
     """Put the original test files back, so that the harness's verdict cannot depend on what the pass did."""
     for test in exercise.tests:
         shutil.copyfile(exercise.directory / test, root / "tests" / Path(test).name)
-
-
-def _git(root: Path, *args: str) -> None:
-    identity = ["-c", "user.name=autodev bench", "-c", "user.email=bench@autodev.invalid", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", *identity, *args], cwd=root, check=True, capture_output=True)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ from autodev.bench.runner import STRATEGY_HELP, BenchOptions, check_strategy, ma
 from autodev.bench.scripted import parse_simulate
 from autodev.cli.options import GlobalOptions
 from autodev.config import Config, load_config
-from autodev.errors import UsageError
+from autodev.errors import UsageError, VcsError
 from autodev.logs import configure_logging
+from autodev.vcs import head_commit
 
 
 class _RunByDefault(click.Group):
@@ -145,10 +145,9 @@ def _autodev_commit() -> str | None:
     """The commit of the autodev checkout that runs, when it runs from one (an editable install)."""
     source = Path(__file__).resolve().parents[2]
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
+        return head_commit(source)
+    except VcsError:  # no git
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _run_all(exercises: list[Exercise], options: BenchOptions, out: Path, *, as_json: bool) -> list[ExerciseResult]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autodev.discovery import CACHE_DIRS, NOT_COPIED_AT_TOP
 from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.logs import get_logger
 from autodev.synth.apply import apply_edits
@@ -21,10 +22,10 @@ from autodev.synth.guard import check_writable, confine, is_test_path
 from autodev.synth.reply import parse_reply
 from autodev.verify.runner import TestRun
 
-# Never copied into a scratch tree: version control, autodev's own state and environments (at the top only, since
-# a package may well be called env/), and caches (anywhere).
-_NOT_COPIED_AT_TOP = frozenset({".git", ".autodev", ".venv", "venv", "env", "node_modules", ".tox"})
-_NOT_COPIED_ANYWHERE = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache"})
+# Never copied into a scratch tree: the tool directories no test reads (at the top only, since a package may well
+# be called env/), and caches (anywhere); autodev.discovery says which are which.
+_NOT_COPIED_AT_TOP = NOT_COPIED_AT_TOP
+_NOT_COPIED_ANYWHERE = CACHE_DIRS
 
 TestCommand = Callable[[Path], TestRun]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from autodev.journal import recover
 from autodev.logs import get_logger
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo
-from autodev.workspace import recover
 
 
 def prepare(paths: ProjectPaths) -> tuple[GitRepo, list[str]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from autodev.config import Config
 from autodev.core.assignment import LabelledTestRun
+from autodev.discovery import find_test_files
 from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild_from_git
 from autodev.logs import get_logger
 from autodev.project import ProjectPaths
@@ -14,7 +15,6 @@ from autodev.spec.links import project_links
 from autodev.spec.lint import order_requirements
 from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.parser import load_specs
-from autodev.synth.targets import find_test_files
 from autodev.verify.runner import TestRun, pytest_argv
 
 NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"

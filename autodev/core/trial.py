@@ -13,11 +13,11 @@ from typing import Literal
 
 from autodev.core.assignment import Assignment
 from autodev.errors import VcsError, WorkspaceWriteError
-from autodev.ledger import MODEL_TRAILER, REQUIREMENT_TRAILER
+from autodev.journal import EditTransaction
 from autodev.logs import get_logger
+from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import Verdict, judge
-from autodev.workspace import EditTransaction
 
 TrialKind = Literal["green", "red", "commit_failed"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from autodev.workspace import atomic_write
+from autodev.fileio import atomic_write
 
 SCHEMA = 1
 

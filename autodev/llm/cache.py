@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from autodev.fileio import atomic_write
 from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
-from autodev.workspace import atomic_write
 
 SCHEMA = 1
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from autodev.config import LLMConfig, ModelConfig
 from autodev.errors import ConfigError
-from autodev.local.catalog import is_local_alias
+from autodev.model_catalog import is_local_alias
 
 OLLAMA_DEFAULT_API_BASE = "http://localhost:11434"
 # Local OpenAI-compatible servers (llama.cpp, the scripted test server) want some key but check none.

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev import __version__
 from autodev.errors import UsageError
+from autodev.fileio import atomic_write
 from autodev.loop.daemon import LoopFiles, autodev_program
 from autodev.loop.pidlock import read_holder
 from autodev.project import ProjectPaths
-from autodev.workspace import atomic_write
 
 ServiceKind = Literal["systemd", "launchd"]
 ServiceAction = Literal["install", "uninstall"]

@@ -14,7 +14,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from autodev.workspace import atomic_write
+from autodev.fileio import atomic_write
 
 STATE_FILE_NAME: Final = "loop.json"
 STATE_SCHEMA_VERSION: Final = 1

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
+from autodev.fileio import atomic_write
 from autodev.logs import get_logger
-from autodev.workspace import atomic_write
 
 SPEND_SCHEMA_VERSION: Final = 1
 SPEND_DAYS_KEPT: Final = 31

@@ -26,11 +26,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from autodev.discovery import find_test_files
 from autodev.errors import TestRunError
 from autodev.logs import get_logger
 from autodev.spec import pytest_plugin
 from autodev.spec.model import TestItem
-from autodev.synth.targets import find_test_files
 from autodev.verify.runner import TestRun, is_pytest_command, run_tests
 
 PLUGIN_MODULE = "autodev.spec.pytest_plugin"

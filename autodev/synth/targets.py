@@ -1,4 +1,4 @@
-"""Which files the model should write, and which files are the tests.
+"""Which files the model should write (the tests are found by :mod:`autodev.discovery`).
 
 Targets come from the spec's ``Files:`` hints when the user gave them, otherwise from what the tests import
 (``from temps import to_kelvin`` -> ``temps.py``). When neither names a file, the prompt asks the model to name
@@ -8,47 +8,13 @@ the files itself in its reply, which costs no extra model call.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import importlib.util
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".autodev",
-        ".venv",
-        "venv",
-        "env",
-        ".tox",
-        ".nox",
-        "node_modules",
-        "__pycache__",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-        "build",
-        "dist",
-        "site-packages",
-    }
-)
 # Modules a test file imports that are tools, never code to write.
 TEST_TOOL_MODULES = frozenset({"pytest", "hypothesis", "unittest", "mock", "_pytest", "pytest_asyncio"})
-MAX_TEST_FILES = 50
-
-
-def find_test_files(root: Path) -> list[str]:
-    """Test files under root (posix, relative), skipping virtualenvs and tool caches; sorted for stable prompts."""
-    found: list[str] = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
-        for name in sorted(files):
-            if any(fnmatch.fnmatch(name, pattern) for pattern in TEST_FILE_PATTERNS):
-                found.append((Path(directory) / name).relative_to(root).as_posix())
-    return found[:MAX_TEST_FILES]
 
 
 def imported_modules(source: str) -> list[str]:

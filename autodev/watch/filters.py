@@ -5,9 +5,10 @@ without a slash matches at any depth (``*.md`` is every Markdown file in the pro
 is anchored at the root (``tests/**`` is everything under ``./tests``), and ``!pattern`` takes paths back out.
 
 Ignored, whatever the patterns say: tool and cache directories at any depth (``.git``, ``.autodev``,
-virtualenvs, ``__pycache__`` ...), editor swap/backup/temporary files, autodev's own temporary files, and
-what the project's ``.gitignore`` files and ``.git/info/exclude`` ignore. ``autodev.toml`` at the root is
-always relevant, so that configuration edits are seen even when a pattern or .gitignore would hide it.
+virtualenvs, ``__pycache__`` ..., from :mod:`autodev.discovery`'s one list), editor swap/backup/temporary files,
+autodev's own temporary files, and what the project's ``.gitignore`` files and ``.git/info/exclude`` ignore.
+``autodev.toml`` at the root is always relevant, so that configuration edits are seen even when a pattern or
+.gitignore would hide it.
 
 Paths are relative to the project root, with ``/`` separators ("rel posix"), everywhere in this package.
 """
@@ -22,29 +23,8 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from autodev.config import CONFIG_FILE_NAME
-from autodev.project import STATE_DIR_NAME
-
-# Directories whose content is produced by tools, never written by the user as part of a spec or test.
-ALWAYS_IGNORED_DIRS = frozenset(
-    {
-        ".git",
-        STATE_DIR_NAME,
-        ".venv",
-        "venv",
-        "site-packages",
-        "__pycache__",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".hypothesis",
-        ".tox",
-        ".nox",
-        "node_modules",
-    }
-)
-
-# Directory names made on the fly by tools (pytest builds .pytest_cache in a temporary directory, then renames it).
-IGNORED_DIR_PATTERNS = ("pytest-cache-files-*",)
+from autodev.discovery import TOOL_DIR_PATTERNS, WATCH_IGNORED_DIRS
+from autodev.fileio import TEMP_SUFFIX
 
 # Files editors and autodev create next to the real file while saving; their events are noise.
 IGNORED_FILE_PATTERNS = (
@@ -55,7 +35,7 @@ IGNORED_FILE_PATTERNS = (
     "4913",  # vim's "can I write here?" probe file
     "*___jb_tmp___",  # JetBrains safe write: new content
     "*___jb_old___",  # JetBrains safe write: previous content
-    "*.autodev-tmp",  # autodev.workspace.atomic_write's temporary file
+    f"*{TEMP_SUFFIX}",  # autodev.fileio.atomic_write's temporary file
 )
 
 VENV_MARKER = "pyvenv.cfg"
@@ -196,7 +176,8 @@ def read_gitignores(root: Path) -> dict[str, list[str]]:
 
 
 def _is_tool_directory(name: str) -> bool:
-    return name in ALWAYS_IGNORED_DIRS or any(fnmatchcase(name, pattern) for pattern in IGNORED_DIR_PATTERNS)
+    """autodev.discovery's tool directories, less the names a project may also give its own directories."""
+    return name in WATCH_IGNORED_DIRS or any(fnmatchcase(name, pattern) for pattern in TOOL_DIR_PATTERNS)
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -1,133 +1,34 @@
-"""The transactional writer on a real filesystem: exact restores, simulated full disks, and real crashes."""
+"""The attempt journal on a real filesystem: exact restores, simulated full disks, and real crashes."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from filetree import enospc, make_project, mode_of, tree
 
-import autodev.workspace as workspace
+import autodev.journal as journal_module
 from autodev.errors import EditRejectedError, JournalError
-from autodev.workspace import EditTransaction, FileSnapshot, atomic_write, recover
+from autodev.journal import EditTransaction, FileSnapshot, recover
 
 pytestmark = pytest.mark.req("CORE-2")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-def tree(root: Path) -> dict[str, tuple[bytes, int] | None]:
-    """Every entry under root with its bytes and mode (None for directories): the state to compare."""
-    entries: dict[str, tuple[bytes, int] | None] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        entries[rel] = None if path.is_dir() else (path.read_bytes(), mode_of(path))
-    return entries
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def enospc(*_args: object, **_kwargs: object) -> None:
-    raise OSError(errno.ENOSPC, "No space left on device")
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project with a text file, an executable script and binary data, in a nested directory."""
-    root = tmp_path / "project"
-    (root / "src").mkdir(parents=True)
-    (root / "src" / "app.py").write_bytes(b"print('hello')\r\n# trailing no newline")
-    script = root / "run.sh"
-    script.write_bytes(b"#!/bin/sh\necho run\n")
-    script.chmod(0o755)
-    (root / "data.bin").write_bytes(bytes(range(256)))
-    (root / "data.bin").chmod(0o640)
-    return root
+    return make_project(tmp_path)
 
 
 @pytest.fixture
 def journal(tmp_path: Path) -> Path:
     return tmp_path / "project" / ".autodev" / "journal"
-
-
-class TestAtomicWrite:
-    def test_replaces_content_and_keeps_the_existing_mode(self, project: Path) -> None:
-        """New bytes replace the old ones; an executable stays executable."""
-        script = project / "run.sh"
-        atomic_write(script, b"#!/bin/sh\necho new\n")
-        assert script.read_bytes() == b"#!/bin/sh\necho new\n"
-        assert mode_of(script) == 0o755
-
-    def test_an_explicit_mode_wins(self, project: Path) -> None:
-        """mode= sets the file's permission bits, for new and existing files."""
-        atomic_write(project / "run.sh", b"x", mode=0o600)
-        atomic_write(project / "fresh.txt", b"y", mode=0o751)
-        assert mode_of(project / "run.sh") == 0o600
-        assert mode_of(project / "fresh.txt") == 0o751
-
-    def test_a_new_file_gets_the_umask_default_mode(self, project: Path) -> None:
-        """A new file is as readable as any file the user's tools would create, not mkstemp's 0600."""
-        atomic_write(project / "new.txt", b"n")
-        assert mode_of(project / "new.txt") == 0o666 & ~current_umask()
-
-    def test_short_writes_are_completed(self, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """os.write may write less than asked; every byte still ends up in the file."""
-        real_write = os.write
-
-        def two_bytes_at_a_time(fd: int, data: bytes | memoryview) -> int:
-            return real_write(fd, bytes(data[:2]))
-
-        monkeypatch.setattr(os, "write", two_bytes_at_a_time)
-        atomic_write(project / "data.bin", b"0123456789")
-        monkeypatch.undo()
-        assert (project / "data.bin").read_bytes() == b"0123456789"
-
-    def test_enospc_on_fsync_leaves_the_original_and_no_temp_file(
-        self, project: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """A full disk reported at fsync re-raises; the file keeps its bytes and no temporary file remains."""
-        before = tree(project)
-        monkeypatch.setattr(os, "fsync", enospc)
-        with pytest.raises(OSError) as caught:
-            atomic_write(project / "src" / "app.py", b"replacement" * 1000)
-        monkeypatch.undo()
-        assert caught.value.errno == errno.ENOSPC
-        assert tree(project) == before
-
-    def test_enospc_midway_through_writing_leaves_the_original(
-        self, project: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """A full disk after a partial write re-raises, with the original intact and no temporary file."""
-        before = tree(project)
-        real_write = os.write
-        calls: list[int] = []
-
-        def fill_disk_after_first_chunk(fd: int, data: bytes | memoryview) -> int:
-            calls.append(len(data))
-            if len(calls) > 1:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return real_write(fd, bytes(data[:4]))
-
-        monkeypatch.setattr(os, "write", fill_disk_after_first_chunk)
-        with pytest.raises(OSError, match="No space"):
-            atomic_write(project / "src" / "app.py", b"replacement text")
-        monkeypatch.undo()
-        assert len(calls) == 2
-        assert tree(project) == before
 
 
 class TestFileSnapshot:
@@ -186,7 +87,7 @@ class TestEditTransaction:
         self, project: Path, journal: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """At every project write, the journal already holds that file's original bytes."""
-        real_atomic_write = workspace.atomic_write
+        real_atomic_write = journal_module.atomic_write
         seen: list[tuple[str, bool]] = []
 
         def checking_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
@@ -202,7 +103,7 @@ class TestEditTransaction:
         def _original(rel: str) -> bytes | None:
             return originals[rel]
 
-        monkeypatch.setattr(workspace, "atomic_write", checking_write)
+        monkeypatch.setattr(journal_module, "atomic_write", checking_write)
         EditTransaction(project, journal).apply({"src/app.py": b"x", "fresh.py": b"y"})
         assert seen == [("src/app.py", True), ("fresh.py", True)]
         recorded = json.loads(journal.read_bytes())
@@ -214,14 +115,14 @@ class TestEditTransaction:
     ) -> None:
         """When the second file's write fails, the first file is restored, the error re-raised, no journal."""
         before = tree(project)
-        real_atomic_write = workspace.atomic_write
+        real_atomic_write = journal_module.atomic_write
 
         def fail_on_data(path: Path, data: bytes, *, mode: int | None = None) -> None:
             if path.name == "data.bin" and data == b"new data":
                 enospc()
             real_atomic_write(path, data, mode=mode)
 
-        monkeypatch.setattr(workspace, "atomic_write", fail_on_data)
+        monkeypatch.setattr(journal_module, "atomic_write", fail_on_data)
         transaction = EditTransaction(project, journal)
         with pytest.raises(OSError, match="No space"):
             transaction.apply({"src/app.py": b"new app", "new/x.py": b"x", "data.bin": b"new data"})
@@ -313,7 +214,7 @@ CRASHING_CHILD = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from autodev.workspace import EditTransaction
+    from autodev.journal import EditTransaction
     root, journal = Path(sys.argv[1]), Path(sys.argv[2])
     EditTransaction(root, journal).apply({"src/app.py": b"half-done", "gen/new.py": b"generated"})
     os._exit(9)
@@ -364,7 +265,7 @@ class TestRecover:
         """When restoring itself fails, recover reports it without raising and the journal stays for later."""
         self.crash_mid_attempt(project, journal)
         journal_bytes = journal.read_bytes()
-        monkeypatch.setattr(workspace, "atomic_write", enospc)
+        monkeypatch.setattr(journal_module, "atomic_write", enospc)
 
         report = recover(project, journal)
 

@@ -1,10 +1,10 @@
-"""Change files so that no user byte can be lost: atomic writes, and edits undoable even after a crash.
+"""The attempt journal: edits undoable byte for byte, even after a crash.
 
 An :class:`EditTransaction` records every file's original bytes and mode in a journal, fsynced, before it
 touches the first file; :meth:`EditTransaction.rollback` puts them back, and :func:`recover` does the same
 on the next start when a process died mid-attempt. A file someone else changed after autodev wrote it is never
 overwritten by a restore: it is reported as a conflict and the journal (holding the original) is kept aside.
-Pure filesystem; git lives in :mod:`autodev.vcs`.
+Pure filesystem, written through :mod:`autodev.fileio`; git lives in :mod:`autodev.vcs`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import errno
 import hashlib
 import os
-import secrets
 import stat
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -25,81 +23,10 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from autodev.errors import AutodevError, EditRejectedError, JournalError
+from autodev.fileio import atomic_write, fsync_directory, move_aside, remove_durably, remove_stale_temps
 
 JOURNAL_SCHEMA_VERSION: Final = 1
 JOURNAL_MODE = 0o600  # the journal holds file contents, which may be private
-_TEMP_SUFFIX = ".autodev-tmp"
-_TEMP_TOKEN_HEX = 12
-_NAME_ROOM = 200  # leaves room for the temp name's dot, token and suffix under NAME_MAX (255)
-# fsync on a directory is unsupported on some filesystems; the rename itself already happened.
-_DIR_FSYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EBADF}
-
-
-# --------------------------------------------------------------------------------------------- atomic writes
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` so that readers, and a crash, see either all the old bytes or all the new ones.
-
-    The temporary file sits in the same directory (``os.replace`` is atomic only within a filesystem) and is
-    created with the umask's default mode, then set to ``mode`` or the existing file's mode. Any failure
-    before the rename (ENOSPC, EIO, an interrupt) removes the temporary file and leaves ``path`` untouched.
-    """
-    final_mode = mode if mode is not None else _existing_mode(path)
-    temp = _temp_path_for(path)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-    try:
-        try:
-            if final_mode is not None:
-                os.fchmod(fd, final_mode)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _existing_mode(path: Path) -> int | None:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return None
-
-
-def _temp_path_for(path: Path) -> Path:
-    return path.parent / f".{path.name[:_NAME_ROOM]}.{secrets.token_hex(_TEMP_TOKEN_HEX // 2)}{_TEMP_SUFFIX}"
-
-
-def _is_temp_of(candidate: str, name: str) -> bool:
-    """Recognises a temporary file :func:`atomic_write` left for ``name`` when its process was killed."""
-    prefix = f".{name[:_NAME_ROOM]}."
-    if not (candidate.startswith(prefix) and candidate.endswith(_TEMP_SUFFIX)):
-        return False
-    token = candidate[len(prefix) : -len(_TEMP_SUFFIX)]
-    return len(token) == _TEMP_TOKEN_HEX and all(char in "0123456789abcdef" for char in token)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename or unlink durable: without it a power loss can bring the old directory entry back."""
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
-            raise
-    finally:
-        os.close(fd)
 
 
 def _sha256(data: bytes) -> str:
@@ -206,7 +133,11 @@ class _RestoreOutcome(BaseModel):
 
 
 class EditTransaction:
-    """File writes that are either kept (:meth:`finish`) or undone byte for byte (:meth:`rollback`)."""
+    """File writes that are either kept (:meth:`finish`) or undone byte for byte (:meth:`rollback`).
+
+    The checks on a path to write (:func:`_checked_path`, :func:`_missing_dirs`) are functions of the project
+    root alone and live outside the class; the class holds only what one attempt has changed so far.
+    """
 
     def __init__(self, root: Path, journal_path: Path) -> None:
         self._root = root.absolute()
@@ -241,14 +172,14 @@ class EditTransaction:
         """
         if self._closed:
             raise RuntimeError("this transaction was already finished or rolled back")
-        normalized = {self._normalize(rel): data for rel, data in changes.items()}
+        normalized = {_checked_path(self._root, self._journal_path, rel): data for rel, data in changes.items()}
         if not normalized:
             return
         if not self._snapshots and os.path.lexists(self._journal_path):
             raise JournalError(
                 f"{self._journal_path} is left from an interrupted attempt; recover it before writing again"
             )
-        new_dirs = self._missing_dirs(normalized)
+        new_dirs = _missing_dirs(self._root, normalized)
         snapshots = dict(self._snapshots)
         for rel in normalized:
             snapshots.setdefault(rel, FileSnapshot.capture(self._root, rel))
@@ -256,7 +187,9 @@ class EditTransaction:
         for rel, data in normalized.items():
             written[rel] = (*written.get(rel, ()), _sha256(data))
         created_dirs = self._created_dirs + tuple(d for d in new_dirs if d not in self._created_dirs)
-        self._write_journal(snapshots, written, created_dirs)
+        self._journal_path.parent.mkdir(parents=True, exist_ok=True)
+        journal = self._journal(snapshots, written, created_dirs)
+        atomic_write(self._journal_path, journal.model_dump_json().encode("utf-8"), mode=JOURNAL_MODE)
         self._snapshots, self._written, self._created_dirs = snapshots, written, created_dirs
         try:
             for rel_dir in new_dirs:
@@ -274,7 +207,8 @@ class EditTransaction:
         if not self._snapshots:
             self._closed = True
             return []
-        outcome = _restore(self._root, self._journal())  # raises with the journal kept if a restore fails
+        journal = self._journal(self._snapshots, self._written, self._created_dirs)
+        outcome = _restore(self._root, journal)  # raises with the journal kept if a restore fails
         self._closed = True
         self._conflicts = outcome.conflicts
         self._preserved_journal = _dispose_journal(self._journal_path, keep=bool(outcome.conflicts))
@@ -283,7 +217,7 @@ class EditTransaction:
     def finish(self) -> None:
         """Keep the changes: the journal is no longer needed."""
         self._closed = True
-        _remove_journal(self._journal_path)
+        remove_durably(self._journal_path)
 
     def _rollback_after(self, failure: BaseException) -> None:
         try:
@@ -294,44 +228,13 @@ class EditTransaction:
                 f"the journal {self._journal_path} is kept so the next start can finish restoring"
             ) from rollback_failure
 
-    def _normalize(self, rel: str) -> str:
-        try:
-            clean = _check_relative(rel)
-        except ValueError as exc:
-            raise EditRejectedError(str(exc)) from exc
-        target = self._root / clean
-        if not target.resolve().is_relative_to(self._root.resolve()):
-            raise EditRejectedError(f"{rel} leads outside the project through a symbolic link")
-        if target.absolute() == self._journal_path:
-            raise EditRejectedError(f"{rel} is autodev's own journal")
-        if target.is_symlink():
-            raise EditRejectedError(f"{rel} is a symbolic link; autodev does not write through links")
-        if target.exists() and not target.is_file():
-            raise EditRejectedError(f"{rel} exists and is not a regular file")
-        return clean
-
-    def _missing_dirs(self, changes: Mapping[str, bytes]) -> list[str]:
-        """Parent directories to create, outermost first, so a rollback can remove exactly these."""
-        missing: list[str] = []
-        for rel in changes:
-            parents = list(PurePosixPath(rel).parents)[:-1]  # drop "."
-            for parent in reversed(parents):
-                key = str(parent)
-                directory = self._root / key
-                if key in missing or directory.is_dir():
-                    continue
-                if os.path.lexists(directory):
-                    raise EditRejectedError(f"cannot write {rel}: {key} exists and is not a directory")
-                missing.append(key)
-        return missing
-
-    def _write_journal(
+    def _journal(
         self,
         snapshots: Mapping[str, FileSnapshot],
         written: Mapping[str, tuple[str, ...]],
         created_dirs: tuple[str, ...],
-    ) -> None:
-        journal = Journal(
+    ) -> Journal:
+        return Journal(
             root=str(self._root),
             pid=os.getpid(),
             started_at=self._started_at,
@@ -339,18 +242,40 @@ class EditTransaction:
             written_sha256=dict(written),
             created_dirs=created_dirs,
         )
-        self._journal_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self._journal_path, journal.model_dump_json().encode("utf-8"), mode=JOURNAL_MODE)
 
-    def _journal(self) -> Journal:
-        return Journal(
-            root=str(self._root),
-            pid=os.getpid(),
-            started_at=self._started_at,
-            snapshots=tuple(self._snapshots.values()),
-            written_sha256=dict(self._written),
-            created_dirs=self._created_dirs,
-        )
+
+def _checked_path(root: Path, journal_path: Path, rel: str) -> str:
+    """``rel`` made canonical, or EditRejectedError: outside the project, the journal, a link or not a file."""
+    try:
+        clean = _check_relative(rel)
+    except ValueError as exc:
+        raise EditRejectedError(str(exc)) from exc
+    target = root / clean
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise EditRejectedError(f"{rel} leads outside the project through a symbolic link")
+    if target.absolute() == journal_path:
+        raise EditRejectedError(f"{rel} is autodev's own journal")
+    if target.is_symlink():
+        raise EditRejectedError(f"{rel} is a symbolic link; autodev does not write through links")
+    if target.exists() and not target.is_file():
+        raise EditRejectedError(f"{rel} exists and is not a regular file")
+    return clean
+
+
+def _missing_dirs(root: Path, changes: Mapping[str, bytes]) -> list[str]:
+    """Parent directories to create, outermost first, so a rollback can remove exactly these."""
+    missing: list[str] = []
+    for rel in changes:
+        parents = list(PurePosixPath(rel).parents)[:-1]  # drop "."
+        for parent in reversed(parents):
+            key = str(parent)
+            directory = root / key
+            if key in missing or directory.is_dir():
+                continue
+            if os.path.lexists(directory):
+                raise EditRejectedError(f"cannot write {rel}: {key} exists and is not a directory")
+            missing.append(key)
+    return missing
 
 
 # --------------------------------------------------------------------------------------------- restoring
@@ -411,7 +336,7 @@ def _restore(root: Path, journal: Journal) -> _RestoreOutcome:
             failures.append(f"{snapshot.path}: {exc}")
             continue
         (restored if is_restored else conflicts).append(snapshot.path)
-        _remove_stale_temps(root / snapshot.path)
+        remove_stale_temps(root / snapshot.path)
     for rel_dir in sorted(journal.created_dirs, key=lambda d: len(PurePosixPath(d).parts), reverse=True):
         with contextlib.suppress(OSError):  # not empty (a conflict, a user's file) or already gone
             (root / rel_dir).rmdir()
@@ -433,7 +358,7 @@ def _restore_one(root: Path, snapshot: FileSnapshot, written: tuple[str, ...]) -
         if _sha256(current) not in written:
             return False
         target.unlink()
-        _fsync_directory(target.parent)
+        fsync_directory(target.parent)
         return True
     if current is not None and current != original and _sha256(current) not in written:
         return False
@@ -445,41 +370,8 @@ def _restore_one(root: Path, snapshot: FileSnapshot, written: tuple[str, ...]) -
     return True
 
 
-def _remove_stale_temps(target: Path) -> None:
-    """A process killed inside :func:`atomic_write` leaves its temporary file next to the target."""
-    try:
-        siblings = list(target.parent.iterdir())
-    except OSError:
-        return
-    for sibling in siblings:
-        if _is_temp_of(sibling.name, target.name):
-            with contextlib.suppress(OSError):
-                sibling.unlink()
-
-
 def _dispose_journal(journal_path: Path, *, keep: bool) -> Path | None:
     if keep:
         return move_aside(journal_path, "conflict")
-    _remove_journal(journal_path)
+    remove_durably(journal_path)
     return None
-
-
-def _remove_journal(journal_path: Path) -> None:
-    try:
-        journal_path.unlink()
-    except FileNotFoundError:
-        return
-    _fsync_directory(journal_path.parent)
-
-
-def move_aside(journal_path: Path, why: str) -> Path:
-    """Rename to ``<name>.<why>-<UTC time>`` (with a counter if that exists): kept for the user, out of the way."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    destination = journal_path.with_name(f"{journal_path.name}.{why}-{stamp}")
-    counter = 1
-    while os.path.lexists(destination):
-        destination = journal_path.with_name(f"{journal_path.name}.{why}-{stamp}-{counter}")
-        counter += 1
-    journal_path.rename(destination)
-    _fsync_directory(journal_path.parent)
-    return destination

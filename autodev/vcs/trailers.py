@@ -1,0 +1,9 @@
+"""The trailers every autodev commit carries: which requirement it satisfies and which model wrote it.
+
+Written by the trial that commits (autodev.core.trial) and read back by the ledger's rebuild from history.
+"""
+
+from __future__ import annotations
+
+REQUIREMENT_TRAILER = "Autodev-Requirement"
+MODEL_TRAILER = "Autodev-Model"

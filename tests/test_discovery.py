@@ -1,0 +1,105 @@
+"""Test files found on disk, and the one list of tool directories with the subsets its consumers derive."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autodev import discovery
+from autodev.discovery import MAX_TEST_FILES, find_test_files, is_tool_dir
+
+pytestmark = pytest.mark.req("CORE-1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def make(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+class TestFindTestFiles:
+    def test_finds_both_naming_styles_and_skips_virtualenvs(self, tmp_path: Path) -> None:
+        """test_*.py and *_test.py are tests; files inside .venv, node_modules and .git are not."""
+        make(
+            tmp_path,
+            {
+                "tests/test_a.py": "",
+                "b_test.py": "",
+                "helper.py": "",
+                ".venv/lib/test_x.py": "",
+                "node_modules/pkg/test_y.py": "",
+                ".git/test_z.py": "",
+            },
+        )
+        assert find_test_files(tmp_path) == ["b_test.py", "tests/test_a.py"]
+
+    @pytest.mark.parametrize(
+        "rel",
+        [
+            "build/lib/tests/test_copy.py",
+            "dist/pkg/test_copy.py",
+            "env/lib/test_env.py",
+            "pkg.egg-info/test_meta.py",
+            "sub/.tox/py311/test_tox.py",
+            ".hypothesis/test_db.py",
+            "pytest-cache-files-abc123/test_tmp.py",
+        ],
+    )
+    def test_tool_directories_of_the_one_list_are_skipped_at_any_depth(self, tmp_path: Path, rel: str) -> None:
+        """Every tool directory, by name or by pattern, hides its test files."""
+        make(tmp_path, {"tests/test_real.py": "", rel: ""})
+        assert find_test_files(tmp_path) == ["tests/test_real.py"]
+
+    def test_at_most_max_test_files_in_a_stable_order(self, tmp_path: Path) -> None:
+        """A huge suite is cut at MAX_TEST_FILES, always the same ones."""
+        make(tmp_path, {f"tests/test_{n:03d}.py": "" for n in range(MAX_TEST_FILES + 5)})
+        found = find_test_files(tmp_path)
+        assert len(found) == MAX_TEST_FILES
+        assert found == sorted(found) == find_test_files(tmp_path)
+
+
+class TestToolDirectories:
+    def test_every_subset_is_drawn_from_the_one_list(self) -> None:
+        """Consumers narrow the list; none adds a directory of its own."""
+        for subset in (
+            discovery.OWN_DIR_NAMES,
+            discovery.WATCH_IGNORED_DIRS,
+            discovery.CACHE_DIRS,
+            discovery.READ_BY_TESTS,
+            discovery.NOT_COPIED_AT_TOP,
+        ):
+            assert subset <= discovery.TOOL_DIRS
+
+    def test_patterns_name_tool_directories_too(self) -> None:
+        """pytest's temporary cache directories and setuptools' metadata are known by their names' shape."""
+        assert is_tool_dir("pytest-cache-files-x1y2z3")
+        assert is_tool_dir("autodev.egg-info")
+        assert is_tool_dir(".autodev")
+        assert not is_tool_dir("tests")
+        assert not is_tool_dir("src")
+
+
+# Prints the autodev modules that importing one module loads, itself included.
+IMPORTED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
+
+
+def test_a_foundation_that_imports_only_foundations() -> None:
+    """The watcher, the scratch copy and the engine all import discovery; it imports none of them."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED.format(module="autodev.discovery")],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    foundations = {"autodev.project", "autodev.config", "autodev.errors", "autodev.model_catalog"}
+    assert set(done.stdout.split()) <= {"autodev", "autodev.discovery", *foundations}
