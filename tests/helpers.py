@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -274,3 +275,41 @@ def run_pass(
     return run_once(
         paths, config, client=client, model_name=model_name, max_attempts=max_attempts, test_runner=test_runner
     )
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Prints the autodev modules that importing one module loads, itself included.
+_IMPORTED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
+
+
+def fresh_python(code: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    """``python -c code args`` in a new interpreter importing this checkout's autodev: nothing imported before."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def modules_loaded_by(module: str) -> set[str]:
+    """The autodev modules that importing ``module`` alone loads, itself included."""
+    done = fresh_python(_IMPORTED.format(module=module))
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import modules_loaded_by
 
 from autodev import discovery
 from autodev.discovery import MAX_TEST_FILES, find_test_files, is_tool_dir
 
 pytestmark = pytest.mark.req("CORE-1")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def make(root: Path, files: dict[str, str]) -> None:
@@ -86,20 +82,7 @@ class TestToolDirectories:
         assert not is_tool_dir("src")
 
 
-# Prints the autodev modules that importing one module loads, itself included.
-IMPORTED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
-
-
 def test_a_foundation_that_imports_only_foundations() -> None:
     """The watcher, the scratch copy and the engine all import discovery; it imports none of them."""
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORTED.format(module="autodev.discovery")],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
     foundations = {"autodev.project", "autodev.config", "autodev.errors", "autodev.model_catalog"}
-    assert set(done.stdout.split()) <= {"autodev", "autodev.discovery", *foundations}
+    assert modules_loaded_by("autodev.discovery") <= {"autodev", "autodev.discovery", *foundations}

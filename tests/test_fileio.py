@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from filetree import current_umask, enospc, make_project, mode_of, tree
+from helpers import fresh_python, modules_loaded_by
 
 from autodev.fileio import atomic_write, move_aside, remove_durably, remove_stale_temps
 
 pytestmark = pytest.mark.req("CORE-2")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -132,15 +129,8 @@ class TestMovingAndRemoving:
             "os.replace = lambda *args: os._exit(9)  # killed at the rename\n"
             "atomic_write(Path(sys.argv[1]), b'never renamed')\n"
         )
-        done = subprocess.run(
-            [sys.executable, "-c", child, str(target)],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 9, done.stderr.decode()
+        done = fresh_python(child, str(target))
+        assert done.returncode == 9, done.stderr
         left = [path for path in target.parent.iterdir() if path != target]
         assert len(left) == 1 and left[0].read_bytes() == b"never renamed"
         remove_stale_temps(target)
@@ -148,19 +138,6 @@ class TestMovingAndRemoving:
         assert target.read_bytes() == b"print('hello')\r\n# trailing no newline"
 
 
-# Prints the autodev modules that importing one module loads, itself included.
-IMPORTED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
-
-
 def test_a_foundation_that_imports_nothing_from_autodev() -> None:
     """Any module may write through fileio, so fileio may import no other part of autodev."""
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORTED.format(module="autodev.fileio")],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.split() == ["autodev", "autodev.fileio"]
+    assert modules_loaded_by("autodev.fileio") == {"autodev", "autodev.fileio"}

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import fresh_python
 
 from autodev.config import LLMConfig, ModelConfig
 from autodev.errors import ConfigError
 from autodev.llm.models import LOOPBACK_PLACEHOLDER_KEY, is_loopback, resolve_model
 
 pytestmark = pytest.mark.req("LOCAL-3")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def known(name: str) -> bool:
@@ -119,15 +115,7 @@ class TestWithoutTheLocalPackage:
     def test_config_and_resolution_know_the_bundled_aliases_on_their_own(self, tmp_path: Path) -> None:
         """In a fresh interpreter that imports only them, load_config and resolve_model behave as always, and
         autodev.local (which depends on llm) is never imported."""
-        done = subprocess.run(
-            [sys.executable, "-c", ALONE, str(tmp_path)],
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = fresh_python(ALONE, str(tmp_path), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         seen = json.loads(done.stdout)
         assert seen["bundled"] == "local/qwen2.5-coder-0.5b"  # an alias, not a path to anchor

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from helpers import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
 from autodev.watch.debounce import Debouncer
 
 pytestmark = pytest.mark.req("LOOP-1")
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class TestDebouncer:

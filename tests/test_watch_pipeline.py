@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import FakeClock
 from watchdog.events import FileModifiedEvent, FileOpenedEvent
 
 from autodev.config import MonitoringConfig
@@ -15,19 +16,6 @@ pytestmark = pytest.mark.req("LOOP-1")
 
 DEBOUNCE_MS = 100
 DEBOUNCE_S = DEBOUNCE_MS / 1000
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
