@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from autodev.errors import SpecError
-from autodev.spec.lint import check_specs, dependency_cycles, order_requirements
+from autodev.spec.lint import check_specs
 from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet
+from autodev.spec.order import dependency_cycles, order_requirements
 from autodev.spec.parser import parse_spec_text
 
 pytestmark = pytest.mark.req("SPEC-1")

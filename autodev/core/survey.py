@@ -12,8 +12,8 @@ from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild
 from autodev.logs import get_logger
 from autodev.project import ProjectPaths
 from autodev.spec.links import project_links
-from autodev.spec.lint import order_requirements
 from autodev.spec.model import Requirement, TestLinks
+from autodev.spec.order import order_requirements
 from autodev.spec.parser import load_specs
 from autodev.verify.runner import TestRun, pytest_argv
 
