@@ -14,6 +14,7 @@ from autodev.core.prompt import round_messages
 from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
 from autodev.core.rounds import Rounds
 from autodev.core.trial import Trial
+from autodev.core.tried import Round
 from autodev.core.verified import VerifiedStore
 from autodev.errors import BudgetExceededError, ModelError
 from autodev.logs import get_logger
@@ -48,7 +49,8 @@ class Climb:
         self.tiers = self.caller.tiers
         self.trial = Trial(assignment)
         self.route: list[str] = []
-        self.best: Failure | None = None
+        self.best: Failure | None = None  # the last round's failure closest to green
+        self.feedback: Feedback | None = None  # what the next prompt may show of it
         self.logger = get_logger()
         store, key = VerifiedStore(assignment.paths.verified_dir), assignment_key(assignment)
         self.rounds = Rounds(assignment, self.caller, self.trial, self.log, store=store, key=key)
@@ -62,17 +64,12 @@ class Climb:
         self.log.size = size_class(sum(len(m["content"]) for m in first))
         policy = self._policy(max_attempts)
         decision = policy.first()
-        feedback: Feedback | None = None
         while True:
             self._decided(decision)
             if decision.action == "stop":
                 return self._end(decision.status or "failed", decision.reason, self._tier(decision))
-            tier = self.tiers[decision.tier]
-            samples = 1 if decision.action == "repair" else tier.samples
-            samples = max(1, min(samples, max_attempts - policy.attempts))
-            messages = round_messages(self.assignment, feedback, self.best, tier.models[0])
             try:
-                round_ = self.rounds.run(tier, messages, samples, repair=decision.action == "repair")
+                round_ = self._round(decision, max_attempts - policy.attempts)
             except BudgetExceededError as error:
                 self.logger.warning("blocked by the budget", reason=str(error))
                 return self._end("blocked", str(error), self._tier(decision))
@@ -85,8 +82,16 @@ class Climb:
                 return self._end("satisfied", green.record.reason, green.record.tier, green.run)
             best = round_.best_failure()
             assert best is not None and best.failure is not None  # a round without green has a failure
-            feedback, self.best = best.feedback, best.failure
+            self.feedback, self.best = best.feedback, best.failure
             decision = policy.after_failure(best.failure, attempts=len(round_.tried))
+
+    def _round(self, decision: Decision, attempts_left: int) -> Round:
+        """Ask and try: one candidate for a repair, the tier's samples otherwise, never more than attempts left."""
+        tier = self.tiers[decision.tier]
+        repair = decision.action == "repair"
+        samples = max(1, min(1 if repair else tier.samples, attempts_left))
+        messages = round_messages(self.assignment, self.feedback, self.best, tier.models[0])
+        return self.rounds.run(tier, messages, samples, repair=repair)
 
     def _policy(self, max_attempts: int) -> EscalationPolicy:
         policy, skipped = self.router.policy(self.log.size, max_attempts)
