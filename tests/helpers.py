@@ -279,7 +279,7 @@ def run_pass(
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Prints the autodev modules that importing one module loads, itself included.
-_LOADED_MODULES = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
+_LOADED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'autodev')))"
 
 
 def fresh_python(code: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
@@ -297,7 +297,7 @@ def fresh_python(code: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.Com
 
 def modules_loaded_by(module: str) -> set[str]:
     """The autodev modules that importing ``module`` alone loads, itself included."""
-    done = fresh_python(_LOADED_MODULES.format(module=module))
+    done = fresh_python(_LOADED.format(module=module))
     assert done.returncode == 0, done.stderr
     return set(done.stdout.split())
 
