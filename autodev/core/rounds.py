@@ -53,10 +53,10 @@ class Rounds:
     def _in_place(self, tier: TierPlan, answer: Answer) -> Tried:
         model, completion = answer
         self.logger.debug("model reply", model=model.name, reply=completion.text[:_LOGGED_REPLY_CHARS])
-        facts = call_facts(model.name, tier.name, completion)
         try:
             changes = self._changes(completion)
         except EditRejectedError as error:
+            facts = call_facts(model.name, tier.name, completion)
             return rejected(self.log, facts, completion.text, error, self.assignment.target_count)
         return self._try(tier, answer, changes)
 

@@ -71,11 +71,13 @@ class Work:
             requirement=requirement.id, title=requirement.title, status="failed", reason="", targets=targets,
             tests=item.tests,
         )  # fmt: skip
-        refusal = self._refusal(item, draft, targets)
+        if not item.tests and self.suite is None:
+            return finish(draft, status="unverified", reason=UNVERIFIED.format(id=requirement.id))
+        failing = unmet(self.baseline, item.tests or None)
+        refusal = self._refusal(item, draft, targets, failing)
         if refusal is not None:
             return refusal
-        self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets,
-                      failing=unmet(self.baseline, item.tests or None))  # fmt: skip
+        self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets, failing=failing)
         assignment = Assignment(
             self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
             self.run_tests, target_tests=item.tests or None,
@@ -88,12 +90,12 @@ class Work:
             self.baseline = end.green_run or self.run_tests("baseline", root)
         return result
 
-    def _refusal(self, item: WorkItem, draft: RequirementResult, targets: list[str]) -> RequirementResult | None:
-        """The result without a climb: unverified, already satisfied, or blocked; None when there is work to do."""
+    def _refusal(
+        self, item: WorkItem, draft: RequirementResult, targets: list[str], failing: list[str]
+    ) -> RequirementResult | None:
+        """The result without a climb: already satisfied, or blocked; None when there is work to do."""
         requirement = item.requirement
-        if not item.tests and self.suite is None:
-            return finish(draft, status="unverified", reason=UNVERIFIED.format(id=requirement.id))
-        if not unmet(self.baseline, item.tests or None):
+        if not failing:
             count = len(item.tests) or len(self.baseline.passed_ids)
             return finish(draft, status="satisfied", reason=f"its {count} test(s) pass", already_satisfied=True)
         blocker = blocking_dependency(requirement, self.satisfied, self.known)  # ordered: dependencies came first

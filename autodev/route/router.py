@@ -54,31 +54,21 @@ class Router:
         self.cooldowns = _shared_cooldowns(config.llm.cooldown_after, config.llm.cooldown_s)
         self._models: dict[str, ResolvedModel] = {}
         self._tiers: list[TierPlan] | None = None
-        self._budget: Budget | None = None
-        self._metrics: MetricsStore | None = None
+        self.budget = Budget(config.budget, paths.spend_file)
+        self.metrics = MetricsStore(paths.metrics_file)  # where the attempt log writes every call and escalation
 
     @property
     def tiers(self) -> list[TierPlan]:
         """Planned on first use: a project whose tests already pass needs no model, configured or not."""
         if self._tiers is None:
             self._tiers = self._plan()
-            self._budget = Budget(self.config.budget, self.paths.spend_file)
-            self._metrics = MetricsStore(self.paths.metrics_file)
         return self._tiers
-
-    @property
-    def metrics(self) -> MetricsStore:
-        """Where the attempt log writes every call and escalation; planned with the tiers."""
-        self.tiers  # noqa: B018 - plans the tiers, the budget and the metrics together
-        assert self._metrics is not None
-        return self._metrics
 
     def caller(self, requirement: str, on_error: CallFailed) -> TierCaller:
         """A caller for one requirement: its cap starts at nothing spent; ``on_error`` hears every failed request."""
         tiers = self.tiers
-        assert self._budget is not None
-        self._budget.start_requirement(requirement)
-        watch = _CallWatch(self._budget, on_error)
+        self.budget.start_requirement(requirement)
+        watch = _CallWatch(self.budget, on_error)
         llm = self.config.llm
         dispatcher = TierDispatcher(
             self.client,
