@@ -313,3 +313,11 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> None:
+    """Each relative path under ``root`` with its text, directories made as needed."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")

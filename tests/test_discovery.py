@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import modules_loaded_by
+from helpers import modules_loaded_by, write_files
 
 from autodev import discovery
 from autodev.discovery import MAX_TEST_FILES, find_test_files, is_tool_dir
@@ -13,17 +13,10 @@ from autodev.discovery import MAX_TEST_FILES, find_test_files, is_tool_dir
 pytestmark = pytest.mark.req("CORE-1")
 
 
-def make(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
 class TestFindTestFiles:
     def test_finds_both_naming_styles_and_skips_virtualenvs(self, tmp_path: Path) -> None:
         """test_*.py and *_test.py are tests; files inside .venv, node_modules and .git are not."""
-        make(
+        write_files(
             tmp_path,
             {
                 "tests/test_a.py": "",
@@ -50,12 +43,12 @@ class TestFindTestFiles:
     )
     def test_tool_directories_of_the_one_list_are_skipped_at_any_depth(self, tmp_path: Path, rel: str) -> None:
         """Every tool directory, by name or by pattern, hides its test files."""
-        make(tmp_path, {"tests/test_real.py": "", rel: ""})
+        write_files(tmp_path, {"tests/test_real.py": "", rel: ""})
         assert find_test_files(tmp_path) == ["tests/test_real.py"]
 
     def test_at_most_max_test_files_in_a_stable_order(self, tmp_path: Path) -> None:
         """A huge suite is cut at MAX_TEST_FILES, always the same ones."""
-        make(tmp_path, {f"tests/test_{n:03d}.py": "" for n in range(MAX_TEST_FILES + 5)})
+        write_files(tmp_path, {f"tests/test_{n:03d}.py": "" for n in range(MAX_TEST_FILES + 5)})
         found = find_test_files(tmp_path)
         assert len(found) == MAX_TEST_FILES
         assert found == sorted(found) == find_test_files(tmp_path)

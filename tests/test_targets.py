@@ -5,17 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import write_files
 
 from autodev.synth.targets import choose_targets, imported_modules, targets_from_tests
 
 pytestmark = pytest.mark.req("CORE-1")
-
-
-def make(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 class TestImportedModules:
@@ -33,12 +27,12 @@ class TestTargetsFromTests:
     def test_module_to_write_is_named_from_import(self, tmp_path: Path) -> None:
         """`from temps import to_kelvin` names temps.py even before it exists; stdlib and pytest do not count."""
         source = "import pytest\nimport json\nfrom temps import to_kelvin\n"
-        make(tmp_path, {"tests/test_temps.py": source})
+        write_files(tmp_path, {"tests/test_temps.py": source})
         assert targets_from_tests(tmp_path, ["tests/test_temps.py"], [source]) == ["temps.py"]
 
     def test_existing_package_and_src_layout(self, tmp_path: Path) -> None:
         """Existing modules are found as packages, plain modules or under src/."""
-        make(tmp_path, {"pkg/__init__.py": "", "src/lib.py": "", "pkg/sub.py": ""})
+        write_files(tmp_path, {"pkg/__init__.py": "", "src/lib.py": "", "pkg/sub.py": ""})
         source = "import pkg\nfrom lib import f\nfrom pkg.sub import g\n"
         assert targets_from_tests(tmp_path, [], [source]) == ["pkg/__init__.py", "src/lib.py", "pkg/sub.py"]
 
