@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -33,9 +32,6 @@ from autodev.spec import pytest_plugin
 from autodev.spec.model import TestItem
 from autodev.verify.runner import TestRun, is_pytest_command, run_tests
 
-PLUGIN_MODULE = "autodev.spec.pytest_plugin"
-COPIED_PLUGIN_MODULE = "autodev_collect_plugin"
-"""The plugin's name in an interpreter that cannot import autodev (the project's own virtualenv)."""
 _PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?[tw]?(\.exe)?$")
 _PYTEST_PROGRAMS = frozenset({"pytest", "py.test"})
 _NO_PYTEST = re.compile(r"No module named '?pytest'?(?![\w.])")
@@ -112,9 +108,7 @@ def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, 
         work = Path(work_dir)
         out = work / "tests.json"
         env = {**os.environ, pytest_plugin.OUT_ENV: str(out)}
-        options = ["--collect-only", *_plugin_options(argv, root, work, env)]
-        if not is_pytest_command(argv):
-            options += ["-p", "no:cacheprovider"]  # run_tests adds it only for commands it recognises
+        options = ["--collect-only"]  # run_tests loads the plugin into every pytest it recognises
         run = run_tests(root, argv, timeout_s=timeout_s, scratch_dir=work, env=env, extra_args=options)
         report = _read_report(out)
     if report is None:
@@ -132,32 +126,6 @@ def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, 
         )
         return _dedupe(item for rel in find_test_files(root) for item in static_tests(root, rel))
     return _from_report(root, report, run)
-
-
-def _plugin_options(argv: Sequence[str], root: Path, work: Path, env: dict[str, str]) -> list[str]:
-    """Load the plugin as autodev's own module when pytest runs in autodev's interpreter, else as a copy.
-
-    Another interpreter (the project's virtualenv) may not have autodev installed; the plugin needs only the
-    standard library, so a copy of its file on PYTHONPATH works there. It gets a name of its own so that it
-    cannot shadow an ``autodev`` package the project might have.
-    """
-    if _same_interpreter(argv[0], root, env):
-        return ["-p", PLUGIN_MODULE]
-    plugin_dir = work / "plugin"
-    plugin_dir.mkdir()
-    shutil.copyfile(Path(pytest_plugin.__file__), plugin_dir / f"{COPIED_PLUGIN_MODULE}.py")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH", "")]))
-    return ["-p", COPIED_PLUGIN_MODULE]
-
-
-def _same_interpreter(program: str, root: Path, env: dict[str, str]) -> bool:
-    """Whether ``program`` is the very interpreter autodev runs in (a path, not a symlink target: two virtualenvs
-    share the same real binary)."""
-    if "/" in program or os.sep in program:
-        found: str | None = os.path.join(root, program)  # noqa: PTH118 - keeps the path as given, unresolved
-    else:
-        found = shutil.which(program, path=env.get("PATH"))
-    return found is not None and os.path.abspath(found) == os.path.abspath(sys.executable)  # noqa: PTH100
 
 
 def _read_report(out: Path) -> _Report | None:

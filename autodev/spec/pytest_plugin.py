@@ -1,10 +1,13 @@
-"""The pytest plugin autodev collects tests with: it registers the ``req`` marker and reports what links each test.
+"""The pytest plugin autodev runs and collects tests with: the ``req`` marker, the running test, the report.
 
-Loaded with ``-p autodev.spec.pytest_plugin``. Without ``AUTODEV_COLLECT_OUT`` in the environment it only
-registers the marker, so a project run with ``--strict-markers`` accepts ``@pytest.mark.req("REQ-1")``. With it,
-at the end of collection it writes JSON to that path: every collected test with the requirement IDs it is
-marked with or mentions, the modules its file imports, and the collectors that failed (a syntax error, a module
-that is not written yet), which autodev then reads without importing them.
+Every pytest run autodev starts loads it (``-p autodev.spec.pytest_plugin``, or a copy of this file when pytest
+runs in another interpreter), so it always registers the marker: a project run with ``--strict-markers`` accepts
+``@pytest.mark.req("REQ-1")`` under autodev whether or not its own configuration registers it. With
+``AUTODEV_RUNNING_OUT`` in the environment it keeps the node ID of the test in progress in that file, so that a
+run killed at its timeout can say which test hung. With ``AUTODEV_COLLECT_OUT``, at the end of collection it
+writes JSON to that path: every collected test with its line, the requirement IDs it is marked with or
+mentions, the modules its file imports, and the collectors that failed (a syntax error, a module that is not
+written yet), which autodev then reads without importing them.
 
 This module uses only the standard library and never imports pytest or autodev at run time: it runs inside the
 project's interpreter, which may have neither autodev nor its dependencies, and autodev itself (which does not
@@ -30,19 +33,43 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     import pytest
 
 OUT_ENV = "AUTODEV_COLLECT_OUT"
+RUNNING_ENV = "AUTODEV_RUNNING_OUT"
 REQ_MARKER = "req"
 PLUGIN_NAME = "autodev-collect"
+RUNNING_PLUGIN_NAME = "autodev-running"
 MESSAGE_CAP = 4000
 REQUIREMENT_ID = re.compile(r"(?<![\w-])[A-Z]+(?:-[A-Z]+)*-\d+(?:\.\d+)*(?![\w-])")
 """A requirement ID in prose, as the spec parser reads them: ``REQ-12``, ``AUTH-LOGIN-3``, ``REQ-1.2``."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker always, and the reporter only when autodev asked for a report."""
+    """Register the marker always, the reporter and the running-test file only when autodev asked for them."""
     config.addinivalue_line("markers", f"{REQ_MARKER}(*ids): the requirement IDs this test proves (autodev)")
     out = os.environ.get(OUT_ENV)
     if out and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(_Reporter(Path(out), config.rootpath), PLUGIN_NAME)
+    running = os.environ.get(RUNNING_ENV)
+    if running and not config.pluginmanager.has_plugin(RUNNING_PLUGIN_NAME):
+        config.pluginmanager.register(_RunningTest(Path(running)), RUNNING_PLUGIN_NAME)
+
+
+class _RunningTest:
+    """The node ID of the test in progress, in a file: empty between tests, so a hang elsewhere names no test."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self._write(nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self._write("")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.out.write_text(text, encoding="utf-8")
+        except OSError:  # a full disk must not fail the user's tests
+            pass
 
 
 class _Reporter:
@@ -75,9 +102,19 @@ class _Reporter:
         return {
             "nodeid": item.nodeid,
             "file": path,
+            "line": _line_of(item),
             "marked": marked_ids(mark.args for mark in item.iter_markers(name=REQ_MARKER)),
             "mentioned": _mentioned_by(item),
         }
+
+
+def _line_of(item: pytest.Item) -> int:
+    """The 1-based line of the test's definition; 0 when a custom item cannot say (reportinfo runs user code)."""
+    try:
+        line = item.location[1]
+    except Exception:
+        return 0
+    return line + 1 if isinstance(line, int) else 0
 
 
 def marked_ids(marker_args: Iterable[tuple[Any, ...]]) -> list[str]:

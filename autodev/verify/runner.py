@@ -15,7 +15,6 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, ClassVar, Protocol
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import TestRunError
 from autodev.verify.junit import TestOutcome, read_junit_file
+from autodev.verify.plugin import plugin_options, running_test
 
 __all__ = [
     "TestOutcome",
@@ -102,6 +102,8 @@ class TestRun(BaseModel):
     outcomes: dict[str, TestOutcome]
     used_junit: bool
     timeout_s: float | None = None
+    running: str | None = None
+    """The test in progress when the run was killed at its timeout, when pytest's plugin could tell."""
 
     @property
     def passed_ids(self) -> frozenset[str]:
@@ -214,20 +216,20 @@ def run_tests(
     scratch = scratch_dir.resolve()
     scratch.mkdir(parents=True, exist_ok=True)
     uses_pytest = is_pytest_command(base_argv)
-    junit_path = scratch / f"junit-{uuid.uuid4().hex}.xml" if uses_pytest else None
-    argv = [*base_argv, *(_pytest_options(base_argv, junit_path) if junit_path else []), *extra_args]
     child_env = scrubbed_environment(os.environ if env is None else env)
-    try:
-        with tempfile.TemporaryFile(dir=scratch, prefix="output-") as output_file:
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="run-") as work_dir:
+        work = Path(work_dir)
+        junit_path = work / "junit.xml"
+        added = _pytest_options(base_argv, junit_path, work, child_env, root) if uses_pytest else []
+        argv = [*base_argv, *added, *extra_args]
+        with tempfile.TemporaryFile(dir=work, prefix="output-") as output_file:
             started = time.monotonic()
             process = _start(argv, root, child_env, output_file)
             exit_code, timed_out = _wait_and_kill_group(process, timeout_s)
             duration_s = time.monotonic() - started
             output = _read_output_tail(output_file)
-        outcomes = read_junit_file(junit_path, root=root) if junit_path else None
-    finally:
-        if junit_path is not None:
-            junit_path.unlink(missing_ok=True)
+        outcomes = read_junit_file(junit_path, root=root) if uses_pytest else None
+        running = running_test(work) if timed_out and uses_pytest else None
     return TestRun(
         command=argv,
         exit_code=exit_code,
@@ -237,6 +239,7 @@ def run_tests(
         outcomes=outcomes or {},
         used_junit=outcomes is not None,
         timeout_s=timeout_s,
+        running=running,
     )
 
 
@@ -252,8 +255,8 @@ def _command_argv(command: str | Sequence[str]) -> list[str]:
     return argv
 
 
-def _pytest_options(argv: Sequence[str], junit_path: Path) -> list[str]:
-    """Per-test outcomes via junit (xunit1 has the file attribute), and nothing written to the user's tree.
+def _pytest_options(argv: Sequence[str], junit_path: Path, work: Path, env: dict[str, str], root: Path) -> list[str]:
+    """Per-test outcomes via junit (xunit1 has the file attribute), autodev's plugin, nothing in the user's tree.
 
     A test file that cannot be imported yet (its module is another requirement's, not written) must not stop the
     tests of the requirement being worked on: collection errors are reported, and the other tests still run.
@@ -265,6 +268,7 @@ def _pytest_options(argv: Sequence[str], junit_path: Path) -> list[str]:
         "-p",
         "no:cacheprovider",
         "--continue-on-collection-errors",
+        *plugin_options(argv, root, work, env),
     ]
     already_quiet = any(arg == "--quiet" or re.fullmatch(r"-q+", arg) for arg in argv)
     return options if already_quiet else [*options, "-q"]
