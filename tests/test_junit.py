@@ -116,6 +116,12 @@ class TestParseJunitXml:
         assert outcome.message == "SyntaxError: invalid syntax"
         assert "def test_x(:" in outcome.details
 
+    def test_collection_error_without_a_traceback_keeps_pytests_message(self) -> None:
+        """An unregistered marker under --strict-markers has no E lines: pytest's one line is the message."""
+        error = "<error message=\"collection failure\">'slow' not found in `markers` configuration option</error>"
+        outcomes = parsed(report(case("", "tests.test_m", file="tests/test_m.py", inner=error)))
+        assert outcomes["tests/test_m.py"].message == "'slow' not found in `markers` configuration option"
+
     def test_collection_error_without_file_attribute_guesses_the_path(self) -> None:
         """Without a file attribute the dotted module name still leads to a path-like id."""
         error = '<error message="collection failure">E   ImportError: no</error>'

@@ -137,7 +137,30 @@ class TestJudge:
         """A run cut off by the timeout proves nothing, even if some outcomes were recorded."""
         verdict = judge(pytest_run({A: "failed"}), pytest_run({A: "passed"}, timed_out=True), [A])
         assert not verdict.green
-        assert verdict.reason == "tests timed out after 300 s"
+        assert verdict.reason == "the tests ran longer than 300 s ([tests] timeout_s in autodev.toml)"
+
+    def test_timeout_names_the_test_that_was_running(self) -> None:
+        """When the plugin saw which test was in progress, the reason and the model's summary name it."""
+        hung = pytest_run({A: "passed"}, timed_out=True).model_copy(update={"running": B})
+        assert judge(pytest_run({A: "passed"}), hung, [A, B]).reason == (
+            f"the tests ran longer than 300 s ([tests] timeout_s in autodev.toml); {B} was running when the time ran out"
+        )
+        assert failure_summary(hung).startswith(f"Tests timed out after 300 s while {B} was running.")
+
+    def test_collection_error_of_a_target_carries_pytests_message(self) -> None:
+        """A target that fails because its file no longer collects says why in pytest's words, not only its name."""
+        broken = pytest_run([outcome("tests/test_temps.py", "error", message="SyntaxError: invalid syntax")])
+        assert judge(pytest_run({A: "failed"}), broken, [A]).reason == (
+            f"1 target test still fails: {A}; pytest cannot collect tests/test_temps.py: SyntaxError: invalid syntax"
+        )
+
+    def test_pytest_stopping_without_a_report_carries_its_error_lines(self) -> None:
+        """No junit report (a conftest.py that raises): the reason quotes pytest's error lines, not only the status."""
+        output = "warning noise\nImportError while loading conftest '/p/conftest.py'.\nE   RuntimeError: boom\n"
+        run = pytest_run(used_junit=False, exit_code=4, output=output)
+        assert judge(run, run).reason == (
+            "pytest exited with status 4: ImportError while loading conftest '/p/conftest.py'. E   RuntimeError: boom"
+        )
 
     def test_no_tests_collected_is_never_green(self) -> None:
         """An empty run is red both with a junit report and by pytest's exit status 5 without one."""

@@ -15,7 +15,9 @@ from autodev.spec.links import project_links
 from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.order import order_requirements
 from autodev.spec.parser import load_specs
+from autodev.verify.collection import cannot_collect_reason, project_problems
 from autodev.verify.runner import TestRun, pytest_argv
+from autodev.verify.timeout import timed_out_reason
 
 NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
 
@@ -33,7 +35,7 @@ class Survey:
 
 
 class SurveyFailed(Exception):
-    """The pass cannot start (no tests, or the tests time out unchanged); the message says why."""
+    """The pass cannot start (no tests, the tests time out unchanged, or pytest cannot collect them); says why."""
 
 
 def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> Survey:
@@ -55,8 +57,12 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
         "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
     )
     baseline = run_tests("baseline", root)
+    test_command = config.project.test_command
     if baseline.timed_out:
-        raise SurveyFailed(f"the tests time out before any change: {baseline.output[-400:].strip()}")
+        raise SurveyFailed(f"the tests time out before any change: {timed_out_reason(baseline, test_command)}")
+    problems = project_problems(baseline, root)
+    if problems:
+        raise SurveyFailed(cannot_collect_reason(problems))
     return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None)
 
 

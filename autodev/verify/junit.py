@@ -127,7 +127,7 @@ def _outcome_of(case: ET.Element, root: Path | None) -> TestOutcome:
         raw_message = problem.get("message", "") or ""
         if kind == "error" and (not classname or raw_message == COLLECTION_FAILURE):
             test_id = _collected_file_id(name, file, root)
-            message = _message_from(details) or f"{COLLECTION_FAILURE} in {test_id}"
+            message = _message_from(details) or _one_line(details) or f"{COLLECTION_FAILURE} in {test_id}"
             return TestOutcome(test_id=test_id, outcome="error", message=message, details=details)
         message = _one_line(raw_message) or _message_from(details)
         return TestOutcome(

@@ -13,7 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from autodev.verify.junit import TestOutcome
+from autodev.verify.collection import pytest_lines
 from autodev.verify.runner import TestRun, is_pytest_command
+from autodev.verify.timeout import seconds, timed_out_reason
 
 __all__ = ["Verdict", "failure_summary", "judge"]
 
@@ -54,7 +56,7 @@ def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | N
     tests, otherwise tests missing from the attempt count as lost.
     """
     if attempt.timed_out:
-        return _red(f"tests timed out after {_seconds(attempt)} s")
+        return _red(timed_out_reason(attempt))
     if not attempt.used_junit:
         return _judge_by_exit_status(attempt)
     if attempt.no_tests_collected:
@@ -99,6 +101,9 @@ def _judge_by_exit_status(attempt: TestRun) -> Verdict:
         )
     if attempt.exit_code is None:
         return _red("the test command did not report an exit status")
+    if is_pytest_command(attempt.command) and attempt.output.strip():
+        said = _clip(" ".join(line.strip() for line in pytest_lines(attempt.output).splitlines()))
+        return _red(f"pytest exited with status {attempt.exit_code}: {said}")
     return _red(f"the test command exited with status {attempt.exit_code}")
 
 
@@ -116,10 +121,11 @@ def _red_reason(
     if newly_failing:
         count = len(newly_failing)
         verb = "no longer passes" if count == 1 else "no longer pass"
-        return f"{_counted(count, 'test')} that passed before {verb}: {_names(newly_failing)}"
+        reason = f"{_counted(count, 'test')} that passed before {verb}: {_names(newly_failing)}"
+        return _with_collection_error(reason, attempt, newly_failing)
     if failing:
         verb = "still fails" if len(failing) == 1 else "still fail"
-        return f"{_counted(len(failing), noun)} {verb}: {_names(failing)}"
+        return _with_collection_error(f"{_counted(len(failing), noun)} {verb}: {_names(failing)}", attempt, failing)
     if missing:
         return f"{_counted(len(missing), noun)} did not run: {_names(missing)}"
     if not statuses:
@@ -127,6 +133,15 @@ def _red_reason(
     if "passed" not in statuses.values():
         return f"no {noun} passed ({len(statuses)} skipped)"
     return None
+
+
+def _with_collection_error(reason: str, attempt: TestRun, ids: list[str]) -> str:
+    """Tests that failed because their file did not collect: pytest's message says why, their names do not."""
+    for test_id in ids:
+        for outcome in _outcomes_covering(attempt, test_id):
+            if outcome.outcome == "error" and "::" not in outcome.test_id and outcome.message:
+                return f"{reason}; pytest cannot collect {outcome.test_id}: {_clip(outcome.message)}"
+    return reason
 
 
 def _green_reason(statuses: dict[str, TargetStatus], *, everything: bool) -> str:
@@ -183,9 +198,12 @@ def _names(ids: list[str]) -> str:
     return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
-def _seconds(run: TestRun) -> str:
-    seconds = run.timeout_s if run.timeout_s is not None else run.duration_s
-    return f"{seconds:g}" if seconds < 10 else f"{round(seconds)}"
+def _timeout_header(run: TestRun) -> str:
+    """For the model: the limit and the test that hung (the key to raise is the user's business)."""
+    if not run.timed_out:
+        return ""
+    running = f" while {run.running} was running" if run.running else ""
+    return f"Tests timed out after {seconds(run)} s{running}."
 
 
 def failure_summary(run: TestRun, *, limit_chars: int = 2500) -> str:
@@ -194,7 +212,7 @@ def failure_summary(run: TestRun, *, limit_chars: int = 2500) -> str:
     Identical messages are shown once, listing the other test ids; the result never exceeds ``limit_chars``.
     An empty string means there is nothing to report.
     """
-    header = f"Tests timed out after {_seconds(run)} s." if run.timed_out else ""
+    header = _timeout_header(run)
     failing = [outcome for outcome in run.outcomes.values() if outcome.is_failing]
     if failing:
         return _fit(header, _failure_sections(failing), len(failing), limit_chars)

@@ -1,0 +1,165 @@
+"""Tell a collection failure the project must fix from one that code can cure, and keep pytest's own words.
+
+A test file that imports a module nobody has written yet fails to collect, and that is autodev's everyday work:
+the model writes the module. A syntax error in a test file, a ``conftest.py`` that raises, an unregistered
+marker under ``--strict-markers`` or a broken pytest configuration is different: test files and configuration
+are protected from the model, so no reply can cure it, and calling a model would only blame it. The rule: a
+failure is the project's unless its exception is an import of something missing, or it was raised in a project
+file that is not a test file or ``conftest.py`` (code the model may write).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.discovery import is_test_file
+from autodev.verify.runner import TestRun, is_pytest_command
+
+PYTEST_USAGE_ERRORS = frozenset({3, 4})
+"""Internal error and usage error: pytest stopped before writing a report (a broken conftest.py, bad options)."""
+MAX_LINES = 12
+MAX_LINE_CHARS = 200
+CONFIG_FILES = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+
+_IMPORT_ERRORS = frozenset({"ModuleNotFoundError", "ImportError"})
+_EXCEPTION = re.compile(r"^E\s+(?P<name>[A-Za-z_][\w.]*)(?::\s*(?P<text>.*))?$")
+_MODULE_ATTRIBUTE = re.compile(r"^module '[\w.]+' has no attribute")
+_SYNTAX_LOCATION = re.compile(r'^E\s+File "(?P<path>[^"]+)", line (?P<line>\d+)')
+_FRAME = re.compile(r"^(?P<path>\S[^:]*):(?P<line>\d+): in ")
+_INTERNAL = re.compile(r"site-packages|dist-packages|/_pytest/|/pluggy/|^<|/lib/python\d[\d.]*/")
+_CONFTEST = re.compile(r"while loading conftest '(?P<path>[^']+)'")
+_CONFIG_ERROR = re.compile(r"^ERROR: (?P<path>[^\s:]+):(?P<line>\d+):")
+_HEADER = re.compile(r"^_+ (?P<title>ERROR collecting .+?) _+$")
+_SHOWN = re.compile(r"^(ERROR\b|E\s|E$|ImportError while loading conftest|\S.*: error: |\s+inifile: )")
+_ARGUMENT_ERROR = re.compile(r"^\S.*: error: ")
+_E_PREFIX = re.compile(r"^E\s+")
+
+
+class CollectionProblem(BaseModel):
+    """One failure to collect that only the user can fix: where, and pytest's own lines about it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str  # relative to the project root
+    line: int
+    message: str  # pytest's lines, trimmed, newline-separated
+
+    @property
+    def summary(self) -> str:
+        """The line that names the error (pytest's exception line, else its last line), for one-line displays."""
+        lines = [line for line in self.message.splitlines() if not line.startswith("ERROR collecting ")]
+        exception = [line for line in lines if _EXCEPTION.match(line) or _ARGUMENT_ERROR.match(line)]
+        return _E_PREFIX.sub("", (exception or lines or [self.message])[-1]).strip()
+
+    def describe(self) -> str:
+        """pytest's lines under a header naming the file, indented: the block a user reads in a reason."""
+        lines = self.message.splitlines()
+        if not lines or not lines[0].startswith(("ERROR", "ImportError while loading conftest")):
+            lines.insert(0, f"ERROR collecting {self.file}")
+        return "\n".join(f"  {line}" for line in lines)
+
+
+def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
+    """The collection failures in ``run`` that no change to the code can cure, in report order."""
+    if run.timed_out or not is_pytest_command(run.command):
+        return []
+    problems: list[CollectionProblem] = []
+    for outcome in run.outcomes.values():
+        if outcome.outcome == "error" and "::" not in outcome.test_id and outcome.test_id.endswith(".py"):
+            found = problem_in(outcome.details or outcome.message, root, outcome.test_id)
+            problems.extend([found] if found else [])
+    if not run.outcomes and run.exit_code in PYTEST_USAGE_ERRORS:
+        found = problem_in(run.output, root, _file_named(run.output, root))
+        problems.extend([found] if found else [])
+    return problems
+
+
+def problem_in(text: str, root: Path, file: str) -> CollectionProblem | None:
+    """The problem pytest describes in ``text`` about ``file``, or None when writing code may cure it."""
+    if _cured_by_code(text, root):
+        return None
+    location = _innermost(text, root)
+    line = location[1] if location and location[0] == file else 1
+    return CollectionProblem(file=file, line=line, message=pytest_lines(text))
+
+
+def pytest_lines(text: str) -> str:
+    """pytest's own error lines (``ERROR collecting ...``, ``E   ...``), trimmed; the whole text when it has none."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    shown = [_header_or(line) for line in lines if _HEADER.match(line) or _SHOWN.match(line)]
+    chosen = [line for line in shown if line.strip()] or [line for line in lines if line.strip()]
+    clipped = [line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..." for line in chosen]
+    return "\n".join(clipped[-MAX_LINES:])
+
+
+def _header_or(line: str) -> str:
+    match = _HEADER.match(line)
+    return match.group("title") if match else line
+
+
+def _cured_by_code(text: str, root: Path) -> bool:
+    exception = _last_exception(text)
+    if exception is not None:
+        name, message = exception
+        if name.rsplit(".", 1)[-1] in _IMPORT_ERRORS:
+            return True
+        if name.endswith("AttributeError") and _MODULE_ATTRIBUTE.match(message):
+            return True
+    location = _innermost(text, root)
+    return location is not None and not _is_test_or_conftest(location[0])
+
+
+def _last_exception(text: str) -> tuple[str, str] | None:
+    found = [(m.group("name"), m.group("text") or "") for line in text.splitlines() if (m := _EXCEPTION.match(line))]
+    return found[-1] if found else None
+
+
+def _innermost(text: str, root: Path) -> tuple[str, int] | None:
+    """The last project file and line of the traceback (a syntax error's own location first)."""
+    lines = text.splitlines()
+    syntax = [m for line in lines if (m := _SYNTAX_LOCATION.match(line))]
+    frames = [m for line in lines if (m := _FRAME.match(line))]
+    for match in [*syntax[-1:], *reversed(frames)]:
+        relative = _in_project(match.group("path"), root)
+        if relative is not None:
+            return relative, int(match.group("line"))
+    return None
+
+
+def _in_project(path: str, root: Path) -> str | None:
+    if _INTERNAL.search(path):
+        return None
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        return PurePosixPath(path.replace("\\", "/")).as_posix()
+    try:
+        return candidate.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _is_test_or_conftest(relative: str) -> bool:
+    name = PurePosixPath(relative).name
+    return name == "conftest.py" or is_test_file(name)
+
+
+def _file_named(output: str, root: Path) -> str:
+    """The file a failed start names (a conftest.py, a configuration line), else the pytest configuration file."""
+    for line in output.splitlines():
+        match = _CONFTEST.search(line) or _CONFIG_ERROR.match(line)
+        if match is not None:
+            return _in_project(match.group("path"), root) or match.group("path")
+    return next((name for name in CONFIG_FILES if (root / name).is_file()), ".")
+
+
+def cannot_collect_reason(problems: list[CollectionProblem]) -> str:
+    """Why a pass stops before calling a model: pytest's words, and what to do (the model may not edit tests)."""
+    where = ", ".join(dict.fromkeys(problem.file for problem in problems))
+    head = (
+        f"pytest cannot collect the tests before any change ({where}), so no model was called: fix the test "
+        "files, conftest.py or pytest configuration as pytest says below (autodev never edits them), then run again"
+    )
+    return "\n".join([head, *(problem.describe() for problem in problems)])
