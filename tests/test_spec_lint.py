@@ -62,10 +62,10 @@ class TestCheckSpecs:
             "SPEC.md:9: error: dependency cycle: C -> C",
         ]
 
-    def test_unchecked_requirement_is_a_note_without_links(self) -> None:
-        """Without collected test links, a requirement with no criteria or examples is only a note."""
+    def test_unchecked_requirement_is_a_warning_without_links(self) -> None:
+        """Without collected test links, a requirement with no criteria or examples is only a warning."""
         specs = SpecSet(requirements=[req("A", criteria=(), line=2), req("B", criteria=(), examples=("1 -> 2",))])
-        assert messages(check_specs(specs)) == ["SPEC.md:2: note: A has no acceptance criteria or examples"]
+        assert messages(check_specs(specs)) == ["SPEC.md:2: warning: A has no acceptance criteria or examples"]
 
     def test_unchecked_requirement_is_an_error_with_links(self) -> None:
         """With test links, a requirement nothing checks (criteria, examples, tests) is an error, a linked one not."""
@@ -82,14 +82,14 @@ class TestCheckSpecs:
 
     def test_duplicates_and_parser_diagnostics_are_included(self) -> None:
         """Duplicate IDs are errors naming both places, and the parser's own findings are kept, sorted by place."""
-        note = SpecDiagnostic(file="SPEC.md", line=1, level="note", message="treated as one requirement")
+        note = SpecDiagnostic(file="SPEC.md", line=1, level="warning", message="treated as one requirement")
         specs = SpecSet(
             requirements=[req("A", line=3), req("A", source="specs/x.md", line=2)],
             diagnostics=[note],
         )
         assert messages(check_specs(specs)) == [
-            "SPEC.md:1: note: treated as one requirement",
-            "specs/x.md:2: error: duplicate requirement ID A: also at SPEC.md:3",
+            "SPEC.md:1: warning: treated as one requirement",
+            "specs/x.md:2: error: duplicate requirement ID A (first defined at SPEC.md:3)",
         ]
 
     def test_parsed_spec_end_to_end(self) -> None:
@@ -99,7 +99,7 @@ class TestCheckSpecs:
         found = check_specs(SpecSet(requirements=requirements, diagnostics=diagnostics))
         assert messages(found) == [
             "SPEC.md:3: error: dependency cycle: REQ-1 -> REQ-2 -> REQ-1",
-            "SPEC.md:3: note: REQ-1 has no acceptance criteria or examples",
+            "SPEC.md:3: warning: REQ-1 has no acceptance criteria or examples",
         ]
 
 

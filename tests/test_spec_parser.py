@@ -136,7 +136,7 @@ class TestRequirementHeadings:
     def test_section_outside_every_requirement_gets_a_note(self) -> None:
         """An ID-less heading at a requirement's level after the requirements belongs to none: the user is told."""
         _, diagnostics = parse_spec_text("## REQ-1: A\n\nBody.\n\n## Glossary\n\nTerms.\n", "SPEC.md")
-        assert [(d.line, d.level) for d in diagnostics] == [(5, "note")]
+        assert [(d.line, d.level) for d in diagnostics] == [(5, "warning")]
         assert "Glossary" in diagnostics[0].message
 
 
@@ -313,7 +313,7 @@ class TestBadInput:
         """A blank spec file gives no requirement and a note, not an error."""
         requirements, diagnostics = parse_spec_text(" \r\n\n", "specs/empty.md")
         assert requirements == []
-        assert [str(d) for d in diagnostics] == ["specs/empty.md:1: note: empty spec file; skipped"]
+        assert [str(d) for d in diagnostics] == ["specs/empty.md:1: warning: empty spec file; skipped"]
 
     def test_punctuation_only_headings(self) -> None:
         """Headings made of punctuation are ordinary headings; empty ID titles fall back to the ID."""
@@ -398,7 +398,7 @@ class TestLoadSpecs:
         write(tmp_path, "SPEC.md", "# T\n\n## REQ-1: A\n")
         write(tmp_path, "specs/more.md", "## REQ-2: B\n\n## REQ-1: again\n")
         with pytest.raises(
-            SpecError, match=r"specs/more\.md:3: error: duplicate requirement ID REQ-1: also at SPEC\.md:3"
+            SpecError, match=r"specs/more\.md:3: error: duplicate requirement ID REQ-1 \(first defined at SPEC\.md:3\)"
         ):
             load_specs(tmp_path)
 
@@ -438,7 +438,7 @@ class TestLoadSpecs:
         write(tmp_path, "specs/a.md", "## REQ-1: A\n")
         specs = load_specs(tmp_path)
         assert [r.id for r in specs.requirements] == ["REQ-1"]
-        assert [str(d) for d in specs.diagnostics] == ["SPEC.md:1: note: empty spec file; skipped"]
+        assert [str(d) for d in specs.diagnostics] == ["SPEC.md:1: warning: empty spec file; skipped"]
 
     @pytest.mark.parametrize("files", [{}, {"SPEC.md": "\n\n"}, {"README.md": "# Only context\n"}])
     def test_no_requirement_at_all(self, tmp_path: Path, files: dict[str, str]) -> None:
@@ -538,4 +538,4 @@ class TestParserProperty:
             seen.add(requirement.id)
         if default_spec and text.strip(" \r\n\t\f\v"):
             assert requirements or diagnostics
-        assert all(d.level in ("error", "note") for d in diagnostics)
+        assert all(d.level in ("error", "warning") for d in diagnostics)

@@ -14,10 +14,11 @@ from autodev.errors import SpecError
 from autodev.ledger import Ledger, LedgerEntry, load_ledger
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
-from autodev.spec.links import project_links
+from autodev.spec.collect import Collected
+from autodev.spec.links import link_tests, project_collection
 from autodev.spec.lint import check_specs
-from autodev.spec.model import Requirement, SpecSet, TestLinks
-from autodev.spec.parser import load_specs
+from autodev.spec.model import Requirement, SpecSet
+from autodev.spec.parser import load_specs, read_specs
 from autodev.verify.runner import pytest_argv
 
 
@@ -49,16 +50,29 @@ def show(options: GlobalOptions, as_json: bool) -> None:
 @spec.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--no-tests", is_flag=True, help="Do not collect tests (links are then not checked).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: counts and the diagnostics.")
 @click.pass_obj
-def check(options: GlobalOptions, paths: tuple[Path, ...], no_tests: bool) -> None:
-    """Lint the specs like a compiler: `file:line: error: message`; exit 1 on errors."""
-    specs = _load(options, paths)
-    links = None if no_tests else _links(options.root, specs)
-    diagnostics = check_specs(specs, links.by_requirement if links else None)
-    for diagnostic in diagnostics:
-        click.echo(str(diagnostic))
+def check(options: GlobalOptions, paths: tuple[Path, ...], no_tests: bool, as_json: bool) -> None:
+    """Lint the specs and tests like a compiler: `file:line: error|warning: message`; exit 1 on errors."""
+    specs = _load(options, paths, allow_duplicates=True)
+    collected = None if no_tests else _collected(options.root)
+    links = link_tests(specs.requirements, collected.tests) if collected else None
+    diagnostics = check_specs(
+        specs,
+        links.by_requirement if links else None,
+        tests=collected.tests if collected else (),
+        problems=collected.problems if collected else (),
+        root=options.root,
+    )
     errors = sum(1 for d in diagnostics if d.level == "error")
-    click.echo(f"{len(specs.requirements)} requirement(s), {errors} error(s)", err=True)
+    warnings = len(diagnostics) - errors
+    if as_json:
+        counts = {"requirements": len(specs.requirements), "errors": errors, "warnings": warnings}
+        click.echo(json.dumps({**counts, "diagnostics": [d.model_dump(mode="json") for d in diagnostics]}, indent=2))
+    else:
+        for diagnostic in diagnostics:
+            click.echo(str(diagnostic))
+        click.echo(f"{len(specs.requirements)} requirement(s), {errors} error(s), {warnings} warning(s)", err=True)
     if errors:
         raise click.exceptions.Exit(1)
 
@@ -89,12 +103,13 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no requirements")
 
 
-def _load(options: GlobalOptions, paths: tuple[Path, ...]) -> SpecSet:
+def _load(options: GlobalOptions, paths: tuple[Path, ...], *, allow_duplicates: bool = False) -> SpecSet:
+    """The specs; `spec check` reads them with duplicate IDs, which it reports like every other finding."""
     configure_logging(log_file=None, json_console=options.log_json, console_level="warning")
     root = options.root
     config = load_config(ProjectPaths(root=root).config_file)
     patterns = [_pattern(root, path) for path in paths] or config.specs.paths
-    return load_specs(root, patterns)
+    return (read_specs if allow_duplicates else load_specs)(root, patterns)
 
 
 def _pattern(root: Path, path: Path) -> str:
@@ -107,18 +122,15 @@ def _pattern(root: Path, path: Path) -> str:
     return f"{relative}/**/*.md" if absolute.is_dir() else relative
 
 
-def _links(root: Path, specs: SpecSet) -> TestLinks | None:
+def _collected(root: Path) -> Collected | None:
+    """The tests as pytest collects them, or None when the test command is not pytest."""
     paths = ProjectPaths(root=root)
     config = load_config(paths.config_file)
     if pytest_argv(config.project.test_command) is None:
         return None
     paths.ensure_state_dirs()
-    return project_links(
-        root,
-        specs.requirements,
-        config.project.test_command,
-        scratch_dir=paths.scratch_dir,
-        timeout_s=config.tests.timeout_s,
+    return project_collection(
+        root, config.project.test_command, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s
     )
 
 

@@ -18,6 +18,7 @@ from autodev.project import ProjectPaths
 from autodev.results import RequirementResult, finish
 from autodev.route import Router
 from autodev.spec.model import Requirement
+from autodev.spec.reader import leaves_project, outside_message
 from autodev.synth.context import SourceFile
 from autodev.synth.targets import choose_targets
 from autodev.vcs import GitRepo
@@ -101,6 +102,9 @@ class Work:
         blocker = blocking_dependency(requirement, self.satisfied, self.known)  # ordered: dependencies came first
         if blocker is not None:
             return finish(draft, status="blocked", reason=f"depends on {blocker}, which is not satisfied")
+        outside = [entry for entry in requirement.files if leaves_project(entry, self.paths.root)]
+        if outside:  # before git, which fails on such a path, and before a prompt, which would read it
+            return finish(draft, status="blocked", reason=outside_message(outside[0]))
         dirty = self.repo.uncommitted(targets)
         if dirty:
             self.log.warning("blocked: uncommitted user changes", files=dirty)

@@ -30,6 +30,7 @@ from autodev.errors import TestRunError
 from autodev.logs import get_logger
 from autodev.spec import pytest_plugin
 from autodev.spec.model import TestItem
+from autodev.verify.collection import CollectionProblem, project_problems
 from autodev.verify.runner import TestRun, is_pytest_command, run_tests
 
 _PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?[tw]?(\.exe)?$")
@@ -42,6 +43,7 @@ class _ReportedItem(BaseModel):
 
     nodeid: str
     file: str
+    line: int = 0
     marked: list[str] = Field(default_factory=list)
     mentioned: list[str] = Field(default_factory=list)
 
@@ -89,6 +91,15 @@ def collect_argv(test_command: str | Sequence[str], *, root: Path | None = None)
     return default
 
 
+class Collected(BaseModel):
+    """What a collection found: the tests, and the failures only the user can fix (see verify/collection.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tests: list[TestItem]
+    problems: list[CollectionProblem] = Field(default_factory=list)
+
+
 def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeout_s: float) -> list[TestItem]:
     """Every test of the project, in pytest's order, with the IDs and imports that link it to requirements.
 
@@ -97,6 +108,11 @@ def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, 
     broken ``conftest.py``, a timeout) every test file is read from its source. Raises TestRunError when pytest
     is not installed for that interpreter or the command cannot be started.
     """
+    return collect(root, pytest_argv, scratch_dir=scratch_dir, timeout_s=timeout_s).tests
+
+
+def collect(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeout_s: float) -> Collected:
+    """:func:`collect_tests`, with the collection failures that are the project's (``spec check`` reports them)."""
     log = get_logger()
     root = root.resolve()
     scratch = scratch_dir.resolve()
@@ -111,21 +127,23 @@ def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, 
         options = ["--collect-only"]  # run_tests loads the plugin into every pytest it recognises
         run = run_tests(root, argv, timeout_s=timeout_s, scratch_dir=work, env=env, extra_args=options)
         report = _read_report(out)
-    if report is None:
-        if run.exit_code is not None and _NO_PYTEST.search(run.output):
-            raise TestRunError(
-                f"cannot collect the tests: pytest is not installed for `{' '.join(argv)}`; install it there "
-                "(`pip install pytest`) or point `[project] test_command` in autodev.toml at an interpreter "
-                "that has it"
-            )
-        log.warning(
-            "pytest could not collect the tests; reading the test files instead",
-            exit_code=run.exit_code,
-            timed_out=run.timed_out,
-            output=_last_lines(run.output),
+    problems = project_problems(run, root)
+    if report is not None:
+        return Collected(tests=_from_report(root, report, run), problems=problems)
+    if run.exit_code is not None and _NO_PYTEST.search(run.output):
+        raise TestRunError(
+            f"cannot collect the tests: pytest is not installed for `{' '.join(argv)}`; install it there "
+            "(`pip install pytest`) or point `[project] test_command` in autodev.toml at an interpreter "
+            "that has it"
         )
-        return _dedupe(item for rel in find_test_files(root) for item in static_tests(root, rel))
-    return _from_report(root, report, run)
+    log.warning(
+        "pytest could not collect the tests; reading the test files instead",
+        exit_code=run.exit_code,
+        timed_out=run.timed_out,
+        output=_last_lines(run.output),
+    )
+    tests = _dedupe(item for rel in find_test_files(root) for item in static_tests(root, rel))
+    return Collected(tests=tests, problems=problems)
 
 
 def _read_report(out: Path) -> _Report | None:
@@ -141,6 +159,7 @@ def _from_report(root: Path, report: _Report, run: TestRun) -> list[TestItem]:
         TestItem(
             nodeid=entry.nodeid,
             file=_relative(root, entry.file),
+            line=entry.line,
             marked=tuple(entry.marked),
             mentioned=tuple(entry.mentioned),
             imports=tuple(report.imports.get(entry.file, ())),
@@ -221,6 +240,7 @@ def static_tests(root: Path, rel: str) -> list[TestItem]:
                 marked=tuple(marked),
                 mentioned=tuple(dict.fromkeys(mentioned)),
                 imports=imports,
+                line=node.lineno,
             )
         )
     return items

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from autodev.spec.collect import collect_argv, collect_tests
+from autodev.spec.collect import Collected, collect, collect_argv
 from autodev.spec.model import Requirement, TestItem, TestLinks
 
 _PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
@@ -107,6 +107,11 @@ def project_links(
     root: Path, requirements: Sequence[Requirement], test_command: str, *, scratch_dir: Path, timeout_s: float
 ) -> TestLinks:
     """Collect the project's tests the way its test command runs them, and link them to ``requirements``."""
+    collected = project_collection(root, test_command, scratch_dir=scratch_dir, timeout_s=timeout_s)
+    return link_tests(requirements, collected.tests)
+
+
+def project_collection(root: Path, test_command: str, *, scratch_dir: Path, timeout_s: float) -> Collected:
+    """The project's tests as its test command's pytest collects them, with what keeps it from collecting."""
     argv = collect_argv(test_command, root=root)
-    tests = collect_tests(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s)
-    return link_tests(requirements, tests)
+    return collect(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s)

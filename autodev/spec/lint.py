@@ -1,28 +1,45 @@
 """`autodev spec check`: what is wrong with a spec set (the order of work is :mod:`autodev.spec.order`).
 
-It looks only at the parsed SpecSet, so it is cheap enough to run on every save and gives the same answer for the
-same spec.
+It looks at the parsed SpecSet and, when the tests were collected, at what pytest found: the same answer for the
+same spec and tests, every finding at once (one error never hides the next).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
 
-from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet
+from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet, TestItem
 from autodev.spec.order import dependency_cycles
 from autodev.spec.parser import duplicate_diagnostics
+from autodev.spec.reader import files_line, leaves_project, outside_message
+from autodev.verify.collection import CollectionProblem
 
 
-def check_specs(specs: SpecSet, linked_tests: Mapping[str, Sequence[str]] | None = None) -> list[SpecDiagnostic]:
-    """The parser's findings plus duplicate IDs, unknown or cyclic ``Depends:``, and requirements nothing checks.
+def check_specs(
+    specs: SpecSet,
+    linked_tests: Mapping[str, Sequence[str]] | None = None,
+    *,
+    tests: Sequence[TestItem] = (),
+    problems: Sequence[CollectionProblem] = (),
+    root: Path | None = None,
+) -> list[SpecDiagnostic]:
+    """The parser's findings plus duplicate IDs, unknown or cyclic ``Depends:``, ``Files:`` outside the project,
+    requirements nothing checks, markers naming no requirement and what keeps pytest from collecting the tests.
 
     Without ``linked_tests`` (test links not collected yet) a requirement with neither criteria nor examples is only
-    a note; with them, one that no test is linked to either is an error: nothing could tell when it is done. A
-    requirement whose sub-requirements are checked counts as checked.
+    a warning; with them, one that no test is linked to either is an error: nothing could tell when it is done. A
+    requirement whose sub-requirements are checked counts as checked. ``root`` lets a ``Files:`` entry that leaves
+    the project through a symlink be seen too.
     """
     requirements = specs.requirements
     found = list(specs.diagnostics)
     found.extend(duplicate_diagnostics(requirements))
+    found.extend(_outside_files(requirements, root))
+    found.extend(_unknown_markers(requirements, tests))
+    found.extend(_collection(problems))
     known = {requirement.id for requirement in requirements}
     for requirement in requirements:
         for dependency in requirement.depends:
@@ -36,7 +53,8 @@ def check_specs(specs: SpecSet, linked_tests: Mapping[str, Sequence[str]] | None
         if requirement.id in checked:
             continue
         if linked_tests is None:
-            found.append(_diagnostic(requirement, "note", f"{requirement.id} has no acceptance criteria or examples"))
+            message = f"{requirement.id} has no acceptance criteria or examples"
+            found.append(_diagnostic(requirement, "warning", message))
         else:
             message = f"{requirement.id} has no acceptance criteria, examples or linked tests: nothing can check it"
             found.append(_error(requirement, message))
@@ -55,9 +73,39 @@ def _checked(requirements: Sequence[Requirement], linked_tests: Mapping[str, Seq
     return checked
 
 
+def _outside_files(requirements: Sequence[Requirement], root: Path | None) -> Iterable[SpecDiagnostic]:
+    for requirement in requirements:
+        for entry in requirement.files:
+            if leaves_project(entry, root):
+                line = requirement.line + files_line(requirement.text, entry)
+                yield SpecDiagnostic(file=requirement.source, line=line, level="error", message=outside_message(entry))
+
+
+def _unknown_markers(requirements: Sequence[Requirement], tests: Sequence[TestItem]) -> Iterable[SpecDiagnostic]:
+    """One error per test function and unknown ID (a parametrized test is one function), with a close match."""
+    known = sorted({requirement.id for requirement in requirements})
+    seen: set[tuple[str, str, str]] = set()
+    for test in tests:
+        name = test.nodeid.split("::", 1)[-1].split("[", 1)[0]
+        for requirement_id in test.marked:
+            if requirement_id in known or (test.file, name, requirement_id) in seen:
+                continue
+            seen.add((test.file, name, requirement_id))
+            close = difflib.get_close_matches(requirement_id, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            message = f"test {name} names requirement {requirement_id}, which no spec defines{hint}"
+            yield SpecDiagnostic(file=test.file, line=max(test.line, 1), level="error", message=message)
+
+
+def _collection(problems: Sequence[CollectionProblem]) -> Iterable[SpecDiagnostic]:
+    for problem in problems:
+        message = f"pytest cannot collect the tests: {problem.summary}"
+        yield SpecDiagnostic(file=problem.file, line=max(problem.line, 1), level="error", message=message)
+
+
 def _error(requirement: Requirement, message: str) -> SpecDiagnostic:
     return _diagnostic(requirement, "error", message)
 
 
-def _diagnostic(requirement: Requirement, level: str, message: str) -> SpecDiagnostic:
+def _diagnostic(requirement: Requirement, level: Literal["error", "warning"], message: str) -> SpecDiagnostic:
     return SpecDiagnostic(file=requirement.source, line=requirement.line, level=level, message=message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_PRIORITY = 2  # "medium"; critical/P0 = 0, high/P1 = 1, low/P3 = 3
@@ -40,7 +42,7 @@ class SpecDiagnostic(BaseModel):
 
     file: str
     line: int
-    level: str  # "error" or "note"
+    level: Literal["error", "warning"]
     message: str
 
     def __str__(self) -> str:
@@ -68,6 +70,7 @@ class TestItem(BaseModel):
     marked: tuple[str, ...] = ()  # IDs from @pytest.mark.req(...)
     mentioned: tuple[str, ...] = ()  # IDs named in the test's docstring or comments
     imports: tuple[str, ...] = ()  # modules the test file imports
+    line: int = 0  # 1-based line of the test's definition; 0 when unknown
 
 
 class TestLinks(BaseModel):

@@ -123,6 +123,15 @@ def load_specs(root: Path, paths: Sequence[str] = DEFAULT_SPEC_PATHS) -> SpecSet
     Files are sorted by path so the result does not depend on the file system. Raises SpecError for an unreadable,
     binary or oversized file, for an ID used twice, and when no requirement is found at all.
     """
+    specs = read_specs(root, paths)
+    duplicates = duplicate_diagnostics(specs.requirements)
+    if duplicates:
+        raise SpecError("duplicate requirement IDs (each must be unique):\n" + "\n".join(map(str, duplicates)))
+    return specs
+
+
+def read_specs(root: Path, paths: Sequence[str] = DEFAULT_SPEC_PATHS) -> SpecSet:
+    """:func:`load_specs` without refusing duplicate IDs: `spec check` reports them with everything else."""
     requirements: list[Requirement] = []
     context_files: list[str] = []
     diagnostics: list[SpecDiagnostic] = []
@@ -135,9 +144,6 @@ def load_specs(root: Path, paths: Sequence[str] = DEFAULT_SPEC_PATHS) -> SpecSet
         diagnostics.extend(notes)
         if not found and not default and text.strip():
             context_files.append(relative)
-    duplicates = duplicate_diagnostics(requirements)
-    if duplicates:
-        raise SpecError("duplicate requirement IDs (each must be unique):\n" + "\n".join(map(str, duplicates)))
     if not requirements:
         looked = ", ".join(paths) or "no paths"
         skipped = "".join(f"; {note.file} is empty" for note in diagnostics if note.message.startswith("empty"))
@@ -186,7 +192,7 @@ def duplicate_diagnostics(requirements: Iterable[Requirement]) -> list[SpecDiagn
                     file=requirement.source,
                     line=requirement.line,
                     level="error",
-                    message=f"duplicate requirement ID {requirement.id}: also at {earlier.source}:{earlier.line}",
+                    message=f"duplicate requirement ID {requirement.id} (first defined at {earlier.source}:{earlier.line})",
                 )
             )
     return found
@@ -602,4 +608,4 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _note(source: str, line: int, message: str) -> SpecDiagnostic:
-    return SpecDiagnostic(file=source, line=line, level="note", message=message)
+    return SpecDiagnostic(file=source, line=line, level="warning", message=message)
