@@ -12,6 +12,8 @@ import errno
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from helpers import (
     setup_example,
     snapshot,
     two_tiers,
+    write_files,
 )
 
 from autodev.testing import ScriptedReply, ScriptedServer
@@ -247,3 +250,99 @@ class TestErrors:
     def test_run_without_once_is_a_usage_error(self, project: Path) -> None:
         """`autodev run` alone is not a pass yet; it says to use --once."""
         assert autodev(project, "run") == 2
+
+
+# ------------------------------------------------------------------------------------------ the project's own problems
+
+CALC_SPEC = "# Calculator\n\n## CALC-1: add\n\nFiles: calc.py\n\n- WHEN add(1, 2) THE SYSTEM SHALL return 3\n"
+CALC_TEST = (
+    'import pytest\nfrom calc import add\n\n\n@pytest.mark.req("CALC-1")\ndef test_add():\n    assert add(1, 2) == 3\n'
+)
+CALC_RIGHT = "calc.py\n```python\ndef add(a, b):\n    return a + b\n```\n"
+STRICT_MARKERS = "[pytest]\naddopts = --strict-markers\n"
+
+
+def calc_project(root: Path, server_url: str, files: dict[str, str], **config: str) -> None:
+    """A one-requirement project (CALC-1 in SPEC.md, its marked test) plus ``files``, all committed."""
+    write_files(root, {"SPEC.md": CALC_SPEC, "tests/test_calc.py": CALC_TEST, **files})
+    (root / "autodev.toml").write_text(config_text(server_url, **config), encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "spec and tests")
+
+
+class TestProjectProblems:
+    def test_strict_markers_accept_the_req_marker_in_autodevs_runs(self, repo: Path, server: ScriptedServer) -> None:
+        """--strict-markers and @pytest.mark.req without a registered marker: autodev's runs register it, so the
+        right reply is committed; the user's pytest.ini is untouched, and a plain pytest behaves as it did."""
+        calc_project(repo, server.url, {"pytest.ini": STRICT_MARKERS})
+        server.push(CALC_RIGHT)
+        assert autodev(repo, "run", "--once") == 0
+        assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["calc.py"]
+        assert (repo / "pytest.ini").read_text(encoding="utf-8") == STRICT_MARKERS
+        plain = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=repo, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert plain.returncode != 0
+        assert "'req' not found in `markers` configuration option" in plain.stdout
+
+    def test_a_conftest_that_raises_stops_the_pass_before_any_model_call(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A conftest.py that raises at import is the project's to fix: exit 1 with pytest's own lines, no request."""
+        calc_project(repo, server.url, {"tests/conftest.py": "raise RuntimeError('the fixtures are broken')\n"})
+        server.push(CALC_RIGHT)
+        capsys.readouterr()
+        assert autodev(repo, "run", "--once") == 1
+        out = capsys.readouterr().out
+        assert (
+            "FAILED: pytest cannot collect the tests before any change (tests/conftest.py), so no model was called"
+            in out
+        )
+        assert "ImportError while loading conftest" in out
+        assert "E   RuntimeError: the fixtures are broken" in out
+        assert server.requests == []
+        assert not (repo / "calc.py").exists()
+
+    def test_files_outside_the_project_block_the_requirement_before_git(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Files: ../outside.py is refused with spec check's sentence, not a raw git error, and no model is asked."""
+        calc_project(repo, server.url, {})
+        (repo / "SPEC.md").write_text(CALC_SPEC.replace("Files: calc.py", "Files: ../outside.py"), encoding="utf-8")
+        git(repo, "commit", "-q", "-am", "outside")
+        capsys.readouterr()
+        assert autodev(repo, "run", "--once") == 1
+        out = capsys.readouterr().out
+        assert "BLOCKED: CALC-1 (add): Files: '../outside.py' is outside the project" in out
+        assert server.requests == []
+        assert not (repo.parent / "outside.py").exists()
+
+
+class TestTimeouts:
+    def test_a_command_that_hangs_before_any_change_names_itself_and_the_key(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A test command that outlives [tests] timeout_s: one complete sentence, what ran, how long, which key."""
+        config = config_text("http://127.0.0.1:9/v1", test_command="sh -c 'sleep 555'", timeout_s="2")
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        git(project, "commit", "-q", "-am", "slow command")
+        capsys.readouterr()
+        assert autodev(project, "run", "--once") == 1
+        assert capsys.readouterr().out.strip() == (
+            "FAILED: the tests time out before any change: `sh -c 'sleep 555'` ran longer than 2 s "
+            "([tests] timeout_s in autodev.toml)"
+        )
+
+    def test_a_hanging_pytest_test_is_named(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """pytest killed at the timeout: the reason names the test that was running, not pytest's last output."""
+        write_files(project, {"tests/test_slow.py": "import time\n\n\ndef test_hang():\n    time.sleep(60)\n"})
+        (project / "autodev.toml").write_text(config_text("http://127.0.0.1:9/v1", timeout_s="5"), encoding="utf-8")
+        git(project, "add", "-A")
+        git(project, "commit", "-q", "-m", "a hanging test")
+        capsys.readouterr()
+        assert autodev(project, "run", "--once") == 1
+        assert capsys.readouterr().out.strip() == (
+            f"FAILED: the tests time out before any change: `{sys.executable} -m pytest` ran longer than 5 s "
+            "([tests] timeout_s in autodev.toml); tests/test_slow.py::test_hang was running when the time ran out"
+        )

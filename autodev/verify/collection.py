@@ -69,7 +69,7 @@ def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
     problems: list[CollectionProblem] = []
     for outcome in run.outcomes.values():
         if outcome.outcome == "error" and "::" not in outcome.test_id and outcome.test_id.endswith(".py"):
-            found = problem_in(outcome.details or outcome.message, root, outcome.test_id)
+            found = problem_in(outcome.details or outcome.message, root, outcome.test_id, message=outcome.message)
             problems.extend([found] if found else [])
     if not run.outcomes and run.exit_code in PYTEST_USAGE_ERRORS:
         found = problem_in(run.output, root, _file_named(run.output, root))
@@ -77,9 +77,12 @@ def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
     return problems
 
 
-def problem_in(text: str, root: Path, file: str) -> CollectionProblem | None:
-    """The problem pytest describes in ``text`` about ``file``, or None when writing code may cure it."""
-    if _cured_by_code(text, root):
+def problem_in(text: str, root: Path, file: str, *, message: str = "") -> CollectionProblem | None:
+    """The problem pytest describes in ``text`` about ``file``, or None when writing code may cure it.
+
+    ``message`` is the exception line of a junit report, for a ``text`` without pytest's ``E`` lines.
+    """
+    if _cured_by_code(text, root, message):
         return None
     location = _innermost(text, root)
     line = location[1] if location and location[0] == file else 1
@@ -100,8 +103,8 @@ def _header_or(line: str) -> str:
     return match.group("title") if match else line
 
 
-def _cured_by_code(text: str, root: Path) -> bool:
-    exception = _last_exception(text)
+def _cured_by_code(text: str, root: Path, message: str) -> bool:
+    exception = _last_exception(text) or _last_exception(f"E   {message.strip()}")
     if exception is not None:
         name, message = exception
         if name.rsplit(".", 1)[-1] in _IMPORT_ERRORS:
