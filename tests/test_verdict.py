@@ -143,7 +143,8 @@ class TestJudge:
         """When the plugin saw which test was in progress, the reason and the model's summary name it."""
         hung = pytest_run({A: "passed"}, timed_out=True).model_copy(update={"running": B})
         assert judge(pytest_run({A: "passed"}), hung, [A, B]).reason == (
-            f"the tests ran longer than 300 s ([tests] timeout_s in autodev.toml); {B} was running when the time ran out"
+            "the tests ran longer than 300 s ([tests] timeout_s in autodev.toml); "
+            f"{B} was running when the time ran out"
         )
         assert failure_summary(hung).startswith(f"Tests timed out after 300 s while {B} was running.")
 

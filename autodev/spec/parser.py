@@ -192,7 +192,9 @@ def duplicate_diagnostics(requirements: Iterable[Requirement]) -> list[SpecDiagn
                     file=requirement.source,
                     line=requirement.line,
                     level="error",
-                    message=f"duplicate requirement ID {requirement.id} (first defined at {earlier.source}:{earlier.line})",
+                    message=(
+                        f"duplicate requirement ID {requirement.id} (first defined at {earlier.source}:{earlier.line})"
+                    ),
                 )
             )
     return found

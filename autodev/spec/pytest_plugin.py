@@ -17,6 +17,7 @@ depend on pytest) imports its helpers to read test files that could not be colle
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import io
 import json
@@ -66,10 +67,8 @@ class _RunningTest:
         self._write("")
 
     def _write(self, text: str) -> None:
-        try:
+        with contextlib.suppress(OSError):  # a full disk must not fail the user's tests
             self.out.write_text(text, encoding="utf-8")
-        except OSError:  # a full disk must not fail the user's tests
-            pass
 
 
 class _Reporter:

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.verify.junit import TestOutcome
 from autodev.verify.collection import pytest_lines
+from autodev.verify.junit import TestOutcome
 from autodev.verify.runner import TestRun, is_pytest_command
 from autodev.verify.timeout import seconds, timed_out_reason
 
