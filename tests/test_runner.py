@@ -301,6 +301,22 @@ class TestRunTests:
         assert pid_file.exists(), "the test did not start its background child before the timeout"
         assert process_gone(int(pid_file.read_text()))
         assert list(scratch.iterdir()) == []
+        assert run.running == "tests/test_hang.py::test_hangs"  # the plugin said which test was in progress
+
+    def test_strict_markers_accept_req_in_another_interpreter(
+        self, project: Path, scratch: Path, tmp_path: Path
+    ) -> None:
+        """pytest in an interpreter that is not autodev's (the project's virtualenv) loads a copy of autodev's
+        plugin, so a test marked @pytest.mark.req runs under --strict-markers without the marker registered."""
+        wrapper = tmp_path / "venv" / "bin" / "python"
+        wrapper.parent.mkdir(parents=True)
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+        write(project, "pytest.ini", "[pytest]\naddopts = --strict-markers\n")
+        write(project, "tests/test_m.py", 'import pytest\n\n@pytest.mark.req("R-1")\ndef test_m():\n    pass\n')
+        run = run_tests(project, [str(wrapper), "-m", "pytest"], timeout_s=60, scratch_dir=scratch, env=child_env())
+        assert run.passed_ids == {"tests/test_m.py::test_m"}, run.output
+        assert list(scratch.iterdir()) == []
 
     def test_process_ignoring_sigterm_is_killed_after_the_grace_period(self, project: Path, scratch: Path) -> None:
         """SIGTERM is followed by SIGKILL after the grace period, so a stubborn process cannot hold us."""

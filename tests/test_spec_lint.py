@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from autodev.errors import SpecError
 from autodev.spec.lint import check_specs
-from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet
+from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet, TestItem
 from autodev.spec.order import dependency_cycles, order_requirements
 from autodev.spec.parser import parse_spec_text
+from autodev.spec.reader import leaves_project
+from autodev.verify.collection import CollectionProblem
 
 pytestmark = pytest.mark.req("SPEC-1")
 
@@ -23,11 +27,14 @@ def req(
     criteria: tuple[str, ...] = ("it works",),
     examples: tuple[str, ...] = (),
     parent: str | None = None,
+    files: tuple[str, ...] = (),
+    text: str = "",
 ) -> Requirement:
     return Requirement(
         id=requirement_id,
         title=requirement_id,
-        text=f"## {requirement_id}",
+        text=text or f"## {requirement_id}",
+        files=files,
         source=source,
         line=line,
         parent=parent,
@@ -101,6 +108,58 @@ class TestCheckSpecs:
             "SPEC.md:3: error: dependency cycle: REQ-1 -> REQ-2 -> REQ-1",
             "SPEC.md:3: warning: REQ-1 has no acceptance criteria or examples",
         ]
+
+
+def marked(nodeid: str, *ids: str, line: int = 4) -> TestItem:
+    return TestItem(nodeid=nodeid, file=nodeid.split("::")[0], marked=ids, line=line)
+
+
+class TestTestsAndFiles:
+    def test_a_marker_naming_no_requirement_is_an_error_at_the_test_with_a_close_match(self) -> None:
+        """req("SLUG-22") when only SLUG-2 exists: an error at the test's line, once per test function (not per
+        parameter), suggesting the close ID; an ID like nothing known gets no suggestion; known IDs pass."""
+        tests = [
+            marked("tests/test_a.py::test_slug[1]", "SLUG-22", "SLUG-2"),
+            marked("tests/test_a.py::test_slug[2]", "SLUG-22", "SLUG-2"),
+            marked("tests/test_b.py::TestX::test_y", "ZZZ-9", line=12),
+        ]
+        found = check_specs(SpecSet(requirements=[req("SLUG-2")]), {"SLUG-2": ["t"]}, tests=tests)
+        assert messages(found) == [
+            "tests/test_a.py:4: error: test test_slug names requirement SLUG-22, which no spec defines; "
+            "did you mean SLUG-2?",
+            "tests/test_b.py:12: error: test TestX::test_y names requirement ZZZ-9, which no spec defines",
+        ]
+
+    def test_files_outside_the_project_are_errors_at_the_files_line(self) -> None:
+        """A Files: entry that is absolute, starts with ~ or climbs out with .. is an error at its own line;
+        a path that climbs back in (a/../b.py) is fine."""
+        text = "## A\n\nSome prose.\n\nFiles: ../outside.py, /etc/passwd, ~/x.py, a/../b.py\n"
+        files = ("../outside.py", "/etc/passwd", "~/x.py", "a/../b.py")
+        found = check_specs(SpecSet(requirements=[req("A", line=10, files=files, text=text)]))
+        assert messages(found) == [
+            "SPEC.md:14: error: Files: '../outside.py' is outside the project",
+            "SPEC.md:14: error: Files: '/etc/passwd' is outside the project",
+            "SPEC.md:14: error: Files: '~/x.py' is outside the project",
+        ]
+
+    def test_a_symlink_out_of_the_project_is_outside_it(self, tmp_path: Path) -> None:
+        """Given the project root, a Files: path through a symlink that points out of the project is refused."""
+        root, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+        root.mkdir()
+        elsewhere.mkdir()
+        (root / "link").symlink_to(elsewhere)
+        (root / "src").mkdir()
+        assert leaves_project("link/x.py", root)
+        assert not leaves_project("src/x.py", root)
+        assert not leaves_project("link/x.py")  # without the root only the text can be judged
+
+    def test_collection_problems_are_errors_in_pytests_words(self) -> None:
+        """What keeps pytest from collecting is an error at the file and line pytest names."""
+        problem = CollectionProblem(
+            file="tests/conftest.py", line=2, message="ImportError while loading conftest\nE   RuntimeError: boom"
+        )
+        found = check_specs(SpecSet(requirements=[req("A")]), problems=[problem])
+        assert messages(found) == ["tests/conftest.py:2: error: pytest cannot collect the tests: RuntimeError: boom"]
 
 
 class TestOrderRequirements:
