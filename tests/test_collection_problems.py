@@ -108,6 +108,15 @@ class TestProjectProblems:
         assert [problem.file for problem in project_problems(run, ROOT)] == ["tests/test_bad.py"]
         assert "ERROR collecting tests/test_bad.py" in cannot_collect_reason(project_problems(run, ROOT))
 
+    def test_a_directorys_conftest_is_named_rather_than_the_directory(self) -> None:
+        """A conftest.py loaded during collection fails as its directory's collector: the conftest.py is named."""
+        details = (
+            INTERNAL + "tests/sub/conftest.py:1: in <module>\n    raise RuntimeError('sub')\nE   RuntimeError: sub"
+        )
+        run = pytest_run([outcome("tests/sub", "error", "RuntimeError: sub", details)])
+        [problem] = project_problems(run, ROOT)
+        assert (problem.file, problem.line, problem.summary) == ("tests/sub/conftest.py", 1, "RuntimeError: sub")
+
     def test_timed_out_and_non_pytest_runs_have_no_collection_problems(self) -> None:
         """A timeout is reported as one; a command that is not pytest has no collection to judge."""
         timed_out = pytest_run(timed_out=True, output=CONFTEST_OUTPUT)

@@ -68,7 +68,7 @@ def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
         return []
     problems: list[CollectionProblem] = []
     for outcome in run.outcomes.values():
-        if outcome.outcome == "error" and "::" not in outcome.test_id and outcome.test_id.endswith(".py"):
+        if outcome.outcome == "error" and "::" not in outcome.test_id and not outcome.test_id.startswith("<"):
             found = problem_in(outcome.details or outcome.message, root, outcome.test_id, message=outcome.message)
             problems.extend([found] if found else [])
     if not run.outcomes and run.exit_code in PYTEST_USAGE_ERRORS:
@@ -80,12 +80,14 @@ def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
 def problem_in(text: str, root: Path, file: str, *, message: str = "") -> CollectionProblem | None:
     """The problem pytest describes in ``text`` about ``file``, or None when writing code may cure it.
 
-    ``message`` is the exception line of a junit report, for a ``text`` without pytest's ``E`` lines.
+    The problem is placed where its traceback ends in the project (a directory's ``conftest.py`` rather than the
+    directory pytest reports), else at ``file``. ``message`` is the exception line of a junit report, for a
+    ``text`` without pytest's ``E`` lines.
     """
     if _cured_by_code(text, root, message):
         return None
-    location = _innermost(text, root)
-    line = location[1] if location and location[0] == file else 1
+    location = _innermost(text, root)  # a test file or conftest.py here: the file to fix (a directory's conftest)
+    file, line = location or (file, 1)
     return CollectionProblem(file=file, line=line, message=pytest_lines(text))
 
 
