@@ -93,6 +93,18 @@ class TestCollectTests:
         assert in_class.marked == ("REQ-6",)
         assert in_class.mentioned == ("REQ-7",)
 
+    def test_a_test_has_the_line_pytest_gives_it_collected_or_read(self, project: Path, tmp_path: Path) -> None:
+        """Collected by pytest or read from the source, a test is at its first decorator's line (where spec check
+        points), so both ways agree."""
+        collected = by_id(collect_tests(project, PYTEST, scratch_dir=tmp_path / "scratch", timeout_s=60))
+        read = by_id(static_tests(project, "tests/test_temps.py"))
+        assert collected["tests/test_temps.py::test_marked"].line == 7
+        assert read["tests/test_temps.py::test_marked"].line == 7
+        assert (
+            collected["tests/test_temps.py::TestGroup::test_in_class"].line
+            == read["tests/test_temps.py::TestGroup::test_in_class"].line
+        )
+
     def test_strict_markers_project_accepts_req(self, project: Path, tmp_path: Path) -> None:
         """With --strict-markers the req marker is registered, so pytest itself collects the file (parametrized ids)."""
         with capture_logs() as logs:

@@ -240,7 +240,7 @@ def static_tests(root: Path, rel: str) -> list[TestItem]:
                 marked=tuple(marked),
                 mentioned=tuple(dict.fromkeys(mentioned)),
                 imports=imports,
-                line=node.lineno,
+                line=first,
             )
         )
     return items
