@@ -50,11 +50,17 @@ def test_lower():
 def test_typo(text):
     pass
 """
+UNREGISTERED = (
+    "pytest.ini:1: warning: the tests use @pytest.mark.req, but the pytest configuration does not register it: "
+    "autodev's runs do, a plain `pytest` warns (and fails under --strict-markers); add `req: the requirement a test "
+    "proves` to its `markers`"
+)
 FINDINGS = [
     "SPEC.md:5: error: Files: '../outside.py' is outside the project",
     "SPEC.md:5: error: Files: '/etc/passwd' is outside the project",
     "SPEC.md:13: error: duplicate requirement ID SLUG-1 (first defined at SPEC.md:3)",
     "SPEC.md:17: error: dependency cycle: SLUG-3 -> SLUG-3",
+    UNREGISTERED,
     "tests/test_a.py:9: error: test test_typo names requirement SLUG-22, which no spec defines; did you mean SLUG-2?",
 ]
 CALC_SPEC = "# Calculator\n\n## CALC-1: add\n\nFiles: calc.py\n\n- WHEN add(1, 2) THE SYSTEM SHALL return 3\n"
@@ -78,7 +84,8 @@ class TestLint:
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Duplicate IDs, a cycle, Files: outside the project and a marker naming no requirement: all reported as
-        `file:line: error: message`, exit 1 (a duplicate ID no longer stops the lint with exit 2)."""
+        `file:line: error: message`, exit 1 (a duplicate ID no longer stops the lint with exit 2); the req marker
+        the project's pytest configuration does not register is a warning."""
         root = project(tmp_path, {"SPEC.md": SPEC, "tests/test_a.py": TESTS})
         assert check(root, capsys) == (1, FINDINGS)
 
@@ -93,7 +100,7 @@ class TestLint:
         assert {key: report[key] for key in ("requirements", "errors", "warnings")} == {
             "requirements": 4,
             "errors": 5,
-            "warnings": 0,
+            "warnings": 1,
         }
         shown = [f"{d['file']}:{d['line']}: {d['level']}: {d['message']}" for d in report["diagnostics"]]
         assert shown == FINDINGS
@@ -115,8 +122,15 @@ class TestCollectionProblems:
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A test file that does not parse is the user's to fix (the model may not edit tests): error, exit 1; the
-        test importing a module nobody wrote yet is autodev's work, not a problem, and is not reported."""
-        files = {"SPEC.md": CALC_SPEC, "tests/test_calc.py": CALC_TEST, "tests/test_bad.py": "\n\ndef test_x(:\n"}
+        test importing a module nobody wrote yet is autodev's work and is not reported, nor is a req marker that
+        the configuration registers."""
+        marked = 'import pytest\nfrom calc import add\n\n\n@pytest.mark.req("CALC-1")\ndef test_add():\n    pass\n'
+        files = {
+            "SPEC.md": CALC_SPEC,
+            "pytest.ini": "[pytest]\nmarkers =\n    req(id): the requirement a test proves\n",
+            "tests/test_calc.py": marked,
+            "tests/test_bad.py": "\n\ndef test_x(:\n",
+        }
         assert check(project(tmp_path, files), capsys) == (
             1,
             ["tests/test_bad.py:3: error: pytest cannot collect the tests: SyntaxError: invalid syntax"],
@@ -131,7 +145,8 @@ class TestCollectionProblems:
         assert check(project(tmp_path, files), capsys) == (
             1,
             [
+                UNREGISTERED,
                 "tests/test_s.py:1: error: pytest cannot collect the tests: "
-                "'slow' not found in `markers` configuration option"
+                "'slow' not found in `markers` configuration option",
             ],
         )

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from autodev.errors import SpecError
+from autodev.spec.collect import Collected
 from autodev.spec.lint import check_specs
 from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet, TestItem
 from autodev.spec.order import dependency_cycles, order_requirements
 from autodev.spec.parser import parse_spec_text
+from autodev.spec.pytest_plugin import AUTODEV_MARKER_LINE, project_registers_req
 from autodev.spec.reader import leaves_project
 from autodev.verify.collection import CollectionProblem
 
@@ -123,7 +125,8 @@ class TestTestsAndFiles:
             marked("tests/test_a.py::test_slug[2]", "SLUG-22", "SLUG-2"),
             marked("tests/test_b.py::TestX::test_y", "ZZZ-9", line=12),
         ]
-        found = check_specs(SpecSet(requirements=[req("SLUG-2")]), {"SLUG-2": ["t"]}, tests=tests)
+        collected = Collected(tests=tests)
+        found = check_specs(SpecSet(requirements=[req("SLUG-2")]), {"SLUG-2": ["t"]}, collected=collected)
         assert messages(found) == [
             "tests/test_a.py:4: error: test test_slug names requirement SLUG-22, which no spec defines; "
             "did you mean SLUG-2?",
@@ -153,12 +156,24 @@ class TestTestsAndFiles:
         assert not leaves_project("src/x.py", root)
         assert not leaves_project("link/x.py")  # without the root only the text can be judged
 
+    def test_an_unregistered_req_marker_is_a_warning_at_the_pytest_configuration(self) -> None:
+        """Marked tests and a configuration without `req` (autodev's own marker line aside): a warning there."""
+        tests = [marked("tests/test_a.py::test_a", "A")]
+        unregistered = Collected(tests=tests, req_registered=False, config_file="pyproject.toml")
+        found = check_specs(SpecSet(requirements=[req("A")]), {"A": ["t"]}, collected=unregistered)
+        assert [(d.file, d.line, d.level) for d in found] == [("pyproject.toml", 1, "warning")]
+        assert "does not register it" in found[0].message
+        registered = unregistered.model_copy(update={"req_registered": True})
+        assert check_specs(SpecSet(requirements=[req("A")]), {"A": ["t"]}, collected=registered) == []
+        assert project_registers_req(["slow: slow tests", "req(id): proves a requirement"])
+        assert not project_registers_req(["slow: slow tests", AUTODEV_MARKER_LINE, "request: not it"])
+
     def test_collection_problems_are_errors_in_pytests_words(self) -> None:
         """What keeps pytest from collecting is an error at the file and line pytest names."""
         problem = CollectionProblem(
             file="tests/conftest.py", line=2, message="ImportError while loading conftest\nE   RuntimeError: boom"
         )
-        found = check_specs(SpecSet(requirements=[req("A")]), problems=[problem])
+        found = check_specs(SpecSet(requirements=[req("A")]), collected=Collected(tests=[], problems=[problem]))
         assert messages(found) == ["tests/conftest.py:2: error: pytest cannot collect the tests: RuntimeError: boom"]
 
 

@@ -57,13 +57,7 @@ def check(options: GlobalOptions, paths: tuple[Path, ...], no_tests: bool, as_js
     specs = _load(options, paths, allow_duplicates=True)
     collected = None if no_tests else _collected(options.root)
     links = link_tests(specs.requirements, collected.tests) if collected else None
-    diagnostics = check_specs(
-        specs,
-        links.by_requirement if links else None,
-        tests=collected.tests if collected else (),
-        problems=collected.problems if collected else (),
-        root=options.root,
-    )
+    diagnostics = check_specs(specs, links.by_requirement if links else None, collected=collected, root=options.root)
     errors = sum(1 for d in diagnostics if d.level == "error")
     warnings = len(diagnostics) - errors
     if as_json:

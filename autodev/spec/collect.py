@@ -63,6 +63,8 @@ class _Report(BaseModel):
     items: list[_ReportedItem] = Field(default_factory=list)
     imports: dict[str, list[str]] = Field(default_factory=dict)
     errors: list[_ReportedError] = Field(default_factory=list)
+    req_registered: bool = True
+    config_file: str = ""
 
 
 def collect_argv(test_command: str | Sequence[str], *, root: Path | None = None) -> list[str]:
@@ -98,6 +100,8 @@ class Collected(BaseModel):
 
     tests: list[TestItem]
     problems: list[CollectionProblem] = Field(default_factory=list)
+    req_registered: bool = True  # by the project's own pytest configuration (unknown: True)
+    config_file: str = ""  # the project's pytest configuration file (or where it would go), relative
 
 
 def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeout_s: float) -> list[TestItem]:
@@ -129,7 +133,9 @@ def collect(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeou
         report = _read_report(out)
     problems = project_problems(run, root)
     if report is not None:
-        return Collected(tests=_from_report(root, report, run), problems=problems)
+        config_file = _relative(root, report.config_file) if report.config_file else _config_to_write(root)
+        tests = _from_report(root, report, run)
+        return Collected(tests=tests, problems=problems, req_registered=report.req_registered, config_file=config_file)
     if run.exit_code is not None and _NO_PYTEST.search(run.output):
         raise TestRunError(
             f"cannot collect the tests: pytest is not installed for `{' '.join(argv)}`; install it there "
@@ -181,6 +187,11 @@ def _from_report(root: Path, report: _Report, run: TestRun) -> list[TestItem]:
     if run.timed_out:
         log.warning("collecting the tests timed out after the report was written", timeout_s=run.timeout_s)
     return _dedupe(items)
+
+
+def _config_to_write(root: Path) -> str:
+    """Where a project without pytest configuration would put it: its pyproject.toml when it has one."""
+    return "pyproject.toml" if (root / "pyproject.toml").is_file() else "pytest.ini"
 
 
 def _test_files_under(root: Path, path: Path) -> list[str]:

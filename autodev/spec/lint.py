@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from autodev.spec.collect import Collected
 from autodev.spec.model import Requirement, SpecDiagnostic, SpecSet, TestItem
 from autodev.spec.order import dependency_cycles
 from autodev.spec.parser import duplicate_diagnostics
@@ -22,12 +23,12 @@ def check_specs(
     specs: SpecSet,
     linked_tests: Mapping[str, Sequence[str]] | None = None,
     *,
-    tests: Sequence[TestItem] = (),
-    problems: Sequence[CollectionProblem] = (),
+    collected: Collected | None = None,
     root: Path | None = None,
 ) -> list[SpecDiagnostic]:
     """The parser's findings plus duplicate IDs, unknown or cyclic ``Depends:``, ``Files:`` outside the project,
-    requirements nothing checks, markers naming no requirement and what keeps pytest from collecting the tests.
+    requirements nothing checks and, given what pytest ``collected``, markers naming no requirement, a ``req``
+    marker the project's pytest configuration does not register, and what keeps pytest from collecting the tests.
 
     Without ``linked_tests`` (test links not collected yet) a requirement with neither criteria nor examples is only
     a warning; with them, one that no test is linked to either is an error: nothing could tell when it is done. A
@@ -38,8 +39,10 @@ def check_specs(
     found = list(specs.diagnostics)
     found.extend(duplicate_diagnostics(requirements))
     found.extend(_outside_files(requirements, root))
-    found.extend(_unknown_markers(requirements, tests))
-    found.extend(_collection(problems))
+    if collected is not None:
+        found.extend(_unknown_markers(requirements, collected.tests))
+        found.extend(_unregistered_marker(collected))
+        found.extend(_collection(collected.problems))
     known = {requirement.id for requirement in requirements}
     for requirement in requirements:
         for dependency in requirement.depends:
@@ -95,6 +98,19 @@ def _unknown_markers(requirements: Sequence[Requirement], tests: Sequence[TestIt
             hint = f"; did you mean {close[0]}?" if close else ""
             message = f"test {name} names requirement {requirement_id}, which no spec defines{hint}"
             yield SpecDiagnostic(file=test.file, line=max(test.line, 1), level="error", message=message)
+
+
+def _unregistered_marker(collected: Collected) -> Iterable[SpecDiagnostic]:
+    """autodev's runs register ``req``; the user's own ``pytest`` does not unless the configuration says so."""
+    if collected.req_registered or not any(test.marked for test in collected.tests):
+        return
+    where = collected.config_file or "pytest.ini"
+    message = (
+        "the tests use @pytest.mark.req, but the pytest configuration does not register it: autodev's runs do, a "
+        "plain `pytest` warns (and fails under --strict-markers); add `req: the requirement a test proves` to its "
+        "`markers`"
+    )
+    yield SpecDiagnostic(file=where, line=1, level="warning", message=message)
 
 
 def _collection(problems: Sequence[CollectionProblem]) -> Iterable[SpecDiagnostic]:

@@ -38,6 +38,7 @@ RUNNING_ENV = "AUTODEV_RUNNING_OUT"
 REQ_MARKER = "req"
 PLUGIN_NAME = "autodev-collect"
 RUNNING_PLUGIN_NAME = "autodev-running"
+AUTODEV_MARKER_LINE = f"{REQ_MARKER}(*ids): the requirement IDs this test proves (autodev)"
 MESSAGE_CAP = 4000
 REQUIREMENT_ID = re.compile(r"(?<![\w-])[A-Z]+(?:-[A-Z]+)*-\d+(?:\.\d+)*(?![\w-])")
 """A requirement ID in prose, as the spec parser reads them: ``REQ-12``, ``AUTH-LOGIN-3``, ``REQ-1.2``."""
@@ -45,7 +46,7 @@ REQUIREMENT_ID = re.compile(r"(?<![\w-])[A-Z]+(?:-[A-Z]+)*-\d+(?:\.\d+)*(?![\w-]
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker always, the reporter and the running-test file only when autodev asked for them."""
-    config.addinivalue_line("markers", f"{REQ_MARKER}(*ids): the requirement IDs this test proves (autodev)")
+    config.addinivalue_line("markers", AUTODEV_MARKER_LINE)
     out = os.environ.get(OUT_ENV)
     if out and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(_Reporter(Path(out), config.rootpath), PLUGIN_NAME)
@@ -89,7 +90,14 @@ class _Reporter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         items = [self._describe(item) for item in session.items]
-        data = {"items": items, "imports": self.imports, "errors": self.errors}
+        config = session.config
+        data = {
+            "items": items,
+            "imports": self.imports,
+            "errors": self.errors,
+            "req_registered": project_registers_req(config.getini("markers")),
+            "config_file": str(config.inipath) if config.inipath else "",
+        }
         temp = self.out.with_name(self.out.name + ".part")
         temp.write_text(json.dumps(data), encoding="utf-8")
         temp.replace(self.out)  # a reader never sees half a report
@@ -105,6 +113,12 @@ class _Reporter:
             "marked": marked_ids(mark.args for mark in item.iter_markers(name=REQ_MARKER)),
             "mentioned": _mentioned_by(item),
         }
+
+
+def project_registers_req(marker_lines: Iterable[str]) -> bool:
+    """Whether the project's own configuration registers ``req`` (a plain ``pytest`` needs it), besides autodev."""
+    names = (line.split(":", 1)[0].split("(", 1)[0].strip() for line in marker_lines if line != AUTODEV_MARKER_LINE)
+    return REQ_MARKER in names
 
 
 def _line_of(item: pytest.Item) -> int:
