@@ -91,12 +91,13 @@ class _Reporter:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         items = [self._describe(item) for item in session.items]
         config = session.config
+        inipath = getattr(config, "inipath", None)  # pytest 6.1 and later
         data = {
             "items": items,
             "imports": self.imports,
             "errors": self.errors,
             "req_registered": project_registers_req(config.getini("markers")),
-            "config_file": str(config.inipath) if config.inipath else "",
+            "config_file": str(inipath) if inipath else "",
         }
         temp = self.out.with_name(self.out.name + ".part")
         temp.write_text(json.dumps(data), encoding="utf-8")
