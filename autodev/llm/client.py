@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from autodev.errors import ModelError
 from autodev.llm.models import ResolvedModel, is_loopback
@@ -68,6 +68,8 @@ class Completion(BaseModel):
     duration_s: float
     finish_reason: str | None = None
     cached: bool = False  # replayed from the response cache: no request was made
+    # Where the response cache holds this answer, so that a rejected one can be forgotten; never stored itself.
+    cache_key: str | None = Field(default=None, exclude=True)
 
 
 class ChatClient(Protocol):
