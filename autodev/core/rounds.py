@@ -119,6 +119,7 @@ class Rounds:
         dirty = work.repo.uncommitted(changes)
         if dirty:
             raise EditRejectedError(
-                f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files."
+                f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files.",
+                summary=f"the reply edits {', '.join(dirty)}, which the user changed and has not committed",
             )
         return changes

@@ -157,9 +157,10 @@ def translate_error(
     transport = next((link for link in chain if _transport_kind(link)), None)
     if transport is not None:
         kind, retryable, hint = _EXCEPTION_TABLE[_transport_kind(transport)]
+        cause = next((link for link in chain if isinstance(link, OSError)), transport)
         if kind == "cannot connect":
-            return ModelError(model, kind, f"{where} ({_os_reason(chain[-1])}): {hint}", retryable=retryable)
-        return ModelError(model, kind, _with_hint(_message(chain[-1]), hint), retryable=retryable)
+            return ModelError(model, kind, f"{where} ({_os_reason(cause)}): {hint}", retryable=retryable)
+        return ModelError(model, kind, _with_hint(_message(cause), hint), retryable=retryable)
     for cls in type(exc).__mro__:
         entry = _EXCEPTION_TABLE.get(cls.__name__)
         if entry is not None:
