@@ -132,7 +132,7 @@ class TestRejectionsForPeople:
         )
 
     def test_the_record_has_the_description_and_the_feedback_the_message(self, log: AttemptLog) -> None:
-        """rejected(): the attempt record (console, --json, ledger) reads for people, the repair prompt for the model."""
+        """rejected(): the record (console, --json, ledger) reads for people, the repair prompt for the model."""
         error = self.rejection("I cannot do that.")
         tried = rejected(log, call_facts("small", "tier1", COMPLETION), "I cannot do that.", error, 3)
         assert tried.record.reason == "the reply contains no file edit"

@@ -74,7 +74,6 @@ class TestResolveModel:
         assert model.litellm_model == "phi-2"
 
 
-
 SCRIPTED = {"scripted": ModelConfig(model="openai/scripted", api_base="http://127.0.0.1:8080/v1")}
 
 
@@ -96,12 +95,12 @@ class TestMisspeltNames:
 
     def test_a_name_close_to_a_bundled_model_suggests_its_alias(self) -> None:
         """qwen2.5-coder-1.5 (local/ left out, one letter short) is taken for the bundled local/qwen2.5-coder-1.5b."""
-        with pytest.raises(UsageError, match="did you mean 'local/qwen2.5-coder-1.5b'"):
+        with pytest.raises(UsageError, match=r"did you mean 'local/qwen2\.5-coder-1\.5b'"):
             resolve_model("qwen2.5-coder-1.5", LLMConfig(), {}, provider_known=known)
 
     def test_an_unknown_local_name_lists_the_bundled_models(self) -> None:
         """local/ names only the bundled models: another one is an error with the closest alias, never a call."""
-        with pytest.raises(UsageError, match="did you mean 'local/smollm2-135m'.*bundled models are local/"):
+        with pytest.raises(UsageError, match=r"did you mean 'local/smollm2-135m'.*bundled models are local/"):
             resolve_model("local/smollm-135m", LLMConfig(), {}, provider_known=known)
 
     @pytest.mark.parametrize("name", ["phi-2", "tinyllama", "codellama-7b", "mixtral", "qwen2.5-coder:1.5b", "llama3"])
@@ -115,6 +114,7 @@ class TestMisspeltNames:
         models = {"gpt-4o": ModelConfig(model="openai/gpt-4o")}
         llm = LLMConfig(tiers={"tier1": ["gpt-4"]}, models=models)
         assert resolve_model("gpt-4", llm, {}, provider_known=known).litellm_model == "gpt-4"
+
 
 class TestIsLoopback:
     @pytest.mark.parametrize(
