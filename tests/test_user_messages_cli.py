@@ -147,6 +147,20 @@ class TestRejectionReasons:
         assert autodev(project, "run", "--once", "--no-cache") == 0
         assert "  attempt 1 (tier1 scripted): rejected: the reply contains no file edit\n" in capsys.readouterr().out
 
+    def test_a_requirement_that_keeps_getting_no_edit_ends_with_the_human_reason_everywhere(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The pass's reason, the ledger and `autodev status` describe the reply; none quotes the model's text."""
+        server.push(*[NO_EDIT] * 3)
+        code, result = run_json(project, capsys)
+        assert code == 1
+        assert result["reason"].endswith("the reply contains no file edit")
+        capsys.readouterr()
+        assert autodev(project, "status", "--json") == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        assert row["reason"] == result["reason"]
+        assert "Your reply" not in json.dumps(result) + (project / ".autodev" / "ledger.json").read_text()
+
     def test_a_reply_writing_a_test_file_names_the_file_and_why(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
