@@ -141,19 +141,12 @@ def translate_error(
     LiteLLM's own text is about its internals (``<APIResponse [200 OK] ...>``, a codec, a raw HTML page, no
     status, no URL), so the facts are read from the exception chain instead: the HTTP status and body of the
     OpenAI client's error, the URL of its request (``api_base`` when configured), the operating system's reason.
-    A body that is not JSON comes first (LiteLLM calls it a server error). Transport failures next: LiteLLM wraps a
-    refused connection in an InternalServerError, and the user needs to hear "cannot connect", not "server error".
-    Otherwise the class hierarchy of the outer exception decides.
+    Transport failures come first: LiteLLM wraps a refused connection in an InternalServerError, and the user needs
+    to hear "cannot connect", not "server error". Then an answer whose body could not be read (LiteLLM calls it a
+    server error too); otherwise the class hierarchy of the outer exception decides.
     """
     chain = _exception_chain(exc)
     where = api_base or _request_url(chain) or "the server"
-    if _body_not_json(chain):
-        status = _status_in_text(chain)
-        answered = f"answered HTTP {status}" if status else "answered"
-        detail = (
-            f"the server at {where} {answered} with a body that is not JSON (is api_base an OpenAI-compatible API?)"
-        )
-        return ModelError(model, "invalid answer", detail, retryable=False)
     transport = next((link for link in chain if _transport_kind(link)), None)
     if transport is not None:
         kind, retryable, hint = _EXCEPTION_TABLE[_transport_kind(transport)]
@@ -161,6 +154,13 @@ def translate_error(
         if kind == "cannot connect":
             return ModelError(model, kind, f"{where} ({_os_reason(cause)}): {hint}", retryable=retryable)
         return ModelError(model, kind, _with_hint(_message(cause), hint), retryable=retryable)
+    if _status_error(chain) is None and _body_not_json(chain):
+        status = _status_in_text(chain)
+        answered = f"answered HTTP {status}" if status else "answered"
+        detail = (
+            f"the server at {where} {answered} with a body that is not JSON (is api_base an OpenAI-compatible API?)"
+        )
+        return ModelError(model, "invalid answer", detail, retryable=False)
     for cls in type(exc).__mro__:
         entry = _EXCEPTION_TABLE.get(cls.__name__)
         if entry is not None:
@@ -179,23 +179,27 @@ _ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
 
 def _http_detail(chain: Sequence[BaseException], where: str, detail: str) -> str:
     """The detail with the HTTP status first; an HTML page (a proxy, a web UI) said as such, not quoted."""
-    status, body = _http_answer(chain)
-    if status is None:
+    answer = _status_error(chain)
+    outer = getattr(chain[0], "status_code", None) if chain else None
+    if answer is None and isinstance(outer, int):
+        answer = outer, str(chain[0])
+    if answer is None:
         return detail
+    status, body = answer
     if _HTML.search(body):
         page = "the server answered with an HTML page, not the API (is api_base the API's URL?)"
         return f"HTTP {status} from {where}: {page}"
     return f"HTTP {status}: {detail}"
 
 
-def _http_answer(chain: Sequence[BaseException]) -> tuple[int | None, str]:
-    """(status, body) of the OpenAI client's status error: LiteLLM's wrappers re-label both."""
+def _status_error(chain: Sequence[BaseException]) -> tuple[int, str] | None:
+    """(status, body) of the OpenAI client's own status error: the server's, where LiteLLM's wrappers re-label
+    both (an unreadable 200 answer becomes a 500)."""
     for link in chain:
         status = getattr(link, "status_code", None)
         if type(link).__module__.split(".")[0] == "openai" and isinstance(status, int):
             return status, str(getattr(link, "body", "") or link)
-    outer = getattr(chain[0], "status_code", None) if chain else None
-    return (outer, str(chain[0])) if isinstance(outer, int) else (None, "")
+    return None
 
 
 def _request_url(chain: Sequence[BaseException]) -> str | None:
