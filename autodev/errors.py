@@ -53,7 +53,15 @@ class ModelError(AutodevError):
 
 
 class EditRejectedError(AutodevError):
-    """A model reply was unusable or unsafe; the reason is fed back to the model on a retry."""
+    """A model reply was unusable or unsafe; the message is addressed to the model and fed back on a retry.
+
+    ``summary`` is the short form for people (console, ledger, ``--json``), when the raiser has a better one than
+    the message's first clause (see ``autodev.core.tried.for_people``).
+    """
+
+    def __init__(self, message: str, *, summary: str | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class TestRunError(AutodevError):

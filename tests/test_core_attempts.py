@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from autodev.core.attempts import AttemptLog, call_facts
-from autodev.errors import ModelError
+from autodev.core.tried import for_people, rejected
+from autodev.errors import EditRejectedError, ModelError
 from autodev.llm.client import Completion
 from autodev.llm.models import ResolvedModel
 from autodev.records import CallEvent
+from autodev.synth.guard import check_writable
+from autodev.synth.reply import parse_reply
 
 pytestmark = pytest.mark.req("ROUTE-1")
 
@@ -82,3 +87,56 @@ class TestCallEventNames:
         )
         assert event.model_seconds == 2.5
         assert "duration_s" not in event.model_dump()
+
+
+class TestRejectionsForPeople:
+    """A rejection's message is written for the model; the record carries a short description for people."""
+
+    @staticmethod
+    def rejection(reply: str) -> EditRejectedError:
+        with pytest.raises(EditRejectedError) as caught:
+            parse_reply(reply, ["temps.py"])
+        return caught.value
+
+    @pytest.mark.parametrize(
+        ("reply", "for_model", "for_people_text"),
+        [
+            (
+                "I cannot do that.",
+                "Your reply contains no file edit. To change a file,",
+                "the reply contains no file edit",
+            ),
+            ("", "Your reply was empty. To change a file,", "the reply was empty"),
+            (
+                "```diff\n--- a/temps.py\n+++ b/temps.py\n@@ -1 +1 @@\n-a\n+b\n```\n",
+                "Your reply is a diff",
+                "the reply is a diff, which autodev cannot apply",
+            ),
+        ],
+    )
+    def test_the_reply_is_described_without_the_advice_to_its_model(
+        self, reply: str, for_model: str, for_people_text: str
+    ) -> None:
+        """The first clause, in the third person; the instructions stay in the message the model is sent."""
+        error = self.rejection(reply)
+        assert str(error).startswith(for_model)
+        assert for_people(error) == for_people_text
+
+    def test_a_protected_path_names_the_file_and_the_reason(self, tmp_path: Path) -> None:
+        """The guard's own summary: which file and why, not 'change the code, not the tests'."""
+        with pytest.raises(EditRejectedError) as caught:
+            check_writable(tmp_path, "tests/test_x.py")
+        assert "change the code, not the tests" in str(caught.value)
+        assert for_people(caught.value) == (
+            "the reply writes 'tests/test_x.py': it is a test file, and the tests are the specification"
+        )
+
+    def test_the_record_has_the_description_and_the_feedback_the_message(self, log: AttemptLog) -> None:
+        """rejected(): the record (console, --json, ledger) reads for people, the repair prompt for the model."""
+        error = self.rejection("I cannot do that.")
+        tried = rejected(log, call_facts("small", "tier1", COMPLETION), "I cannot do that.", error, 3)
+        assert tried.record.reason == "the reply contains no file edit"
+        assert tried.feedback is not None and tried.feedback.failure == str(error)
+        assert (
+            tried.failure is not None and tried.failure.why == "the reply was unusable: the reply contains no file edit"
+        )

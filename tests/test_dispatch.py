@@ -310,6 +310,19 @@ class TestCache:
         assert dispatch.complete([model], HELLO)[1].text == "now with text"
         assert len(first.requests) == 2
 
+    def test_a_forgotten_answer_is_asked_for_again(self, first: ScriptedServer, tmp_path: Path) -> None:
+        """forget drops the answer from the cache, fresh or replayed: the next identical request is a real one."""
+        first.push("rejected", "asked again")
+        dispatch = dispatcher(cache=ResponseCache(tmp_path))
+        model = model_at("a", first.url)
+        dispatch.forget(dispatch.complete([model], HELLO)[1])
+        assert dispatch.complete([model], HELLO)[1].text == "asked again"
+        replayed = dispatch.complete([model], HELLO)[1]
+        assert replayed.cached
+        dispatch.forget(replayed)
+        assert list(tmp_path.glob("*/*.json")) == []
+        assert len(first.requests) == 2
+
 
 class TestBudget:
     def test_refused_call_stops_everything(self, first: ScriptedServer, second: ScriptedServer) -> None:

@@ -51,12 +51,44 @@ class TestLiteLLMClient:
         assert CLIENT.complete(model_at(server.url), HELLO).cost_usd == 0.0
 
     def test_connection_refused_says_cannot_connect(self) -> None:
-        """A dead server is 'cannot connect' with the OS reason and a hint, whatever LiteLLM wraps it in."""
+        """A dead server is 'cannot connect' naming its URL and the OS reason, whatever LiteLLM wraps it in."""
         with pytest.raises(ModelError) as caught:
             CLIENT.complete(model_at("http://127.0.0.1:9/v1"), HELLO)
         assert caught.value.kind == "cannot connect"
-        assert "Connection refused" in caught.value.detail
-        assert "api_base" in caught.value.detail
+        assert caught.value.detail == (
+            "http://127.0.0.1:9/v1 (connection refused): is the server running and api_base right?"
+        )
+
+    def test_an_html_error_page_says_so_with_its_status_and_url(self, server: ScriptedServer) -> None:
+        """A proxy's HTML 502 is named by status and URL, never quoted as '<!DOCTYPE HTML>'."""
+        page = ScriptedReply(status=502, raw_body=b"<!DOCTYPE HTML>\n<html><body>Bad gateway</body></html>")
+        server.push(page, page)
+        with pytest.raises(ModelError) as caught:
+            CLIENT.complete(model_at(server.url), HELLO)
+        assert caught.value.detail == (
+            f"HTTP 502 from {server.url}: the server answered with an HTML page, not the API "
+            "(is api_base the API's URL?)"
+        )
+        assert "DOCTYPE" not in str(caught.value)
+
+    @pytest.mark.parametrize("body", [b"\x00\x00\x00{", b"\xff\xfe not json", b"<html><body>web UI</body></html>"])
+    def test_a_200_answer_that_is_not_json_is_not_retried(self, server: ScriptedServer, body: bytes) -> None:
+        """An undecodable or non-JSON 200 is a wrong api_base, said so once: no codec, no <APIResponse ...>."""
+        server.push(ScriptedReply(raw_body=body), "unused")
+        with pytest.raises(ModelError) as caught:
+            CLIENT.complete(model_at(server.url), HELLO)
+        assert str(caught.value) == (
+            f"model 'scripted': invalid answer: the server at {server.url} answered HTTP 200 with a body that is "
+            "not JSON (is api_base an OpenAI-compatible API?)"
+        )
+        assert len(server.requests) == 1
+
+    def test_an_http_error_names_its_status(self, server: ScriptedServer) -> None:
+        """A JSON error answer keeps the provider's message, after the HTTP status it came with."""
+        server.push(ScriptedReply(status=500, error_message="boom"), ScriptedReply(status=500, error_message="boom"))
+        with pytest.raises(ModelError) as caught:
+            CLIENT.complete(model_at(server.url), HELLO)
+        assert caught.value.detail == "HTTP 500: boom"
 
     def test_auth_error_is_not_retried(self, server: ScriptedServer) -> None:
         """A 401 is reported as an authentication failure after one request: retrying cannot help."""

@@ -9,7 +9,7 @@ import pytest
 from helpers import fresh_python
 
 from autodev.config import LLMConfig, ModelConfig
-from autodev.errors import ConfigError
+from autodev.errors import ConfigError, UsageError
 from autodev.llm.models import LOOPBACK_PLACEHOLDER_KEY, is_loopback, resolve_model
 
 pytestmark = pytest.mark.req("LOCAL-3")
@@ -72,6 +72,48 @@ class TestResolveModel:
         """With local_models_preferred = false a bare name is not rewritten."""
         model = resolve_model("phi-2", LLMConfig(local_models_preferred=False), {}, provider_known=known)
         assert model.litellm_model == "phi-2"
+
+
+SCRIPTED = {"scripted": ModelConfig(model="openai/scripted", api_base="http://127.0.0.1:8080/v1")}
+
+
+class TestMisspeltNames:
+    def test_a_tier_name_close_to_a_configured_model_is_a_config_error_naming_the_tier(self) -> None:
+        """tier1 = ["scriptd"] beside [llm.models.scripted]: the tier, the name, the guess and why it matters."""
+        llm = LLMConfig(tiers={"tier1": ["scriptd"]}, models=SCRIPTED)
+        with pytest.raises(ConfigError) as caught:
+            resolve_model("scriptd", llm, {}, provider_known=known)
+        assert str(caught.value) == (
+            "autodev.toml: [llm.tiers] tier1: no model 'scriptd'; did you mean 'scripted'? (a bare name with no "
+            "[llm.models] entry is sent to Ollama as ollama/scriptd)"
+        )
+
+    def test_a_model_option_close_to_a_configured_model_is_a_usage_error(self) -> None:
+        """A name from --model (in no tier) is named as the option, not as a key of autodev.toml."""
+        with pytest.raises(UsageError, match=r"^--model scriptd: no model 'scriptd'; did you mean 'scripted'\?"):
+            resolve_model("scriptd", LLMConfig(models=SCRIPTED), {}, provider_known=known)
+
+    def test_a_name_close_to_a_bundled_model_suggests_its_alias(self) -> None:
+        """qwen2.5-coder-1.5 (local/ left out, one letter short) is taken for the bundled local/qwen2.5-coder-1.5b."""
+        with pytest.raises(UsageError, match=r"did you mean 'local/qwen2\.5-coder-1\.5b'"):
+            resolve_model("qwen2.5-coder-1.5", LLMConfig(), {}, provider_known=known)
+
+    def test_an_unknown_local_name_lists_the_bundled_models(self) -> None:
+        """local/ names only the bundled models: another one is an error with the closest alias, never a call."""
+        with pytest.raises(UsageError, match=r"did you mean 'local/smollm2-135m'.*bundled models are local/"):
+            resolve_model("local/smollm-135m", LLMConfig(), {}, provider_known=known)
+
+    @pytest.mark.parametrize("name", ["phi-2", "tinyllama", "codellama-7b", "mixtral", "qwen2.5-coder:1.5b", "llama3"])
+    def test_names_close_to_nothing_stay_ollama_names(self, name: str) -> None:
+        """The plan's bare names and real Ollama tags are not taken for misspellings, even beside similar ones."""
+        llm = LLMConfig(tiers={"tier1": [name]}, models=SCRIPTED)
+        assert resolve_model(name, llm, {}, provider_known=known).litellm_model == f"ollama/{name}"
+
+    def test_a_name_litellm_knows_is_never_a_misspelling(self) -> None:
+        """gpt-4 beside [llm.models.gpt-4o] is the provider's gpt-4, not a typo."""
+        models = {"gpt-4o": ModelConfig(model="openai/gpt-4o")}
+        llm = LLMConfig(tiers={"tier1": ["gpt-4"]}, models=models)
+        assert resolve_model("gpt-4", llm, {}, provider_known=known).litellm_model == "gpt-4"
 
 
 class TestIsLoopback:

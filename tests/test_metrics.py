@@ -97,7 +97,10 @@ class TestSummary:
     )
 
     def test_rows_per_tier_and_model_in_tier_order(self) -> None:
-        """Hand-counted: tier1/small had 4 calls (3 attempts, 1 green, 1 cache hit, 1 error) and 1 escalation."""
+        """Hand-counted: tier1/small made 3 real calls and 1 cache hit (3 attempts, 1 green, 1 error), 1 escalation.
+
+        The cache hit's 500 prompt tokens are counted apart, not as spent.
+        """
         summary = summarize(self.EVENTS, LLM, top_price=None)
         assert [(row.tier, row.model) for row in summary.rows] == [
             ("tier0", "verified"),
@@ -106,8 +109,9 @@ class TestSummary:
             ("tier4", "big"),
         ]
         small = summary.rows[1]
-        assert small.calls == 4
-        assert (small.prompt_tokens, small.completion_tokens) == (2500, 500)
+        assert small.calls == 3
+        assert (small.prompt_tokens, small.completion_tokens) == (2000, 500)
+        assert (small.cached_prompt_tokens, small.cached_completion_tokens) == (500, 0)
         assert (small.cache_hits, small.green, small.attempts, small.errors, small.escalations) == (1, 1, 3, 1, 1)
         assert small.green_rate == pytest.approx(1 / 3)
         replay = summary.rows[0]
@@ -116,18 +120,19 @@ class TestSummary:
         assert (big.calls, big.cost_usd, big.green_rate, big.escalations) == (1, 0.07, 1.0, 0)
 
     def test_totals_add_up_every_row(self) -> None:
-        """7 calls, 4510 prompt and 1010 completion tokens, $0.07, 1 escalation."""
+        """6 real calls, 4010 prompt and 1010 completion tokens, $0.07, 1 escalation; 1 cache hit of 500 apart."""
         totals = summarize(self.EVENTS, LLM, top_price=None).totals
-        assert (totals.calls, totals.prompt_tokens, totals.completion_tokens) == (7, 4510, 1010)
+        assert (totals.calls, totals.prompt_tokens, totals.completion_tokens) == (6, 4010, 1010)
+        assert (totals.cached_prompt_tokens, totals.cached_completion_tokens) == (500, 0)
         assert totals.cost_usd == pytest.approx(0.07)
         assert (totals.green, totals.attempts, totals.errors, totals.escalations, totals.cache_hits) == (3, 6, 1, 1, 1)
 
     def test_top_tier_estimate_prices_all_tokens_at_the_top_model_and_gives_the_savings(self) -> None:
-        """4510 * 0.00001 + 1010 * 0.00003 = 0.0754; spending 0.07 saved 1 - 0.07 / 0.0754."""
+        """The tokens really spent: 4010 * 0.00001 + 1010 * 0.00003 = 0.0704; spending 0.07 saved 1 - 0.07 / 0.0704."""
         summary = summarize(self.EVENTS, LLM, top_price=(0.00001, 0.00003))
         assert (summary.top_tier, summary.top_tier_model) == ("tier4", "big")
-        assert summary.top_tier_estimate_usd == pytest.approx(0.0754)
-        assert summary.savings_estimate == pytest.approx(1 - 0.07 / 0.0754)
+        assert summary.top_tier_estimate_usd == pytest.approx(0.0704)
+        assert summary.savings_estimate == pytest.approx(1 - 0.07 / 0.0704)
 
     def test_no_savings_figure_against_a_free_top_model(self) -> None:
         """A top estimate of 0 (a local top tier) has no meaningful ratio."""

@@ -166,3 +166,24 @@ class TestResponseCache:
         cache.put(KEY, completion())
         assert cache.get(KEY) is None
         assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+    def test_forget_removes_an_entry_and_never_fails(self, tmp_path: Path) -> None:
+        """A forgotten entry is a miss; forgetting a missing key or under an unusable directory raises nothing."""
+        cache = ResponseCache(tmp_path)
+        cache.put(KEY, completion())
+        cache.forget(KEY)
+        assert cache.get(KEY) is None
+        cache.forget(KEY)
+        blocker = tmp_path / "blocked"
+        blocker.write_text("not a directory", encoding="utf-8")
+        ResponseCache(blocker).forget(KEY)
+        assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+    def test_a_hit_carries_its_key_and_the_entry_does_not(self, tmp_path: Path) -> None:
+        """The replay knows its key (so it can be forgotten); the stored JSON holds no key of its own."""
+        cache = ResponseCache(tmp_path)
+        cache.put(KEY, completion(cache_key="elsewhere"))
+        hit = cache.get(KEY)
+        assert hit is not None
+        assert hit.cache_key == KEY
+        assert "cache_key" not in json.loads(cache.path_for(KEY).read_text(encoding="utf-8"))["completion"]

@@ -127,19 +127,19 @@ class TestBudget:
 
 
 class TestCache:
-    def test_a_second_identical_run_is_served_from_the_response_cache(
+    def test_a_second_identical_run_asks_again_for_the_replies_that_failed(
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """The same prompts again reach no model: every reply comes from .autodev/cache, at no cost."""
-        client = FunctionClient.replying(HOPELESS, HOPELESS)
+        """Red replies are forgotten by the response cache: the same prompts again are real calls, none cached."""
+        client = FunctionClient.replying(HOPELESS, HOPELESS, HOPELESS, HOPELESS)
         first = run_pass(project, client, test_runner=temperature_runner())
         assert len(client.calls) == 2
         second = run_pass(project, client, test_runner=temperature_runner())
         assert (first.status, second.status) == ("blocked", "blocked")
-        assert len(client.calls) == 2
-        assert [a.cached for a in second.attempts] == [True, True]
+        assert len(client.calls) == 4
+        assert [a.cached for a in second.attempts] == [False, False]
         assert second.reason == first.reason
-        assert metrics(project, capsys)["totals"]["cache_hits"] == 2
+        assert metrics(project, capsys)["totals"]["cache_hits"] == 0
 
     def test_a_verified_result_is_replayed_without_a_model_call(self, project: Path) -> None:
         """Back in a state once made green (autodev's commit reverted), tier0 replays the change: no model call."""

@@ -81,14 +81,19 @@ def init(options: GlobalOptions) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("--model", "model_name", help="Use this model instead of the first one of the lowest tier.")
 @click.option("--max-attempts", type=click.IntRange(1, 20), help="Model calls for this pass (default from config).")
+@click.option("--no-cache", is_flag=True, help="Ask the models afresh: no response cache read or written this pass.")
 @click.pass_context
-def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, max_attempts: int | None) -> None:
+def run(
+    ctx: click.Context, once: bool, as_json: bool, model_name: str | None, max_attempts: int | None, no_cache: bool
+) -> None:
     """Turn SPEC.md and the tests into committed, passing code."""
     options: GlobalOptions = ctx.obj
     if not once:
         raise click.UsageError("only one-shot passes exist so far: use `autodev run --once`")
     paths = ProjectPaths(root=options.root)
     config = load_config(paths.config_file)
+    if no_cache:  # overrides [llm] cache_responses for this pass only
+        config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()
     configure_logging(log_file=paths.log_file, json_console=options.log_json, console_level=options.console_level)
     result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts)

@@ -78,6 +78,13 @@ def render(summary: MetricsSummary) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.insert(len(lines) - 1, lines[1])
     lines.append(_estimate_line(summary))
+    totals = summary.totals
+    if totals.cache_hits:
+        lines.append(
+            f"from the response cache: {totals.cache_hits} repl{'y' if totals.cache_hits == 1 else 'ies'}, "
+            f"{totals.cached_prompt_tokens} prompt and {totals.cached_completion_tokens} completion tokens "
+            "not spent (not counted in calls, tokens or cost above)"
+        )
     return "\n".join(lines)
 
 

@@ -50,6 +50,12 @@ class Rounds:
         self.logger.info("candidates", tier=tier.name, count=len(answers))
         return self._sampled(tier, answers)
 
+    def _judged(self, tried: Tried, completion: Completion) -> Tried:
+        """An answer the tests or the checks rejected leaves the response cache: a rerun asks again, not replays it."""
+        if tried.record.outcome in ("red", "rejected"):
+            self.caller.forget(completion)
+        return tried
+
     def _in_place(self, tier: TierPlan, answer: Answer) -> Tried:
         model, completion = answer
         self.logger.debug("model reply", model=model.name, reply=completion.text[:_LOGGED_REPLY_CHARS])
@@ -57,7 +63,8 @@ class Rounds:
             changes = self._changes(completion)
         except EditRejectedError as error:
             facts = call_facts(model.name, tier.name, completion)
-            return rejected(self.log, facts, completion.text, error, self.assignment.target_count)
+            tried = rejected(self.log, facts, completion.text, error, self.assignment.target_count)
+            return self._judged(tried, completion)
         return self._try(tier, answer, changes)
 
     def _try(self, tier: TierPlan, answer: Answer, changes: dict[str, str]) -> Tried:
@@ -70,7 +77,7 @@ class Rounds:
                             target_count=self.assignment.target_count)  # fmt: skip
         if tried.green:
             self.store.put(self.key, model.name, changes)
-        return tried
+        return self._judged(tried, completion)
 
     def _sampled(self, tier: TierPlan, answers: Sequence[Answer]) -> Round:
         """Each candidate tested in its own scratch copy; the first green one is tried in place and committed."""
@@ -81,7 +88,8 @@ class Rounds:
                 testable.append(((model, completion), self._changes(completion)))
             except EditRejectedError as error:
                 facts = call_facts(model.name, tier.name, completion)
-                round_.tried.append(rejected(self.log, facts, completion.text, error, self.assignment.target_count))
+                tried = rejected(self.log, facts, completion.text, error, self.assignment.target_count)
+                round_.tried.append(self._judged(tried, completion))
         work = self.assignment
         runs = try_all_in_scratch(
             work.root,
@@ -97,8 +105,9 @@ class Rounds:
             model, completion = answer
             reason = "another candidate was green first" if verdict.green else verdict.reason
             facts = call_facts(model.name, tier.name, completion)
-            round_.tried.append(red(self.log, facts, run, verdict, reason, changes, reply=completion.text,
-                                    target_count=work.target_count))  # fmt: skip
+            tried = red(self.log, facts, run, verdict, reason, changes, reply=completion.text,
+                        target_count=work.target_count)  # fmt: skip
+            round_.tried.append(self._judged(tried, completion))
         return round_
 
     def _changes(self, completion: Completion) -> dict[str, str]:
@@ -110,6 +119,7 @@ class Rounds:
         dirty = work.repo.uncommitted(changes)
         if dirty:
             raise EditRejectedError(
-                f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files."
+                f"{', '.join(dirty)} has uncommitted changes by the user and must not be edited; change other files.",
+                summary=f"the reply edits {', '.join(dirty)}, which the user changed and has not committed",
             )
         return changes

@@ -6,6 +6,7 @@ here, so a replay and a model's reply are recorded alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -97,7 +98,33 @@ def red(
 
 
 def rejected(log: AttemptLog, facts: CallFacts, reply: str, error: EditRejectedError, target_count: int) -> Tried:
-    """A reply that could not be turned into changes (no code, a protected path, ...): never tested."""
-    record = log.attempt(facts, "rejected", str(error))
+    """A reply that could not be turned into changes (no code, a protected path, ...): never tested.
+
+    The model is told what to do differently (the error's message, in the repair prompt); people read the short
+    form (:func:`for_people`) in the record, so on the console, in ``--json``, the ledger and the route.
+    """
+    reason = for_people(error)
+    record = log.attempt(facts, "rejected", reason)
     feedback = Feedback(reply=reply, failure=str(error), model=facts.model)
-    return Tried(record, feedback, describe_failure(None, str(error), target_count))
+    return Tried(record, feedback, describe_failure(None, reason, target_count))
+
+
+_ADDRESSED = (("Your reply ", "the reply "), ("You cannot write ", "the reply writes "), ("Your ", "the reply's "))
+_INSTRUCTION = re.compile(r"(?:\.|;)\s")  # where a rejection's advice to the model begins
+
+
+def for_people(error: EditRejectedError) -> str:
+    """What went wrong, said about the reply rather than to its model, without the advice meant for the model.
+
+    A rejection's message is written for the model ("Your reply contains no file edit. To change a file, ...");
+    the raiser may give a summary, otherwise the first clause is taken and turned to the third person.
+    """
+    if error.summary:
+        return error.summary
+    text = str(error).strip()
+    for addressed, described in _ADDRESSED:
+        if text.startswith(addressed):
+            text = described + text[len(addressed) :]
+            break
+    first = _INSTRUCTION.split(text, maxsplit=1)[0].rstrip(".")
+    return first[:1].lower() + first[1:] if first else "the reply was rejected"

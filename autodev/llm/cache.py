@@ -1,8 +1,10 @@
 """Exact-match response cache on disk: the same request to the same model is answered once.
 
 Re-running autodev on an unchanged spec (a restart, a benchmark rerun) repeats identical prompts; with temperature 0
-and a seed the answer would be the same, so paying for it again buys nothing. The cache is an optimisation only:
-a corrupt entry is a miss (moved aside for inspection), a failed write is forgotten, and neither stops a run.
+and a seed the answer would be the same, so paying for it again buys nothing. But only an answer worth having is
+worth replaying: the pass forgets a reply its tests or checks rejected, so a rerun asks the model again instead of
+repeating the failure for free. The cache is an optimisation only: a corrupt entry is a miss (moved aside for
+inspection), a failed write or forget is logged, and none of them stops a run.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class ResponseCache:
         if completion is None:
             self._move_aside(path)
             return None
-        return completion.model_copy(update={"cached": True, "cost_usd": 0.0, "duration_s": 0.0})
+        return completion.model_copy(update={"cached": True, "cost_usd": 0.0, "duration_s": 0.0, "cache_key": key})
 
     def put(self, key: str, completion: Completion) -> None:
         """Write atomically (temp file, then rename) so a reader never sees half an entry.
@@ -86,6 +88,16 @@ class ResponseCache:
             atomic_write(path, body.encode("utf-8"), mode=CACHE_FILE_MODE)
         except OSError as error:
             self._log.warning("response cache write failed", key=key, error=str(error))
+
+    def forget(self, key: str) -> None:
+        """Remove an entry whose reply was rejected, so that the next run makes a real request.
+
+        A missing entry is already forgotten; a failed removal is logged: at worst a rerun repeats one failure.
+        """
+        try:
+            self.path_for(key).unlink(missing_ok=True)
+        except OSError as error:
+            self._log.warning("response cache entry could not be forgotten", key=key, error=str(error))
 
     def _move_aside(self, path: Path) -> None:
         """Keep the bad bytes for a post-mortem, out of the way of the next put."""

@@ -7,6 +7,7 @@ call could succeed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from autodev.errors import ModelError
 from autodev.llm.models import ResolvedModel, is_loopback
@@ -68,6 +69,8 @@ class Completion(BaseModel):
     duration_s: float
     finish_reason: str | None = None
     cached: bool = False  # replayed from the response cache: no request was made
+    # Where the response cache holds this answer, so that a rejected one can be forgotten; never stored itself.
+    cache_key: str | None = Field(default=None, exclude=True)
 
 
 class ChatClient(Protocol):
@@ -130,25 +133,105 @@ def key_variable(model: ResolvedModel) -> str | None:
     return _KEY_VARIABLES.get(prefix.lower()) or _KEY_VARIABLES.get(family)
 
 
-def translate_error(model: str, exc: Exception, *, key_variable: str | None = None) -> ModelError:
-    """One ModelError for any LiteLLM/OpenAI exception.
+def translate_error(
+    model: str, exc: Exception, *, key_variable: str | None = None, api_base: str | None = None
+) -> ModelError:
+    """One ModelError for any LiteLLM/OpenAI exception, in words about the server the user configured.
 
-    Transport failures come first: LiteLLM wraps a refused connection in an InternalServerError, and the user
-    needs to hear "cannot connect", not "server error". Otherwise the class hierarchy of the outer exception decides.
+    LiteLLM's own text is about its internals (``<APIResponse [200 OK] ...>``, a codec, a raw HTML page, no
+    status, no URL), so the facts are read from the exception chain instead: the HTTP status and body of the
+    OpenAI client's error, the URL of its request (``api_base`` when configured), the operating system's reason.
+    Transport failures come first: LiteLLM wraps a refused connection in an InternalServerError, and the user needs
+    to hear "cannot connect", not "server error". Then an answer whose body could not be read (LiteLLM calls it a
+    server error too); otherwise the class hierarchy of the outer exception decides.
     """
     chain = _exception_chain(exc)
+    where = api_base or _request_url(chain) or "the server"
     transport = next((link for link in chain if _transport_kind(link)), None)
     if transport is not None:
         kind, retryable, hint = _EXCEPTION_TABLE[_transport_kind(transport)]
-        return ModelError(model, kind, _with_hint(_message(chain[-1]), hint), retryable=retryable)
+        cause = next((link for link in chain if isinstance(link, OSError)), transport)
+        if kind == "cannot connect":
+            return ModelError(model, kind, f"{where} ({_os_reason(cause)}): {hint}", retryable=retryable)
+        return ModelError(model, kind, _with_hint(_message(cause), hint), retryable=retryable)
+    if _status_error(chain) is None and _body_not_json(chain):
+        status = _status_in_text(chain)
+        answered = f"answered HTTP {status}" if status else "answered"
+        detail = (
+            f"the server at {where} {answered} with a body that is not JSON (is api_base an OpenAI-compatible API?)"
+        )
+        return ModelError(model, "invalid answer", detail, retryable=False)
     for cls in type(exc).__mro__:
         entry = _EXCEPTION_TABLE.get(cls.__name__)
         if entry is not None:
             kind, retryable, hint = entry
             if kind == "authentication failed" and key_variable:
                 hint = f"set {key_variable} to a valid key, or name another variable with api_key_env"
-            return ModelError(model, kind, _with_hint(_message(exc), hint), retryable=retryable)
+            detail = _http_detail(chain, where, _with_hint(_message(exc), hint))
+            return ModelError(model, kind, detail, retryable=retryable)
     return ModelError(model, "unexpected error", f"{type(exc).__name__}: {_message(exc)}", retryable=False)
+
+
+_HTML = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
+_RESPONSE_STATUS = re.compile(r"<APIResponse \[(\d{3})\b")
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def _http_detail(chain: Sequence[BaseException], where: str, detail: str) -> str:
+    """The detail with the HTTP status first; an HTML page (a proxy, a web UI) said as such, not quoted."""
+    answer = _status_error(chain)
+    outer = getattr(chain[0], "status_code", None) if chain else None
+    if answer is None and isinstance(outer, int):
+        answer = outer, str(chain[0])
+    if answer is None:
+        return detail
+    status, body = answer
+    if _HTML.search(body):
+        page = "the server answered with an HTML page, not the API (is api_base the API's URL?)"
+        return f"HTTP {status} from {where}: {page}"
+    return f"HTTP {status}: {detail}"
+
+
+def _status_error(chain: Sequence[BaseException]) -> tuple[int, str] | None:
+    """(status, body) of the OpenAI client's own status error: the server's, where LiteLLM's wrappers re-label
+    both (an unreadable 200 answer becomes a 500)."""
+    for link in chain:
+        status = getattr(link, "status_code", None)
+        if type(link).__module__.split(".")[0] == "openai" and isinstance(status, int):
+            return status, str(getattr(link, "body", "") or link)
+    return None
+
+
+def _request_url(chain: Sequence[BaseException]) -> str | None:
+    """Where the request went, from the HTTP client's own exceptions (LiteLLM's wrappers carry placeholder URLs)."""
+    for link in chain:
+        if type(link).__module__.split(".")[0] not in ("openai", "httpx"):
+            continue
+        try:
+            url = getattr(link, "request", None)
+            return str(url.url) if url is not None else None
+        except (AttributeError, RuntimeError):
+            continue
+    return None
+
+
+def _body_not_json(chain: Sequence[BaseException]) -> bool:
+    """An answer whose body could not be decoded: LiteLLM reports the JSON or codec error of parsing it."""
+    return any(isinstance(link, json.JSONDecodeError | UnicodeDecodeError) for link in chain)
+
+
+def _status_in_text(chain: Sequence[BaseException]) -> str | None:
+    for link in chain:
+        match = _RESPONSE_STATUS.search(str(link))
+        if match:
+            return match.group(1)
+    return None
+
+
+def _os_reason(exc: BaseException) -> str:
+    """``[Errno 111] Connection refused`` as ``connection refused``."""
+    reason = _ERRNO.sub("", _message(exc)).rstrip(".")
+    return reason[:1].lower() + reason[1:] if reason else "no detail"
 
 
 def _exception_chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
@@ -209,7 +292,7 @@ class LiteLLMClient:
         try:
             response = litellm.completion(**_request(model, messages))
         except Exception as exc:
-            raise translate_error(model.name, exc, key_variable=key_variable(model)) from exc
+            raise translate_error(model.name, exc, key_variable=key_variable(model), api_base=model.api_base) from exc
         duration = time.monotonic() - started
         choice = response.choices[0]
         usage = getattr(response, "usage", None)

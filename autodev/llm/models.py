@@ -5,15 +5,16 @@ Pure and import-light: resolution happens before any call, and commands that cal
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from autodev.config import LLMConfig, ModelConfig
-from autodev.errors import ConfigError
-from autodev.model_catalog import is_local_alias
+from autodev.errors import ConfigError, UsageError
+from autodev.model_catalog import CATALOG, LOCAL_PREFIX, is_local_alias
 
 OLLAMA_DEFAULT_API_BASE = "http://localhost:11434"
 # Local OpenAI-compatible servers (llama.cpp, the scripted test server) want some key but check none.
@@ -68,7 +69,9 @@ def resolve_model(
     """Resolve through ``[llm.models.NAME]``, else pass the name to LiteLLM as is.
 
     A bare name (no ``provider/`` prefix) that LiteLLM does not know is what Ollama users write (``phi-2``):
-    with ``local_models_preferred`` it becomes ``ollama/NAME`` and the note says so.
+    with ``local_models_preferred`` it becomes ``ollama/NAME`` and the note says so, unless it is close to a
+    configured or bundled name (:func:`misspelt`): then it is a configuration error before any call, not a
+    connection error to an Ollama server after retries. A ``local/`` name that is no bundled model is one too.
     """
     configured = llm.models.get(name)
     if configured is not None:
@@ -87,7 +90,13 @@ def resolve_model(
             input_cost_per_token=0.0,
             output_cost_per_token=0.0,
         )
+    if name.startswith(LOCAL_PREFIX):
+        raise _unknown(name, llm, _suggestion(name, CATALOG, cutoff=0.6), "bundled models are " + ", ".join(CATALOG))
     if "/" not in name and llm.local_models_preferred and not provider_known(name):
+        suggestion = misspelt(name, llm)
+        if suggestion is not None:
+            ollama = f"a bare name with no [llm.models] entry is sent to Ollama as ollama/{name}"
+            raise _unknown(name, llm, suggestion, ollama)
         api_base = env.get("OLLAMA_API_BASE") or OLLAMA_DEFAULT_API_BASE
         return ResolvedModel(
             name=name,
@@ -97,6 +106,42 @@ def resolve_model(
             f"ollama/{name} at {api_base} (local_models_preferred = true)",
         )
     return ResolvedModel(name=name, litellm_model=name)
+
+
+# How close (difflib's ratio) a bare name must be to one the user configured, or to a bundled model, to be taken
+# for a misspelling of it. Bundled names need more: a real Ollama name (qwen2.5-coder-7b) may be near one.
+_CLOSE_TO_CONFIGURED = 0.8
+_CLOSE_TO_BUNDLED = 0.9
+
+
+def misspelt(name: str, llm: LLMConfig) -> str | None:
+    """The configured or bundled model a bare unknown name is most likely a misspelling of, if any.
+
+    A bare name close to nothing stays an Ollama name (``phi-2``); one close to ``[llm.models.scripted]`` is a
+    typo that would otherwise retry against an Ollama server that is not there. Ollama tags (``name:7b``) are
+    never compared with the bundled models, whose names look alike.
+    """
+    configured = _suggestion(name, llm.models, cutoff=_CLOSE_TO_CONFIGURED)
+    if configured is not None or ":" in name:
+        return configured
+    bare = {alias.removeprefix(LOCAL_PREFIX): alias for alias in CATALOG}
+    close = _suggestion(name, bare, cutoff=_CLOSE_TO_BUNDLED)
+    return bare[close] if close is not None else None
+
+
+def _suggestion(name: str, names: Iterable[str], *, cutoff: float) -> str | None:
+    matches = difflib.get_close_matches(name, list(names), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def _unknown(name: str, llm: LLMConfig, suggestion: str | None, why: str) -> UsageError:
+    """A configuration error naming the tier that holds ``name``; ``--model`` when no tier does."""
+    guess = f"; did you mean {suggestion!r}?" if suggestion else ""
+    problem = f"no model {name!r}{guess} ({why})"
+    tier = next((tier for tier, models in llm.tier_models().items() if name in models), None)
+    if tier is None:
+        return UsageError(f"--model {name}: {problem}")
+    return ConfigError("autodev.toml", f"[llm.tiers] {tier}", problem)
 
 
 def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str], local_seed: int) -> ResolvedModel:

@@ -1,5 +1,9 @@
 """One call to a tier, reliably: cache first, retries with back-off, fall back to the tier's other models.
 
+Every answer is cached as it arrives (an answer whose outcome is never judged, say the run was interrupted, may be
+replayed); the pass then has an answer it rejected forgotten (``forget``), so only what a rerun should reuse
+stays. ``cache=None`` (``cache_responses = false``, ``--no-cache``) neither reads nor writes.
+
 Retries live here rather than in the transport so that the budget observer sees every real request, each retry
 included: a cap is checked before every call, and a retry costs as much as a first try. Models that keep failing
 rest for a while (in this process only), so a dead server is not asked again on every attempt.
@@ -142,8 +146,14 @@ class TierDispatcher:
         self.cooldowns.succeeded(model.name)
         if self.cache is not None and completion.text:
             self.cache.put(key, completion)
+            completion = completion.model_copy(update={"cache_key": key})
         self._after(model, completion, None)
         return completion
+
+    def forget(self, completion: Completion) -> None:
+        """Drop a rejected answer from the cache (if it is there), so that the next run asks the model again."""
+        if self.cache is not None and completion.cache_key is not None:
+            self.cache.forget(completion.cache_key)
 
     def _request(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
         """One real request, seen by the observer before (it may refuse: budget) and after when it fails."""

@@ -161,13 +161,19 @@ class _Frozen(BaseModel):
 
 
 class CallTotals(_Frozen):
-    """Counts over a set of events; ``attempts`` are calls whose outcome says something (not an error)."""
+    """Counts over a set of events; ``attempts`` are calls whose outcome says something (not an error).
+
+    A reply replayed from the response cache was not spent: ``calls``, the token counts and the cost count real
+    requests only, and replays are counted apart (``cache_hits`` and the tokens they saved).
+    """
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cache_hits: int = 0
+    cached_prompt_tokens: int = 0
+    cached_completion_tokens: int = 0
     green: int = 0
     attempts: int = 0
     green_rate: float | None = None  # green / attempts; None before the first attempt
@@ -199,18 +205,23 @@ class _Tally:
 
     def __init__(self) -> None:
         self.calls = self.prompt_tokens = self.completion_tokens = 0
-        self.cache_hits = self.green = self.attempts = self.escalations = self.errors = 0
+        self.cache_hits = self.cached_prompt_tokens = self.cached_completion_tokens = 0
+        self.green = self.attempts = self.escalations = self.errors = 0
         self.cost_usd = 0.0
 
     def add(self, event: CallEvent) -> None:
         if event.kind == "escalation":
             self.escalations += 1
             return
-        self.calls += 1
-        self.prompt_tokens += event.input_tokens
-        self.completion_tokens += event.output_tokens
-        self.cost_usd += event.cost_usd
-        self.cache_hits += event.cached
+        if event.cached:
+            self.cache_hits += 1
+            self.cached_prompt_tokens += event.input_tokens
+            self.cached_completion_tokens += event.output_tokens
+        else:
+            self.calls += 1
+            self.prompt_tokens += event.input_tokens
+            self.completion_tokens += event.output_tokens
+            self.cost_usd += event.cost_usd
         self.green += event.outcome == "green"
         self.attempts += event.outcome is not None and event.outcome != "error"
         self.errors += event.outcome == "error"
@@ -222,6 +233,8 @@ class _Tally:
             "completion_tokens": self.completion_tokens,
             "cost_usd": self.cost_usd,
             "cache_hits": self.cache_hits,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "cached_completion_tokens": self.cached_completion_tokens,
             "green": self.green,
             "attempts": self.attempts,
             "green_rate": self.green / self.attempts if self.attempts else None,

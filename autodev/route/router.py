@@ -180,6 +180,10 @@ class TierCaller:
                 break
         return answers
 
+    def forget(self, completion: Completion) -> None:
+        """The pass rejected this answer (no usable edit, red tests): a rerun must not replay it from the cache."""
+        self._dispatcher.forget(completion)
+
     def _model(self, name: str, *, repair: bool, attempt: int) -> ResolvedModel:
         model = self._resolve(name)
         retry_temperature = self._config.synthesis.retry_temperature

@@ -64,7 +64,9 @@ _HOW = "write only files inside the project, with a relative path such as 'src/m
 
 def _reject(rel: str, problem: str, advice: str = _HOW) -> EditRejectedError:
     shown = rel if len(rel) <= 120 else rel[:117] + "..."
-    return EditRejectedError(f"You cannot write {shown!r}: {problem}; {advice}.")
+    return EditRejectedError(
+        f"You cannot write {shown!r}: {problem}; {advice}.", summary=f"the reply writes {shown!r}: {problem}"
+    )
 
 
 def _syntax_problem(rel: str) -> str | None:
