@@ -87,8 +87,10 @@ class LoopRunner:
             changes = watcher.wait_for_change(WAIT_SLICE_S)
             if changes is None or self.stop_requested.is_set():
                 continue
-            if CONFIG_FILE in changes and not self._reload_config(watcher):
-                continue  # the pass waits for a valid file: the user may have been cutting a hosted tier
+            if CONFIG_FILE in changes:
+                self._reload_config(watcher)
+            if self.state.config_error is not None:
+                continue  # passes wait for a valid file: its edit may have cut a budget or a hosted tier
             self._pass(watcher, client, reason=", ".join(sorted(changes)[:5]))
 
     def _pass(self, watcher: ProjectWatcher, client: ChatClient, *, reason: str) -> None:
@@ -121,8 +123,8 @@ class LoopRunner:
                 for rel in attempt.files:
                     watcher.gate.record_own_write(rel, hash_file(self.paths.root / rel))
 
-    def _reload_config(self, watcher: ProjectWatcher) -> bool:
-        """Take the edited configuration; False (and the error in the state file) while it is invalid.
+    def _reload_config(self, watcher: ProjectWatcher) -> None:
+        """Take the edited configuration, or record why it is invalid in the state file.
 
         An invalid file runs no pass with the previous configuration: the edit may have lowered a budget or
         removed a hosted tier, and spending on the old one would be a surprise. `loop status` shows the error.
@@ -133,13 +135,12 @@ class LoopRunner:
             self.log.error("autodev.toml is invalid; no pass until it is fixed", error=str(error))
             self._set_state(self.state.with_config_error(_config_problem(error)))
             notify.status(f"config error: {error}; waiting for a valid {CONFIG_FILE}")
-            return False
+            return
         self.config = config
         watcher.reconfigure(config.monitoring)
         if self.state.config_error is not None:
             self._set_state(self.state.with_config_error(None))
         self.log.info("configuration reloaded")
-        return True
 
     def _set_state(self, state: LoopState) -> None:
         self.state = state
