@@ -81,13 +81,19 @@ def _kind(systemd: bool, launchd: bool) -> service.ServiceKind | None:
 @click.option("--systemd", is_flag=True, help="A systemd user unit (the default on Linux).")
 @click.option("--launchd", is_flag=True, help="A launchd agent (the default on macOS).")
 @click.option("--dry-run", is_flag=True, help="Print what would be written and run; change nothing.")
+@click.option(
+    "--env-file",
+    "env_file",
+    is_flag=True,
+    help="Also write the provider keys set now (OPENAI_API_KEY, ...) to ~/.config/autodev/env (0600) for the service.",
+)
 @click.pass_obj
-def service_install(options: GlobalOptions, systemd: bool, launchd: bool, dry_run: bool) -> None:
+def service_install(options: GlobalOptions, systemd: bool, launchd: bool, dry_run: bool, env_file: bool) -> None:
     """Install and start the loop for this project as a service."""
     from autodev.loop.preflight import check_project
 
     check_project(options.root)
-    report = service.install(options.root, _kind(systemd, launchd), dry_run=dry_run)
+    report = service.install(options.root, _kind(systemd, launchd), dry_run=dry_run, env_file=env_file)
     for line in report.lines():
         click.echo(line)
 
