@@ -121,7 +121,8 @@ class TestMarkerRegistration:
         (fresh / "pyproject.toml").write_text(before, encoding="utf-8")
         done = init(fresh)
         assert (fresh / "pyproject.toml").read_text(encoding="utf-8") == before
-        assert f'register the req pytest marker yourself: in [tool.pytest.ini_options] of pyproject.toml, add to markers:  "{MARKER}"' in done.stdout  # noqa: E501
+        expected = f'in [tool.pytest.ini_options] of pyproject.toml, add to markers:  "{MARKER}"'
+        assert f"register the req pytest marker yourself: {expected}" in done.stdout
 
     def test_an_already_registered_marker_changes_nothing(self, fresh: Path) -> None:
         """A second init (or a project that registered req itself) leaves the file as it is."""

@@ -185,7 +185,13 @@ class TestLaunchdPlist:
         assert data["Label"] == launchd_label(project)
         assert data["ProgramArguments"][:2] == ["/bin/sh", "-c"]
         assert data["ProgramArguments"][3:] == [
-            "autodev-env", str(keys), "/usr/local/bin/autodev", "-C", str(project), "loop", "run"
+            "autodev-env",
+            str(keys),
+            "/usr/local/bin/autodev",
+            "-C",
+            str(project),
+            "loop",
+            "run",
         ]
         assert data["WorkingDirectory"] == str(project)
         assert data["RunAtLoad"] is True

@@ -30,7 +30,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 
 MARKER: Final = "req(id): the requirement of SPEC.md that a test proves (autodev)"
 NEW_PYTEST_INI: Final = (
-    "# pytest settings. autodev's tests mark the requirement they prove: @pytest.mark.req(\"ID\").\n"
+    '# pytest settings. autodev\'s tests mark the requirement they prove: @pytest.mark.req("ID").\n'
     "# pytest reads this file before pyproject.toml: keep further pytest settings here.\n"
     "[pytest]\n"
     "testpaths = tests\n"
@@ -165,8 +165,7 @@ def _ini_section(text: str, section: str) -> dict[str, tuple[str, ...]] | None:
     if parser is None or not parser.has_section(section):
         return None
     return {
-        key: tuple(line.strip() for line in value.splitlines() if line.strip())
-        for key, value in parser.items(section)
+        key: tuple(line.strip() for line in value.splitlines() if line.strip()) for key, value in parser.items(section)
     }
 
 
@@ -219,9 +218,10 @@ def _append_toml_table(path: Path) -> MarkerOutcome:
 
 def _parse_toml(text: str) -> dict[str, Any] | None:
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return None
+    return data
 
 
 def _lookup(data: dict[str, Any], table: tuple[str, ...]) -> dict[str, Any] | None:
@@ -235,7 +235,7 @@ def _lookup(data: dict[str, Any], table: tuple[str, ...]) -> dict[str, Any] | No
 
 def _with_markers(data: dict[str, Any], table: tuple[str, ...]) -> dict[str, Any]:
     """``data`` with ``markers = [MARKER]`` set in ``table`` (made as needed), the rest deep-copied."""
-    copy: dict[str, Any] = _deep(data)
+    copy: dict[str, Any] = {key: _deep(value) for key, value in data.items()}
     node = copy
     for key in table:
         node = node.setdefault(key, {})

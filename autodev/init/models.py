@@ -54,10 +54,10 @@ def choose_models(env: Mapping[str, str], installed: Collection[str]) -> ModelCh
         chosen = ", ".join(f"{HOSTED_BY_KEY[key]} ({key} is set)" for key in keys)
         lines.append(f"{HOSTED_TIER}: {chosen}, capped by [budget] per_day_usd = {DAILY_CAP_USD:.2f}")
     else:
-        toml.append(f'# {HOSTED_TIER} = ["openai/gpt-4o-mini"]   # a hosted model as the last resort (needs OPENAI_API_KEY)')
+        toml.append(f'# {HOSTED_TIER} = ["openai/gpt-4o-mini"]   # a hosted last resort (needs OPENAI_API_KEY)')
         lines.append(f"no hosted tier: none of {', '.join(HOSTED_BY_KEY)} is set")
     if not installed and not keys:
-        lines.append("no model is usable yet: pip install 'autodev[local]', or set a provider key and edit autodev.toml")
+        lines.append("no model is usable yet: pip install 'autodev[local]', or set a key and edit autodev.toml")
     return ModelChoice(tiers_toml="\n".join(toml), budget_toml=_budget(bool(keys)), lines=lines)
 
 
