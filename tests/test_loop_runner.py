@@ -132,15 +132,20 @@ class TestLoopRunner:
         assert f"pid {process.pid}" in done.stderr
 
     def test_invalid_config_edit_keeps_the_loop_running(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
-        """A broken autodev.toml is logged and the old configuration kept; the next spec edit still runs."""
+        """A broken autodev.toml is logged and pauses the passes (also for spec edits); fixing it runs the next."""
         root, process = watched
+        good = (root / "autodev.toml").read_text(encoding="utf-8")
         (root / "autodev.toml").write_text("[monitoring\n", encoding="utf-8")
-        wait_for(lambda: settled(root, 2), what="the pass after the config edit")
+        wait_for(lambda: loop_state(root).get("config_error") is not None, what="the recorded config error")
         (root / "SPEC.md").write_text("# Spec\n\nchanged\n", encoding="utf-8")
-        wait_for(lambda: settled(root, 3), what="the pass after the spec edit")
+        time.sleep(0.6)
+        assert passes(root) == 1
         assert process.poll() is None
+        (root / "autodev.toml").write_text(good, encoding="utf-8")
+        wait_for(lambda: settled(root, 2), what="the pass after the fix")
+        assert loop_state(root).get("config_error") is None
         log = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
-        assert "keeping the previous configuration" in log
+        assert "no pass until it is fixed" in log
 
     def test_sigterm_between_passes_exits_0_and_releases_the_lock(
         self, watched: tuple[Path, subprocess.Popen[str]]

@@ -175,12 +175,24 @@ class TestServiceNames:
 
 
 class TestLaunchdPlist:
-    def test_round_trips_through_plistlib_with_the_required_keys(self, project: Path) -> None:
+    def test_round_trips_through_plistlib_with_the_required_keys(self, project: Path, tmp_path: Path) -> None:
         """The agent restarts on failure only, runs at load, and has absolute program, cwd, logs and PATH."""
-        data = plistlib.loads(launchd_plist(project, ["/usr/local/bin/autodev"], path_env="/opt/bin:/usr/bin"))
+        keys = tmp_path / "keys env"
+        data = plistlib.loads(
+            launchd_plist(project, ["/usr/local/bin/autodev"], path_env="/opt/bin:/usr/bin", env_file=keys)
+        )
         logs = project / ".autodev" / "logs"
         assert data["Label"] == launchd_label(project)
-        assert data["ProgramArguments"] == ["/usr/local/bin/autodev", "-C", str(project), "loop", "run"]
+        assert data["ProgramArguments"][:2] == ["/bin/sh", "-c"]
+        assert data["ProgramArguments"][3:] == [
+            "autodev-env",
+            str(keys),
+            "/usr/local/bin/autodev",
+            "-C",
+            str(project),
+            "loop",
+            "run",
+        ]
         assert data["WorkingDirectory"] == str(project)
         assert data["RunAtLoad"] is True
         assert data["KeepAlive"] == {"SuccessfulExit": False}
@@ -188,11 +200,27 @@ class TestLaunchdPlist:
         assert Path(data["StandardErrorPath"]).parent == logs
         assert data["EnvironmentVariables"] == {"PATH": "/opt/bin:/usr/bin", "PYTHONUNBUFFERED": "1"}
 
-    def test_records_the_current_path_by_default(self, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """launchd starts agents with a bare PATH, so the user's PATH at install time is written in."""
-        monkeypatch.setenv("PATH", "/somewhere/bin:/usr/bin")
+    def test_the_path_is_autodevs_directory_and_the_systems_not_the_callers(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The PATH at install time is not baked in: only the program's directory and the system's."""
+        monkeypatch.setenv("PATH", "/somewhere/bin:/usr/bin:/somewhere/bin")
         data = plistlib.loads(launchd_plist(project, ["/usr/local/bin/autodev"]))
-        assert data["EnvironmentVariables"]["PATH"] == "/somewhere/bin:/usr/bin"
+        assert data["EnvironmentVariables"]["PATH"] == "/usr/local/bin:/usr/bin:/bin"
+
+    def test_the_shell_reads_the_env_file_then_becomes_the_loop(self, project: Path, tmp_path: Path) -> None:
+        """Run as launchd would: the keys in the env file reach the program; a missing file is no error."""
+        keys = tmp_path / "env"
+        keys.write_text("OPENAI_API_KEY='sk-test value'\n", encoding="utf-8")
+        probe = tmp_path / "probe"
+        probe.write_text('#!/bin/sh\nprintf "%s|%s" "$OPENAI_API_KEY" "$*"\n', encoding="utf-8")
+        probe.chmod(0o755)
+        argv = plistlib.loads(launchd_plist(project, [str(probe)], env_file=keys))["ProgramArguments"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, env={"PATH": "/usr/bin:/bin"})
+        assert done.stdout == f"sk-test value|-C {project} loop run"
+        keys.unlink()
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, env={"PATH": "/usr/bin:/bin"})
+        assert (done.returncode, done.stdout) == (0, f"|-C {project} loop run")
 
 
 class TestInstall:
@@ -286,16 +314,16 @@ class TestInstall:
         assert "failed (exit 1): Failed to connect to bus" in "\n".join(report.lines())
 
     def test_launchd_agent_goes_to_launch_agents(self, home: Path, project: Path) -> None:
-        """The plist lands in ~/Library/LaunchAgents, is loaded with -w, and is removed by uninstall."""
+        """The plist lands in ~/Library/LaunchAgents, is bootstrapped into gui/UID, and booted out by uninstall."""
         recorder = Recorder()
         report = install(project, "launchd", runner=recorder)
         path = home / "Library" / "LaunchAgents" / f"{launchd_label(project)}.plist"
         assert report.path == path
         assert plistlib.loads(path.read_bytes())["Label"] == launchd_label(project)
-        assert recorder.calls == [["launchctl", "load", "-w", str(path)]]
+        assert recorder.calls == [["launchctl", "bootstrap", f"gui/{os.getuid()}", str(path)]]
         removal = Recorder()
         uninstall(project, "launchd", runner=removal)
-        assert removal.calls == [["launchctl", "unload", "-w", str(path)]]
+        assert removal.calls == [["launchctl", "bootout", f"gui/{os.getuid()}/{launchd_label(project)}"]]
         assert not path.exists()
 
     def test_xdg_config_home_is_honoured(

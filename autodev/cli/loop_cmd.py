@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from autodev.cli.options import GlobalOptions
@@ -19,8 +21,10 @@ def loop() -> None:
 @click.pass_obj
 def loop_run(options: GlobalOptions) -> None:
     """Run the loop in the foreground (what a service manager starts); Ctrl-C stops it cleanly."""
+    from autodev.loop.preflight import check_project
     from autodev.loop.runner import LoopRunner
 
+    check_project(options.root)
     paths = ProjectPaths(root=options.root)
     paths.ensure_state_dirs()
     configure_logging(log_file=paths.log_file, json_console=options.log_json, console_level=options.console_level)
@@ -32,6 +36,9 @@ def loop_run(options: GlobalOptions) -> None:
 @click.pass_obj
 def loop_start(options: GlobalOptions, timeout_s: float) -> None:
     """Start the loop in the background; returns once its watch is up."""
+    from autodev.loop.preflight import check_project
+
+    check_project(options.root)
     ProjectPaths(root=options.root).ensure_state_dirs()
     pid = daemon.start_background(options.root, ready_timeout_s=timeout_s)
     files = daemon.LoopFiles.for_root(options.root)
@@ -50,11 +57,12 @@ def loop_stop(options: GlobalOptions, timeout_s: float, force: bool) -> None:
 
 
 @loop.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (running, pid, last pass, ...).")
 @click.pass_obj
-def loop_status(options: GlobalOptions) -> None:
+def loop_status(options: GlobalOptions, as_json: bool) -> None:
     """Exit 0 running (with pid, uptime, last pass), 3 not running, 1 dead with a stale pid file."""
     report = daemon.loop_status(options.root)
-    click.echo(report.text)
+    click.echo(json.dumps(report.payload(), indent=2) if as_json else report.text)
     raise click.exceptions.Exit(report.exit_code)
 
 
@@ -73,10 +81,19 @@ def _kind(systemd: bool, launchd: bool) -> service.ServiceKind | None:
 @click.option("--systemd", is_flag=True, help="A systemd user unit (the default on Linux).")
 @click.option("--launchd", is_flag=True, help="A launchd agent (the default on macOS).")
 @click.option("--dry-run", is_flag=True, help="Print what would be written and run; change nothing.")
+@click.option(
+    "--env-file",
+    "env_file",
+    is_flag=True,
+    help="Also write the provider keys set now (OPENAI_API_KEY, ...) to ~/.config/autodev/env (0600) for the service.",
+)
 @click.pass_obj
-def service_install(options: GlobalOptions, systemd: bool, launchd: bool, dry_run: bool) -> None:
+def service_install(options: GlobalOptions, systemd: bool, launchd: bool, dry_run: bool, env_file: bool) -> None:
     """Install and start the loop for this project as a service."""
-    report = service.install(options.root, _kind(systemd, launchd), dry_run=dry_run)
+    from autodev.loop.preflight import check_project
+
+    check_project(options.root)
+    report = service.install(options.root, _kind(systemd, launchd), dry_run=dry_run, env_file=env_file)
     for line in report.lines():
         click.echo(line)
 

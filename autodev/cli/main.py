@@ -64,16 +64,8 @@ def init(options: GlobalOptions) -> None:
     from autodev.init import init_project
 
     configure_logging(log_file=None, json_console=options.log_json, console_level=options.console_level)
-    report = init_project(options.root)
-    if report.git_initialised:
-        click.echo(f"initialised a git repository in {options.root}")
-    for name in report.created:
-        click.echo(f"created {name}")
-    for name in report.kept:
-        click.echo(f"kept existing {name}")
-    if report.gitignore_updated:
-        click.echo("added .autodev/ to .gitignore")
-    click.echo("next: describe what you want in SPEC.md, write tests in tests/, then run `autodev run --once`")
+    for line in init_project(options.root).lines():
+        click.echo(line)
 
 
 @cli.command()

@@ -2,6 +2,8 @@
 
 Submodules: :mod:`~autodev.loop.pidlock` (one loop per project), :mod:`~autodev.loop.status` (what the loop
 is doing, on disk), :mod:`~autodev.loop.notify` (telling systemd), :mod:`~autodev.loop.daemon` (start, stop,
-status from the command line) and :mod:`~autodev.loop.service` (systemd and launchd definitions).
+status from the command line), :mod:`~autodev.loop.preflight` (what must hold before a loop starts),
+:mod:`~autodev.loop.service` (systemd and launchd definitions) and :mod:`~autodev.loop.envfile` (the provider
+keys a service reads).
 Nothing is imported here, so importing one submodule stays cheap.
 """

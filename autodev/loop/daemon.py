@@ -239,19 +239,52 @@ class LoopStatusReport(BaseModel):
     exit_code: int  # STATUS_RUNNING, STATUS_DEAD_WITH_PID_FILE or STATUS_NOT_RUNNING
     pid: int | None = None
     state: LoopState | None = None  # only when it belongs to the running loop
+    uptime_s: float | None = None  # only for the running loop, once it has written its state
     text: str
+
+    @property
+    def running(self) -> bool:
+        return self.exit_code == STATUS_RUNNING
+
+    @property
+    def config_error(self) -> str | None:
+        return self.state.config_error if self.state is not None else None
+
+    def payload(self) -> dict[str, object]:
+        """`loop status --json`: one object whose keys are there in every state (null when unknown)."""
+        last = self.state.last_pass if self.state is not None else None
+        return {
+            "running": self.running,
+            "pid": self.pid,
+            "uptime_s": self.uptime_s,
+            "state": self.state.state if self.state is not None else None,
+            "passes": self.state.passes if self.state is not None else None,
+            "last_pass": None if last is None else last.model_dump(mode="json"),
+            "config_error": self.config_error,
+            "exit_code": self.exit_code,
+            "text": self.text,
+        }
 
 
 def loop_status(root: Path, *, now: datetime | None = None) -> LoopStatusReport:
-    """Running (0), dead but its pid file remains (1, a crash or kill -9), or not running (3)."""
+    """Running (0), dead but its pid file remains (1, a crash or kill -9), or not running (3).
+
+    A running loop whose autodev.toml became invalid is still running (0); the text and ``config_error``
+    say so first, since the loop runs no pass until the file is fixed.
+    """
     files = LoopFiles.for_root(root)
     moment = now or utc_now()
     holder = read_holder(files.pid_file)
     state = read_state(files.state_file)
     if holder is not None:
         own = state if state is not None and state.pid == holder else None
+        uptime = None if own is None else max(0.0, (moment - own.started_at).total_seconds())
         return LoopStatusReport(
-            exit_code=STATUS_RUNNING, pid=holder, state=own, text=_running_text(root, holder, own, moment)
+            exit_code=STATUS_RUNNING,
+            pid=holder,
+            state=own,
+            uptime_s=uptime,
+            text=_running_text(root, holder, own, moment),
         )
     last = _last_pass_line(state.last_pass, moment) if state is not None and state.last_pass else None
     stale = read_pid_file(files.pid_file)
@@ -272,6 +305,10 @@ def _running_text(root: Path, pid: int, state: LoopState | None, now: datetime) 
     if state is None:
         return f"autodev loop is running for {root} (pid {pid}), starting up"
     lines = [f"autodev loop is running for {root} (pid {pid}, up {_duration(now, state.started_at)})"]
+    if state.config_error is not None:
+        lines.append(
+            f"config error in autodev.toml: {state.config_error}; the loop waits for a valid file (no pass runs)"
+        )
     if state.state == "running pass" and state.pass_started_at is not None:
         doing = f"running a pass for {_duration(now, state.pass_started_at)}"
     else:

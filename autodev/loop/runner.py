@@ -16,7 +16,7 @@ from types import FrameType
 
 from autodev.config import Config, load_config
 from autodev.core.one_pass import run_once
-from autodev.errors import AutodevError
+from autodev.errors import AutodevError, ConfigError
 from autodev.llm.client import ChatClient
 from autodev.local.serving import model_client
 from autodev.logs import get_logger
@@ -37,6 +37,13 @@ PassFunction = Callable[[ProjectPaths, Config, ChatClient], PassResult]
 
 def _default_pass(paths: ProjectPaths, config: Config, client: ChatClient) -> PassResult:
     return run_once(paths, config, client=client)
+
+
+def _config_problem(error: AutodevError) -> str:
+    """The key and the problem; the file is always autodev.toml, which `loop status` names itself."""
+    if isinstance(error, ConfigError):
+        return f"{error.key}: {error.problem}" if error.key else error.problem
+    return str(error)
 
 
 class LoopRunner:
@@ -82,6 +89,8 @@ class LoopRunner:
                 continue
             if CONFIG_FILE in changes:
                 self._reload_config(watcher)
+            if self.state.config_error is not None:
+                continue  # passes wait for a valid file: its edit may have cut a budget or a hosted tier
             self._pass(watcher, client, reason=", ".join(sorted(changes)[:5]))
 
     def _pass(self, watcher: ProjectWatcher, client: ChatClient, *, reason: str) -> None:
@@ -115,13 +124,22 @@ class LoopRunner:
                     watcher.gate.record_own_write(rel, hash_file(self.paths.root / rel))
 
     def _reload_config(self, watcher: ProjectWatcher) -> None:
+        """Take the edited configuration, or record why it is invalid in the state file.
+
+        An invalid file runs no pass with the previous configuration: the edit may have lowered a budget or
+        removed a hosted tier, and spending on the old one would be a surprise. `loop status` shows the error.
+        """
         try:
             config = load_config(self.paths.config_file)
         except AutodevError as error:
-            self.log.error("autodev.toml is invalid; keeping the previous configuration", error=str(error))
+            self.log.error("autodev.toml is invalid; no pass until it is fixed", error=str(error))
+            self._set_state(self.state.with_config_error(_config_problem(error)))
+            notify.status(f"config error: {error}; waiting for a valid {CONFIG_FILE}")
             return
         self.config = config
         watcher.reconfigure(config.monitoring)
+        if self.state.config_error is not None:
+            self._set_state(self.state.with_config_error(None))
         self.log.info("configuration reloaded")
 
     def _set_state(self, state: LoopState) -> None:

@@ -54,6 +54,8 @@ class LoopState(BaseModel):
     pass_started_at: datetime | None = None  # set while a pass runs
     passes: int = 0  # finished passes since the loop started
     last_pass: LastPass | None = None
+    # autodev.toml became invalid while the loop ran: the one-line error; the loop runs no pass until it is fixed
+    config_error: str | None = None
 
     @classmethod
     def starting(cls, root: Path, pid: int | None = None) -> LoopState:
@@ -63,6 +65,9 @@ class LoopState(BaseModel):
 
     def entering(self, phase: LoopPhase) -> LoopState:
         return self.model_copy(update={"state": phase, "updated_at": utc_now()})
+
+    def with_config_error(self, error: str | None) -> LoopState:
+        return self.model_copy(update={"config_error": error, "updated_at": utc_now()})
 
     def pass_started(self) -> LoopState:
         now = utc_now()
