@@ -15,6 +15,7 @@ from autodev.core.assignment import Assignment
 from autodev.errors import VcsError, WorkspaceWriteError
 from autodev.journal import EditTransaction
 from autodev.logs import get_logger
+from autodev.progress import Committed, EditsApplied, RolledBack, report
 from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import Verdict, judge
@@ -51,18 +52,24 @@ class Trial:
     def run(self, changes: Mapping[str, str], *, label: str, author: str) -> TrialOutcome:
         """Apply through the journal, test, and commit when green or restore the exact bytes when not."""
         work = self.assignment
+        requirement = work.requirement.id
         transaction = EditTransaction(work.root, work.paths.journal_file)
         _apply(transaction, changes)
         try:
             self.log.info("edits applied", files=sorted(changes))
+            report(EditsApplied(requirement=requirement, files=tuple(sorted(changes))))
             run = work.run_tests(label, work.root)
             verdict = self.judge(run)
-        except BaseException:
-            transaction.rollback()
+        except BaseException as stop:
+            restored = transaction.rollback()
+            interrupted = isinstance(stop, KeyboardInterrupt)
+            report(RolledBack(requirement=requirement, files=tuple(restored), reason=type(stop).__name__,
+                              interrupted=interrupted))  # fmt: skip
             raise
         if not verdict.green:
             restored = transaction.rollback()
             self.log.info("rolled back", reason=verdict.reason, restored=restored)
+            report(RolledBack(requirement=requirement, files=tuple(restored), reason=verdict.reason))
             return TrialOutcome("red", run, verdict)
         return self._commit(transaction, sorted(changes), run, verdict, author)
 
@@ -74,10 +81,12 @@ class Trial:
         try:
             sha = self.assignment.repo.commit_paths(files, f"autodev: {requirement.title}", trailers)
         except VcsError as error:
-            transaction.rollback()
+            restored = transaction.rollback()
             self.log.error("commit failed; rolled back", error=str(error))
+            report(RolledBack(requirement=requirement.id, files=tuple(restored), reason=f"commit failed: {error}"))
             return TrialOutcome("commit_failed", run, verdict, error=str(error))
         transaction.finish()
+        report(Committed(requirement=requirement.id, sha=sha, files=tuple(files)))
         return TrialOutcome("green", run, verdict, commit=sha)
 
 
