@@ -310,8 +310,11 @@ def _showing(console: ProgressConsole, *, enabled: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _interrupt_once(terminal: Terminal) -> Iterator[None]:
-    """The SIGINT handler for the block (main thread only); after a SIGINT, later ones are ignored to the exit."""
-    if threading.current_thread() is not threading.main_thread():
+    """The SIGINT handler for the block (main thread only); after a SIGINT, later ones are ignored to the exit.
+
+    A process started with SIGINT ignored (a background job of a script) keeps ignoring it.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         yield
         return
     handler = _InterruptOnce(terminal)

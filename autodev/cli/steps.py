@@ -26,7 +26,6 @@ _ESCALATIONS = {
     "repair": "repair at {tier}: {reason}",
     "replay": "replaying a change verified for this exact state ({tier}, no model call)",
     "skip": "skipped: {reason}",
-    "stop": "stopping: {reason}",
 }
 Mark = str  # "ok", "bad", "warn" or "": how the line may be coloured
 
@@ -83,7 +82,7 @@ def tests_line(step: TestsFinished) -> tuple[str, Mark]:
 
 def decided_line(step: Decided) -> tuple[str, Mark] | None:
     template = _ESCALATIONS.get(step.action)
-    if template is None:  # a first attempt: the model's line says which tier
+    if template is None:  # a first attempt (the model's line says which tier) or a stop (the end says why)
         return None
     return INDENT + template.format(tier=step.tier, reason=first_line(step.reason)), ""
 
