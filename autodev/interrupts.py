@@ -16,7 +16,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 
-class deferred_interrupts:  # noqa: N801 - used like a function: ``with deferred_interrupts():``
+class deferred_interrupts:  # lower case: used like a function, ``with deferred_interrupts():``
     """Hold SIGINT back for the block; see the module docstring."""
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, ClassVar, TextIO
 
 import structlog
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
@@ -56,8 +56,8 @@ class DropBelow:
 class HumanRenderer:
     """``warning: event (key: value; ...)``: a problem told to a person, without timestamps or Python reprs."""
 
-    _COLOURS = {"warning": "\x1b[33m", "error": "\x1b[31m", "critical": "\x1b[31m"}
-    _HIDDEN = frozenset({"event", "level", "timestamp"})
+    _COLOURS: ClassVar[dict[str, str]] = {"warning": "\x1b[33m", "error": "\x1b[31m", "critical": "\x1b[31m"}
+    _HIDDEN: ClassVar[frozenset[str]] = frozenset({"event", "level", "timestamp"})
 
     def __init__(self, *, colors: bool) -> None:
         self.colors = colors

@@ -188,7 +188,7 @@ class TestCtrlC:
         process = cli_process(project, "run", "--once")
         wait_for(lambda: bool(server.requests))
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
         assert process.returncode == 130, err
         message = err.decode()
         assert "interrupted on SPEC.md (Temperature converter) while waiting for scripted (tier1)" in message
@@ -212,7 +212,7 @@ class TestCtrlC:
             process.send_signal(signal.SIGINT)
             time.sleep(0.05)
         try:
-            out, err = process.communicate(timeout=30)
+            _, err = process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             raise
