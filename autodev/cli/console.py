@@ -51,13 +51,17 @@ _STYLES: dict[Mark, dict[str, Any]] = {"ok": {"fg": "green"}, "bad": {"fg": "red
 
 
 class Terminal:
-    """Writes whole lines, and on a terminal one status line below them that is rewritten in place."""
+    """Writes whole lines, and on a terminal one status line below them that is rewritten in place.
 
-    def __init__(self, stream: TextIO, *, live: bool, colors: bool) -> None:
-        self.stream = stream
+    Without a ``stream`` it writes to whatever ``sys.stderr`` is at the time: log lines may still come after the
+    run (logging stays configured), when a stream captured at the start may have been closed.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool, colors: bool) -> None:
+        self._stream = stream
         self.live = live
         self.colors = colors
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the SIGINT handler, which runs in the thread it interrupts
         self._status = ""
 
     def line(self, text: str, mark: Mark = "", *, redraw: bool = True) -> None:
@@ -94,9 +98,10 @@ class Terminal:
             self._status = ""
 
     def _write(self, text: str) -> None:
+        stream = self._stream or sys.stderr
         with contextlib.suppress(OSError, ValueError):  # a closed pipe must not stop the pass
-            self.stream.write(text)
-            self.stream.flush()
+            stream.write(text)
+            stream.flush()
 
 
 class LogLines:
@@ -269,8 +274,8 @@ class _InterruptOnce:
 def run_console(options: GlobalOptions, log_file: Path) -> Iterator[None]:
     """Logging and the console for one `autodev run`; Ctrl-C inside ends it with exit 130 and says what it undid."""
     stream = sys.stderr
-    terminal = Terminal(stream, live=_is_terminal(stream), colors=colours_wanted(stream))
-    _configure_logging(options, log_file, stream, terminal)
+    terminal = Terminal(live=_is_terminal(stream), colors=colours_wanted(stream))
+    _configure_logging(options, log_file, terminal)
     console = ProgressConsole(terminal)
     shows_steps = options.console_level != "warning" and not options.log_json
     with _interrupt_once(terminal), _showing(console, enabled=shows_steps):
@@ -281,11 +286,11 @@ def run_console(options: GlobalOptions, log_file: Path) -> Iterator[None]:
             raise click.exceptions.Exit(130) from None
 
 
-def _configure_logging(options: GlobalOptions, log_file: Path, stream: TextIO, terminal: Terminal) -> None:
+def _configure_logging(options: GlobalOptions, log_file: Path, terminal: Terminal) -> None:
     """JSON lines for --log-json; with -v structured events beside the steps; else warnings and errors, plainly."""
     level = options.console_level
     if options.log_json:
-        configure_logging(log_file=log_file, json_console=True, console_level=level, stream=stream)
+        configure_logging(log_file=log_file, json_console=True, console_level=level)
         return
     verbose = level == "debug"
     lines: Any = LogLines(terminal)  # a file for structlog's PrintLogger, not a full TextIO
