@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    NO_SERVER,
     RIGHT,
     STUB,
     autodev,
     cli_process,
+    config_text,
     git,
     head,
     read_pty,
@@ -122,6 +124,19 @@ class TestPlainOutput:
         assert "\r" not in err and "\x1b" not in err
         assert not TIMESTAMP.search(err)
         assert captured.out.startswith("ok: SPEC.md (Temperature converter): tests pass; committed")
+
+    def test_a_failed_call_is_one_plain_line_and_an_error_line(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A dead model server: 'scripted failed: cannot connect' and 'error: ...', without reprs or timestamps."""
+        config = config_text(NO_SERVER, max_attempts="1").replace("[llm.tiers]", "[llm]\nretries = 0\n[llm.tiers]")
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        git(project, "commit", "-qam", "dead server")
+        assert autodev(project, "run", "--once") == 1
+        err = capsys.readouterr().err
+        assert "  scripted failed: cannot connect: " in err
+        assert "\nerror: no model of the tier answered (tier: tier1; error: " in err
+        assert not TIMESTAMP.search(err)
 
     def test_verbose_adds_structured_events(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]

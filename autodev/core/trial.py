@@ -52,26 +52,28 @@ class Trial:
     def run(self, changes: Mapping[str, str], *, label: str, author: str) -> TrialOutcome:
         """Apply through the journal, test, and commit when green or restore the exact bytes when not."""
         work = self.assignment
-        requirement = work.requirement.id
         transaction = EditTransaction(work.root, work.paths.journal_file)
         _apply(transaction, changes)
         try:
             self.log.info("edits applied", files=sorted(changes))
-            report(EditsApplied(requirement=requirement, files=tuple(sorted(changes))))
+            report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
             run = work.run_tests(label, work.root)
             verdict = self.judge(run)
-        except BaseException as stop:
-            restored = transaction.rollback()
-            interrupted = isinstance(stop, KeyboardInterrupt)
-            report(RolledBack(requirement=requirement, files=tuple(restored), reason=type(stop).__name__,
-                              interrupted=interrupted))  # fmt: skip
+        except BaseException as stop:  # Ctrl-C included: the bytes come back before it goes on
+            reason = f"{type(stop).__name__}: {stop}" if str(stop) else type(stop).__name__
+            self._restore(transaction, reason, interrupted=isinstance(stop, KeyboardInterrupt))
             raise
         if not verdict.green:
-            restored = transaction.rollback()
-            self.log.info("rolled back", reason=verdict.reason, restored=restored)
-            report(RolledBack(requirement=requirement, files=tuple(restored), reason=verdict.reason))
+            self._restore(transaction, verdict.reason)
             return TrialOutcome("red", run, verdict)
         return self._commit(transaction, sorted(changes), run, verdict, author)
+
+    def _restore(self, transaction: EditTransaction, reason: str, *, interrupted: bool = False) -> None:
+        """The exact bytes back, told to the log and to whoever watches the pass."""
+        restored = transaction.rollback()
+        self.log.info("rolled back", reason=reason, restored=restored)
+        report(RolledBack(requirement=self.assignment.requirement.id, files=tuple(restored), reason=reason,
+                          interrupted=interrupted))  # fmt: skip
 
     def _commit(
         self, transaction: EditTransaction, files: list[str], run: TestRun, verdict: Verdict, author: str

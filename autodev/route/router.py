@@ -205,7 +205,7 @@ class _CallWatch:
     def after_call(self, model: ResolvedModel, completion: Completion | None, error: ModelError | None) -> None:
         self.budget.after_call(model, completion, error)
         if error is not None:
-            report(ModelFailed(model=model.name, tier=self.tier, error=str(error)))
+            report(ModelFailed(model=model.name, tier=self.tier, error=f"{error.kind}: {error.detail}"))
             self.on_error(self.tier, model, error)
         elif completion is not None:
             report(ModelAnswered(model=model.name, tier=self.tier, output_tokens=completion.output_tokens,
