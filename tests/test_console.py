@@ -33,7 +33,8 @@ from helpers import (
     write_files,
 )
 
-from autodev.cli.console import ProgressConsole, Terminal
+from autodev.cli.console import ProgressConsole
+from autodev.cli.terminal import Terminal
 from autodev.progress import (
     Committed,
     EditsApplied,
