@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from autodev.errors import AutodevError, EditRejectedError, JournalError
 from autodev.fileio import atomic_write, fsync_directory, move_aside, remove_durably, remove_stale_temps
+from autodev.interrupts import deferred_interrupts
 
 JOURNAL_SCHEMA_VERSION: Final = 1
 JOURNAL_MODE = 0o600  # the journal holds file contents, which may be private
@@ -201,17 +202,21 @@ class EditTransaction:
             raise
 
     def rollback(self) -> list[str]:
-        """Put every touched file back as it was; returns the paths now back in their original state."""
+        """Put every touched file back as it was; returns the paths now back in their original state.
+
+        A Ctrl-C while restoring waits until every file is back (see :mod:`autodev.interrupts`).
+        """
         if self._closed:
             return []
         if not self._snapshots:
             self._closed = True
             return []
         journal = self._journal(self._snapshots, self._written, self._created_dirs)
-        outcome = _restore(self._root, journal)  # raises with the journal kept if a restore fails
-        self._closed = True
-        self._conflicts = outcome.conflicts
-        self._preserved_journal = _dispose_journal(self._journal_path, keep=bool(outcome.conflicts))
+        with deferred_interrupts():
+            outcome = _restore(self._root, journal)  # raises with the journal kept if a restore fails
+            self._closed = True
+            self._conflicts = outcome.conflicts
+            self._preserved_journal = _dispose_journal(self._journal_path, keep=bool(outcome.conflicts))
         return list(outcome.restored)
 
     def finish(self) -> None:

@@ -1,7 +1,9 @@
 """structlog set-up: readable lines on the console, JSON lines in .autodev/logs/autodev.jsonl always.
 
 Every decision is logged as an event with fields, so a run can be explained afterwards from the file alone.
-The file gets every level; the console only what the user asked for.
+The file gets every level; the console only what the user asked for, as structured lines (``-v``), JSON lines
+(``--log-json``) or, beside a human console that shows the steps, as plain ``warning: ...`` lines. Colour only on
+a terminal, and never when ``NO_COLOR`` is set (https://no-color.org).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, ClassVar, TextIO
 
 import structlog
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
@@ -50,6 +53,37 @@ class DropBelow:
         return event_dict
 
 
+class HumanRenderer:
+    """``warning: event (key: value; ...)``: a problem told to a person, without timestamps or Python reprs."""
+
+    _COLOURS: ClassVar[dict[str, str]] = {"warning": "\x1b[33m", "error": "\x1b[31m", "critical": "\x1b[31m"}
+    _HIDDEN: ClassVar[frozenset[str]] = frozenset({"event", "level", "timestamp"})
+
+    def __init__(self, *, colors: bool) -> None:
+        self.colors = colors
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+        level = str(event_dict.get("level", method_name))
+        details = "; ".join(f"{key}: {plain(value)}" for key, value in event_dict.items() if key not in self._HIDDEN)
+        text = f"{level}: {event_dict.get('event', '')}" + (f" ({details})" if details else "")
+        colour = self._COLOURS.get(level) if self.colors else None
+        return f"{colour}{text}\x1b[0m" if colour else text
+
+
+def plain(value: Any) -> str:
+    """A value as a person reads it: lists joined by commas, strings without quotes."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(plain(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {plain(item)}" for key, item in value.items())
+    return str(value)
+
+
+def colours_wanted(stream: TextIO | None = None) -> bool:
+    """Colour on a terminal only, and not when NO_COLOR is set to anything."""
+    return _is_tty(stream) and not os.environ.get("NO_COLOR")
+
+
 _open_file: JsonLinesFile | None = None
 
 
@@ -59,8 +93,12 @@ def configure_logging(
     json_console: bool = False,
     console_level: str = "info",
     stream: TextIO | None = None,
+    human: bool = False,
 ) -> None:
-    """Configure structlog for this process; safe to call again (e.g. once the project root is known)."""
+    """Configure structlog for this process; safe to call again (e.g. once the project root is known).
+
+    ``human``: console events as :class:`HumanRenderer` lines (the steps themselves are shown by the CLI's console).
+    """
     global _open_file
     if _open_file is not None:
         _open_file.close()
@@ -74,11 +112,13 @@ def configure_logging(
         _open_file = JsonLinesFile(log_file)
         processors.append(_open_file)
     processors.append(DropBelow(_LEVELS[console_level]))
-    renderer: Processor = (
-        structlog.processors.JSONRenderer(default=str)
-        if json_console
-        else structlog.dev.ConsoleRenderer(colors=_is_tty(stream), pad_event_to=30)
-    )
+    renderer: Processor
+    if json_console:
+        renderer = structlog.processors.JSONRenderer(default=str)
+    elif human:
+        renderer = HumanRenderer(colors=colours_wanted(stream))
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=colours_wanted(stream), pad_event_to=30)
     processors.append(renderer)
     structlog.configure(
         processors=processors,

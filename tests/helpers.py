@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -321,3 +323,81 @@ def write_files(root: Path, files: Mapping[str, str]) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ the CLI in a subprocess
+
+
+# Runs autodev's __main__ with Python's own SIGINT handler, even when this suite was started with SIGINT ignored
+# (a background job in a script): tests of Ctrl-C need it delivered.
+_MAIN_WITH_SIGINT = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'autodev'; runpy.run_module('autodev', run_name='__main__', alter_sys=True)"
+)
+
+
+def cli_process(
+    project: Path, *args: str, env: Mapping[str, str] | None = None, terminal: int | None = None
+) -> subprocess.Popen[bytes]:
+    """``autodev -C project ARGS`` in a new interpreter importing this checkout's autodev.
+
+    ``terminal``: a pseudo-terminal's slave fd to use as stdin, stdout and stderr (closed here once passed on);
+    without it stdout and stderr are pipes.
+    """
+    command = [sys.executable, "-c", _MAIN_WITH_SIGINT, "-C", str(project), *args]
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    if terminal is None:
+        return subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=environment, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    return process
+
+
+class PtyTranscript:
+    """What a process wrote to a pseudo-terminal, with the time each piece arrived (``time.monotonic``)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[float, str]] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(piece for _, piece in self.pieces)
+
+    def first_seen(self, needle: str) -> float | None:
+        """When ``needle`` was first complete in the output, or None if it never was."""
+        seen = ""
+        for at, piece in self.pieces:
+            seen += piece
+            if needle in seen:
+                return at
+        return None
+
+
+def read_pty(
+    master: int, process: subprocess.Popen[bytes], *, timeout_s: float, on_read: Callable[[], None] = lambda: None
+) -> PtyTranscript:
+    """Read ``master`` until the process exits and its output is drained, or ``timeout_s`` (then it is killed).
+
+    ``on_read`` runs after every read and every idle 50 ms, e.g. to note when the scripted server got a request.
+    """
+    transcript = PtyTranscript()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        on_read()
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not data:
+            break
+        transcript.pieces.append((time.monotonic(), data.decode("utf-8", errors="replace")))
+    else:
+        process.kill()
+    process.wait(timeout=10)
+    os.close(master)
+    return transcript

@@ -17,6 +17,7 @@ import click
 
 from autodev import __version__
 from autodev.cli.bench_cmd import bench
+from autodev.cli.console import run_console
 from autodev.cli.loop_cmd import loop, service_group
 from autodev.cli.metrics_cmd import metrics
 from autodev.cli.models_cmd import models
@@ -87,8 +88,8 @@ def run(
     if no_cache:  # overrides [llm] cache_responses for this pass only
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()
-    configure_logging(log_file=paths.log_file, json_console=options.log_json, console_level=options.console_level)
-    result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts)
+    with run_console(options, paths.log_file):  # the steps as they happen; Ctrl-C says what it undid
+        result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts)
     if as_json:
         payload = result.model_dump(mode="json") | {
             "cost_usd": result.cost_usd,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from autodev.config import Config
 from autodev.logs import get_logger
+from autodev.progress import TestsFinished, TestsStarted, report
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.synth.context import SourceFile
@@ -51,6 +52,7 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
     log = get_logger()
 
     def run(label: str, root: Path) -> TestRun:
+        report(TestsStarted(label=label))
         result = runner(root, config.project.test_command, timeout_s=config.tests.timeout_s,
                         scratch_dir=paths.scratch_dir)  # fmt: skip
         log.info(
@@ -61,6 +63,8 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
             timed_out=result.timed_out,
             seconds=round(result.duration_s, 2),
         )
+        report(TestsFinished(label=label, passed=len(result.passed_ids), failing=len(result.failing_ids),
+                             seconds=result.duration_s, timed_out=result.timed_out))  # fmt: skip
         return result
 
     return run

@@ -18,6 +18,7 @@ from autodev.core.tried import Round
 from autodev.core.verified import VerifiedStore
 from autodev.errors import BudgetExceededError, ModelError
 from autodev.logs import get_logger
+from autodev.progress import Decided, report
 from autodev.records import AttemptRecord
 from autodev.results import RequirementStatus
 from autodev.route import Decision, EscalationPolicy, Failure, Router, size_class
@@ -98,11 +99,13 @@ class Climb:
         for reason in skipped:
             self.route.append(reason)
             self.logger.info("route", action="skip", reason=reason)
+            report(Decided(action="skip", tier="", reason=reason))
         return policy
 
     def _decided(self, decision: Decision) -> None:
         self.route.append(f"{decision.action}: {decision.reason}")
         self.logger.info("route", action=decision.action, tier=self._tier(decision), reason=decision.reason)
+        report(Decided(action=decision.action, tier=self._tier(decision), reason=decision.reason))
         if decision.action == "escalate":
             previous = self.tiers[decision.tier - 1]
             self.log.escalated(previous.name, previous.models[0], self.tiers[decision.tier].name, decision.reason)

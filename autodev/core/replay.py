@@ -13,6 +13,7 @@ from autodev.core.trial import Trial
 from autodev.core.tried import Tried, after_trial
 from autodev.core.verified import VerifiedStore, keyed_files, state_key
 from autodev.logs import get_logger
+from autodev.progress import Decided, report
 
 REPLAY_MODEL = "tier0/replay"
 REPLAY_TIER = "tier0"
@@ -34,7 +35,9 @@ def replay(
     if entry is None:
         return None
     route.append("replay: these tests and files were made green before; replaying without a model call")
-    get_logger().info("route", action="replay", tier=REPLAY_TIER, reason="verified result for this exact state")
+    reason = "verified result for this exact state"
+    get_logger().info("route", action="replay", tier=REPLAY_TIER, reason=reason)
+    report(Decided(action="replay", tier=REPLAY_TIER, reason=reason))
     outcome = trial.run(entry.changes, label=f"attempt {len(log.records) + 1}", author=REPLAY_MODEL)
     tried = after_trial(
         log,

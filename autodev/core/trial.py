@@ -15,6 +15,7 @@ from autodev.core.assignment import Assignment
 from autodev.errors import VcsError, WorkspaceWriteError
 from autodev.journal import EditTransaction
 from autodev.logs import get_logger
+from autodev.progress import Committed, EditsApplied, RolledBack, report
 from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import Verdict, judge
@@ -55,16 +56,24 @@ class Trial:
         _apply(transaction, changes)
         try:
             self.log.info("edits applied", files=sorted(changes))
+            report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
             run = work.run_tests(label, work.root)
             verdict = self.judge(run)
-        except BaseException:
-            transaction.rollback()
+        except BaseException as stop:  # Ctrl-C included: the bytes come back before it goes on
+            reason = f"{type(stop).__name__}: {stop}" if str(stop) else type(stop).__name__
+            self._restore(transaction, reason, interrupted=isinstance(stop, KeyboardInterrupt))
             raise
         if not verdict.green:
-            restored = transaction.rollback()
-            self.log.info("rolled back", reason=verdict.reason, restored=restored)
+            self._restore(transaction, verdict.reason)
             return TrialOutcome("red", run, verdict)
         return self._commit(transaction, sorted(changes), run, verdict, author)
+
+    def _restore(self, transaction: EditTransaction, reason: str, *, interrupted: bool = False) -> None:
+        """The exact bytes back, told to the log and to whoever watches the pass."""
+        restored = transaction.rollback()
+        self.log.info("rolled back", reason=reason, restored=restored)
+        report(RolledBack(requirement=self.assignment.requirement.id, files=tuple(restored), reason=reason,
+                          interrupted=interrupted))  # fmt: skip
 
     def _commit(
         self, transaction: EditTransaction, files: list[str], run: TestRun, verdict: Verdict, author: str
@@ -74,10 +83,12 @@ class Trial:
         try:
             sha = self.assignment.repo.commit_paths(files, f"autodev: {requirement.title}", trailers)
         except VcsError as error:
-            transaction.rollback()
+            restored = transaction.rollback()
             self.log.error("commit failed; rolled back", error=str(error))
+            report(RolledBack(requirement=requirement.id, files=tuple(restored), reason=f"commit failed: {error}"))
             return TrialOutcome("commit_failed", run, verdict, error=str(error))
         transaction.finish()
+        report(Committed(requirement=requirement.id, sha=sha, files=tuple(files)))
         return TrialOutcome("green", run, verdict, commit=sha)
 
 

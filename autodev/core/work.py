@@ -14,6 +14,7 @@ from autodev.core.climb import Climb
 from autodev.errors import UnsafeWorkspaceError
 from autodev.logs import get_logger
 from autodev.plan import WorkItem, blocking_dependency
+from autodev.progress import RequirementFinished, RequirementStarted, report
 from autodev.project import ProjectPaths
 from autodev.results import RequirementResult, finish
 from autodev.route import Router
@@ -59,6 +60,7 @@ class Work:
             self.satisfied.add(item.requirement.id)
         self.known.add(item.requirement.id)
         self.log.info("requirement done", id=result.requirement, status=result.status, reason=result.reason)
+        report(RequirementFinished(requirement=result.requirement, status=result.status, reason=result.reason))
         return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
 
     def _requirement(self, item: WorkItem) -> RequirementResult:
@@ -79,6 +81,8 @@ class Work:
         if refusal is not None:
             return refusal
         self.log.info("requirement", id=requirement.id, title=requirement.title, targets=targets, failing=failing)
+        report(RequirementStarted(requirement=requirement.id, title=requirement.title, targets=tuple(targets),
+                                  failing=tuple(failing)))  # fmt: skip
         assignment = Assignment(
             self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
             self.run_tests, target_tests=item.tests or None,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from autodev.errors import ModelError
 from autodev.llm.models import ResolvedModel, is_loopback
 from autodev.llm.retry import call_with_retries
+from autodev.llm.stream import read_stream
 
 Message = dict[str, str]
 
@@ -290,23 +291,53 @@ class LiteLLMClient:
         litellm = load_litellm()
         started = time.monotonic()
         try:
+<<<<<<< HEAD
             response = litellm.completion(**_request(model, messages))
         except Exception as exc:
             raise translate_error(model.name, exc, key_variable=key_variable(model), api_base=model.api_base) from exc
+=======
+            stream = litellm.completion(**_request(model, messages))
+            reply = read_stream(stream, model.name, timeout_s=model.timeout_s, started=started)
+        except ModelError:
+            raise
+        except Exception as exc:  # raised at the request or while the reply streams in
+            raise translate_error(model.name, exc, key_variable=key_variable(model)) from exc
+>>>>>>> console
         duration = time.monotonic() - started
-        choice = response.choices[0]
-        usage = getattr(response, "usage", None)
-        input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        response = _StreamResponse(litellm, reply.chunks, messages)
+        input_tokens = reply.input_tokens if reply.input_tokens is not None else response.usage("prompt_tokens")
+        output_tokens = reply.output_tokens if reply.output_tokens is not None else response.usage("completion_tokens")
         return Completion(
-            text=choice.message.content or "",
+            text=reply.text,
             model=model.litellm_model,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             cost_usd=_cost(litellm, model, response, input_tokens, output_tokens),
             duration_s=duration,
-            finish_reason=getattr(choice, "finish_reason", None),
+            finish_reason=reply.finish_reason,
         )
+
+
+class _StreamResponse:
+    """The chunks rebuilt into one response by LiteLLM, only when needed: for its token counts or its prices."""
+
+    def __init__(self, litellm: ModuleType, chunks: list[Any], messages: Sequence[Message]) -> None:
+        self._litellm = litellm
+        self._chunks = chunks
+        self._messages = messages
+        self._built: Any = None
+
+    def built(self) -> Any:
+        if self._built is None and self._chunks:
+            self._built = self._litellm.stream_chunk_builder(self._chunks, messages=list(self._messages))
+        return self._built
+
+    def usage(self, name: str) -> int:
+        """A token count from the rebuilt response (LiteLLM counts when the provider sent no usage); 0 if none."""
+        try:
+            return int(getattr(getattr(self.built(), "usage", None), name, 0) or 0)
+        except Exception:
+            return 0
 
 
 def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any]:
@@ -325,14 +356,18 @@ def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any
         request["max_tokens"] = model.max_tokens
     if model.seed is not None:
         request["seed"] = model.seed
+    request["stream"] = True  # progress while the model works; the usage comes in the last chunk
+    request["stream_options"] = {"include_usage": True}
     return request
 
 
-def _cost(litellm: ModuleType, model: ResolvedModel, response: Any, input_tokens: int, output_tokens: int) -> float:
+def _cost(
+    litellm: ModuleType, model: ResolvedModel, response: _StreamResponse, input_tokens: int, output_tokens: int
+) -> float:
     """Configured prices win (local models have none in LiteLLM's map); unknown models cost 0."""
     if model.has_configured_price:
         return input_tokens * (model.input_cost_per_token or 0.0) + output_tokens * (model.output_cost_per_token or 0.0)
     try:
-        return float(litellm.completion_cost(completion_response=response))
+        return float(litellm.completion_cost(completion_response=response.built()))
     except Exception:
         return 0.0

@@ -18,6 +18,7 @@ from autodev.llm.client import ChatClient, Completion, Message, provider_known
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.local.files import installed_local_ladder
 from autodev.logs import get_logger
+from autodev.progress import ModelAnswered, ModelAsked, ModelFailed, report
 from autodev.project import ProjectPaths
 from autodev.route.budget import Budget, price_per_token
 from autodev.route.dispatch import Cooldowns, TierDispatcher
@@ -203,8 +204,13 @@ class _CallWatch:
 
     def before_call(self, model: ResolvedModel, messages: Sequence[Message]) -> None:
         self.budget.before_call(model, messages)
+        report(ModelAsked(model=model.name, tier=self.tier))
 
     def after_call(self, model: ResolvedModel, completion: Completion | None, error: ModelError | None) -> None:
         self.budget.after_call(model, completion, error)
         if error is not None:
+            report(ModelFailed(model=model.name, tier=self.tier, error=f"{error.kind}: {error.detail}"))
             self.on_error(self.tier, model, error)
+        elif completion is not None:
+            report(ModelAnswered(model=model.name, tier=self.tier, output_tokens=completion.output_tokens,
+                                 seconds=completion.duration_s, cached=completion.cached))  # fmt: skip

@@ -36,6 +36,7 @@ from autodev.verify.runner import TestRun, is_pytest_command, run_tests
 _PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?[tw]?(\.exe)?$")
 _PYTEST_PROGRAMS = frozenset({"pytest", "py.test"})
 _NO_PYTEST = re.compile(r"No module named '?pytest'?(?![\w.])")
+_NOT_WRITTEN_YET = re.compile(r"ModuleNotFoundError|ImportError")
 
 
 class _ReportedItem(BaseModel):
@@ -175,7 +176,9 @@ def _from_report(root: Path, report: _Report, run: TestRun) -> list[TestItem]:
     collected_files = {item.file for item in items}
     for error in report.errors:
         files = _test_files_under(root, Path(error.path))
-        log.warning(
+        # Tests that import a module not written yet are the normal start of test-first work, not a problem.
+        notice = log.info if _NOT_WRITTEN_YET.search(error.message) else log.warning
+        notice(
             "pytest could not collect a test file; reading its tests from the source instead",
             path=_relative(root, error.path),
             error=_last_lines(error.message, count=1),

@@ -1,0 +1,78 @@
+"""A streamed reply read to its end: the text reassembled, progress reported as it arrives, usage from the end.
+
+Streaming is what lets a person see a slow model working (tokens and seconds on the console) instead of a silent
+terminal for minutes. The model's ``timeout_s`` stays a bound on the whole call, not only on the silence between
+two chunks, so a model that streams forever is still cut off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autodev.errors import ModelError
+from autodev.progress import ModelStreaming, report
+
+TIMEOUT_HINT = "raise [llm.models.NAME] timeout_s, or use a faster model"
+
+
+@dataclass(frozen=True)
+class StreamedReply:
+    """The reply's text and finish reason; the tokens the provider counted (None when it sent no usage)."""
+
+    text: str
+    finish_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    chunks: list[Any] = field(default_factory=list)  # for LiteLLM's cost and token counting
+
+
+def read_stream(
+    stream: Iterable[Any],
+    model: str,
+    *,
+    timeout_s: float,
+    started: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> StreamedReply:
+    """Every chunk of ``stream``; each content delta reported as :class:`ModelStreaming` for ``model``."""
+    parts: list[str] = []
+    chunks: list[Any] = []
+    finish_reason: str | None = None
+    usage: Any = None
+    for chunk in stream:
+        chunks.append(chunk)
+        usage = getattr(chunk, "usage", None) or usage
+        for choice in getattr(chunk, "choices", None) or ():
+            content = getattr(getattr(choice, "delta", None), "content", None)
+            if content:
+                parts.append(content)
+                report(ModelStreaming(model=model, tokens=len(parts)))
+            finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+        if clock() - started > timeout_s:
+            _close(stream)
+            detail = f"no complete reply within {timeout_s:g} s ({TIMEOUT_HINT})"
+            raise ModelError(model, "timed out", detail, retryable=True)
+    return StreamedReply(
+        text="".join(parts),
+        finish_reason=finish_reason,
+        input_tokens=_count(usage, "prompt_tokens"),
+        output_tokens=_count(usage, "completion_tokens"),
+        chunks=chunks,
+    )
+
+
+def _count(usage: Any, name: str) -> int | None:
+    value = getattr(usage, name, None)
+    return int(value) if isinstance(value, int) else None
+
+
+def _close(stream: Any) -> None:
+    """Drop the connection of a stream given up on (best effort: LiteLLM's wrapper closes nothing itself)."""
+    close = getattr(getattr(stream, "completion_stream", None), "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):
+            close()
