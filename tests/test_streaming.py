@@ -56,6 +56,27 @@ class TestStreamingClient:
         assert body["stream"] is True
         assert body["stream_options"] == {"include_usage": True}
 
+    def test_a_server_that_ignores_stream_is_answered_from_its_one_completion(self, server: ScriptedServer) -> None:
+        """Some servers send one JSON chat completion to a streaming request: its text and usage are the reply,
+        not an empty stream that would pass for a model that said nothing."""
+        body = (
+            b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "whole answer"},'
+            b' "finish_reason": "stop"}], "usage": {"prompt_tokens": 7, "completion_tokens": 2}}'
+        )
+        server.push(ScriptedReply(raw_body=body))
+        completion = CLIENT.complete(model_at(server.url), HELLO)
+        assert (completion.text, completion.input_tokens, completion.output_tokens) == ("whole answer", 7, 2)
+        assert completion.finish_reason == "stop"
+
+    def test_json_that_is_no_completion_is_a_wrong_api_base(self, server: ScriptedServer) -> None:
+        """A JSON body of another API (a web UI's status object) is named as such, once, without a retry."""
+        server.push(ScriptedReply(raw_body=b'{"status": "ok"}'), "unused")
+        with pytest.raises(ModelError) as caught:
+            CLIENT.complete(model_at(server.url), HELLO)
+        assert caught.value.kind == "invalid answer"
+        assert "JSON that is not a chat completion" in caught.value.detail
+        assert len(server.requests) == 1
+
     def test_an_error_status_is_still_translated(self, server: ScriptedServer) -> None:
         """A 401 on a streaming request is the same ModelError as before streaming."""
         server.push(ScriptedReply(status=401, error_message="bad key"))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from autodev.errors import ModelError
 from autodev.llm.models import ResolvedModel, is_loopback
 from autodev.llm.retry import call_with_retries
-from autodev.llm.stream import read_stream
+from autodev.llm.stream import read_stream, unstreamed_reply
 
 Message = dict[str, str]
 
@@ -291,18 +291,15 @@ class LiteLLMClient:
         litellm = load_litellm()
         started = time.monotonic()
         try:
-<<<<<<< HEAD
-            response = litellm.completion(**_request(model, messages))
-        except Exception as exc:
-            raise translate_error(model.name, exc, key_variable=key_variable(model), api_base=model.api_base) from exc
-=======
             stream = litellm.completion(**_request(model, messages))
-            reply = read_stream(stream, model.name, timeout_s=model.timeout_s, started=started)
+            where = model.api_base or "the server"
+            reply = unstreamed_reply(stream, model.name, where) or read_stream(
+                stream, model.name, timeout_s=model.timeout_s, started=started
+            )
         except ModelError:
             raise
         except Exception as exc:  # raised at the request or while the reply streams in
-            raise translate_error(model.name, exc, key_variable=key_variable(model)) from exc
->>>>>>> console
+            raise translate_error(model.name, exc, key_variable=key_variable(model), api_base=model.api_base) from exc
         duration = time.monotonic() - started
         response = _StreamResponse(litellm, reply.chunks, messages)
         input_tokens = reply.input_tokens if reply.input_tokens is not None else response.usage("prompt_tokens")

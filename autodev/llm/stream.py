@@ -8,6 +8,7 @@ two chunks, so a model that streams forever is still cut off.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -76,3 +77,51 @@ def _close(stream: Any) -> None:
     if callable(close):
         with contextlib.suppress(Exception):
             close()
+
+
+_NOT_AN_API = "(is api_base an OpenAI-compatible API?)"
+
+
+def unstreamed_reply(stream: Any, model: str, where: str) -> StreamedReply | None:
+    """The reply of a server that answered a streaming request with something other than events, or None.
+
+    LiteLLM reads such a body as an empty stream (or fails on a codec), which would pass for a model that said
+    nothing. A server that ignores ``stream`` and sends one chat completion is answered from it; any other body is
+    a wrong api_base, said so without LiteLLM's internals.
+    """
+    response = getattr(getattr(stream, "completion_stream", None), "response", None)
+    headers = getattr(response, "headers", None)
+    if response is None or headers is None or "text/event-stream" in str(headers.get("content-type", "")):
+        return None
+    status = getattr(response, "status_code", 200)
+    try:
+        document = json.loads(response.read())
+    except (ValueError, UnicodeDecodeError):
+        detail = f"the server at {where} answered HTTP {status} with a body that is not JSON {_NOT_AN_API}"
+        raise ModelError(model, "invalid answer", detail, retryable=False) from None
+    finally:
+        _close(stream)
+    reply = _completion_reply(document)
+    if reply is None:
+        detail = f"the server at {where} answered HTTP {status} with JSON that is not a chat completion {_NOT_AN_API}"
+        raise ModelError(model, "invalid answer", detail, retryable=False)
+    return reply
+
+
+def _completion_reply(document: Any) -> StreamedReply | None:
+    choices = document.get("choices") if isinstance(document, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    message = choices[0].get("message")
+    text = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(text, str):
+        return None
+    usage = document.get("usage") if isinstance(document.get("usage"), dict) else {}
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    finish = choices[0].get("finish_reason")
+    return StreamedReply(
+        text=text,
+        finish_reason=finish if isinstance(finish, str) else None,
+        input_tokens=prompt if isinstance(prompt, int) else 0,
+        output_tokens=completion if isinstance(completion, int) else 0,
+    )
