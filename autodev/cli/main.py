@@ -21,7 +21,6 @@ from autodev import __version__
 from autodev.cli.lazy import LazyCommand, LazyGroup
 from autodev.cli.options import GlobalOptions
 from autodev.errors import AutodevError
-from autodev.project import ProjectPaths
 
 if TYPE_CHECKING:
     from autodev.results import PassResult
@@ -33,7 +32,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "init",
         "Prepare this directory: autodev.toml, SPEC.md template, .gitignore entry, git init if needed.",
     ),
-    "models": LazyCommand("autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."),
+    "models": LazyCommand(
+        "autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."
+    ),
     "bench": LazyCommand(
         "autodev.cli.bench_cmd",
         "bench",
@@ -41,7 +42,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "spec": LazyCommand("autodev.cli.spec_cmd", "spec", "The specifications as autodev reads them."),
     "status": LazyCommand(
-        "autodev.cli.spec_cmd",
+        "autodev.cli.status_cmd",
         "status",
         "Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending.",
     ),
@@ -108,6 +109,7 @@ def run(ctx: click.Context, once: bool, as_json: bool, model_name: str | None, m
     from autodev.config import load_config
     from autodev.core.one_pass import run_once
     from autodev.logs import configure_logging
+    from autodev.project import ProjectPaths
 
     paths = ProjectPaths(root=options.root)
     config = load_config(paths.config_file)
