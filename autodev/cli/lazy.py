@@ -58,4 +58,3 @@ def load_command(entry: LazyCommand) -> click.Command:
     if not isinstance(command, click.Command):
         raise TypeError(f"{entry.module}.{entry.attribute} is not a click command")
     return command
-
