@@ -29,7 +29,16 @@ CONFIG = '[llm.tiers]\ntier1 = ["local/smollm2-135m"]\ntier4 = ["gpt-4"]\n'
 SPEC = "# Temperatures\n\n## TEMP-1: Kelvin\n\n`to_kelvin(celsius)` adds 273.15.\n"
 METRICS_LINE = {"schema": 1, "kind": "call", "at": 1.0, "requirement": "TEMP-1", "tier": "tier1", "model": "m"}
 # Modules that only a command calling a model (or running a pass) may load.
-HEAVY = ("litellm", "git", "watchdog", "autodev.core", "autodev.route.router", "autodev.local.server")
+HEAVY = (
+    "litellm",
+    "git",
+    "watchdog",
+    "structlog",
+    "rich",
+    "autodev.core",
+    "autodev.route.router",
+    "autodev.local.server",
+)
 # Runs the CLI in a fresh interpreter, then prints the modules it loaded on the last line.
 PROBE = (
     "import sys\nfrom autodev.cli.main import run_cli\ncode = run_cli(sys.argv[1:])\n"
@@ -106,11 +115,14 @@ class TestProjectRoot:
 
 
 class TestStartup:
-    @pytest.mark.parametrize("words", [["--help"], ["status"], ["metrics"], []], ids=lambda w: " ".join(w) or "bare")
+    @pytest.mark.parametrize(
+        "words", [["--help"], ["status"], ["metrics"], ["spec", "show"], []], ids=lambda w: " ".join(w) or "bare"
+    )
     def test_commands_that_call_no_model_load_neither_litellm_git_nor_the_engine(
         self, project: Path, words: list[str]
     ) -> None:
-        """--help, status, metrics and bare autodev import no LiteLLM, GitPython, watchdog or pass modules."""
+        """--help, status, metrics, spec show and bare autodev import no LiteLLM, GitPython, watchdog, structlog (nor
+        the rich it loads) or pass modules: each costs tens of milliseconds to seconds at every start."""
         done = fresh_python(PROBE, *words, cwd=project)
         assert done.returncode == 0, done.stderr
         heavy = {m for m in loaded_modules(done.stdout) if any(m == h or m.startswith(h + ".") for h in HEAVY)}

@@ -86,6 +86,7 @@ def cli(ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quie
     Start here:
       autodev init            create autodev.toml and a SPEC.md template
       autodev run --once      one pass: spec + tests -> code -> tests -> commit
+      autodev run             the same on every save: the watch loop (Ctrl-C stops it)
     """
     level = "debug" if verbose else "warning" if quiet else "info"
     _stop_cleanly_on_sigterm()  # every command: its `finally` blocks (rollback, stopping local servers) must run

@@ -29,7 +29,8 @@ def spec() -> None:
 @click.pass_obj
 def show(options: GlobalOptions, as_json: bool) -> None:
     """The parsed requirements: ID, title, file:line, criteria, examples, files and dependencies."""
-    specs = _load(options, ())
+    root = options.root
+    specs = load_specs(root, load_config(ProjectPaths(root=root).config_file).specs.paths)  # logs nothing
     if as_json:
         click.echo(json.dumps([_shown(r) for r in specs.requirements], indent=2))
         return

@@ -16,7 +16,6 @@ from autodev.cli.options import GlobalOptions
 from autodev.config import load_config
 from autodev.journal import PendingAttempt, pending_attempt
 from autodev.ledger import Ledger, LedgerEntry, load_ledger
-from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.spec.parser import load_specs
@@ -30,8 +29,7 @@ _NARROWEST_REASON = 20
 @click.pass_obj
 def status(options: GlobalOptions, as_json: bool) -> None:
     """Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending."""
-    paths = ProjectPaths(root=options.root)
-    configure_logging(log_file=None, json_console=options.log_json, console_level="warning")
+    paths = ProjectPaths(root=options.root)  # nothing here logs: structlog is not even imported
     specs = load_specs(paths.root, load_config(paths.config_file).specs.paths)
     ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
     if warning:
