@@ -380,3 +380,53 @@ def _dispose_journal(journal_path: Path, *, keep: bool) -> Path | None:
         return move_aside(journal_path, "conflict")
     remove_durably(journal_path)
     return None
+
+
+# --------------------------------------------------------------------------------------------- reporting
+
+
+class PendingAttempt(BaseModel):
+    """An attempt's journal still on disk, for `autodev status`: its files are not yet restored or kept.
+
+    ``running`` is true while the process that wrote it is alive (an attempt in progress, not an interrupted one).
+    ``readable`` is false for a journal that cannot be parsed: recovery will move it aside, untouched.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    journal: str
+    readable: bool
+    files: tuple[str, ...] = ()
+    pid: int | None = None
+    started_at: str | None = None
+    running: bool = False
+
+
+def pending_attempt(journal_path: Path) -> PendingAttempt | None:
+    """What the journal at ``journal_path`` holds, read only (:func:`recover` is what restores); None if absent."""
+    if not os.path.lexists(journal_path):
+        return None
+    try:
+        journal = Journal.model_validate_json(journal_path.read_bytes())
+    except (OSError, ValueError):
+        return PendingAttempt(journal=str(journal_path), readable=False)
+    return PendingAttempt(
+        journal=str(journal_path),
+        readable=True,
+        files=tuple(snapshot.path for snapshot in journal.snapshots),
+        pid=journal.pid,
+        started_at=journal.started_at,
+        running=journal.pid != os.getpid() and _alive(journal.pid),
+    )
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:  # 0 and negative numbers name process groups, not a process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -3,7 +3,9 @@
 Every decision is logged as an event with fields, so a run can be explained afterwards from the file alone.
 The file gets every level; the console only what the user asked for, as structured lines (``-v``), JSON lines
 (``--log-json``) or, beside a human console that shows the steps, as plain ``warning: ...`` lines. Colour only on
-a terminal, and never when ``NO_COLOR`` is set (https://no-color.org).
+a terminal, and never when ``NO_COLOR`` is set (https://no-color.org). structlog (with rich, which it loads) is
+imported at the first event or configuration, not with this module: `autodev status` and `--help` never log, and
+must not pay ~60 ms for it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, ClassVar, TextIO
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TextIO, cast
 
-import structlog
-from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+if TYPE_CHECKING:
+    import structlog
+    from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -49,6 +52,8 @@ class DropBelow:
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
         if _LEVELS.get(event_dict.get("level", "info"), logging.INFO) < self.level:
+            import structlog
+
             raise structlog.DropEvent
         return event_dict
 
@@ -99,6 +104,8 @@ def configure_logging(
 
     ``human``: console events as :class:`HumanRenderer` lines (the steps themselves are shown by the CLI's console).
     """
+    import structlog
+
     global _open_file
     if _open_file is not None:
         _open_file.close()
@@ -130,6 +137,8 @@ def configure_logging(
 
 def _current_stderr(*args: Any) -> structlog.PrintLogger:
     """A logger on whatever ``sys.stderr`` is now: a stream captured at configure time may since have been closed."""
+    import structlog
+
     return structlog.PrintLogger(file=sys.stderr)
 
 
@@ -141,5 +150,27 @@ def _is_tty(stream: TextIO | None) -> bool:
 
 def get_logger(**context: Any) -> FilteringBoundLogger:
     """A lazy logger: it follows the configuration in force when it logs, not the one when it was created."""
-    logger: FilteringBoundLogger = structlog.get_logger("autodev", **context)
-    return logger
+    return cast("FilteringBoundLogger", _DeferredLogger(context))
+
+
+class _DeferredLogger:
+    """Stands for structlog's logger until first used, then imports structlog and hands every call to it.
+
+    A process that logs before anything configured logging gets warnings and errors on stderr: structlog's own
+    default would print every event on stdout, into the output of `--json`.
+    """
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self._context = context
+        self._logger: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # only structlog's public methods are handed on (and copy/pickle probes refused)
+            raise AttributeError(name)
+        if self._logger is None:
+            import structlog
+
+            if not structlog.is_configured():
+                configure_logging(log_file=None, console_level="warning")
+            self._logger = structlog.get_logger("autodev", **self._context)
+        return getattr(self._logger, name)

@@ -1,4 +1,4 @@
-"""Where autodev keeps its state inside a project (`.autodev/`, git-ignored)."""
+"""Where autodev keeps its state inside a project (`.autodev/`, git-ignored), and where the project is."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from autodev.config import CONFIG_FILE_NAME
+from autodev.errors import UsageError
 
 STATE_DIR_NAME = ".autodev"
 
@@ -82,3 +83,34 @@ class ProjectPaths(BaseModel):
     def ensure_state_dirs(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
+
+
+def is_project_root(directory: Path) -> bool:
+    """A project is where autodev.toml is, or where autodev already keeps state (a project run on defaults)."""
+    return (directory / CONFIG_FILE_NAME).is_file() or (directory / STATE_DIR_NAME).is_dir()
+
+
+def find_project_root(start: Path) -> Path | None:
+    """The nearest directory from ``start`` upward that is a project, like git finds its repository.
+
+    The search stops at the first repository root (a directory holding ``.git``) after looking there: a project
+    is never taken from outside the repository one works in, so a stray autodev.toml in a home directory cannot
+    capture every checkout below it.
+    """
+    for directory in (start, *start.parents):
+        if is_project_root(directory):
+            return directory
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def require_project_root(start: Path) -> Path:
+    """:func:`find_project_root`, or a usage error that says where autodev looked and what to do."""
+    root = find_project_root(start)
+    if root is None:
+        raise UsageError(
+            f"no autodev project in {start} or any parent (looked for {CONFIG_FILE_NAME}): "
+            "run `autodev init` in the project's root"
+        )
+    return root

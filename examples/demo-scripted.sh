@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: copy examples/temperature into a fresh git repository, serve two scripted model replies
+# `make demo-scripted`: copy examples/temperature into a fresh git repository, serve two scripted model replies
 # (a wrong one, then a right one), and run one autodev pass. Nothing is written inside the autodev repository.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -247,10 +247,6 @@ class TestErrors:
         assert "write them first" in capsys.readouterr().out
         assert server.requests == []
 
-    def test_run_without_once_is_a_usage_error(self, project: Path) -> None:
-        """`autodev run` alone is not a pass yet; it says to use --once."""
-        assert autodev(project, "run") == 2
-
 
 # ------------------------------------------------------------------------------------------ the project's own problems
 

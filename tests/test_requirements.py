@@ -143,7 +143,7 @@ def build_all(project: Path, client: FunctionClient) -> PassResult:
 def status_rows(project: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     assert run_cli(["-C", str(project), "status", "--json"]) == 0
-    return {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    return {row["id"]: row for row in json.loads(capsys.readouterr().out)["requirements"]}
 
 
 def subjects(project: Path) -> list[str]:

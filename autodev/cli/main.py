@@ -1,7 +1,8 @@
 """The `autodev` command: parses arguments, builds the config, calls the library, maps errors to exit codes.
 
-Exit codes: 0 done (requirement satisfied), 1 not done (the reason is printed), 2 usage or configuration error.
-Nothing here decides anything about code, models or git; that is the library's job.
+Exit codes (README.md, "Exit codes"): 0 done, 1 not done, 2 usage or configuration error, 3 `loop status`: not
+running, 130 interrupted. Nothing here decides anything about code, models or git; that is the library's job.
+Commands are imported only when they run (autodev.cli.lazy): `--help` and `status` must not pay for the engine.
 """
 
 from __future__ import annotations
@@ -12,33 +13,66 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from autodev import __version__
-from autodev.cli.bench_cmd import bench
-from autodev.cli.console import run_console
-from autodev.cli.loop_cmd import loop, service_group
-from autodev.cli.metrics_cmd import metrics
-from autodev.cli.models_cmd import models
+from autodev.cli.lazy import LazyCommand, LazyGroup
 from autodev.cli.options import GlobalOptions
-from autodev.cli.spec_cmd import spec, status
-from autodev.config import load_config
-from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError
-from autodev.logs import configure_logging
-from autodev.project import ProjectPaths
-from autodev.results import PassResult
+
+if TYPE_CHECKING:
+    from autodev.results import PassResult
+
+# name -> where the command lives and its short help (tests/test_cli_startup.py keeps the help in step).
+COMMANDS: dict[str, LazyCommand] = {
+    "init": LazyCommand(
+        "autodev.cli.init_cmd",
+        "init",
+        "Prepare this directory: autodev.toml, SPEC.md template, .gitignore entry, git init if needed.",
+    ),
+    "models": LazyCommand(
+        "autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."
+    ),
+    "bench": LazyCommand(
+        "autodev.cli.bench_cmd",
+        "bench",
+        "Measure solve rate, cost and time on Exercism-style exercises (see benchmarks/README.md).",
+    ),
+    "spec": LazyCommand("autodev.cli.spec_cmd", "spec", "The specifications as autodev reads them."),
+    "status": LazyCommand(
+        "autodev.cli.status_cmd",
+        "status",
+        "Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending.",
+    ),
+    "metrics": LazyCommand(
+        "autodev.cli.metrics_cmd",
+        "metrics",
+        "Model calls per tier and model: tokens, cost, cache hits, solve rates, and the cost at top-tier prices.",
+    ),
+    "loop": LazyCommand(
+        "autodev.cli.loop_cmd", "loop", "Watch the project and run a pass on every change of the spec or the tests."
+    ),
+    "service": LazyCommand(
+        "autodev.cli.loop_cmd", "service_group", "Run the loop as a systemd user service or a launchd agent."
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "--version", prog_name="autodev")
 @click.option(
     "-C",
     "directory",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
-    help="Run as if autodev was started in DIR (like git -C).",
+    help="Run as if autodev was started in DIR (like git -C); the project is found from there upward.",
     metavar="DIR",
 )
 @click.option("--log-json", is_flag=True, help="Log JSON lines to stderr instead of readable lines.")
@@ -52,25 +86,17 @@ def cli(ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quie
     Start here:
       autodev init            create autodev.toml and a SPEC.md template
       autodev run --once      one pass: spec + tests -> code -> tests -> commit
+      autodev run             the same on every save: the watch loop (Ctrl-C stops it)
     """
     level = "debug" if verbose else "warning" if quiet else "info"
     _stop_cleanly_on_sigterm()  # every command: its `finally` blocks (rollback, stopping local servers) must run
-    ctx.obj = GlobalOptions(root=directory.resolve(), log_json=log_json, console_level=level)
+    ctx.obj = GlobalOptions(start=directory.resolve(), log_json=log_json, console_level=level)
+    if ctx.invoked_subcommand is None:  # bare `autodev`: the help, as asked for, not a usage error
+        click.echo(ctx.get_help())
 
 
 @cli.command()
-@click.pass_obj
-def init(options: GlobalOptions) -> None:
-    """Prepare this directory: autodev.toml, SPEC.md template, .gitignore entry, git init if needed."""
-    from autodev.init import init_project
-
-    configure_logging(log_file=None, json_console=options.log_json, console_level=options.console_level)
-    for line in init_project(options.root).lines():
-        click.echo(line)
-
-
-@cli.command()
-@click.option("--once", is_flag=True, help="Run one pass and exit (the watch loop is `autodev loop`).")
+@click.option("--once", is_flag=True, help="Run one pass and exit (without it: the watch loop, `autodev loop run`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("--model", "model_name", help="Use this model instead of the first one of the lowest tier.")
 @click.option("--max-attempts", type=click.IntRange(1, 20), help="Model calls for this pass (default from config).")
@@ -82,7 +108,13 @@ def run(
     """Turn SPEC.md and the tests into committed, passing code."""
     options: GlobalOptions = ctx.obj
     if not once:
-        raise click.UsageError("only one-shot passes exist so far: use `autodev run --once`")
+        _watch_instead(ctx, as_json=as_json, model_name=model_name, max_attempts=max_attempts)
+        return
+    from autodev.cli.console import run_console
+    from autodev.config import load_config
+    from autodev.core.one_pass import run_once
+    from autodev.project import ProjectPaths
+
     paths = ProjectPaths(root=options.root)
     config = load_config(paths.config_file)
     if no_cache:  # overrides [llm] cache_responses for this pass only
@@ -101,13 +133,18 @@ def run(
     ctx.exit(_exit_code(result.status))
 
 
-cli.add_command(models)
-cli.add_command(bench)
-cli.add_command(spec)
-cli.add_command(status)
-cli.add_command(metrics)
-cli.add_command(loop)
-cli.add_command(service_group)
+def _watch_instead(ctx: click.Context, *, as_json: bool, model_name: str | None, max_attempts: int | None) -> None:
+    """`autodev run` without --once is the watch loop in the foreground, exactly `autodev loop run`."""
+    if as_json or model_name or max_attempts:
+        raise click.UsageError("--json, --model and --max-attempts apply to one pass: add --once")
+    from autodev.cli.loop_cmd import loop_run
+
+    options: GlobalOptions = ctx.obj
+    click.echo(
+        f"autodev run: watching {options.root} in the foreground (as `autodev loop run`); Ctrl-C stops it, "
+        "`autodev run --once` runs one pass"
+    )
+    ctx.invoke(loop_run)
 
 
 def _stop_cleanly_on_sigterm() -> None:
@@ -158,25 +195,41 @@ def _first_line(text: str, limit: int = 150) -> str:
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit status; autodev's own errors become one line, not a traceback."""
+    """Run the command line and return its exit status; autodev's own errors become one line, not a traceback.
+
+    Errors go to stderr as text; with --json they are also one JSON object on stdout (``error``, ``exit_code``,
+    ``kind``), so a script reading stdout always gets exactly one JSON value and the same exit status.
+    """
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        status = cli.main(args=list(argv) if argv is not None else None, prog_name="autodev", standalone_mode=False)
+        status = cli.main(args=args, prog_name="autodev", standalone_mode=False)
     except click.ClickException as error:
         error.show()
-        return error.exit_code
+        return _failed(args, error.format_message(), error.exit_code, "usage", shown=True)
     except click.Abort:
-        click.echo("aborted", err=True)
-        return 130
+        return _failed(args, "aborted", 130, "interrupted")
     except AutodevError as error:
-        click.echo(f"error: {error}", err=True)
-        return error.exit_code
+        return _failed(args, str(error), error.exit_code, type(error).__name__)
     except KeyboardInterrupt:
-        click.echo("interrupted; no attempt was left half-applied", err=True)
-        return 130
+        return _failed(args, "interrupted; no attempt was left half-applied", 130, "interrupted")
     except OSError as error:
-        click.echo(f"error: {error}", err=True)
-        return 1
+        return _failed(args, str(error), 1, type(error).__name__)
     return status if isinstance(status, int) else 0
+
+
+def _failed(args: list[str], message: str, exit_code: int, kind: str, *, shown: bool = False) -> int:
+    """The error on stderr (unless click showed it already), and as JSON on stdout when --json was asked for."""
+    if not shown:
+        click.echo(message if kind == "interrupted" else f"error: {message}", err=True)
+    if _wants_json(args):
+        click.echo(json.dumps({"error": message, "exit_code": exit_code, "kind": kind}))
+    return exit_code
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether --json was given (before any `--`): read from the words, since the error may precede parsing."""
+    words = args[: args.index("--")] if "--" in args else args
+    return "--json" in words
 
 
 def main() -> None:

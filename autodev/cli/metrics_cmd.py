@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -39,7 +40,12 @@ def metrics(options: GlobalOptions, as_json: bool) -> None:
 
 
 def _top_price(config: Config) -> tuple[float, float] | None:
-    """The top model's prices; a configured model is priced without resolving its key, which pricing never needs."""
+    """The top model's prices; a configured model is priced without resolving its key, which pricing never needs.
+
+    A hosted model's price comes from LiteLLM's bundled price file, read directly: importing LiteLLM (seconds)
+    for one lookup would make this report slow to start.
+    """
+    from autodev.llm.price_list import bundled_price_list
     from autodev.route.budget import price_per_token
 
     top = top_tier_model(config.llm)
@@ -47,6 +53,7 @@ def _top_price(config: Config) -> tuple[float, float] | None:
         return None
     name = top[1]
     configured = config.llm.models.get(name)
+    listed: dict[str, Any] = {}
     if configured is not None:
         model = ResolvedModel(
             name=name,
@@ -55,10 +62,11 @@ def _top_price(config: Config) -> tuple[float, float] | None:
             output_cost_per_token=configured.output_cost_per_token,
         )
     else:
-        from autodev.llm.client import provider_known
-
-        model = resolve_model(name, config.llm, os.environ, provider_known=provider_known)
-    return price_per_token(model)
+        listed = bundled_price_list()
+        model = resolve_model(name, config.llm, os.environ, provider_known=lambda bare: bare in listed)
+    if not model.has_configured_price and not listed:
+        listed = bundled_price_list()
+    return price_per_token(model, listed)
 
 
 def render(summary: MetricsSummary) -> str:

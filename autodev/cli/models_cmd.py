@@ -41,7 +41,7 @@ class ByteProgress:
 
 
 def _manager(options: GlobalOptions) -> tuple[ServerManager, ServerRegistry]:
-    config = load_config(ProjectPaths(root=options.root).config_file)
+    config = load_config(ProjectPaths(root=options.root_or_start).config_file)
     manager, _ = server_manager(config, os.environ)
     return manager, manager.registry
 
@@ -182,7 +182,7 @@ def doctor(options: GlobalOptions, as_json: bool, no_speed: bool) -> None:
     """Check that the installed llama.cpp suits this CPU, and measure it; exit 1 when something is wrong."""
     from autodev.local.doctor import diagnose
 
-    config = load_config(ProjectPaths(root=options.root).config_file)
+    config = load_config(ProjectPaths(root=options.root_or_start).config_file)
     directory = models_dir(config.local.models_dir, os.environ)
     report = diagnose(extra_buffers=config.local.extra_buffers, models_directory=directory, measure=not no_speed)
     if as_json:

@@ -1,4 +1,4 @@
-"""`autodev spec show|check` and `autodev status`: the requirements as parsed, linted, and as the tests left them."""
+"""`autodev spec show|check`: the requirements as parsed and linted (`autodev status` is cli/status_cmd.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import click
-from pydantic import BaseModel
 
 from autodev.cli.options import GlobalOptions
 from autodev.config import load_config
 from autodev.errors import SpecError
-from autodev.ledger import Ledger, LedgerEntry, load_ledger
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
 from autodev.spec.collect import Collected
@@ -32,7 +30,8 @@ def spec() -> None:
 @click.pass_obj
 def show(options: GlobalOptions, as_json: bool) -> None:
     """The parsed requirements: ID, title, file:line, criteria, examples, files and dependencies."""
-    specs = _load(options, ())
+    root = options.root
+    specs = load_specs(root, load_config(ProjectPaths(root=root).config_file).specs.paths)  # logs nothing
     if as_json:
         click.echo(json.dumps([_shown(r) for r in specs.requirements], indent=2))
         return
@@ -69,32 +68,6 @@ def check(options: GlobalOptions, paths: tuple[Path, ...], no_tests: bool, as_js
         click.echo(f"{len(specs.requirements)} requirement(s), {errors} error(s), {warnings} warning(s)", err=True)
     if errors:
         raise click.exceptions.Exit(1)
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per requirement.")
-@click.pass_obj
-def status(options: GlobalOptions, as_json: bool) -> None:
-    """Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending."""
-    paths = ProjectPaths(root=options.root)
-    specs = _load(options, ())
-    ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
-    if warning:
-        click.echo(f"warning: {warning}", err=True)
-    rows = [_row(r, ledger.entries.get(r.id)) for r in specs.requirements]
-    known = {r.id for r in specs.requirements}
-    rows += [_row(None, entry) for entry in ledger.entries.values() if entry.id not in known]
-    if as_json:
-        click.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
-        return
-    for row in rows:
-        tests = f"{row.tests_passing}/{len(row.tests)}" if row.tests else "-"
-        cost = f"${row.cost_usd:.4f}" if row.cost_usd else ""
-        click.echo(f"{row.id:18} {row.status:10} tests {tests:7} {row.tier or '':6} {cost:9} {row.reason[:70]}")
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no requirements")
 
 
 def _load(options: GlobalOptions, paths: tuple[Path, ...], *, allow_duplicates: bool = False) -> SpecSet:
@@ -141,44 +114,3 @@ def _shown(requirement: Requirement) -> dict[str, object]:
         "depends": list(requirement.depends),
         "priority": requirement.priority,
     }
-
-
-class StatusRow(BaseModel):
-    """One line of `autodev status`; the JSON form is a list of these."""
-
-    id: str
-    title: str
-    status: str
-    reason: str
-    tests: list[str]
-    tests_passing: int
-    tier: str | None
-    model: str | None
-    cost_usd: float
-    commit: str | None
-
-
-def _row(requirement: Requirement | None, entry: LedgerEntry | None) -> StatusRow:
-    """A requirement never worked on is pending; one gone from the specs shows what the ledger last said."""
-    status = entry.status if entry else "pending"
-    if requirement is not None and entry is not None and entry.content_hash != requirement.content_hash:
-        status = "pending"
-    tests = list(entry.tests) if entry else []
-    passing = entry.passing if entry else 0
-    identifier = requirement.id if requirement else (entry.id if entry else "")
-    return StatusRow(
-        id=identifier,
-        title=requirement.title if requirement else (entry.title if entry else ""),
-        status=status if requirement is not None else "removed",
-        reason=entry.reason if entry and status != "pending" else "not worked on since it was written or changed",
-        tests=tests,
-        tests_passing=passing,
-        tier=entry.tier if entry else None,
-        model=entry.model if entry else None,
-        cost_usd=entry.cost_usd if entry else 0.0,
-        commit=entry.commit if entry else None,
-    )
-
-
-def _empty_ledger() -> Ledger:
-    return Ledger(entries={})

@@ -16,15 +16,16 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
-
-from structlog.typing import FilteringBoundLogger
+from typing import TYPE_CHECKING, NoReturn
 
 from autodev.errors import LocalModelError
 from autodev.local.crash import describe_exit, log_tail
 from autodev.local.health import answers, healthy
 from autodev.local.registry import RunningServer, ServerRegistry
 from autodev.logs import get_logger
+
+if TYPE_CHECKING:  # a type only: structlog itself is imported at the first event (autodev.logs)
+    from structlog.typing import FilteringBoundLogger
 
 HEALTH_POLL_S = 0.2
 STOP_GRACE_S = 5.0

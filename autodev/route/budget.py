@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -52,11 +52,14 @@ def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
     return math.ceil(chars / CHARS_PER_TOKEN_ESTIMATE) + TOKENS_PER_MESSAGE * len(messages)
 
 
-def price_per_token(model: ResolvedModel) -> tuple[float, float]:
-    """(input, output) US dollars per token: the configured prices, else LiteLLM's price list, else free."""
+def price_per_token(model: ResolvedModel, cost_map: Mapping[str, Any] | None = None) -> tuple[float, float]:
+    """(input, output) US dollars per token: the configured prices, else LiteLLM's price list, else free.
+
+    ``cost_map`` is a price list already read (autodev.llm.price_list), for callers that must not import LiteLLM.
+    """
     if model.has_configured_price:
         return (model.input_cost_per_token or 0.0, model.output_cost_per_token or 0.0)
-    entry = _cost_map_entry(model.litellm_model)
+    entry = _cost_map_entry(model.litellm_model) if cost_map is None else _entry_in(cost_map, model.litellm_model)
     return (entry.input_cost_per_token, entry.output_cost_per_token)
 
 
@@ -100,11 +103,16 @@ def _cost_map_entry(litellm_model: str) -> _CostMapEntry:
 
 def _lookup_cost_map(litellm_model: str) -> _CostMapEntry:
     cost_map: Any = load_litellm().model_cost
+    return _entry_in(cost_map if isinstance(cost_map, dict) else {}, litellm_model)
+
+
+def _entry_in(cost_map: Mapping[str, Any], litellm_model: str) -> _CostMapEntry:
+    """The model's entry under its full name or the name after the provider prefix; all zero when not listed."""
     names = [litellm_model]
     if "/" in litellm_model:
         names.append(litellm_model.split("/", 1)[1])
     for name in names:
-        raw = cost_map.get(name) if isinstance(cost_map, dict) else None
+        raw = cost_map.get(name)
         if isinstance(raw, dict):
             return _CostMapEntry(
                 input_cost_per_token=_non_negative(raw.get("input_cost_per_token")),

@@ -1,0 +1,129 @@
+"""`autodev status`: every requirement as the tests left it, and an attempt a crash left awaiting recovery.
+
+Kept apart from `spec check` so that it imports only what it reads (specs, ledger, journal): it must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import click
+from pydantic import BaseModel
+
+from autodev.cli.options import GlobalOptions
+from autodev.config import load_config
+from autodev.journal import PendingAttempt, pending_attempt
+from autodev.ledger import Ledger, LedgerEntry, load_ledger
+from autodev.project import ProjectPaths
+from autodev.spec.model import Requirement
+from autodev.spec.parser import load_specs
+
+_REASON_COLUMN = 61  # the width of the columns before the reason, spaces included
+_NARROWEST_REASON = 20
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the requirements and any recovery.")
+@click.pass_obj
+def status(options: GlobalOptions, as_json: bool) -> None:
+    """Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending."""
+    paths = ProjectPaths(root=options.root)  # nothing here logs: structlog is not even imported
+    specs = load_specs(paths.root, load_config(paths.config_file).specs.paths)
+    ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    rows = [_row(r, ledger.entries.get(r.id)) for r in specs.requirements]
+    known = {r.id for r in specs.requirements}
+    rows += [_row(None, entry) for entry in ledger.entries.values() if entry.id not in known]
+    pending = pending_attempt(paths.journal_file)
+    if as_json:
+        payload = {
+            "requirements": [row.model_dump(mode="json") for row in rows],
+            "recovery": pending.model_dump(mode="json") if pending else None,
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    width = _reason_width()
+    for row in rows:
+        tests = f"{row.tests_passing}/{len(row.tests)}" if row.tests else "-"
+        cost = f"${row.cost_usd:.4f}" if row.cost_usd else ""
+        click.echo(f"{row.id:18} {row.status:10} tests {tests:7} {row.tier or '':6} {cost:9} {_fit(row.reason, width)}")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no requirements")
+    if pending:
+        click.echo(_recovery_line(pending))
+
+
+def _reason_width() -> int | None:
+    """On a terminal, what is left of its width after the other columns; elsewhere no limit (scripts, pipes)."""
+    if not sys.stdout.isatty():
+        return None
+    return max(shutil.get_terminal_size().columns - _REASON_COLUMN, _NARROWEST_REASON)
+
+
+def _fit(reason: str, width: int | None) -> str:
+    """The whole reason on one line; cut with "..." only to fit a terminal."""
+    text = " ".join(reason.split())
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 3] + "..."
+
+
+def _recovery_line(pending: PendingAttempt) -> str:
+    if not pending.readable:
+        return (
+            f"an attempt's journal ({pending.journal}) cannot be read: the next `autodev run` (or loop pass) moves "
+            "it aside, touching no file"
+        )
+    files = ", ".join(pending.files) or "no file"
+    if pending.running:
+        return f"an attempt is in progress (pid {pending.pid}) on {files}"
+    return (
+        f"an interrupted attempt (pid {pending.pid}, started {pending.started_at}) left {files} awaiting recovery: "
+        "the next `autodev run` (or loop pass) rolls it back to the bytes it had before"
+    )
+
+
+class StatusRow(BaseModel):
+    """One line of `autodev status`; the JSON form lists these under ``requirements``."""
+
+    id: str
+    title: str
+    status: str
+    reason: str
+    tests: list[str]
+    tests_passing: int
+    tier: str | None
+    model: str | None
+    cost_usd: float
+    commit: str | None
+
+
+def _row(requirement: Requirement | None, entry: LedgerEntry | None) -> StatusRow:
+    """A requirement never worked on is pending; one gone from the specs shows what the ledger last said."""
+    status = entry.status if entry else "pending"
+    if requirement is not None and entry is not None and entry.content_hash != requirement.content_hash:
+        status = "pending"
+    tests = list(entry.tests) if entry else []
+    passing = entry.passing if entry else 0
+    identifier = requirement.id if requirement else (entry.id if entry else "")
+    return StatusRow(
+        id=identifier,
+        title=requirement.title if requirement else (entry.title if entry else ""),
+        status=status if requirement is not None else "removed",
+        reason=entry.reason if entry and status != "pending" else "not worked on since it was written or changed",
+        tests=tests,
+        tests_passing=passing,
+        tier=entry.tier if entry else None,
+        model=entry.model if entry else None,
+        cost_usd=entry.cost_usd if entry else 0.0,
+        commit=entry.commit if entry else None,
+    )
+
+
+def _empty_ledger() -> Ledger:
+    return Ledger(entries={})
