@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from helpers import RIGHT, WRONG, autodev, git, setup_example
 
+from autodev.cli.main import run_cli
 from autodev.testing import ScriptedServer
 
 pytestmark = pytest.mark.req("ROUTE-1")
@@ -88,6 +89,16 @@ class TestGreenRepliesAreReplayed:
         assert code == 0
         assert len(server.requests) == 1
         assert [attempt["cached"] for attempt in second["attempts"]] == [True]
+
+    def test_the_summary_counts_no_tokens_for_a_replayed_reply(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A pass answered from the cache says so and spends 0 tokens: the summary counts only real requests."""
+        server.push(RIGHT)
+        assert run_json(project, capsys)[0] == 0
+        back_to_the_start(project)
+        assert run_cli(["-C", str(project), "run", "--once"]) == 0
+        assert "1 attempt(s) (1 from the cache), last by scripted, 0 tokens," in capsys.readouterr().out
 
     def test_no_cache_asks_the_model_although_the_cache_holds_the_answer(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]

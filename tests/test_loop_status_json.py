@@ -103,6 +103,7 @@ class TestStatusJson:
 
     def test_not_running_fields(self, repo: Path) -> None:
         """No loop: the same keys, running false, exit code 3 both in the object and as the status."""
+        (repo / "autodev.toml").write_text(GOOD, encoding="utf-8")
         payload = status_json(repo)
         assert payload["running"] is False
         assert (payload["pid"], payload["uptime_s"], payload["last_pass"], payload["config_error"]) == (None,) * 4

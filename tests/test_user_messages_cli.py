@@ -157,7 +157,7 @@ class TestRejectionReasons:
         assert result["reason"].endswith("the reply contains no file edit")
         capsys.readouterr()
         assert autodev(project, "status", "--json") == 0
-        (row,) = json.loads(capsys.readouterr().out)
+        (row,) = json.loads(capsys.readouterr().out)["requirements"]
         assert row["reason"] == result["reason"]
         assert "Your reply" not in json.dumps(result) + (project / ".autodev" / "ledger.json").read_text()
 

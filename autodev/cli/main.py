@@ -177,7 +177,7 @@ def _summary(result: PassResult) -> str:
         lines.append(f"{_MARKS[result.status]}: {result.reason}")
     attempts = result.attempts
     if attempts:
-        tokens = sum(a.input_tokens + a.output_tokens for a in attempts)
+        tokens = sum(a.input_tokens + a.output_tokens for a in attempts if not a.cached)  # replays cost nothing
         cached = sum(1 for a in attempts if a.cached)
         from_cache = f" ({cached} from the cache)" if cached else ""
         lines.append(
