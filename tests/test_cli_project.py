@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -247,11 +248,51 @@ class TestStatus:
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Piped or captured, status prints the full reason (a terminal gets it cut to its width)."""
-        reason = "the tests still fail: " + " ".join(f"test_case_{n} expected {n} got {n + 1}" for n in range(12))
-        entry = LedgerEntry(id="OLD-1", title="gone", status="failing", reason=reason)
+        entry = long_failing_entry()
         save_ledger(project / ".autodev" / "ledger.json", Ledger(entries={"OLD-1": entry}))
         assert run_cli(["-C", str(project), "status"]) == 0
-        assert reason in capsys.readouterr().out
+        assert entry.reason in capsys.readouterr().out
+
+    def test_on_a_terminal_a_long_reason_is_cut_to_its_width(self, project: Path) -> None:
+        """On a terminal 100 columns wide the row fits in 99 (no wrap), its reason cut and marked with "..."."""
+        save_ledger(project / ".autodev" / "ledger.json", Ledger(entries={"OLD-1": long_failing_entry()}))
+        main, terminal = pty.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "autodev", "status"],
+            cwd=project,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "COLUMNS": "100"},
+        )
+        os.close(terminal)
+        output = _read_all(main)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        row = next(line for line in output.splitlines() if line.startswith("OLD-1"))
+        assert len(row) == 99
+        assert row.endswith("...") and "the tests still fail: test_case_0" in row
+
+
+def long_failing_entry() -> LedgerEntry:
+    """A requirement gone from the specs whose last pass failed with a reason far wider than any terminal."""
+    reason = "the tests still fail: " + " ".join(f"test_case_{n} expected {n} got {n + 1}" for n in range(12))
+    return LedgerEntry(id="OLD-1", title="gone", status="failing", reason=reason)
+
+
+def _read_all(fd: int) -> str:
+    """Everything written to a pty until its other end closes (Linux then reports EIO)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode()
 
 
 def _text(path: Path) -> str:

@@ -62,7 +62,7 @@ def _reason_width() -> int | None:
     """On a terminal, what is left of its width after the other columns; elsewhere no limit (scripts, pipes)."""
     if not sys.stdout.isatty():
         return None
-    return max(shutil.get_terminal_size().columns - _REASON_COLUMN, _NARROWEST_REASON)
+    return max(shutil.get_terminal_size().columns - 1 - _REASON_COLUMN, _NARROWEST_REASON)  # the last column free
 
 
 def _fit(reason: str, width: int | None) -> str:
