@@ -101,6 +101,7 @@ class Journal(BaseModel):
     snapshots: tuple[FileSnapshot, ...]
     written_sha256: dict[str, tuple[str, ...]]
     created_dirs: tuple[str, ...]
+    requirement: str | None = None  # whose attempt, for `autodev status` (absent in journals before it)
 
     @field_validator("created_dirs")
     @classmethod
@@ -140,8 +141,9 @@ class EditTransaction:
     root alone and live outside the class; the class holds only what one attempt has changed so far.
     """
 
-    def __init__(self, root: Path, journal_path: Path) -> None:
+    def __init__(self, root: Path, journal_path: Path, *, requirement: str | None = None) -> None:
         self._root = root.absolute()
+        self._requirement = requirement
         self._journal_path = journal_path.absolute()
         self._snapshots: dict[str, FileSnapshot] = {}
         self._written: dict[str, tuple[str, ...]] = {}
@@ -246,6 +248,7 @@ class EditTransaction:
             snapshots=tuple(snapshots.values()),
             written_sha256=dict(written),
             created_dirs=created_dirs,
+            requirement=self._requirement,
         )
 
 
@@ -400,6 +403,7 @@ class PendingAttempt(BaseModel):
     pid: int | None = None
     started_at: str | None = None
     running: bool = False
+    requirement: str | None = None
 
 
 def pending_attempt(journal_path: Path) -> PendingAttempt | None:
@@ -417,6 +421,7 @@ def pending_attempt(journal_path: Path) -> PendingAttempt | None:
         pid=journal.pid,
         started_at=journal.started_at,
         running=journal.pid != os.getpid() and _alive(journal.pid),
+        requirement=journal.requirement,
     )
 
 

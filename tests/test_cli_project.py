@@ -229,20 +229,24 @@ class TestRunWithoutOnce:
 
 class TestStatus:
     def test_an_attempt_killed_mid_way_is_reported_as_awaiting_recovery(self, project: Path) -> None:
-        """After a process dies holding a journal (kill -9), status names its files and says the next run rolls back."""
+        """After a process dies holding a journal (kill -9), status names its requirement and files and says the next
+        run rolls back."""
         killed = fresh_python(
             "import os, sys\nfrom pathlib import Path\nfrom autodev.journal import EditTransaction\n"
             "root = Path(sys.argv[1])\n"
-            "EditTransaction(root, root / '.autodev' / 'journal.json').apply({'temps.py': b'half done'})\n"
+            "journal = root / '.autodev' / 'journal.json'\n"
+            "EditTransaction(root, journal, requirement='TEMP-1').apply({'temps.py': b'half done'})\n"
             "os._exit(9)\n",
             str(project),
         )
         assert killed.returncode == 9, killed.stderr
         text = autodev_process("status", cwd=project)
         assert text.returncode == 0, text.stderr
+        assert "an interrupted attempt at TEMP-1 (pid" in text.stdout
         assert "left temps.py awaiting recovery: the next `autodev run` (or loop pass) rolls it back" in text.stdout
         recovery = json.loads(autodev_process("status", "--json", cwd=project).stdout)["recovery"]
         assert (recovery["files"], recovery["readable"], recovery["running"]) == (["temps.py"], True, False)
+        assert recovery["requirement"] == "TEMP-1"
 
     def test_a_long_reason_is_printed_whole_when_stdout_is_not_a_terminal(
         self, project: Path, capsys: pytest.CaptureFixture[str]

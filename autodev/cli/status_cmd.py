@@ -80,10 +80,12 @@ def _recovery_line(pending: PendingAttempt) -> str:
             "it aside, touching no file"
         )
     files = ", ".join(pending.files) or "no file"
+    whose = f" at {pending.requirement}" if pending.requirement else ""
     if pending.running:
-        return f"an attempt is in progress (pid {pending.pid}) on {files}"
+        return f"an attempt{whose} is in progress (pid {pending.pid}) on {files}"
     return (
-        f"an interrupted attempt (pid {pending.pid}, started {pending.started_at}) left {files} awaiting recovery: "
+        f"an interrupted attempt{whose} (pid {pending.pid}, started {pending.started_at}) left {files} awaiting "
+        "recovery: "
         "the next `autodev run` (or loop pass) rolls it back to the bytes it had before"
     )
 

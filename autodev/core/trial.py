@@ -52,7 +52,7 @@ class Trial:
     def run(self, changes: Mapping[str, str], *, label: str, author: str) -> TrialOutcome:
         """Apply through the journal, test, and commit when green or restore the exact bytes when not."""
         work = self.assignment
-        transaction = EditTransaction(work.root, work.paths.journal_file)
+        transaction = EditTransaction(work.root, work.paths.journal_file, requirement=work.requirement.id)
         _apply(transaction, changes)
         try:
             self.log.info("edits applied", files=sorted(changes))
