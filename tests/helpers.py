@@ -16,6 +16,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from autodev.config import load_config
 from autodev.core.one_pass import run_once
@@ -259,6 +262,13 @@ def autodev(project: Path, *args: str) -> int:
     from autodev.cli.main import run_cli
 
     return run_cli(["-C", str(project), *args])
+
+
+def run_json(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    """``autodev run --once --json ARGS`` in process: its exit code and the one JSON object it printed."""
+    capsys.readouterr()
+    code = autodev(project, "run", "--once", "--json", *args)
+    return code, json.loads(capsys.readouterr().out)
 
 
 def run_pass(

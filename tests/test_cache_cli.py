@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import RIGHT, WRONG, autodev, git, setup_example
+from helpers import RIGHT, WRONG, autodev, git, run_json, setup_example
 
 from autodev.cli.main import run_cli
 from autodev.testing import ScriptedServer
@@ -27,12 +26,6 @@ NO_EDIT = "I am sorry, I cannot do that."
 def project(repo: Path, server: ScriptedServer) -> Path:
     setup_example(repo, server.url, stub=True)
     return repo
-
-
-def run_json(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = autodev(project, "run", "--once", "--json", *args)
-    return code, json.loads(capsys.readouterr().out)
 
 
 def back_to_the_start(project: Path) -> None:

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers import (
@@ -29,6 +28,7 @@ from helpers import (
     config_text,
     git,
     head,
+    run_json,
     setup_example,
     snapshot,
     two_tiers,
@@ -45,12 +45,6 @@ def project(repo: Path, server: ScriptedServer) -> Path:
     """examples/temperature with a committed stub, pointed at the scripted server, all committed."""
     setup_example(repo, server.url, stub=True)
     return repo
-
-
-def run_json(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = autodev(project, "run", "--once", "--json", *args)
-    return code, json.loads(capsys.readouterr().out)
 
 
 def trailer(project: Path) -> str:

@@ -12,10 +12,9 @@ import json
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import RIGHT, autodev, config_text, git, setup_example
+from helpers import RIGHT, autodev, config_text, git, run_json, setup_example
 
 from autodev.testing import ScriptedReply, ScriptedServer
 
@@ -40,12 +39,6 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
-
-
-def run_json(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = autodev(project, "run", "--once", "--json", *args)
-    return code, json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture
