@@ -296,8 +296,17 @@ _LOADED = "import sys, {module}; print(' '.join(sorted(m for m in sys.modules if
 
 def fresh_python(code: str, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     """``python -c code args`` in a new interpreter importing this checkout's autodev: nothing imported before."""
+    return _this_checkout(["-c", code, *args], cwd)
+
+
+def autodev_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m autodev ARGS`` in ``cwd``, a new process of this checkout: start-up and the directory count."""
+    return _this_checkout(["-m", "autodev", *args], cwd)
+
+
+def _this_checkout(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code, *args],
+        [sys.executable, *argv],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,

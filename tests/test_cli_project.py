@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers import REPO_ROOT, fresh_python, git, setup_example, write_files
+from helpers import REPO_ROOT, autodev_process, fresh_python, git, setup_example, write_files
 
 from autodev.cli.lazy import load_command
 from autodev.cli.main import COMMANDS, run_cli
@@ -45,18 +45,6 @@ PROBE = (
     "import sys\nfrom autodev.cli.main import run_cli\ncode = run_cli(sys.argv[1:])\n"
     "print('\\nMODULES', ' '.join(sorted(sys.modules)))\nsys.exit(code)\n"
 )
-
-
-def autodev_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "autodev", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture
