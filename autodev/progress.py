@@ -55,10 +55,14 @@ class ModelAsked(Step):
 
 
 class ModelStreaming(Step):
-    """Part of a reply has arrived: ``tokens`` so far (content chunks; providers send about one token each)."""
+    """Part of a reply has arrived: ``tokens`` so far (content chunks; providers send about one token each).
+
+    ``text`` is the piece that just arrived, so that `autodev ask` can print the answer as it comes.
+    """
 
     model: str
     tokens: int
+    text: str = ""
 
 
 class ModelAnswered(Step):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,9 @@ class ProjectPaths(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     root: Path
+    # Where the state lives when it is not root/.autodev: `autodev ask` outside any project keeps its conversations,
+    # cache and spend in the user's data directory (:func:`user_data_dir`).
+    state_root: Path | None = None
 
     @property
     def config_file(self) -> Path:
@@ -33,7 +37,7 @@ class ProjectPaths(BaseModel):
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR_NAME
+        return self.state_root if self.state_root is not None else self.root / STATE_DIR_NAME
 
     @property
     def logs_dir(self) -> Path:
@@ -80,9 +84,30 @@ class ProjectPaths(BaseModel):
         """Money spent per local calendar day, for [budget] per_day_usd."""
         return self.state_dir / "spend.json"
 
+    @property
+    def conversations_dir(self) -> Path:
+        """`autodev ask`/`chat` conversations, one JSONL file each (autodev.ask.conversation)."""
+        return self.state_dir / "conversations"
+
+    @property
+    def chat_history_file(self) -> Path:
+        """The lines typed at `autodev chat`'s prompt, for its line editor's history."""
+        return self.state_dir / "chat_history"
+
+    @property
+    def ask_written_file(self) -> Path:
+        """What `ask --apply --no-commit` last wrote (path -> SHA-256): autodev's own uncommitted changes."""
+        return self.state_dir / "ask_written.json"
+
     def ensure_state_dirs(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
+
+
+def user_data_dir(env: Mapping[str, str]) -> Path:
+    """Where autodev keeps state that belongs to no project: $XDG_DATA_HOME/autodev, else ~/.local/share/autodev."""
+    data = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(data) / "autodev"
 
 
 def is_project_root(directory: Path) -> bool:

@@ -51,7 +51,7 @@ def read_stream(
             content = getattr(getattr(choice, "delta", None), "content", None)
             if content:
                 parts.append(content)
-                report(ModelStreaming(model=model, tokens=len(parts)))
+                report(ModelStreaming(model=model, tokens=len(parts), text=content))
             finish_reason = getattr(choice, "finish_reason", None) or finish_reason
         if clock() - started > timeout_s:
             _close(stream)
