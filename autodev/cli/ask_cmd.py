@@ -121,9 +121,7 @@ def _relative(root: Path, start: Path, name: str) -> str:
 
 
 @contextlib.contextmanager
-def _session(
-    options: GlobalOptions, paths: ProjectPaths, config: Config, flags: dict[str, Any]
-) -> Iterator[AskSession]:
+def _session(paths: ProjectPaths, config: Config, flags: dict[str, Any]) -> Iterator[AskSession]:
     """The conversation asked for (new, last, or by id) with the model chosen; local models served meanwhile."""
     from autodev.ask.conversation import ConversationStore
     from autodev.ask.session import AskSession
