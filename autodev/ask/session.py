@@ -1,0 +1,179 @@
+"""One conversation with one model: a question in, the answer out (streamed as progress steps), both recorded.
+
+`autodev ask` makes one of these for one question, `autodev chat` keeps one for the whole session. The model is
+called through the router exactly as a pass calls it, so budgets, the response cache, retries, fallbacks within
+a tier and local models served on demand behave as in `run`; the answer streams through ``autodev.progress``
+(``ModelStreaming`` carries each piece of text), which the command line prints as it arrives.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.ask.conversation import Conversation, ConversationStore, Turn
+from autodev.ask.prompt import head_messages, question_message, read_context_files
+from autodev.ask.window import fit_to_window, window_tokens
+from autodev.config import Config
+from autodev.errors import UsageError
+from autodev.llm.client import ChatClient
+from autodev.llm.models import ResolvedModel
+from autodev.project import ProjectPaths
+from autodev.route import Router, TierPlan
+
+ASK_BUDGET_SCOPE = "ask"  # the budget's per-requirement cap applies to each question
+MAX_RESERVE_TOKENS = 1024  # room kept in the window for the answer, when the model sets no max_tokens
+
+
+class Answer(BaseModel):
+    """A model's answer to one question, what it cost, and how the conversation had to be cut to fit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    model: str
+    tier: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cached: bool
+    duration_s: float
+    conversation: str
+    dropped: int  # earlier messages left out (and summarised) to fit the window
+    window: int
+
+
+class AskSession:
+    """A conversation held open with a model choice; every question and answer is appended to its file."""
+
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        config: Config,
+        client: ChatClient,
+        env: Mapping[str, str],
+        store: ConversationStore,
+        conversation: Conversation,
+        *,
+        system: str | None = None,
+    ) -> None:
+        self.paths = paths
+        self.config = config
+        self.client = client
+        self.env = env
+        self.store = store
+        self.conversation = conversation
+        self.system = system
+        self._tier_name: str | None = None
+        self._router = self._new_router(conversation.model)
+
+    # ---------------------------------------------------------------------------------------------- choices
+
+    def choose(self, *, model: str | None = None, tier: str | None = None) -> str:
+        """Answer with ``model`` (any name `run --model` takes) or the models of ``tier``; a mistake is a UsageError
+        before anything is recorded. Returns the choice in words."""
+        router = self._new_router(model)
+        chosen = _tier_named(router, tier)
+        router.resolve(chosen.models[0])  # a misspelt name says "did you mean" now, not after a call
+        self._router, self._tier_name = router, tier
+        if model != self.conversation.model:
+            self.conversation = self.store.set_model(self.conversation, model)
+        return self.described()
+
+    def described(self) -> str:
+        tier = _tier_named(self._router, self._tier_name)
+        return tier.models[0] if len(tier.models) == 1 else f"{tier.name} ({', '.join(tier.models)})"
+
+    def add_files(self, files: Sequence[str]) -> None:
+        """Files the model sees with every question from now on (read afresh each time); checked readable now."""
+        read_context_files(self.paths.root, files)
+        merged = tuple(dict.fromkeys((*self.conversation.files, *files)))
+        if merged != self.conversation.files:
+            self.conversation = self.store.set_files(self.conversation, merged)
+
+    def drop_files(self, files: Sequence[str]) -> list[str]:
+        """Stop sending these files; the ones that were not in the conversation are returned."""
+        unknown = [path for path in files if path not in self.conversation.files]
+        kept = tuple(path for path in self.conversation.files if path not in files)
+        if kept != self.conversation.files:
+            self.conversation = self.store.set_files(self.conversation, kept)
+        return unknown
+
+    # ---------------------------------------------------------------------------------------------- asking
+
+    def ask(self, question: str, *, stdin_text: str | None = None) -> Answer:
+        """One request: instructions and files, as much history as fits, the question; both turns recorded."""
+        tier = _tier_named(self._router, self._tier_name)
+        model = self._router.resolve(tier.models[0])
+        files = read_context_files(self.paths.root, self.conversation.files)
+        latest = question_message(question, stdin_text)
+        window = window_tokens(model, self.config)
+        fitted = fit_to_window(
+            head_messages(files, self.system),
+            self.conversation.messages(),
+            latest,
+            window=window,
+            reserve=_reserve(model, window),
+        )
+        caller = self._router.caller(ASK_BUDGET_SCOPE, on_error=lambda tier, model, error: None)
+        answered_by, completion = caller.ask(tier, fitted.messages, repair=False, attempt=0)
+        conversation = self.store.append(self.conversation, Turn(role="user", content=latest["content"], at=_now()))
+        self.conversation = self.store.append(
+            conversation,
+            Turn(
+                role="assistant",
+                content=completion.text,
+                at=_now(),
+                model=answered_by.name,
+                input_tokens=0 if completion.cached else completion.input_tokens,
+                output_tokens=0 if completion.cached else completion.output_tokens,
+                cost_usd=0.0 if completion.cached else completion.cost_usd,
+                cached=completion.cached,
+            ),
+        )
+        return Answer(
+            text=completion.text,
+            model=answered_by.name,
+            tier=tier.name,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=0.0 if completion.cached else completion.cost_usd,
+            cached=completion.cached,
+            duration_s=completion.duration_s,
+            conversation=self.conversation.id,
+            dropped=fitted.dropped,
+            window=fitted.window,
+        )
+
+    def last_answer(self) -> str | None:
+        answers = [turn.content for turn in self.conversation.turns if turn.role == "assistant"]
+        return answers[-1] if answers else None
+
+    def _new_router(self, model: str | None) -> Router:
+        return Router(self.paths, self.config, self.client, self.env, model_override=model)
+
+
+def _tier_named(router: Router, name: str | None) -> TierPlan:
+    """The tier called ``name``, or the cheapest one; an unknown name is a UsageError with the tiers there are."""
+    tiers = router.tiers
+    if name is None:
+        return tiers[0]
+    for tier in tiers:
+        if tier.name == name:
+            return tier
+    names = [tier.name for tier in tiers]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"--tier {name}: no such tier{guess} (the tiers are {', '.join(names)}: [llm.tiers])")
+
+
+def _reserve(model: ResolvedModel, window: int) -> int:
+    """Tokens kept free for the answer: the model's max_tokens, else a quarter of the window up to a limit."""
+    return model.max_tokens or min(MAX_RESERVE_TOKENS, window // 4)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

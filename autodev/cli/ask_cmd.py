@@ -1,0 +1,284 @@
+"""`autodev ask`: one question about code, the answer streamed, written to a file or applied to the project.
+
+Parsing and printing only; the conversation, the model call and the changes are ``autodev.ask``'s. Exit codes:
+0 answered (and applied, when asked), 1 not done (the model failed, nothing to apply, the change declined or
+rolled back), 2 usage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from autodev.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from autodev.ask.changes import Applied
+    from autodev.ask.session import Answer, AskSession
+    from autodev.cli.answer_view import AnswerView
+    from autodev.config import Config
+    from autodev.project import ProjectPaths
+
+
+@click.command()
+@click.argument("prompt", nargs=-1)
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Send FILE with the question (repeatable).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the answer (or its one code block) here.")
+@click.option("--apply", "apply_", is_flag=True, help="Apply the answer's code blocks with paths to the files.")
+@click.option("--test", "test_", is_flag=True, help="With --apply: run the tests, roll back if they get worse.")
+@click.option("--force", is_flag=True, help="With --apply: write over files with uncommitted changes.")
+@click.option("--yes", "-y", is_flag=True, help="With --apply: do not show the diff and ask first.")
+@click.option("--no-commit", is_flag=True, help="With --apply: leave the changes unstaged, no commit.")
+@click.option("--model", "-m", "model_name", help="Any LiteLLM model, [llm.models] name, local/... or Ollama name.")
+@click.option("--tier", help="Ask the models of this [llm.tiers] tier (default: the cheapest tier).")
+@click.option("--system", help="Extra instructions for the model.")
+@click.option("--continue", "-c", "continue_", is_flag=True, help="Continue the last conversation.")
+@click.option("--conversation", "conversation_ref", metavar="ID", help="Continue conversation ID.")
+@click.option("--no-cache", is_flag=True, help="Ask the model afresh: no response cache read or written.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, model, tokens, cost) instead.")
+@click.pass_context
+def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], **flags: Any) -> None:
+    """Ask a model about code: files and piped input are context; the answer streams as it arrives.
+
+    \b
+    autodev ask -f broken.py "Fix this code" --output fixed.py
+    git diff | autodev ask "review this"
+    autodev ask -f app.py "add a --verbose flag" --apply --test
+    """
+    options: GlobalOptions = ctx.obj
+    _check_flags(flags)
+    stdin_text = _read_stdin()
+    question = " ".join(prompt).strip() or (stdin_text or "").strip()
+    if not question:
+        raise click.UsageError('no question: autodev ask "QUESTION" (or pipe one in)')
+    if not prompt:
+        stdin_text = None  # the piped text is the question itself
+    paths, config = _place(options, no_cache=flags["no_cache"])
+    session_files = [_relative(paths.root, options.start, name) for name in files]
+    with _session(paths, config, flags) as session:
+        session.add_files(session_files)
+        view = _view(flags["as_json"])
+        answer = _answer(session, view, question, stdin_text)
+        written = _write_output(_under(options.start, flags["output"]), answer)
+        applied = _apply(paths, config, session, answer, question, flags, view) if flags["apply_"] else None
+    if flags["as_json"]:
+        click.echo(json.dumps(_payload(answer, written, applied), indent=2))
+    ctx.exit(1 if applied is not None and not applied.kept else 0)
+
+
+def _check_flags(flags: dict[str, Any]) -> None:
+    if flags["model_name"] and flags["tier"]:
+        raise click.UsageError("--model and --tier choose the same thing: give one")
+    if flags["continue_"] and flags["conversation_ref"]:
+        raise click.UsageError("--continue and --conversation both name the conversation: give one")
+    if not flags["apply_"]:
+        given = [name for name in ("test_", "force", "yes", "no_commit") if flags[name]]
+        if given:
+            words = ", ".join("--" + name.rstrip("_").replace("_", "-") for name in given)
+            raise click.UsageError(f"{words}: only with --apply")
+
+
+def _read_stdin() -> str | None:
+    """Piped standard input (``git diff | autodev ask ...``); None on a terminal."""
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        return None
+    text = stream.read()
+    return text or None
+
+
+def _place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Config]:
+    from autodev.ask.place import ask_paths, in_project
+    from autodev.config import Config, load_config
+    from autodev.logs import configure_logging
+
+    paths = ask_paths(options.start, os.environ)
+    config = load_config(paths.config_file) if in_project(paths) else Config()
+    if no_cache:
+        config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
+    paths.ensure_state_dirs()
+    level = "debug" if options.console_level == "debug" else "warning"
+    configure_logging(log_file=paths.log_file, console_level=level, json_console=options.log_json,
+                      human=level != "debug")  # fmt: skip
+    return paths, config
+
+
+def _relative(root: Path, start: Path, name: str) -> str:
+    """A -f path as the conversation keeps it: relative to the root when inside it, else absolute."""
+    full = (start / name).resolve()
+    try:
+        return full.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(full)
+
+
+@contextlib.contextmanager
+def _session(paths: ProjectPaths, config: Config, flags: dict[str, Any]) -> Iterator[AskSession]:
+    """The conversation asked for (new, last, or by id) with the model chosen; local models served meanwhile."""
+    from autodev.ask.conversation import ConversationStore
+    from autodev.ask.session import AskSession
+    from autodev.errors import UsageError
+    from autodev.local.serving import model_client
+
+    store = ConversationStore(paths.conversations_dir)
+    if flags["continue_"]:
+        conversation = store.last()
+        if conversation is None:
+            raise UsageError("--continue: there is no conversation yet; ask without it to start one")
+    elif flags["conversation_ref"]:
+        conversation = store.load(flags["conversation_ref"])
+    else:
+        conversation = store.start()
+    with model_client(config, os.environ) as client:
+        session = AskSession(paths, config, client, os.environ, store, conversation, system=flags["system"])
+        if flags["model_name"] or flags["tier"]:
+            session.choose(model=flags["model_name"], tier=flags["tier"])
+        yield session
+
+
+def _view(as_json: bool) -> AnswerView:
+    from autodev.cli.answer_view import AnswerView
+
+    if as_json:  # stdout is for the one JSON object: the text streams nowhere
+        return AnswerView(out=io.StringIO(), notes=False)
+    return AnswerView()
+
+
+def _answer(session: AskSession, view: AnswerView, question: str, stdin_text: str | None) -> Answer:
+    from autodev.progress import listening
+
+    with listening(view):
+        answer = session.ask(question, stdin_text=stdin_text)
+    view.finish(answer.text)
+    if answer.dropped:
+        view.note(
+            f"note: {answer.dropped} earlier message(s) were left out to fit {answer.model}'s context window "
+            f"(~{answer.window:,} tokens); a summary of them was sent instead"
+        )
+    view.note(_summary(answer))
+    return answer
+
+
+def _summary(answer: Answer) -> str:
+    if answer.cached:
+        return f"— {answer.model} · from the cache (--no-cache asks afresh) · conversation {answer.conversation}"
+    tokens = answer.input_tokens + answer.output_tokens
+    return (
+        f"— {answer.model} · {tokens:,} tokens · ${answer.cost_usd:.4f} · {answer.duration_s:.1f} s"
+        f" · conversation {answer.conversation}"
+    )
+
+
+def _under(start: Path, path: Path | None) -> Path | None:
+    """A relative --output is relative to where autodev was started (``-C DIR``), like every other path."""
+    return None if path is None else start / path
+
+
+def _write_output(path: Path | None, answer: Answer) -> str | None:
+    if path is None:
+        return None
+    from autodev.ask.output import output_text, write_output
+
+    content = output_text(answer.text)
+    write_output(path, content)
+    click.echo(f"wrote {path}: {content.what}", err=True)
+    return content.what
+
+
+def _apply(
+    paths: ProjectPaths,
+    config: Config,
+    session: AskSession,
+    answer: Answer,
+    question: str,
+    flags: dict[str, Any],
+    view: AnswerView,
+) -> Applied:
+    from autodev.ask.changes import Applied, apply_changes, diff_text, propose, refuse_uncommitted
+    from autodev.vcs.trailers import CONVERSATION_TRAILER, MODEL_TRAILER
+
+    proposal = propose(paths.root, answer.text, session.conversation.files)
+    refuse_uncommitted(paths.root, list(proposal.changes), paths.ask_written_file, force=flags["force"])
+    if not flags["yes"] and not flags["as_json"] and _terminal_available():
+        click.echo(diff_text(paths.root, proposal.changes, color=_colours()), err=True)
+        if not _confirm(f"Apply these changes to {_files(proposal.changes)}?"):
+            click.echo("not applied: nothing was changed", err=True)
+            return Applied(files=tuple(proposal.changes), kept=False, commit=None, reason="declined",
+                           tests_before=None, tests_after=None)  # fmt: skip
+    applied = apply_changes(
+        paths,
+        proposal.changes,
+        message=f"autodev ask: {_subject(question)}",
+        trailers={MODEL_TRAILER: answer.model, CONVERSATION_TRAILER: answer.conversation},
+        commit=not flags["no_commit"],
+        tests=_test_command(paths, config) if flags["test_"] else None,
+    )
+    click.echo(_applied_line(applied), err=True)
+    return applied
+
+
+def _test_command(paths: ProjectPaths, config: Config) -> Any:
+    import functools
+
+    from autodev.verify.runner import run_tests
+
+    return functools.partial(run_tests, command=config.project.test_command, timeout_s=config.tests.timeout_s,
+                             scratch_dir=paths.scratch_dir)  # fmt: skip
+
+
+def _applied_line(applied: Applied) -> str:
+    tests = f" (tests: {applied.tests_before} -> {applied.tests_after})" if applied.tests_after else ""
+    if not applied.kept:
+        return f"rolled back {_files(applied.files)}: {applied.reason}{tests}"
+    where = f"committed {applied.commit[:8]}" if applied.commit else applied.reason
+    return f"applied {_files(applied.files)}: {where}{tests}"
+
+
+def _files(paths: Sequence[str] | dict[str, str]) -> str:
+    names = list(paths)
+    return ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} and {len(names) - 3} more"
+
+
+def _subject(question: str) -> str:
+    line = question.strip().splitlines()[0] if question.strip() else "answer applied"
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
+def _terminal_available() -> bool:
+    return sys.stderr.isatty() and (sys.stdin.isatty() or Path("/dev/tty").exists())
+
+
+def _colours() -> bool:
+    from autodev.logs import colours_wanted
+
+    return colours_wanted(sys.stderr)
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal even when stdin is a pipe (``git diff | autodev ask ... --apply``)."""
+    if sys.stdin.isatty():
+        return click.confirm(question, default=False, err=True)
+    try:
+        with Path("/dev/tty").open("r+", encoding="utf-8") as tty:
+            tty.write(f"{question} [y/N]: ")
+            tty.flush()
+            return tty.readline().strip().lower() in ("y", "yes")
+    except OSError:
+        return False
+
+
+def _payload(answer: Answer, written: str | None, applied: Applied | None) -> dict[str, Any]:
+    payload: dict[str, Any] = answer.model_dump(mode="json")
+    payload["answer"] = payload.pop("text")
+    payload["output"] = written
+    payload["applied"] = applied.model_dump(mode="json") if applied is not None else None
+    payload["exit_code"] = 1 if applied is not None and not applied.kept else 0
+    return payload
