@@ -165,4 +165,4 @@ def _restore_and_commit(
 def _set_executable(path: Path, *, executable: bool) -> None:
     """The parent tree's executable bit back on the file (an atomic write keeps the current file's mode)."""
     mode = path.stat().st_mode
-    path.chmod(mode | 0o111 if executable else mode & ~0o111)  # noqa: S103 - git's own 100755
+    path.chmod(mode | 0o111 if executable else mode & ~0o111)
