@@ -31,6 +31,7 @@ from autodev.synth.apply import apply_edits
 from autodev.synth.guard import confine
 from autodev.synth.reply import parse_reply
 from autodev.vcs import GitRepo
+from autodev.vcs.git import run_git
 from autodev.verify.compare import counts, got_worse
 from autodev.verify.runner import TestRun
 
@@ -87,8 +88,17 @@ def _read_text(root: Path, rel: str) -> str | None:
 
 
 def propose(root: Path, answer: str, files: Sequence[str]) -> Proposal:
-    """The answer's code blocks as new file texts, every path confined to the project; unchanged files dropped."""
-    edits = parse_reply(answer, targets=list(files))
+    """The answer's code blocks as new file texts, every path confined to the project; unchanged files dropped.
+
+    Any file of the project may change (the user asked, so tests and config too); an answer whose code is what
+    the files already hold is an empty proposal. EditRejectedError with a reason for people otherwise.
+    """
+    try:
+        edits = parse_reply(answer, targets=list(files))
+    except EditRejectedError as error:
+        if str(error).startswith("Your reply contains no file edit"):
+            raise EditRejectedError(_NO_EDIT) from error
+        raise
     if not edits:
         raise EditRejectedError(_NO_EDIT)
     for edit in edits:
@@ -156,8 +166,6 @@ def refuse_uncommitted(root: Path, paths: Sequence[str], written_file: Path, *, 
 
 
 def _tracked(repo: GitRepo, rel: str) -> bool:
-    from autodev.vcs.git import run_git
-
     return run_git(repo.root, ["ls-files", "--error-unmatch", "--", rel]).returncode == 0
 
 
