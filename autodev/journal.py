@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Final, Literal
@@ -178,22 +178,13 @@ class EditTransaction:
         normalized = {_checked_path(self._root, self._journal_path, rel): data for rel, data in changes.items()}
         if not normalized:
             return
-        if not self._snapshots and os.path.lexists(self._journal_path):
-            raise JournalError(
-                f"{self._journal_path} is left from an interrupted attempt; recover it before writing again"
-            )
+        self._refuse_stale_journal()
         new_dirs = _missing_dirs(self._root, normalized)
-        snapshots = dict(self._snapshots)
-        for rel in normalized:
-            snapshots.setdefault(rel, FileSnapshot.capture(self._root, rel))
         written = dict(self._written)
         for rel, data in normalized.items():
             written[rel] = (*written.get(rel, ()), _sha256(data))
         created_dirs = self._created_dirs + tuple(d for d in new_dirs if d not in self._created_dirs)
-        self._journal_path.parent.mkdir(parents=True, exist_ok=True)
-        journal = self._journal(snapshots, written, created_dirs)
-        atomic_write(self._journal_path, journal.model_dump_json().encode("utf-8"), mode=JOURNAL_MODE)
-        self._snapshots, self._written, self._created_dirs = snapshots, written, created_dirs
+        self._record(list(normalized), written, created_dirs)
         try:
             for rel_dir in new_dirs:
                 (self._root / rel_dir).mkdir(exist_ok=True)
@@ -202,6 +193,42 @@ class EditTransaction:
         except BaseException as failure:
             self._rollback_after(failure)
             raise
+
+    def remove(self, paths: Sequence[str]) -> None:
+        """Delete ``paths``; like :meth:`apply`, the journal holding their bytes is durable before the first goes.
+
+        A rollback (or :func:`recover` after a crash) writes each one back, since a file missing where the journal
+        has its original is restored like any other. Paths that do not exist are fine: nothing to delete.
+        """
+        if self._closed:
+            raise RuntimeError("this transaction was already finished or rolled back")
+        normalized = list(dict.fromkeys(_checked_path(self._root, self._journal_path, rel) for rel in paths))
+        if not normalized:
+            return
+        self._refuse_stale_journal()
+        self._record(normalized, dict(self._written), self._created_dirs)
+        try:
+            for rel in normalized:
+                remove_durably(self._root / rel)
+        except BaseException as failure:
+            self._rollback_after(failure)
+            raise
+
+    def _refuse_stale_journal(self) -> None:
+        if not self._snapshots and os.path.lexists(self._journal_path):
+            raise JournalError(
+                f"{self._journal_path} is left from an interrupted attempt; recover it before writing again"
+            )
+
+    def _record(self, paths: list[str], written: dict[str, tuple[str, ...]], created_dirs: tuple[str, ...]) -> None:
+        """Snapshot ``paths`` not yet covered and make the journal durable: nothing is touched before this returns."""
+        snapshots = dict(self._snapshots)
+        for rel in paths:
+            snapshots.setdefault(rel, FileSnapshot.capture(self._root, rel))
+        self._journal_path.parent.mkdir(parents=True, exist_ok=True)
+        journal = self._journal(snapshots, written, created_dirs)
+        atomic_write(self._journal_path, journal.model_dump_json().encode("utf-8"), mode=JOURNAL_MODE)
+        self._snapshots, self._written, self._created_dirs = snapshots, written, created_dirs
 
     def rollback(self) -> list[str]:
         """Put every touched file back as it was; returns the paths now back in their original state.

@@ -201,7 +201,7 @@ def _colored(diff: str) -> str:
     return "\n".join(paint(line) for line in diff.split("\n"))
 
 
-def _recover_first(paths: ProjectPaths) -> None:
+def recover_first(paths: ProjectPaths) -> None:
     """Refuse while another autodev writes here; restore an interrupted attempt's files before applying."""
     pending = pending_attempt(paths.journal_file)
     if pending is None:
@@ -265,7 +265,7 @@ def apply_changes(
     tests: TestCommand | None = None,
 ) -> Applied:
     """Write ``changes`` through the journal, test them when asked, commit exactly those files when asked."""
-    _recover_first(paths)
+    recover_first(paths)
     root = paths.root
     files = tuple(changes)
     before = tests(root) if tests is not None else None
@@ -304,8 +304,7 @@ def _keep(
     if repo is None:
         transaction.finish()
         _record_written(paths, files, keep=True)
-        where = "not committed" if commit is False else "not in a git repository, so not committed"
-        return None, f"changed {', '.join(files)} ({where})"
+        return None, "left uncommitted" if not commit else "not in a git repository, so left uncommitted"
     try:
         sha = repo.commit_paths([_repo_relative(repo, paths.root, rel) for rel in files], message, trailers)
     except VcsError as exc:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from autodev.ask.changes import recover_first
 from autodev.errors import UndoRefusedError
-from autodev.fileio import remove_durably
 from autodev.journal import EditTransaction
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo
@@ -21,6 +21,7 @@ from autodev.vcs.git import git_output, run_git, split_nul
 from autodev.vcs.trailers import MODEL_TRAILER, UNDOES_TRAILER
 
 _LOOK_BACK = 200
+_REGULAR = ("100644", "100755")
 
 
 class Undone(BaseModel):
@@ -70,7 +71,7 @@ def _target(root: Path) -> _Commit:
     """HEAD, when it is autodev's and not itself an undo; UndoRefusedError saying why and what to do otherwise."""
     commits = _log(root, _LOOK_BACK)
     if not commits:
-        raise UndoRefusedError("no commit of autodev's to undo (the repository has no commits)")
+        raise UndoRefusedError("there is no commit of autodev's to undo (the repository has no commits)")
     head = commits[0]
     if head.undoes is not None:
         raise UndoRefusedError(
@@ -85,7 +86,7 @@ def _target(root: Path) -> _Commit:
                 f"{above} commit(s) were made on top of autodev's last commit {commit.sha[:7]} ({commit.subject}); "
                 f"undo it yourself with `git revert {commit.sha[:7]}`"
             )
-    raise UndoRefusedError("no commit of autodev's to undo")
+    raise UndoRefusedError("there is no commit of autodev's to undo")
 
 
 def _parent(root: Path, sha: str) -> str | None:
@@ -99,11 +100,30 @@ def _changed(root: Path, sha: str) -> list[tuple[str, str]]:
     return [(entries[i][0], entries[i + 1]) for i in range(0, len(entries) - 1, 2)]
 
 
-def _blob(root: Path, parent: str, rel: str) -> tuple[bytes, bool]:
-    """The file's bytes in ``parent`` and whether its tree entry is executable."""
-    entry = os.fsdecode(git_output(root, "ls-tree", "-z", parent, "--", rel)).split("\x00")[0]
-    mode = entry.split(" ", 1)[0]
-    return git_output(root, "cat-file", "blob", f"{parent}:{rel}"), mode == "100755"
+def _modes(root: Path, sha: str, files: list[str]) -> dict[str, str]:
+    """The tree entry mode (``100644``, ``100755``, ``120000`` a link, ``160000`` a submodule) of each file."""
+    entries = split_nul(git_output(root, "ls-tree", "-z", sha, "--", *files))
+    modes: dict[str, str] = {}
+    for entry in entries:
+        meta, _, path = entry.partition("\t")
+        modes[path] = meta.split(" ", 1)[0]
+    return modes
+
+
+def _refuse_links(root: Path, target: _Commit, parent: str | None, files: list[str]) -> None:
+    """Only regular files are restored byte for byte: a link or submodule on either side is the user's to undo."""
+    special = {
+        path
+        for sha in (target.sha, parent)
+        if sha is not None
+        for path, mode in _modes(root, sha, files).items()
+        if mode not in _REGULAR
+    }
+    if special:
+        raise UndoRefusedError(
+            f"{', '.join(sorted(special))} {'is a' if len(special) == 1 else 'are'} symbolic link or submodule "
+            f"entries autodev does not restore; undo it yourself with `git revert {target.sha[:7]}`"
+        )
 
 
 def undo_last(root: Path) -> Undone:
@@ -121,6 +141,8 @@ def undo_last(root: Path) -> Undone:
         raise UndoRefusedError(
             f"{', '.join(dirty)} {'has' if len(dirty) == 1 else 'have'} uncommitted changes; commit or stash them first"
         )
+    _refuse_links(top, target, parent, files)
+    parent_modes = {} if parent is None else _modes(top, parent, files)
     restore: dict[str, bytes] = {}
     executable: list[str] = []
     remove: list[str] = []
@@ -128,9 +150,8 @@ def undo_last(root: Path) -> Undone:
         if status == "A" or parent is None:
             remove.append(rel)
             continue
-        data, is_exec = _blob(top, parent, rel)
-        restore[rel] = data
-        if is_exec:
+        restore[rel] = git_output(top, "cat-file", "blob", f"{parent}:{rel}")
+        if parent_modes.get(rel) == "100755":
             executable.append(rel)
     commit = _restore_and_commit(repo, target, restore, executable, remove)
     return Undone(undone=target.sha, subject=target.subject, commit=commit, files=tuple(files))
@@ -139,24 +160,21 @@ def undo_last(root: Path) -> Undone:
 def _restore_and_commit(
     repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str], remove: list[str]
 ) -> str:
-    """All or nothing: the parent's bytes written through the journal, added files removed, one commit."""
-    top = repo.root
-    journal = ProjectPaths(root=top).journal_file
-    transaction = EditTransaction(top, journal)
-    removed: dict[str, bytes] = {}
+    """All or nothing: the parent's bytes written and the added files removed through the journal, one commit.
+
+    A failure (a hook refusing the commit, Ctrl-C) rolls every file back; a crash is rolled back on the next start.
+    """
+    paths = ProjectPaths(root=repo.root)
+    recover_first(paths)
+    transaction = EditTransaction(repo.root, paths.journal_file)
     try:
         transaction.apply(restore)
         for rel in restore:
-            _set_executable(top / rel, executable=rel in executable)
-        for rel in remove:
-            removed[rel] = (top / rel).read_bytes()
-            remove_durably(top / rel)
-        sha = repo.commit_paths(list(restore) + remove, f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha})
+            _set_executable(repo.root / rel, executable=rel in executable)
+        transaction.remove(remove)
+        sha = repo.commit_paths([*restore, *remove], f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha})
     except BaseException:
         transaction.rollback()
-        for rel, data in removed.items():
-            (top / rel).parent.mkdir(parents=True, exist_ok=True)
-            (top / rel).write_bytes(data)
         raise
     transaction.finish()
     return sha
