@@ -156,6 +156,7 @@ class TestApplyChanges:
         before = head(repo)
         applied = apply_changes(paths, {"a.py": "A = 2\n"}, message="m", trailers=TRAILERS, commit=False)
         assert applied.kept and applied.commit is None and head(repo) == before
+        assert applied.reason == "left uncommitted"
         assert status_lines(repo) == [" M a.py"]
         assert set(json.loads(paths.ask_written_file.read_text(encoding="utf-8"))) == {"a.py"}
 

@@ -222,6 +222,42 @@ CRASHING_CHILD = textwrap.dedent(
 )
 
 
+class TestEditTransactionRemove:
+    def test_removed_files_come_back_on_rollback_with_their_bytes_and_modes(self, project: Path, journal: Path) -> None:
+        """Deleting is journaled like writing: a rollback writes each removed file back exactly."""
+        before = tree(project)
+        transaction = EditTransaction(project, journal)
+        transaction.apply({"src/app.py": b"changed"})
+        transaction.remove(["run.sh", "data.bin", "never-there.py"])
+        assert not (project / "run.sh").exists() and not (project / "data.bin").exists()
+        transaction.rollback()
+        after = tree(project)
+        after.pop(".autodev")
+        assert after == before and not journal.exists()
+
+    def test_a_crash_after_removing_is_recovered(self, project: Path, journal: Path) -> None:
+        """The journal is durable before the file goes, so the next start's recovery brings it back."""
+        before = tree(project)
+        EditTransaction(project, journal).remove(["run.sh"])  # never finished: as if the process died
+        report = recover(project, journal)
+        after = tree(project)
+        after.pop(".autodev")
+        assert report.restored == ("run.sh",) and after == before
+
+    def test_finish_keeps_the_removal(self, project: Path, journal: Path) -> None:
+        """Kept: the file stays gone and the journal is deleted."""
+        transaction = EditTransaction(project, journal)
+        transaction.remove(["run.sh"])
+        transaction.finish()
+        assert not (project / "run.sh").exists() and not journal.exists()
+
+    def test_a_path_outside_the_project_is_refused(self, project: Path, journal: Path) -> None:
+        """The same path checks as for writing, before any journal is written."""
+        with pytest.raises(EditRejectedError):
+            EditTransaction(project, journal).remove(["../outside.py"])
+        assert not journal.exists()
+
+
 class TestRecover:
     def crash_mid_attempt(self, project: Path, journal: Path) -> None:
         done = subprocess.run(

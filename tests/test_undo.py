@@ -9,7 +9,7 @@ import pytest
 from helpers import autodev, commit_files, git, head, snapshot, status_lines
 
 from autodev.ask.undo import Undone, undo_last
-from autodev.errors import NotARepositoryError, UndoRefusedError
+from autodev.errors import NotARepositoryError, UndoRefusedError, VcsError
 
 pytestmark = pytest.mark.req("ASK-5")
 
@@ -73,6 +73,20 @@ class TestUndoLast:
         assert done.files == ("a.py",) and not (repo / "a.py").exists()
         assert _tree(repo, "HEAD") == ""
 
+    def test_a_refused_commit_changes_nothing(self, repo: Path) -> None:
+        """A hook refusing the undo commit: every file (restored, removed) comes back, HEAD and index unchanged."""
+        _history(repo)
+        before, files = head(repo), snapshot(repo)
+        hook = repo / ".git" / "hooks" / "pre-commit"
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text("#!/bin/sh\necho no >&2\nexit 1\n", encoding="utf-8")
+        hook.chmod(0o755)
+        with pytest.raises(VcsError, match="no"):
+            undo_last(repo)
+        assert head(repo) == before and snapshot(repo) == files and status_lines(repo) == []
+        assert (repo / "tool.sh").stat().st_mode & 0o111
+        assert not (repo / ".autodev" / "journal.json").exists()
+
 
 class TestUndoRefusals:
     def _refused(self, repo: Path, match: str) -> None:
@@ -106,6 +120,14 @@ class TestUndoRefusals:
         _history(repo)
         (repo / "change.py").write_text("C = 'mine'\n", encoding="utf-8")
         self._refused(repo, r"change\.py.*commit or stash them first")
+
+    def test_a_symbolic_link_in_the_commit(self, repo: Path) -> None:
+        """A link cannot be restored byte for byte as a file: it points at `git revert` instead."""
+        commit_files(repo, {"a.py": "A = 1\n"}, "user")
+        (repo / "link.py").symlink_to("a.py")
+        git(repo, "add", "link.py")
+        git(repo, "commit", "-q", "-m", "ask: link", "-m", BY_AUTODEV)
+        self._refused(repo, r"link\.py.*git revert")
 
     def test_not_a_repository(self, tmp_path: Path) -> None:
         """Outside git there is nothing to undo: a usage error."""
