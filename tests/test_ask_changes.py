@@ -73,6 +73,16 @@ class TestPropose:
         with pytest.raises(EditRejectedError):
             propose(repo, f"{path}\n```python\nX = 1\n```\n", ["a.py"])
 
+    def test_a_symbolic_link_leading_outside_is_refused(self, repo: Path, tmp_path: Path) -> None:
+        """A path inside the project that a link sends outside it is refused like ../ is."""
+        _project(repo)
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (repo / "out").symlink_to(outside)
+        with pytest.raises(EditRejectedError, match="outside the project"):
+            propose(repo, "out/x.py\n```python\nX = 1\n```\n", ["a.py"])
+        assert not (outside / "x.py").exists()
+
     def test_an_answer_without_a_file_edit_says_how_to_write_one(self, repo: Path) -> None:
         """Prose alone is refused with a message for people."""
         _project(repo)
@@ -171,6 +181,19 @@ class TestApplyChanges:
         assert applied.kept and applied.commit is None and "commit failed" in applied.reason
         assert (repo / "a.py").read_text(encoding="utf-8") == "A = 2\n"
         assert "a.py" in json.loads(paths.ask_written_file.read_text(encoding="utf-8"))
+
+    def test_nothing_to_change_writes_and_commits_nothing(self, repo: Path) -> None:
+        """An empty proposal (the files already hold the code) is kept as it is: no write, no commit, no tests."""
+        paths = _project(repo)
+        before, files = head(repo), snapshot(repo)
+
+        def tests(root: Path) -> TestRun:
+            raise AssertionError("no test run for no change")
+
+        applied = apply_changes(paths, {}, message="m", trailers=TRAILERS, commit=True, tests=tests)
+        assert applied.kept and applied.commit is None and applied.files == ()
+        assert "nothing to change" in applied.reason
+        assert head(repo) == before and snapshot(repo) == files
 
     def test_a_stale_journal_is_recovered_first(self, repo: Path) -> None:
         """An attempt interrupted earlier is rolled back before the new change is written."""

@@ -265,6 +265,8 @@ def apply_changes(
     tests: TestCommand | None = None,
 ) -> Applied:
     """Write ``changes`` through the journal, test them when asked, commit exactly those files when asked."""
+    if not changes:
+        return Applied(files=(), kept=True, commit=None, reason="nothing to change: the files already hold this code")
     recover_first(paths)
     root = paths.root
     files = tuple(changes)
