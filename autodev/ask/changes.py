@@ -278,12 +278,11 @@ def apply_changes(
         after, worse = _tested(transaction, root, tests, before)
         tests_after = counts(after)
         if worse is not None:
-            transaction.rollback()
             return Applied(
                 files=files,
                 kept=False,
                 commit=None,
-                reason=f"rolled back, every file is as it was: {worse}",
+                reason=_rolled_back(transaction, worse),
                 tests_before=tests_before,
                 tests_after=tests_after,
             )
@@ -291,6 +290,17 @@ def apply_changes(
     return Applied(
         files=files, kept=True, commit=sha, reason=reason, tests_before=tests_before, tests_after=tests_after
     )
+
+
+def _rolled_back(transaction: EditTransaction, worse: str) -> str:
+    """Why the change was not kept, and whether every file is back (the tests may have written one meanwhile)."""
+    transaction.rollback()
+    if transaction.conflicts:
+        return (
+            f"{worse}; {', '.join(transaction.conflicts)} changed while the tests ran and were left as they are "
+            f"(the originals are in {transaction.preserved_journal})"
+        )
+    return f"{worse}; every file is as it was"
 
 
 def _keep(
