@@ -82,6 +82,10 @@ class UnsafeWorkspaceError(AutodevError):
         )
 
 
+class UndoRefusedError(AutodevError):
+    """`autodev undo` found nothing it may undo; it says why and what to do, and changed nothing."""
+
+
 class VcsError(AutodevError):
     """A git operation failed (commit refused by a hook, broken repository)."""
 

@@ -420,3 +420,20 @@ def read_pty(
     process.wait(timeout=10)
     os.close(master)
     return transcript
+
+
+# ------------------------------------------------------------------------------------------ ask --apply and undo
+
+
+def commit_files(root: Path, files: Mapping[str, str], message: str, *trailers: str) -> str:
+    """``files`` written and committed (with ``Key: value`` trailers) as the user or autodev would; the sha."""
+    write_files(root, files)
+    git(root, "add", "--", *files)
+    body = message + ("\n\n" + "\n".join(trailers) if trailers else "")
+    git(root, "commit", "-q", "-m", body)
+    return head(root)
+
+
+def status_lines(root: Path) -> list[str]:
+    """``git status --porcelain`` as lines, to see what is staged, modified or untracked."""
+    return git(root, "status", "--porcelain=v1", "-uall").splitlines()

@@ -1,4 +1,317 @@
 """An answer's code blocks as file changes: read, confined, checked against the user's work, shown, applied.
 
-STUB: interface agreed for the helper that implements it.
+The engine's parts do the work (``synth/`` reads and confines, the journal makes writes undoable, git commits
+exactly the files): `ask --apply` differs from a pass only in that the user asked, so any file of the project may
+change (tests and config too), and the user's uncommitted work is refused unless they say ``--force``.
 """
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from autodev.errors import (
+    EditRejectedError,
+    NotARepositoryError,
+    UnsafeWorkspaceError,
+    UsageError,
+    VcsError,
+    WorkspaceWriteError,
+)
+from autodev.fileio import atomic_write
+from autodev.journal import EditTransaction, pending_attempt, recover
+from autodev.logs import get_logger
+from autodev.project import ProjectPaths
+from autodev.synth.apply import apply_edits
+from autodev.synth.guard import confine
+from autodev.synth.reply import parse_reply
+from autodev.vcs import GitRepo
+from autodev.vcs.git import run_git
+from autodev.verify.compare import counts, got_worse
+from autodev.verify.runner import TestRun
+
+TestCommand = Callable[[Path], TestRun]
+
+_NO_EDIT = (
+    "the answer has no code block with a file path to apply (put the path alone on the line before a fenced block)"
+)
+
+
+class Proposal(BaseModel):
+    """The answer's changes: posix path relative to the root -> the file's complete new text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    changes: dict[str, str]
+    created: tuple[str, ...] = ()
+
+
+class Applied(BaseModel):
+    """What `--apply` did: the files, whether they were kept, the commit, and one sentence for people."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    files: tuple[str, ...]
+    kept: bool
+    commit: str | None
+    reason: str
+    tests_before: str | None = None
+    tests_after: str | None = None
+
+
+class UncommittedWorkError(UnsafeWorkspaceError):
+    """Files the user changed and did not commit: `--apply` would overwrite their work."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(paths)
+        self.args = (
+            f"{', '.join(paths)} {'has' if len(paths) == 1 else 'have'} uncommitted changes autodev did not make; "
+            "commit or stash them first, or pass --force",
+        )
+
+
+def _read_text(root: Path, rel: str) -> str | None:
+    """A file's text, None when it does not exist; binary or non-UTF-8 files cannot be edited."""
+    try:
+        return confine(root, rel).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise EditRejectedError(f"{rel} is not UTF-8 text; autodev cannot edit it") from exc
+    except IsADirectoryError as exc:
+        raise EditRejectedError(f"{rel} is a directory; autodev cannot write a file there") from exc
+
+
+def propose(root: Path, answer: str, files: Sequence[str]) -> Proposal:
+    """The answer's code blocks as new file texts, every path confined to the project; unchanged files dropped.
+
+    Any file of the project may change (the user asked, so tests and config too); an answer whose code is what
+    the files already hold is an empty proposal. EditRejectedError with a reason for people otherwise.
+    """
+    try:
+        edits = parse_reply(answer, targets=list(files))
+    except EditRejectedError as error:
+        if str(error).startswith("Your reply contains no file edit"):
+            raise EditRejectedError(_NO_EDIT) from error
+        raise
+    if not edits:
+        raise EditRejectedError(_NO_EDIT)
+    for edit in edits:
+        confine(root, edit.path)
+    current = {edit.path: _read_text(root, edit.path) for edit in edits}
+    new = apply_edits(edits, lambda rel: current[rel] if rel in current else _read_text(root, rel))
+    changes = {rel: text for rel, text in new.items() if text != current.get(rel)}
+    created = tuple(rel for rel in changes if current.get(rel) is None)
+    return Proposal(changes=changes, created=created)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _written(written_file: Path) -> dict[str, str]:
+    """What autodev wrote last (path -> sha256); an unreadable record counts as empty, so nothing is trusted."""
+    try:
+        data = json.loads(written_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(key): str(value) for key, value in data.items()}
+
+
+def _made_by_autodev(root: Path, rel: str, written: Mapping[str, str]) -> bool:
+    recorded = written.get(rel)
+    if recorded is None:
+        return False
+    try:
+        return _sha256((root / rel).read_bytes()) == recorded
+    except OSError:
+        return False
+
+
+def _repository(root: Path) -> GitRepo | None:
+    try:
+        return GitRepo.open(root)
+    except NotARepositoryError:
+        return None
+
+
+def _repo_relative(repo: GitRepo, root: Path, rel: str) -> str:
+    return (root.resolve() / rel).relative_to(repo.root.resolve()).as_posix()
+
+
+def refuse_uncommitted(root: Path, paths: Sequence[str], written_file: Path, *, force: bool) -> None:
+    """UncommittedWorkError for the paths holding uncommitted work autodev did not write; nothing outside git.
+
+    A file autodev wrote itself (``--no-commit``) has the bytes it recorded, so applying again over it is fine.
+    """
+    if force:
+        return
+    repo = _repository(root)
+    if repo is None:
+        return
+    by_repo = {_repo_relative(repo, root, rel): rel for rel in paths}
+    dirty = [by_repo[path] for path in repo.uncommitted(by_repo)]
+    dirty = [rel for rel in dirty if (root / rel).exists() or _tracked(repo, _repo_relative(repo, root, rel))]
+    written = _written(written_file)
+    refused = [rel for rel in dirty if not _made_by_autodev(root, rel, written)]
+    if refused:
+        raise UncommittedWorkError(refused)
+
+
+def _tracked(repo: GitRepo, rel: str) -> bool:
+    return run_git(repo.root, ["ls-files", "--error-unmatch", "--", rel]).returncode == 0
+
+
+def diff_text(root: Path, changes: Mapping[str, str], *, color: bool) -> str:
+    """A unified diff of every change (``a/``/``b/`` headers, /dev/null for a new file), ANSI-coloured on request."""
+    out: list[str] = []
+    for rel, text in changes.items():
+        old = _read_text(root, rel)
+        lines = difflib.unified_diff(
+            [] if old is None else old.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            fromfile="/dev/null" if old is None else f"a/{rel}",
+            tofile=f"b/{rel}",
+        )
+        for line in lines:
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    diff = "".join(out)
+    return _colored(diff) if color else diff
+
+
+def _colored(diff: str) -> str:
+    def paint(line: str) -> str:
+        if line.startswith(("+++", "---")):
+            return f"\x1b[1m{line}\x1b[0m"
+        if line.startswith("+"):
+            return f"\x1b[32m{line}\x1b[0m"
+        if line.startswith("-"):
+            return f"\x1b[31m{line}\x1b[0m"
+        if line.startswith("@@"):
+            return f"\x1b[36m{line}\x1b[0m"
+        return line
+
+    return "\n".join(paint(line) for line in diff.split("\n"))
+
+
+def _recover_first(paths: ProjectPaths) -> None:
+    """Refuse while another autodev writes here; restore an interrupted attempt's files before applying."""
+    pending = pending_attempt(paths.journal_file)
+    if pending is None:
+        return
+    if pending.running:
+        raise UsageError(
+            f"autodev is changing files in this project right now (pid {pending.pid}); try again when it is done"
+        )
+    report = recover(paths.root, paths.journal_file)
+    log = get_logger()
+    if report.restored:
+        log.warning("rolled back an interrupted attempt", restored=list(report.restored))
+    if report.conflicts:
+        log.warning("files changed since the interrupted attempt were left as they are", files=list(report.conflicts))
+    if report.problem:
+        log.error("journal could not be used", problem=report.problem, moved_to=report.moved_aside)
+
+
+def _record_written(paths: ProjectPaths, files: Sequence[str], *, keep: bool) -> None:
+    """Remember (``keep``) or forget each file's sha256 in ``ask_written_file``, written atomically."""
+    written = _written(paths.ask_written_file)
+    for rel in files:
+        if keep:
+            written[rel] = _sha256((paths.root / rel).read_bytes())
+        else:
+            written.pop(rel, None)
+    if not written and not paths.ask_written_file.exists():
+        return
+    paths.ask_written_file.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(paths.ask_written_file, json.dumps(written, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def _write(paths: ProjectPaths, changes: Mapping[str, str]) -> EditTransaction:
+    transaction = EditTransaction(paths.root, paths.journal_file)
+    try:
+        transaction.apply({rel: text.encode("utf-8") for rel, text in changes.items()})
+    except OSError as exc:
+        raise WorkspaceWriteError(f"could not write the changes: {exc}; every file is as it was") from exc
+    return transaction
+
+
+def _tested(
+    transaction: EditTransaction, root: Path, tests: TestCommand, before: TestRun
+) -> tuple[TestRun, str | None]:
+    """The run after applying and what got worse; any exception (Ctrl-C too) rolls back and is re-raised."""
+    try:
+        after = tests(root)
+    except BaseException:
+        transaction.rollback()
+        raise
+    return after, got_worse(before, after)
+
+
+def apply_changes(
+    paths: ProjectPaths,
+    changes: Mapping[str, str],
+    *,
+    message: str,
+    trailers: Mapping[str, str],
+    commit: bool,
+    tests: TestCommand | None = None,
+) -> Applied:
+    """Write ``changes`` through the journal, test them when asked, commit exactly those files when asked."""
+    _recover_first(paths)
+    root = paths.root
+    files = tuple(changes)
+    before = tests(root) if tests is not None else None
+    transaction = _write(paths, changes)
+    tests_before = counts(before) if before is not None else None
+    tests_after: str | None = None
+    if tests is not None and before is not None:
+        after, worse = _tested(transaction, root, tests, before)
+        tests_after = counts(after)
+        if worse is not None:
+            transaction.rollback()
+            return Applied(
+                files=files,
+                kept=False,
+                commit=None,
+                reason=f"rolled back, every file is as it was: {worse}",
+                tests_before=tests_before,
+                tests_after=tests_after,
+            )
+    sha, reason = _keep(paths, transaction, files, message, trailers, commit=commit)
+    return Applied(
+        files=files, kept=True, commit=sha, reason=reason, tests_before=tests_before, tests_after=tests_after
+    )
+
+
+def _keep(
+    paths: ProjectPaths,
+    transaction: EditTransaction,
+    files: tuple[str, ...],
+    message: str,
+    trailers: Mapping[str, str],
+    *,
+    commit: bool,
+) -> tuple[str | None, str]:
+    repo = _repository(paths.root) if commit else None
+    if repo is None:
+        transaction.finish()
+        _record_written(paths, files, keep=True)
+        where = "not committed" if commit is False else "not in a git repository, so not committed"
+        return None, f"changed {', '.join(files)} ({where})"
+    try:
+        sha = repo.commit_paths([_repo_relative(repo, paths.root, rel) for rel in files], message, trailers)
+    except VcsError as exc:
+        transaction.finish()
+        _record_written(paths, files, keep=True)
+        return None, f"the commit failed ({exc}); the changes are in place, uncommitted"
+    transaction.finish()
+    _record_written(paths, files, keep=False)
+    return sha, f"committed {', '.join(files)} as {sha[:7]}"

@@ -59,6 +59,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "metrics",
         "Model calls per tier and model: tokens, cost, cache hits, solve rates, and the cost at top-tier prices.",
     ),
+    "undo": LazyCommand(
+        "autodev.cli.undo_cmd", "undo", "Revert autodev's last commit, when nothing was committed on top of it."
+    ),
     "loop": LazyCommand(
         "autodev.cli.loop_cmd", "loop", "Watch the project and run a pass on every change of the spec or the tests."
     ),

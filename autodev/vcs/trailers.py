@@ -7,3 +7,5 @@ from __future__ import annotations
 
 REQUIREMENT_TRAILER = "Autodev-Requirement"
 MODEL_TRAILER = "Autodev-Model"
+CONVERSATION_TRAILER = "Autodev-Conversation"
+UNDOES_TRAILER = "Autodev-Undoes"
