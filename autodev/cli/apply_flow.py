@@ -42,6 +42,9 @@ def apply_answer(
 ) -> Applied:
     """The answer's edits applied as chosen; a refused or declined change leaves every file as it was."""
     proposal = propose(paths.root, answer.text, files)
+    if not proposal.changes:
+        click.echo("nothing to apply: the answer's files are already as it says", err=True)
+        return Applied(files=(), kept=False, commit=None, reason="the answer changes nothing")
     refuse_uncommitted(paths.root, list(proposal.changes), paths.ask_written_file, force=choices.force)
     if choices.confirm and terminal_available():
         click.echo(diff_text(paths.root, proposal.changes, color=colours_wanted(sys.stderr)), err=True)
