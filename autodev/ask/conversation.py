@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from autodev.errors import UsageError
 from autodev.llm.client import Message
 from autodev.logs import get_logger
-from autodev.project import ProjectPaths, find_project_root, user_data_dir
 
 SUFFIX = ".jsonl"
 FIRST_PROMPT_WIDTH = 60
@@ -112,22 +110,14 @@ class _Model(BaseModel):
     name: str | None
 
 
-def conversations_dir_for(start: Path, env: Mapping[str, str]) -> Path:
-    """Where conversations live: the project's ``.autodev/conversations/``, else the user's data directory."""
-    root = find_project_root(start)
-    if root is not None:
-        return ProjectPaths(root=root).conversations_dir
-    return user_data_dir(env) / "conversations"
-
-
 def utc_now() -> str:
     """Now in ISO 8601, UTC, to the second."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def new_id() -> str:
     """A sortable, unique id: the UTC time and 4 random hex digits (two starts in one second differ)."""
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
 def first_line(text: str) -> str:
@@ -209,9 +199,9 @@ class ConversationStore:
             return self._path(ref)
         matches = [conversation_id for conversation_id in ids if ref and conversation_id.startswith(ref)]
         if not matches:
-            raise UsageError(f"no conversation {ref!r}; `autodev conversations list` shows them")
+            raise UsageError(f"no conversation {ref} (see `autodev conversations list`)")
         if len(matches) > 1:
-            raise UsageError(f"{ref!r} names several conversations: {', '.join(matches)}; give more of the id")
+            raise UsageError(f"{ref} names several conversations: {', '.join(matches)}; give more of the id")
         return self._path(matches[0])
 
     def _write(self, conversation: Conversation, record: dict[str, Any]) -> None:
@@ -268,7 +258,7 @@ def _apply(raw: object, fields: dict[str, Any], turns: list[Turn]) -> None:
 
 
 def _mtime_iso(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
 
 def _summary(conversation: Conversation, path: Path) -> ConversationSummary:
