@@ -37,6 +37,10 @@ class NotARepositoryError(UsageError):
     """autodev needs git to commit and roll back; the project is not inside a repository."""
 
 
+class ContextTooLongError(UsageError):
+    """The instructions, files and question alone do not fit the model's context window."""
+
+
 class SpecError(UsageError):
     """The specification cannot be read (missing, empty, not UTF-8)."""
 
@@ -117,3 +121,17 @@ class BudgetExceededError(AutodevError):
 
 
 _CAP_KEYS = {"requirement": "per_requirement_usd", "run": "per_run_usd", "day": "per_day_usd"}
+
+
+class ContextTooLongError(UsageError):
+    """A question with its files does not fit the model's context window even without the conversation's history."""
+
+    def __init__(self, tokens: int, window: int, reserve: int) -> None:
+        self.tokens = tokens
+        self.window = window
+        self.reserve = reserve
+        super().__init__(
+            f"the question and its files come to about {tokens} tokens, more than the model's context window of "
+            f"{window} tokens holds with {reserve} kept for the answer; leave out some files, choose a model with "
+            "a larger window, or set [llm.models.NAME] context_tokens"
+        )
