@@ -37,10 +37,6 @@ class NotARepositoryError(UsageError):
     """autodev needs git to commit and roll back; the project is not inside a repository."""
 
 
-class ContextTooLongError(UsageError):
-    """The instructions, files and question alone do not fit the model's context window."""
-
-
 class SpecError(UsageError):
     """The specification cannot be read (missing, empty, not UTF-8)."""
 
@@ -124,7 +120,7 @@ _CAP_KEYS = {"requirement": "per_requirement_usd", "run": "per_run_usd", "day": 
 
 
 class ContextTooLongError(UsageError):
-    """A question with its files does not fit the model's context window even without the conversation's history."""
+    """The instructions, files and question alone do not fit the model's context window; no call is made."""
 
     def __init__(self, tokens: int, window: int, reserve: int) -> None:
         self.tokens = tokens
