@@ -24,7 +24,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("local models", ["autodev.local"]),
     ("routing", ["autodev.route"]),
     ("pass", ["autodev.core"]),
-    ("applications", ["autodev.bench", "autodev.loop", "autodev.watch", "autodev.init", "autodev.testing"]),
+    ("applications", ["autodev.bench", "autodev.loop", "autodev.watch", "autodev.init", "autodev.testing",
+                      "autodev.ask"]),
     ("command line", ["autodev.cli", "autodev.__main__"]),
 ]  # fmt: skip
 

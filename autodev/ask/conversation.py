@@ -174,6 +174,10 @@ class ConversationStore:
         """Every conversation, the most recently updated first."""
         return [_summary(_read(path), path) for path in self._paths_newest_first()]
 
+    def resolve(self, ref: str) -> str:
+        """The id ``ref`` names (exactly or as a unique prefix), so a command can check every ref before acting."""
+        return self._resolve(ref).name.removesuffix(SUFFIX)
+
     def remove(self, ref: str) -> str:
         """Delete one conversation (``ref`` as for :meth:`load`); its id."""
         path = self._resolve(ref)
