@@ -99,22 +99,22 @@ class TestStreaming:
         """A slow stream's first words reach stdout (a pipe) long before the last ones are sent."""
         words = [f"word{n}" for n in range(12)]
         server.push(ScriptedReply(content=" ".join(words), chunk_delay_s=0.15))
-        process = subprocess.Popen(
+        with subprocess.Popen(
             [sys.executable, "-m", "autodev", "-C", str(project), "ask", "say", "words"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        )
-        assert process.stdout is not None
-        first = process.stdout.read1(64)  # type: ignore[attr-defined]
-        seen_first = time.monotonic()
-        rest = process.stdout.read()
-        finished = time.monotonic()
-        process.wait(timeout=30)
-        text = (first + rest).decode()
-        assert process.returncode == 0, process.stderr.read() if process.stderr else ""
-        assert text == " ".join(words) + "\n"
+        ) as process:
+            assert process.stdout is not None and process.stderr is not None
+            first = process.stdout.read1(64)  # type: ignore[attr-defined]
+            seen_first = time.monotonic()
+            rest = process.stdout.read()
+            finished = time.monotonic()
+            errors = process.stderr.read().decode()
+            process.wait(timeout=30)
+        assert process.returncode == 0, errors
+        assert (first + rest).decode() == " ".join(words) + "\n"
         assert first.decode().startswith("word0")
         assert finished - seen_first > 1.0  # about 12 x 0.15 s of the stream were still to come
 

@@ -94,7 +94,7 @@ def _read_stdin() -> str | None:
 
 
 def prepare_place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Config]:
-    from autodev.ask.place import ask_paths, in_project
+    from autodev.ask.place import ask_paths, in_project, keep_state_out_of_git
     from autodev.config import Config, load_config
     from autodev.logs import configure_logging
 
@@ -103,6 +103,7 @@ def prepare_place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPat
     if no_cache:
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()
+    keep_state_out_of_git(paths)
     level = "debug" if options.console_level == "debug" else "warning"
     configure_logging(log_file=paths.log_file, console_level=level, json_console=options.log_json,
                       human=level != "debug")  # fmt: skip
