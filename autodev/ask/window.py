@@ -113,7 +113,9 @@ def fit_to_window(
     if fixed > budget:
         raise ContextTooLongError(fixed, window, reserve)
     exchanges = _exchanges(history)
-    for start in range(len(exchanges) + 1):
+    # an answer whose question is not in the history must not follow the head: that exchange always goes
+    first_kept = 1 if exchanges and exchanges[0][0].get("role") == "assistant" else 0
+    for start in range(first_kept, len(exchanges) + 1):
         dropped = [message for exchange in exchanges[:start] for message in exchange]
         kept = [message for exchange in exchanges[start:] for message in exchange]
         for summary in _summaries(dropped):
