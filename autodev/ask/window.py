@@ -118,7 +118,9 @@ def fit_to_window(
     for start in range(first_kept, len(exchanges) + 1):
         dropped = [message for exchange in exchanges[:start] for message in exchange]
         kept = [message for exchange in exchanges[start:] for message in exchange]
-        for summary in _summaries(dropped):
+        # the topics may be left out (then the summary) only once all history is gone: a summary always comes first
+        summaries = _summaries(dropped) if start == len(exchanges) else _summaries(dropped)[:1]
+        for summary in summaries:
             messages = [*head, *summary, *kept, latest]
             tokens = messages_tokens(messages)
             if tokens <= budget:
@@ -139,7 +141,7 @@ def _exchanges(history: Sequence[Message]) -> list[list[Message]]:
 
 def _summaries(dropped: Sequence[Message]) -> list[list[Message]]:
     """The summary messages to try, longest first: none when nothing was dropped; with the topics, then without
-    them (many topics could fill a small window), then none at all."""
+    them (many topics could fill a small window), then none at all (only when the question alone just fits)."""
     if not dropped:
         return [[]]
     count = f"Earlier in this conversation, {len(dropped)} messages were left out to fit the model's context window."
