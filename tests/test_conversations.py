@@ -148,6 +148,13 @@ class TestConversationStore:
         assert len(loaded.turns) == 2
         assert [log["line"] for log in logs] == [4, 5, 6]
 
+    def test_a_file_without_its_started_record_loads_with_the_id_of_its_name(self, tmp_path: Path) -> None:
+        """The first line lost too: the id comes from the file name, the start from the first turn."""
+        path = write_conversation(tmp_path, "20261203-041612-3fa9", "kept", mtime=1000)
+        path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[1:]) + "\n", encoding="utf-8")
+        loaded = ConversationStore(tmp_path).load("20261203-041612-3fa9")
+        assert loaded.id == "20261203-041612-3fa9" and loaded.started_at == AT and len(loaded.turns) == 2
+
     def test_summaries_and_last_are_the_most_recently_updated_first(self, tmp_path: Path) -> None:
         """Updated = the file's modification time (its last append), ties broken by id, newest first."""
         write_conversation(tmp_path, "20261201-000000-aaaa", "old, touched last", mtime=3000)

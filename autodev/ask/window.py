@@ -113,10 +113,14 @@ def fit_to_window(
     if fixed > budget:
         raise ContextTooLongError(fixed, window, reserve)
     exchanges = _exchanges(history)
-    for start in range(len(exchanges) + 1):
+    # an answer whose question is not in the history must not follow the head: that exchange always goes
+    first_kept = 1 if exchanges and exchanges[0][0].get("role") == "assistant" else 0
+    for start in range(first_kept, len(exchanges) + 1):
         dropped = [message for exchange in exchanges[:start] for message in exchange]
         kept = [message for exchange in exchanges[start:] for message in exchange]
-        for summary in _summaries(dropped):
+        # the topics may be left out (then the summary) only once all history is gone: a summary always comes first
+        summaries = _summaries(dropped) if start == len(exchanges) else _summaries(dropped)[:1]
+        for summary in summaries:
             messages = [*head, *summary, *kept, latest]
             tokens = messages_tokens(messages)
             if tokens <= budget:
@@ -137,7 +141,7 @@ def _exchanges(history: Sequence[Message]) -> list[list[Message]]:
 
 def _summaries(dropped: Sequence[Message]) -> list[list[Message]]:
     """The summary messages to try, longest first: none when nothing was dropped; with the topics, then without
-    them (many topics could fill a small window), then none at all."""
+    them (many topics could fill a small window), then none at all (only when the question alone just fits)."""
     if not dropped:
         return [[]]
     count = f"Earlier in this conversation, {len(dropped)} messages were left out to fit the model's context window."
