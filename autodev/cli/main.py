@@ -38,7 +38,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "Ask a model about code: files and piped input are context; the answer streams as it arrives.",
     ),
     "chat": LazyCommand(
-        "autodev.cli.chat_cmd", "chat", "Talk with a model about code at an interactive prompt, with history."
+        "autodev.cli.chat_cmd",
+        "chat",
+        "Talk with a model about code at an interactive prompt (/help lists the commands).",
     ),
     "conversations": LazyCommand(
         "autodev.cli.conversations_cmd",
