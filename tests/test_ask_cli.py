@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, autodev, config_text, git, head, snapshot, write_files
+from helpers import REPO_ROOT, autodev, config_text, fresh_python, git, head, snapshot, write_files
 
+from autodev.ask.place import ask_paths
 from autodev.testing import ScriptedReply, ScriptedServer
 
 FIXED = "def add(a, b):\n    return a + b\n"
@@ -266,3 +267,34 @@ class TestModels:
         assert autodev(project, "ask", "hi") == 1
         assert "budget" in capsys.readouterr().err
         assert server.requests == []
+
+
+@pytest.mark.req("ASK-1")
+class TestWhatAskLoads:
+    def test_ask_loads_no_pass_no_spec_parser_and_no_litellm_before_its_call(self) -> None:
+        """A hosted model's `ask` pays for the command, the router and the call only (LiteLLM on first use)."""
+        code = (
+            "import sys, autodev.cli.ask_cmd, autodev.ask.session, autodev.local.serving, autodev.ask.changes; "
+            "print(' '.join(sorted(sys.modules)))"
+        )
+        done = fresh_python(code)
+        assert done.returncode == 0, done.stderr
+        loaded = set(done.stdout.split())
+        assert "litellm" not in loaded
+        assert not {name for name in loaded if name.startswith(("autodev.core", "autodev.watch", "autodev.bench"))}
+        assert "autodev.spec.parser" not in loaded and "markdown_it" not in loaded
+
+
+@pytest.mark.req("ASK-6")
+class TestWhereAskKeepsItsState:
+    def test_inside_a_project_state_is_the_projects(self, project: Path) -> None:
+        paths = ask_paths(project / "tests", {"XDG_DATA_HOME": "/nowhere"})
+        assert paths.root == project and paths.conversations_dir == project / ".autodev" / "conversations"
+
+    def test_outside_a_project_state_is_in_the_users_data_directory(self, tmp_path: Path) -> None:
+        alone = tmp_path / "scratch"
+        alone.mkdir()
+        paths = ask_paths(alone, {"XDG_DATA_HOME": str(tmp_path / "data")})
+        assert paths.root == alone
+        assert paths.conversations_dir == tmp_path / "data" / "autodev" / "conversations"
+        assert paths.cache_dir == tmp_path / "data" / "autodev" / "cache"
