@@ -79,6 +79,7 @@ class ModelConfig(_Section):
     max_tokens: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=600.0, gt=0)
     seed: int | None = None
+    context_tokens: int | None = Field(default=None, ge=256)  # the model's context window, when autodev cannot know it
 
     @model_validator(mode="after")
     def _model_or_gguf(self) -> ModelConfig:

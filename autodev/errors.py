@@ -121,3 +121,17 @@ class BudgetExceededError(AutodevError):
 
 
 _CAP_KEYS = {"requirement": "per_requirement_usd", "run": "per_run_usd", "day": "per_day_usd"}
+
+
+class ContextTooLongError(UsageError):
+    """The instructions, files and question alone do not fit the model's context window; no call is made."""
+
+    def __init__(self, tokens: int, window: int, reserve: int) -> None:
+        self.tokens = tokens
+        self.window = window
+        self.reserve = reserve
+        super().__init__(
+            f"the question and its files come to about {tokens} tokens, more than the model's context window of "
+            f"{window} tokens holds with {reserve} kept for the answer; leave out some files, choose a model with "
+            "a larger window, or set [llm.models.NAME] context_tokens"
+        )

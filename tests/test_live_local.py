@@ -6,6 +6,7 @@ the pass result), never about the models' wording. Needs the `local` extra, whic
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -76,3 +77,20 @@ class TestLiveLocalModels:
         assert attempts[-1]["outcome"] == "green"
         trailers = git(project, "log", "-1", "--format=%(trailers:only,unfold)")
         assert f"Autodev-Model: openai/{SMALL}" in trailers
+
+
+@pytest.mark.req("ASK-1")
+class TestLiveAsk:
+    def test_the_small_coder_answers_a_one_line_question_through_ask(
+        self, repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`autodev ask --model local/qwen2.5-coder-0.5b` serves the model, streams an answer and records it."""
+        need(SMALL)
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))
+        (repo / "autodev.toml").write_text("", encoding="utf-8")  # a project on defaults
+        code = run_cli(["-C", str(repo), "ask", "--json", "--model", SMALL, "In Python, what does len([1, 2]) return?"])
+        payload = json.loads(capsys.readouterr().out)
+        assert code == 0, payload
+        assert payload["model"] == SMALL and payload["answer"].strip()
+        assert payload["output_tokens"] > 0
+        assert (repo / ".autodev" / "conversations" / f"{payload['conversation']}.jsonl").is_file()

@@ -19,3 +19,16 @@ def ask_paths(start: Path, env: Mapping[str, str]) -> ProjectPaths:
 
 def in_project(paths: ProjectPaths) -> bool:
     return paths.state_root is None
+
+
+def keep_state_out_of_git(paths: ProjectPaths) -> None:
+    """`.autodev/` stays out of ``git status`` (as a pass keeps it), when the project is a repository."""
+    from autodev.errors import AutodevError
+    from autodev.vcs import GitRepo
+
+    if not in_project(paths):
+        return
+    try:
+        GitRepo.open(paths.root).ensure_excluded()
+    except AutodevError:  # not a repository (ask works without one), or git cannot say
+        return

@@ -33,6 +33,7 @@ class Answer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    question: str
     text: str
     model: str
     tier: str
@@ -68,6 +69,7 @@ class AskSession:
         self.conversation = conversation
         self.system = system
         self._tier_name: str | None = None
+        self.last: Answer | None = None  # this session's last answer, for chat's /apply
         self._router = self._new_router(conversation.model)
 
     # ---------------------------------------------------------------------------------------------- choices
@@ -134,7 +136,8 @@ class AskSession:
                 cached=completion.cached,
             ),
         )
-        return Answer(
+        self.last = Answer(
+            question=question,
             text=completion.text,
             model=answered_by.name,
             tier=tier.name,
@@ -147,10 +150,7 @@ class AskSession:
             dropped=fitted.dropped,
             window=fitted.window,
         )
-
-    def last_answer(self) -> str | None:
-        answers = [turn.content for turn in self.conversation.turns if turn.role == "assistant"]
-        return answers[-1] if answers else None
+        return self.last
 
     def _new_router(self, model: str | None) -> Router:
         return Router(self.paths, self.config, self.client, self.env, model_override=model)

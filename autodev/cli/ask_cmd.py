@@ -12,7 +12,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,6 @@ from autodev.cli.options import GlobalOptions
 if TYPE_CHECKING:
     from autodev.ask.changes import Applied
     from autodev.ask.session import Answer, AskSession
-    from autodev.cli.answer_view import AnswerView
     from autodev.config import Config
     from autodev.project import ProjectPaths
 
@@ -61,14 +60,13 @@ def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], 
         raise click.UsageError('no question: autodev ask "QUESTION" (or pipe one in)')
     if not prompt:
         stdin_text = None  # the piped text is the question itself
-    paths, config = _place(options, no_cache=flags["no_cache"])
-    session_files = [_relative(paths.root, options.start, name) for name in files]
-    with _session(paths, config, flags) as session:
+    paths, config = prepare_place(options, no_cache=flags["no_cache"])
+    session_files = [relative_to_root(paths.root, options.start, name) for name in files]
+    with open_session(paths, config, flags) as session:
         session.add_files(session_files)
-        view = _view(flags["as_json"])
-        answer = _answer(session, view, question, stdin_text)
+        answer = show_answer(session, question, stdin_text, quiet=flags["as_json"])
         written = _write_output(_under(options.start, flags["output"]), answer)
-        applied = _apply(paths, config, session, answer, question, flags, view) if flags["apply_"] else None
+        applied = _apply(paths, config, session, answer, question, flags) if flags["apply_"] else None
     if flags["as_json"]:
         click.echo(json.dumps(_payload(answer, written, applied), indent=2))
     ctx.exit(1 if applied is not None and not applied.kept else 0)
@@ -95,8 +93,8 @@ def _read_stdin() -> str | None:
     return text or None
 
 
-def _place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Config]:
-    from autodev.ask.place import ask_paths, in_project
+def prepare_place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Config]:
+    from autodev.ask.place import ask_paths, in_project, keep_state_out_of_git
     from autodev.config import Config, load_config
     from autodev.logs import configure_logging
 
@@ -105,13 +103,14 @@ def _place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Con
     if no_cache:
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()
+    keep_state_out_of_git(paths)
     level = "debug" if options.console_level == "debug" else "warning"
     configure_logging(log_file=paths.log_file, console_level=level, json_console=options.log_json,
                       human=level != "debug")  # fmt: skip
     return paths, config
 
 
-def _relative(root: Path, start: Path, name: str) -> str:
+def relative_to_root(root: Path, start: Path, name: str) -> str:
     """A -f path as the conversation keeps it: relative to the root when inside it, else absolute."""
     full = (start / name).resolve()
     try:
@@ -121,7 +120,7 @@ def _relative(root: Path, start: Path, name: str) -> str:
 
 
 @contextlib.contextmanager
-def _session(paths: ProjectPaths, config: Config, flags: dict[str, Any]) -> Iterator[AskSession]:
+def open_session(paths: ProjectPaths, config: Config, flags: dict[str, Any]) -> Iterator[AskSession]:
     """The conversation asked for (new, last, or by id) with the model chosen; local models served meanwhile."""
     from autodev.ask.conversation import ConversationStore
     from autodev.ask.session import AskSession
@@ -144,17 +143,12 @@ def _session(paths: ProjectPaths, config: Config, flags: dict[str, Any]) -> Iter
         yield session
 
 
-def _view(as_json: bool) -> AnswerView:
+def show_answer(session: AskSession, question: str, stdin_text: str | None, *, quiet: bool = False) -> Answer:
+    """Ask, printing the answer as it streams in; ``quiet`` (--json): stdout is for one JSON object only."""
     from autodev.cli.answer_view import AnswerView
-
-    if as_json:  # stdout is for the one JSON object: the text streams nowhere
-        return AnswerView(out=io.StringIO(), notes=False)
-    return AnswerView()
-
-
-def _answer(session: AskSession, view: AnswerView, question: str, stdin_text: str | None) -> Answer:
     from autodev.progress import listening
 
+    view = AnswerView(out=io.StringIO(), notes=False) if quiet else AnswerView()
     with listening(view):
         answer = session.ask(question, stdin_text=stdin_text)
     view.finish(answer.text)
@@ -194,85 +188,13 @@ def _write_output(path: Path | None, answer: Answer) -> str | None:
 
 
 def _apply(
-    paths: ProjectPaths,
-    config: Config,
-    session: AskSession,
-    answer: Answer,
-    question: str,
-    flags: dict[str, Any],
-    view: AnswerView,
+    paths: ProjectPaths, config: Config, session: AskSession, answer: Answer, question: str, flags: dict[str, Any]
 ) -> Applied:
-    from autodev.ask.changes import Applied, apply_changes, diff_text, propose, refuse_uncommitted
-    from autodev.vcs.trailers import CONVERSATION_TRAILER, MODEL_TRAILER
+    from autodev.cli.apply_flow import ApplyChoices, apply_answer
 
-    proposal = propose(paths.root, answer.text, session.conversation.files)
-    refuse_uncommitted(paths.root, list(proposal.changes), paths.ask_written_file, force=flags["force"])
-    if not flags["yes"] and not flags["as_json"] and _terminal_available():
-        click.echo(diff_text(paths.root, proposal.changes, color=_colours()), err=True)
-        if not _confirm(f"Apply these changes to {_files(proposal.changes)}?"):
-            click.echo("not applied: nothing was changed", err=True)
-            return Applied(files=tuple(proposal.changes), kept=False, commit=None, reason="declined",
-                           tests_before=None, tests_after=None)  # fmt: skip
-    applied = apply_changes(
-        paths,
-        proposal.changes,
-        message=f"autodev ask: {_subject(question)}",
-        trailers={MODEL_TRAILER: answer.model, CONVERSATION_TRAILER: answer.conversation},
-        commit=not flags["no_commit"],
-        tests=_test_command(paths, config) if flags["test_"] else None,
-    )
-    click.echo(_applied_line(applied), err=True)
-    return applied
-
-
-def _test_command(paths: ProjectPaths, config: Config) -> Any:
-    import functools
-
-    from autodev.verify.runner import run_tests
-
-    return functools.partial(run_tests, command=config.project.test_command, timeout_s=config.tests.timeout_s,
-                             scratch_dir=paths.scratch_dir)  # fmt: skip
-
-
-def _applied_line(applied: Applied) -> str:
-    tests = f" (tests: {applied.tests_before} -> {applied.tests_after})" if applied.tests_after else ""
-    if not applied.kept:
-        return f"rolled back {_files(applied.files)}: {applied.reason}{tests}"
-    where = f"committed {applied.commit[:8]}" if applied.commit else applied.reason
-    return f"applied {_files(applied.files)}: {where}{tests}"
-
-
-def _files(paths: Sequence[str] | dict[str, str]) -> str:
-    names = list(paths)
-    return ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} and {len(names) - 3} more"
-
-
-def _subject(question: str) -> str:
-    line = question.strip().splitlines()[0] if question.strip() else "answer applied"
-    return line if len(line) <= 60 else line[:57] + "..."
-
-
-def _terminal_available() -> bool:
-    return sys.stderr.isatty() and (sys.stdin.isatty() or Path("/dev/tty").exists())
-
-
-def _colours() -> bool:
-    from autodev.logs import colours_wanted
-
-    return colours_wanted(sys.stderr)
-
-
-def _confirm(question: str) -> bool:
-    """Ask on the terminal even when stdin is a pipe (``git diff | autodev ask ... --apply``)."""
-    if sys.stdin.isatty():
-        return click.confirm(question, default=False, err=True)
-    try:
-        with Path("/dev/tty").open("r+", encoding="utf-8") as tty:
-            tty.write(f"{question} [y/N]: ")
-            tty.flush()
-            return tty.readline().strip().lower() in ("y", "yes")
-    except OSError:
-        return False
+    choices = ApplyChoices(force=flags["force"], confirm=not flags["yes"] and not flags["as_json"],
+                           commit=not flags["no_commit"], test=flags["test_"])  # fmt: skip
+    return apply_answer(paths, config, session.conversation.files, answer, question, choices)
 
 
 def _payload(answer: Answer, written: str | None, applied: Applied | None) -> dict[str, Any]:

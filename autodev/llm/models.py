@@ -36,6 +36,7 @@ class ResolvedModel(BaseModel):
     max_tokens: int | None = None
     timeout_s: float = 600.0
     seed: int | None = None
+    context_tokens: int | None = None  # the context window configured ([llm.models.NAME] context_tokens)
     gguf: str | None = None  # a local model autodev serves itself: a catalog alias or a file path
     api_key_env: str | None = None  # where the key came from, to name it when the provider refuses it
     note: str | None = None
@@ -170,4 +171,5 @@ def _from_config(name: str, configured: ModelConfig, env: Mapping[str, str], loc
         temperature=configured.temperature,
         max_tokens=configured.max_tokens,
         timeout_s=configured.timeout_s,
+        context_tokens=configured.context_tokens,
     )

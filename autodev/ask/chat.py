@@ -1,0 +1,94 @@
+"""What a line typed at `autodev chat`'s prompt means: a question, or one of the slash commands.
+
+Pure, so that every command's reading is tested without a terminal; the REPL (``autodev.cli.chat_cmd``) acts on
+the result.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+CommandName = Literal["add", "drop", "files", "model", "apply", "undo", "cost", "help", "exit"]
+
+# name -> (argument, what it does); the order is the help's.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add": ("FILE...", "send these files with every question from now on"),
+    "drop": ("FILE...", "stop sending these files"),
+    "files": ("", "the files in the conversation"),
+    "model": ("NAME", "answer with this model from now on (no NAME: say which model answers)"),
+    "apply": ("", "apply the last answer's code blocks to the files (diff shown, then asked)"),
+    "undo": ("", "revert autodev's last commit"),
+    "cost": ("", "tokens and money spent in this conversation"),
+    "help": ("", "this list"),
+    "exit": ("", "leave (Ctrl-D does too)"),
+}
+_ALIASES = {"quit": "exit", "q": "exit", "?": "help"}
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: CommandName
+    args: tuple[str, ...] = ()
+
+
+class Unknown(BaseModel):
+    """A line that looks like a command but is none: said so, with the closest command, and not sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message: str
+
+
+def read_line(line: str) -> Question | Command | Unknown | None:
+    """None for an empty line; ``//text`` sends ``/text`` as a question (a path, say)."""
+    text = line.strip()
+    if not text:
+        return None
+    if text.startswith("//"):
+        return Question(text=text[1:])
+    if not text.startswith("/"):
+        return Question(text=text)
+    try:
+        words = shlex.split(text[1:])
+    except ValueError as error:
+        return Unknown(message=f"cannot read {text!r}: {error}")
+    if not words:
+        return Unknown(message="a command after /, for example /help")
+    name = _ALIASES.get(words[0].lower(), words[0].lower())
+    if name not in COMMANDS:
+        close = difflib.get_close_matches(name, [*COMMANDS, *_ALIASES], n=1, cutoff=0.6)
+        guess = f"; did you mean /{close[0]}?" if close else ""
+        return Unknown(message=f"no command /{words[0]}{guess} (/help lists them; //text sends /text as a question)")
+    args = tuple(words[1:])
+    problem = _argument_problem(name, args)
+    if problem:
+        return Unknown(message=problem)
+    return Command(name=name, args=args)
+
+
+def _argument_problem(name: str, args: tuple[str, ...]) -> str | None:
+    wanted = COMMANDS[name][0]
+    if wanted == "FILE..." and not args:
+        return f"/{name} needs at least one FILE"
+    if wanted == "" and args:
+        return f"/{name} takes no argument"
+    if name == "model" and len(args) > 1:
+        return "/model takes one NAME"
+    return None
+
+
+def help_text() -> str:
+    width = max(len(f"/{name} {arg}".rstrip()) for name, (arg, _) in COMMANDS.items())
+    lines = [f"  {f'/{name} {arg}'.rstrip():<{width}}  {what}" for name, (arg, what) in COMMANDS.items()]
+    return "\n".join(["Type a question, or:", *lines])

@@ -1,0 +1,168 @@
+"""`autodev chat`: a conversation at an interactive prompt, with line editing and history (GNU readline or
+libedit, whichever this Python has), slash commands, and the answer streamed as it arrives.
+
+Ctrl-C while a model answers stops that answer and returns to the prompt (nothing is recorded for it); at the
+prompt it clears the line. Ctrl-D or /exit leaves. The session is one ``AskSession``, so `autodev ask --continue`
+and `autodev conversations show` see the same conversation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from autodev.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from autodev.ask.chat import Command
+    from autodev.ask.session import AskSession
+    from autodev.config import Config
+    from autodev.project import ProjectPaths
+
+PROMPT = "autodev> "
+HISTORY_LINES = 1000
+
+
+@click.command()
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Start with FILE in the conversation.")
+@click.option("--model", "-m", "model_name", help="Any LiteLLM model, [llm.models] name, local/... or Ollama name.")
+@click.option("--tier", help="Ask the models of this [llm.tiers] tier (default: the cheapest tier).")
+@click.option("--system", help="Extra instructions for the model.")
+@click.option("--continue", "-c", "continue_", is_flag=True, help="Continue the last conversation.")
+@click.option("--conversation", "conversation_ref", metavar="ID", help="Continue conversation ID.")
+@click.option("--no-cache", is_flag=True, help="Ask the model afresh: no response cache read or written.")
+@click.pass_context
+def chat(ctx: click.Context, /, files: tuple[str, ...], **flags: Any) -> None:
+    """Talk with a model about code at an interactive prompt (/help lists the commands)."""
+    from autodev.cli.ask_cmd import open_session, prepare_place, relative_to_root
+
+    options: GlobalOptions = ctx.obj
+    if flags["model_name"] and flags["tier"]:
+        raise click.UsageError("--model and --tier choose the same thing: give one")
+    paths, config = prepare_place(options, no_cache=flags["no_cache"])
+    with open_session(paths, config, flags) as session:
+        session.add_files([relative_to_root(paths.root, options.start, name) for name in files])
+        with _line_editing(paths.chat_history_file):
+            _greet(session)
+            _loop(session, paths, config, options.start)
+
+
+def _greet(session: AskSession) -> None:
+    files = ", ".join(session.conversation.files) or "none (/add FILE)"
+    click.echo(f"autodev chat · {session.described()} · conversation {session.conversation.id} · files: {files}")
+    click.echo("/help for commands, /exit or Ctrl-D to leave")
+
+
+def _loop(session: AskSession, paths: ProjectPaths, config: Config, start: Path) -> None:
+    from autodev.ask.chat import Command, Question, Unknown, read_line
+    from autodev.errors import AutodevError
+
+    while True:
+        try:
+            line = input(PROMPT)
+        except EOFError:
+            click.echo()
+            return
+        except KeyboardInterrupt:
+            click.echo("^C (/exit or Ctrl-D to leave)")
+            continue
+        read = read_line(line)
+        try:
+            if isinstance(read, Question):
+                _ask(session, read.text)
+            elif isinstance(read, Unknown):
+                click.echo(read.message, err=True)
+            elif isinstance(read, Command) and not _command(session, paths, config, start, read):
+                return
+        except AutodevError as error:  # the conversation goes on: a failed call or a refused apply is one message
+            click.echo(f"error: {error}", err=True)
+
+
+def _ask(session: AskSession, question: str) -> None:
+    from autodev.cli.ask_cmd import show_answer
+
+    try:
+        show_answer(session, question, None)
+    except KeyboardInterrupt:
+        click.echo("\n(answer interrupted; nothing was recorded)", err=True)
+
+
+def _command(session: AskSession, paths: ProjectPaths, config: Config, start: Path, command: Command) -> bool:
+    """Carry out one slash command; False when the chat should end."""
+    from autodev.ask.chat import help_text
+    from autodev.cli.ask_cmd import relative_to_root
+
+    name, args = command.name, command.args
+    if name == "exit":
+        return False
+    if name == "help":
+        click.echo(help_text())
+    elif name == "add":
+        session.add_files([relative_to_root(paths.root, start, arg) for arg in args])
+        click.echo(f"files: {', '.join(session.conversation.files)}")
+    elif name == "drop":
+        unknown = session.drop_files([relative_to_root(paths.root, start, arg) for arg in args])
+        if unknown:
+            click.echo(f"not in the conversation: {', '.join(unknown)}", err=True)
+        click.echo(f"files: {', '.join(session.conversation.files) or 'none'}")
+    elif name == "files":
+        click.echo(f"files: {', '.join(session.conversation.files) or 'none (/add FILE)'}")
+    elif name == "model":
+        click.echo(f"model: {session.choose(model=args[0]) if args else session.described()}")
+    elif name == "cost":
+        click.echo(_cost(session))
+    elif name == "apply":
+        _apply_last(session, paths, config)
+    elif name == "undo":
+        _undo(paths)
+    return True
+
+
+def _apply_last(session: AskSession, paths: ProjectPaths, config: Config) -> None:
+    from autodev.cli.apply_flow import ApplyChoices, apply_answer
+
+    answer = session.last
+    if answer is None:
+        click.echo("nothing to apply yet: ask first", err=True)
+        return
+    apply_answer(paths, config, session.conversation.files, answer, answer.question, ApplyChoices())
+
+
+def _undo(paths: ProjectPaths) -> None:
+    from autodev.ask.undo import undo_last
+
+    undone = undo_last(paths.root)
+    click.echo(f"undid {undone.undone[:8]} {undone.subject}: {', '.join(undone.files)} restored")
+
+
+def _cost(session: AskSession) -> str:
+    turns = [turn for turn in session.conversation.turns if turn.role == "assistant"]
+    tokens = sum(turn.input_tokens + turn.output_tokens for turn in turns)
+    cost = sum(turn.cost_usd for turn in turns)
+    cached = sum(1 for turn in turns if turn.cached)
+    from_cache = f" ({cached} from the cache)" if cached else ""
+    return f"{len(turns)} answer(s){from_cache}, {tokens:,} tokens, ${cost:.4f}"
+
+
+@contextlib.contextmanager
+def _line_editing(history: Path) -> Iterator[None]:
+    """Line editing and a history kept between chats, when this Python has readline (it need not)."""
+    try:
+        import readline
+    except ImportError:
+        yield
+        return
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    readline.set_history_length(HISTORY_LINES)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+            history.chmod(0o600)
