@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from autodev.cli.ask_options import conversation_options
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
@@ -36,12 +37,7 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="With --apply: write over files with uncommitted changes.")
 @click.option("--yes", "-y", is_flag=True, help="With --apply: do not show the diff and ask first.")
 @click.option("--no-commit", is_flag=True, help="With --apply: leave the changes unstaged, no commit.")
-@click.option("--model", "-m", "model_name", help="Any LiteLLM model, [llm.models] name, local/... or Ollama name.")
-@click.option("--tier", help="Ask the models of this [llm.tiers] tier (default: the cheapest tier).")
-@click.option("--system", help="Extra instructions for the model.")
-@click.option("--continue", "-c", "continue_", is_flag=True, help="Continue the last conversation.")
-@click.option("--conversation", "conversation_ref", metavar="ID", help="Continue conversation ID.")
-@click.option("--no-cache", is_flag=True, help="Ask the model afresh: no response cache read or written.")
+@conversation_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, model, tokens, cost) instead.")
 @click.pass_context
 def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], **flags: Any) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from autodev.cli.ask_options import conversation_options
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
@@ -29,12 +30,7 @@ HISTORY_LINES = 1000
 
 @click.command()
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Start with FILE in the conversation.")
-@click.option("--model", "-m", "model_name", help="Any LiteLLM model, [llm.models] name, local/... or Ollama name.")
-@click.option("--tier", help="Ask the models of this [llm.tiers] tier (default: the cheapest tier).")
-@click.option("--system", help="Extra instructions for the model.")
-@click.option("--continue", "-c", "continue_", is_flag=True, help="Continue the last conversation.")
-@click.option("--conversation", "conversation_ref", metavar="ID", help="Continue conversation ID.")
-@click.option("--no-cache", is_flag=True, help="Ask the model afresh: no response cache read or written.")
+@conversation_options
 @click.pass_context
 def chat(ctx: click.Context, /, files: tuple[str, ...], **flags: Any) -> None:
     """Talk with a model about code at an interactive prompt (/help lists the commands)."""
