@@ -7,11 +7,23 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, autodev, config_text, fresh_python, git, head, snapshot, write_files
+from helpers import (
+    REPO_ROOT,
+    autodev,
+    cli_process,
+    config_text,
+    fresh_python,
+    git,
+    head,
+    read_pty,
+    snapshot,
+    write_files,
+)
 
 from autodev.ask.place import ask_paths
 from autodev.testing import ScriptedReply, ScriptedServer
@@ -298,3 +310,27 @@ class TestWhereAskKeepsItsState:
         assert paths.root == alone
         assert paths.conversations_dir == tmp_path / "data" / "autodev" / "conversations"
         assert paths.cache_dir == tmp_path / "data" / "autodev" / "cache"
+
+
+@pytest.mark.req("ASK-3")
+class TestApplyOnATerminal:
+    @pytest.mark.parametrize(("reply", "applied"), [("y\n", True), ("n\n", False)])
+    def test_the_diff_is_shown_and_the_change_waits_for_a_yes(
+        self, project: Path, server: ScriptedServer, reply: str, applied: bool
+    ) -> None:
+        """On a terminal: the summary line, the diff, the question; y applies and commits, n changes nothing."""
+        before, files = head(project), snapshot(project)
+        server.push(f"calc.py\n```python\n{FIXED}```\n")
+        master, slave = os.openpty()
+        process = cli_process(project, "ask", "-f", "calc.py", "fix it", "--apply", terminal=slave)
+        threading.Timer(4.0, os.write, args=(master, reply.encode())).start()  # typed ahead of the question
+        transcript = read_pty(master, process, timeout_s=60)
+        assert "-    return a - b" in transcript.text and "+    return a + b" in transcript.text
+        assert "Apply these changes to calc.py?" in transcript.text
+        assert "scripted ·" in transcript.text  # the summary line on stderr
+        if applied:
+            assert process.returncode == 0, transcript.text
+            assert (project / "calc.py").read_text() == FIXED and head(project) != before
+        else:
+            assert process.returncode == 1, transcript.text
+            assert snapshot(project) == files and head(project) == before
