@@ -249,6 +249,16 @@ class TestModels:
         assert "did you mean 'scripted'" in capsys.readouterr().err
         assert server.requests == []
 
+    def test_a_typo_of_a_hosted_model_that_ollama_cannot_answer_says_did_you_mean(
+        self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`gpt-4o-mnii` is a valid Ollama name until Ollama fails; then the hosted name it resembles is named."""
+        monkeypatch.setenv("OLLAMA_API_BASE", "http://127.0.0.1:9")  # nothing listens: refused at once
+        config = project / "autodev.toml"
+        config.write_text("[llm]\nretries = 0\n" + config.read_text())
+        assert autodev(project, "ask", "--model", "gpt-4o-mnii", "hi") == 2
+        assert "did you mean 'gpt-4o-mini'" in capsys.readouterr().err
+
     def test_an_unknown_tier_names_the_tiers(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert autodev(project, "ask", "--tier", "tier9", "hi") == 2
         assert "tier1" in capsys.readouterr().err

@@ -18,9 +18,10 @@ from autodev.ask.conversation import Conversation, ConversationStore, Turn
 from autodev.ask.prompt import head_messages, question_message, read_context_files
 from autodev.ask.window import fit_to_window, window_tokens
 from autodev.config import Config
-from autodev.errors import UsageError
+from autodev.errors import ModelError, UsageError
 from autodev.llm.client import ChatClient
 from autodev.llm.models import ResolvedModel
+from autodev.llm.price_list import close_model_name
 from autodev.project import ProjectPaths
 from autodev.route import Router, TierPlan
 
@@ -121,7 +122,10 @@ class AskSession:
             reserve=_reserve(model, window),
         )
         caller = self._router.caller(ASK_BUDGET_SCOPE, on_error=lambda tier, model, error: None)
-        answered_by, completion = caller.ask(tier, fitted.messages, repair=False, attempt=0)
+        try:
+            answered_by, completion = caller.ask(tier, fitted.messages, repair=False, attempt=0)
+        except ModelError as error:
+            raise _misspelt_hosted(model, error) or error from None
         conversation = self.store.append(self.conversation, Turn(role="user", content=latest["content"], at=_now()))
         self.conversation = self.store.append(
             conversation,
@@ -168,6 +172,19 @@ def _tier_named(router: Router, name: str | None) -> TierPlan:
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     guess = f"; did you mean {close[0]!r}?" if close else ""
     raise UsageError(f"--tier {name}: no such tier{guess} (the tiers are {', '.join(names)}: [llm.tiers])")
+
+
+def _misspelt_hosted(model: ResolvedModel, error: ModelError) -> UsageError | None:
+    """A bare name sent to Ollama that failed, and is a typo of a hosted model's name: said so, not "cannot connect".
+
+    Only after the call failed: a bare name is a valid Ollama name until Ollama says otherwise (DESIGN.md).
+    """
+    if not model.litellm_model.startswith("ollama/") or model.note is None:
+        return None
+    close = close_model_name(model.name)
+    if close is None:
+        return None
+    return UsageError(f"--model {model.name}: {error.kind} at Ollama; did you mean {close!r}?")
 
 
 def _reserve(model: ResolvedModel, window: int) -> int:

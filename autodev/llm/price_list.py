@@ -8,6 +8,8 @@ of it.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -26,3 +28,14 @@ def bundled_price_list() -> dict[str, Any]:
             continue
         return data if isinstance(data, dict) else {}
     return {}
+
+
+@functools.lru_cache(maxsize=1)
+def _known_names() -> tuple[str, ...]:
+    return tuple(name for name in bundled_price_list() if name != "sample_spec")
+
+
+def close_model_name(name: str, *, cutoff: float = 0.9) -> str | None:
+    """The model LiteLLM knows whose name is closest to ``name`` (a typo of ``gpt-4o-mini``), if one is that close."""
+    matches = difflib.get_close_matches(name, _known_names(), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
