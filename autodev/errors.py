@@ -64,6 +64,10 @@ class EditRejectedError(AutodevError):
         self.summary = summary
 
 
+class NoEditError(EditRejectedError):
+    """A reply with no file edit in it at all (prose, a diff): `ask --apply` says so in its own words."""
+
+
 class TestRunError(AutodevError):
     """The test command could not be started at all (not found, not executable)."""
 

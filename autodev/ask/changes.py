@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import (
     EditRejectedError,
+    NoEditError,
     NotARepositoryError,
     UnsafeWorkspaceError,
     UsageError,
@@ -95,10 +96,8 @@ def propose(root: Path, answer: str, files: Sequence[str]) -> Proposal:
     """
     try:
         edits = parse_reply(answer, targets=list(files))
-    except EditRejectedError as error:
-        if str(error).startswith("Your reply contains no file edit"):
-            raise EditRejectedError(_NO_EDIT) from error
-        raise
+    except NoEditError as error:
+        raise EditRejectedError(_NO_EDIT) from error
     if not edits:
         raise EditRejectedError(_NO_EDIT)
     for edit in edits:

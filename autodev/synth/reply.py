@@ -40,7 +40,7 @@ import re
 import warnings
 from collections.abc import Sequence
 
-from autodev.errors import EditRejectedError
+from autodev.errors import EditRejectedError, NoEditError
 from autodev.synth.blocks import BLOCK_HINT, REPLACE_END, CodeBlock, ReplaceBlock, Targets, scan_blocks
 from autodev.synth.edit import MAX_FILE_CHARS, FileEdit
 
@@ -178,7 +178,7 @@ def _unlabelled_edits(blocks: Sequence[CodeBlock], targets: Targets) -> list[Fil
     """Edits from blocks without a path, when the reply labelled nothing (rule 3 of the module docstring)."""
     code = [b for b in blocks if b.is_code and not b.is_diff]
     if not code:
-        raise EditRejectedError(_no_edit_reason(targets, blocks))
+        raise NoEditError(_no_edit_reason(targets, blocks))
     if targets.only is not None:
         return [_whole_edit(targets.only, _best_block(code, targets.only))]
     if not targets.paths:
