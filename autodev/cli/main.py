@@ -47,6 +47,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "conversations",
         "The conversations of `autodev ask` and `autodev chat`: list, show, rm.",
     ),
+    "memory": LazyCommand(
+        "autodev.cli.memory_cmd",
+        "memory",
+        "The project memory autodev reads: AGENTS.md, CLAUDE.md, CONVENTIONS.md and their imports.",
+    ),
     "models": LazyCommand(
         "autodev.cli.models_cmd", "models", "The bundled local models (pip install 'autodev[local]')."
     ),
