@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from autodev.cli.ask_options import conversation_options
+from autodev.cli.ask_options import check_model_choice, conversation_options
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
@@ -69,8 +69,7 @@ def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], 
 
 
 def _check_flags(flags: dict[str, Any]) -> None:
-    if flags["model_name"] and flags["tier"]:
-        raise click.UsageError("--model and --tier choose the same thing: give one")
+    check_model_choice(flags)
     if flags["continue_"] and flags["conversation_ref"]:
         raise click.UsageError("--continue and --conversation both name the conversation: give one")
     if not flags["apply_"]:

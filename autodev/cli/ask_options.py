@@ -24,3 +24,9 @@ def conversation_options(command: F) -> F:
     for option in reversed(_OPTIONS):
         command = option(command)
     return command
+
+
+def check_model_choice(flags: dict[str, Any]) -> None:
+    """--model and --tier both choose who answers: one of them, or neither."""
+    if flags["model_name"] and flags["tier"]:
+        raise click.UsageError("--model and --tier choose the same thing: give one")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from autodev.cli.ask_options import conversation_options
+from autodev.cli.ask_options import check_model_choice, conversation_options
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ def chat(ctx: click.Context, /, files: tuple[str, ...], **flags: Any) -> None:
     from autodev.cli.ask_cmd import open_session, prepare_place, relative_to_root
 
     options: GlobalOptions = ctx.obj
-    if flags["model_name"] and flags["tier"]:
-        raise click.UsageError("--model and --tier choose the same thing: give one")
+    check_model_choice(flags)
     paths, config = prepare_place(options, no_cache=flags["no_cache"])
     with open_session(paths, config, flags) as session:
         session.add_files([relative_to_root(paths.root, options.start, name) for name in files])
@@ -136,12 +135,12 @@ def _undo(paths: ProjectPaths) -> None:
 
 
 def _cost(session: AskSession) -> str:
-    turns = [turn for turn in session.conversation.turns if turn.role == "assistant"]
-    tokens = sum(turn.input_tokens + turn.output_tokens for turn in turns)
-    cost = sum(turn.cost_usd for turn in turns)
-    cached = sum(1 for turn in turns if turn.cached)
+    conversation = session.conversation
+    answers = [turn for turn in conversation.turns if turn.role == "assistant"]
+    cached = sum(1 for turn in answers if turn.cached)
     from_cache = f" ({cached} from the cache)" if cached else ""
-    return f"{len(turns)} answer(s){from_cache}, {tokens:,} tokens, ${cost:.4f}"
+    tokens, cost = conversation.total_tokens, conversation.total_cost_usd  # questions are recorded at no cost
+    return f"{len(answers)} answer(s){from_cache}, {tokens:,} tokens, ${cost:.4f}"
 
 
 @contextlib.contextmanager
