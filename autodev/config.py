@@ -206,6 +206,38 @@ class LearningConfig(_Section):
     min_pattern_quality: float = Field(default=0.7, ge=0, le=1)
 
 
+class ContextConfig(_Section):
+    """What a prompt carries besides the requirement: the project memory (docs/memory.md).
+
+    Memory costs tokens on every call, and a small local model with a short context loses more by it than it
+    gains, so local models get none unless a tier is given a budget here.
+    """
+
+    memory: bool = True  # false: no memory file is read at all
+    memory_files: list[str] = Field(default_factory=list)  # more files that apply everywhere, after AGENTS.md & co
+    memory_tokens: dict[str, int] = Field(default_factory=dict)  # per tier (tier1..tier4); overrides the two below
+    local_memory_tokens: int = Field(default=0, ge=0)  # models autodev serves itself, and Ollama's
+    hosted_memory_tokens: int = Field(default=4000, ge=0)
+
+    @field_validator("memory_tokens")
+    @classmethod
+    def _budget_per_tier(cls, budgets: dict[str, int]) -> dict[str, int]:
+        for name, tokens in budgets.items():
+            if name not in TIER_NAMES[1:]:
+                raise ValueError(f"unknown tier {name!r}; use {', '.join(TIER_NAMES[1:])}")
+            if tokens < 0:
+                raise ValueError(f"{name}: a budget of tokens cannot be negative")
+        return budgets
+
+    @field_validator("memory_files")
+    @classmethod
+    def _relative_paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if not path.strip() or path.startswith(("/", "~")) or ".." in Path(path).parts:
+                raise ValueError(f"{path!r}: give a path inside the project, relative to its root")
+        return paths
+
+
 class Config(_Section):
     """The whole of autodev.toml; every section is optional."""
 
@@ -218,6 +250,7 @@ class Config(_Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     specs: SpecsConfig = Field(default_factory=SpecsConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
 
 
 def load_config(path: Path) -> Config:

@@ -110,6 +110,18 @@ def user_data_dir(env: Mapping[str, str]) -> Path:
     return Path(data) / "autodev"
 
 
+def user_config_dir(env: Mapping[str, str]) -> Path:
+    """The user's autodev configuration (config.toml, commands/): $XDG_CONFIG_HOME/autodev, else ~/.config/autodev.
+
+    A relative XDG_CONFIG_HOME is ignored, as the XDG specification says: it would name a different directory in
+    every working directory.
+    """
+    config_home = env.get("XDG_CONFIG_HOME", "")
+    if not config_home or not Path(config_home).is_absolute():
+        config_home = str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(config_home) / "autodev"
+
+
 def is_project_root(directory: Path) -> bool:
     """A project is where autodev.toml is, or where autodev already keeps state (a project run on defaults)."""
     return (directory / CONFIG_FILE_NAME).is_file() or (directory / STATE_DIR_NAME).is_dir()
