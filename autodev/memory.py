@@ -55,12 +55,26 @@ class Memory(BaseModel):
         parents = {str(parent) for parent in PurePosixPath(target).parents} | {""}
         return [file for file in self.files if file.scope in parents or file.scope == ""]
 
+    def for_files(self, targets: Sequence[str]) -> list[MemoryFile]:
+        """The files that apply to any of ``targets``, in memory order; the general ones alone when there are none."""
+        if not targets:
+            return self.for_file(None)
+        applying = {file.path for target in targets for file in self.for_file(target)}
+        return [file for file in self.files if file.path in applying]
+
+
+NO_MEMORY = Memory(files=(), problems=())
+
 
 def find_memory(root: Path, extra: Sequence[str] = ()) -> Memory:
     """Every memory file of the project, the root's first (in :data:`ROOT_FILES` order, then ``extra``), then the
     nested ones by depth; each followed by what it imports."""
     reader = _Reader(root)
-    for name in (*ROOT_FILES, *extra):
+    for name in ROOT_FILES:
+        reader.read(name, scope="")
+    for name in extra:
+        if not (root / name).is_file():
+            reader.problems.append(f"{name}: named in [context] memory_files but not found; left out")
         reader.read(name, scope="")
     for directory in _nested_directories(root):
         for name in NESTED_FILES:

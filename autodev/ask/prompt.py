@@ -62,9 +62,12 @@ def _read(root: Path, path: str) -> ContextFile:
     return ContextFile(path=path, text=text)
 
 
-def head_messages(files: Sequence[ContextFile], system: str | None) -> list[Message]:
-    """The system message: autodev's instructions, the user's own (``--system``), then every file with its path."""
+def head_messages(files: Sequence[ContextFile], system: str | None, memory: str = "") -> list[Message]:
+    """The system message: autodev's instructions, the project's memory, the user's own (``--system``), then every
+    file with its path: what changes least comes first, for the servers' prefix caches."""
     parts = [INSTRUCTIONS]
+    if memory:
+        parts.append(memory)
     if system:
         parts.append(system.strip())
     if files:

@@ -22,11 +22,15 @@ from autodev.errors import ModelError, UsageError
 from autodev.llm.client import ChatClient
 from autodev.llm.models import ResolvedModel
 from autodev.llm.price_list import close_model_name
+from autodev.logs import get_logger
+from autodev.memory import find_memory
 from autodev.project import ProjectPaths
 from autodev.route import Router, TierPlan
+from autodev.synth.memory_prompt import memory_budget, memory_section
 
 ASK_BUDGET_SCOPE = "ask"  # the budget's per-requirement cap applies to each question
 MAX_RESERVE_TOKENS = 1024  # room kept in the window for the answer, when the model sets no max_tokens
+_log = get_logger(component="ask")
 
 
 class Answer(BaseModel):
@@ -115,7 +119,7 @@ class AskSession:
         latest = question_message(question, stdin_text)
         window = window_tokens(model, self.config)
         fitted = fit_to_window(
-            head_messages(files, self.system),
+            head_messages(files, self.system, self._memory(tier.name, model)),
             self.conversation.messages(),
             latest,
             window=window,
@@ -155,6 +159,19 @@ class AskSession:
             window=fitted.window,
         )
         return self.last
+
+    def _memory(self, tier: str, model: ResolvedModel) -> str:
+        """The project memory for the conversation's files, read afresh (an edited AGENTS.md counts at once)."""
+        if not self.config.context.memory:
+            return ""
+        memory = find_memory(self.paths.root, self.config.context.memory_files)
+        for problem in memory.problems:
+            _log.warning("memory", problem=problem)
+        budget = memory_budget(self.config.context, tier, served_locally=model.served_locally)
+        section = memory_section(memory, self.conversation.files, budget)
+        if section.shortened and budget > 0:
+            _log.warning("memory shortened", reason=section.shortened_message())
+        return section.text
 
     def _new_router(self, model: str | None) -> Router:
         return Router(self.paths, self.config, self.client, self.env, model_override=model)

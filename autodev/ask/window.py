@@ -10,7 +10,6 @@ sent fits even when the estimate is off.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -20,14 +19,13 @@ from autodev.ask.conversation import first_line, shorten
 from autodev.config import Config
 from autodev.errors import ContextTooLongError
 from autodev.llm.client import Message
-from autodev.llm.models import ResolvedModel
+from autodev.llm.models import OLLAMA_PREFIXES, ResolvedModel
 from autodev.llm.price_list import bundled_price_list
+from autodev.tokens import estimate_tokens
 
-CHARS_PER_TOKEN: Final = 3.5  # English and code average about 4; fewer characters per token over-estimates
 MESSAGE_OVERHEAD_TOKENS: Final = 4  # the role and the separators a chat template adds around each message
 OLLAMA_DEFAULT_WINDOW: Final = 2048  # Ollama's default num_ctx, whatever the model could take
 UNKNOWN_WINDOW: Final = 8192
-OLLAMA_PREFIXES: Final = ("ollama/", "ollama_chat/")
 TOPIC_WIDTH: Final = 80
 
 
@@ -40,15 +38,6 @@ class Fitted(BaseModel):
     dropped: int
     tokens: int
     window: int
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, conservative token count of ``text``.
-
-    A real tokenizer means importing LiteLLM (seconds) and differs per model anyway; counting 3.5 characters a
-    token over-estimates typical text and code, so trimming to this estimate keeps the request inside the window.
-    """
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def message_tokens(message: Message) -> int:

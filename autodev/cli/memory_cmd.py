@@ -12,7 +12,9 @@ import click
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from autodev.memory import MemoryFile
+    from autodev.config import Config
+    from autodev.memory import Memory, MemoryFile
+    from autodev.project import ProjectPaths
 
 
 @click.group()
@@ -22,19 +24,27 @@ def memory() -> None:
 
 @memory.command("show")
 @click.option("--for", "target", metavar="FILE", help="Only what applies to FILE (nested AGENTS.md files included).")
+@click.option("--tier", metavar="TIER", help="Exactly what TIER's prompts carry, within its memory budget.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: files (path, scope, tokens, text).")
 @click.pass_context
-def show(ctx: click.Context, target: str | None, as_json: bool) -> None:
+def show(ctx: click.Context, target: str | None, tier: str | None, as_json: bool) -> None:
     """Every memory file in order, general first, with its estimated size in tokens; problems on stderr."""
     from autodev.ask.place import ask_paths
+    from autodev.config import load_config
     from autodev.memory import find_memory
 
     options: GlobalOptions = ctx.obj
-    root = ask_paths(options.start, os.environ).root
-    found = find_memory(root)
-    files = list(found.files) if target is None else found.for_file(_relative(root, options.start, target))
+    paths = ask_paths(options.start, os.environ)
+    root = paths.root
+    config = load_config(paths.config_file)
+    found = find_memory(root, config.context.memory_files)
     for problem in found.problems:
         click.echo(f"warning: {problem}", err=True)
+    targets = [] if target is None else [_relative(root, options.start, target)]
+    if tier is not None:
+        _show_tier(paths, config, found, tier, targets, as_json=as_json)
+        return
+    files = list(found.files) if target is None else found.for_files(targets)
     rows = [_row(file) for file in files]
     total = sum(row["tokens"] for row in rows)
     if as_json:
@@ -50,8 +60,41 @@ def show(ctx: click.Context, target: str | None, as_json: bool) -> None:
         click.echo(f"── {len(rows)} file(s), ~{total:,} tokens")
 
 
+def _show_tier(
+    paths: ProjectPaths, config: Config, found: Memory, tier: str, targets: list[str], *, as_json: bool
+) -> None:
+    """The memory section as a prompt of ``tier`` gets it (for ``targets``, or the general files alone)."""
+    from autodev.synth.memory_prompt import memory_budget, memory_section
+
+    served_locally = _tier_served_locally(paths, config, tier)
+    budget = memory_budget(config.context, tier, served_locally=served_locally)
+    section = memory_section(found, targets, budget)
+    if as_json:
+        click.echo(json.dumps(section.model_dump() | {"tier": tier, "served_locally": served_locally}, indent=2))
+        return
+    where = "served locally" if served_locally else "hosted"
+    if section.text:
+        click.echo(section.text)
+    click.echo(f"── {tier} ({where}): ~{section.tokens:,} of a budget of {budget:,} tokens", err=not section.text)
+    if section.shortened:
+        click.echo(f"note: {section.shortened_message()}", err=True)
+
+
+def _tier_served_locally(paths: ProjectPaths, config: Config, tier: str) -> bool:
+    """Whether the tier's first model runs on this machine (its budget is then [context] local_memory_tokens)."""
+    from autodev.llm.client import LiteLLMClient
+    from autodev.route import Router
+
+    router = Router(paths, config, LiteLLMClient(), os.environ)  # nothing is called: only the tiers are planned
+    planned = {plan.name: plan for plan in router.tiers}
+    if tier not in planned:
+        names = ", ".join(planned) or "none"
+        raise click.UsageError(f"--tier {tier}: not one of this project's tiers ({names}); see autodev models")
+    return router.resolve(planned[tier].models[0]).served_locally
+
+
 def _row(file: MemoryFile) -> dict[str, Any]:
-    from autodev.ask.window import estimate_tokens
+    from autodev.tokens import estimate_tokens
 
     return file.model_dump() | {"tokens": estimate_tokens(file.text)}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from autodev.config import Config
 from autodev.logs import get_logger
+from autodev.memory import NO_MEMORY, Memory
 from autodev.progress import TestsFinished, TestsStarted, report
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
@@ -31,6 +32,7 @@ class Assignment:
     baseline: TestRun
     run_tests: LabelledTestRun
     target_tests: list[str] | None = None  # the requirement's linked tests; None: every test of the suite
+    memory: Memory = NO_MEMORY  # the project memory files found at the start of the pass
 
     @property
     def root(self) -> Path:

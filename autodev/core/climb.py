@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog
-from autodev.core.prompt import round_messages
+from autodev.core.prompt import memory_for, round_messages
 from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
 from autodev.core.rounds import Rounds
 from autodev.core.trial import Trial
@@ -21,7 +21,7 @@ from autodev.logs import get_logger
 from autodev.progress import Decided, report
 from autodev.records import AttemptRecord
 from autodev.results import RequirementStatus
-from autodev.route import Decision, EscalationPolicy, Failure, Router, size_class
+from autodev.route import Decision, EscalationPolicy, Failure, Router, TierPlan, size_class
 from autodev.synth.context import Feedback
 from autodev.verify.runner import TestRun
 
@@ -52,6 +52,7 @@ class Climb:
         self.route: list[str] = []
         self.best: Failure | None = None  # the last round's failure closest to green
         self.feedback: Feedback | None = None  # what the next prompt may show of it
+        self.memory: dict[str, str] = {}  # tier name -> the project memory its prompts carry
         self.logger = get_logger()
         store, key = VerifiedStore(assignment.paths.verified_dir), assignment_key(assignment)
         self.rounds = Rounds(assignment, self.caller, self.trial, self.log, store=store, key=key)
@@ -91,8 +92,19 @@ class Climb:
         tier = self.tiers[decision.tier]
         repair = decision.action == "repair"
         samples = max(1, min(1 if repair else tier.samples, attempts_left))
-        messages = round_messages(self.assignment, self.feedback, self.best, tier.models[0])
+        messages = round_messages(self.assignment, self.feedback, self.best, tier.models[0],
+                                  memory=self._memory(tier))  # fmt: skip
         return self.rounds.run(tier, messages, samples, repair=repair)
+
+    def _memory(self, tier: TierPlan) -> str:
+        """The tier's memory text, the same for all its rounds; what its budget kept out is said once per tier."""
+        if tier.name not in self.memory:
+            local = self.caller.resolve(tier.models[0]).served_locally
+            section = memory_for(self.assignment, tier.name, served_locally=local)
+            if section.shortened and section.budget > 0:
+                self.logger.warning("memory shortened", tier=tier.name, reason=section.shortened_message())
+            self.memory[tier.name] = section.text
+        return self.memory[tier.name]
 
     def _policy(self, max_attempts: int) -> EscalationPolicy:
         policy, skipped = self.router.policy(self.log.size, max_attempts)

@@ -70,7 +70,7 @@ def _pass(
         return PassResult(status="failed", reason=str(failed), recovered=recovered)
     router = Router(paths, config, client, env, model_override=model_name)
     work = Work(paths, config, repo, router, run, baseline=found.baseline, suite=found.suite,
-                max_attempts=max_attempts)  # fmt: skip
+                max_attempts=max_attempts, memory=found.memory)  # fmt: skip
     results = [work.requirement(item) for item in items_for(found.requirements, found.links)]
     results += [work.requirement(item) for item in orphan_items(found.links, work.baseline)]
     results += [record.removed(found.ledger.entries[rid]) for rid in found.diff.removed]

@@ -7,13 +7,24 @@ from autodev.core.candidate import read_text
 from autodev.llm.client import Message
 from autodev.route import Failure
 from autodev.synth.context import Feedback, SourceFile, build_messages
+from autodev.synth.memory_prompt import MemorySection, memory_budget, memory_section
 
 
 def round_messages(
-    assignment: Assignment, feedback: Feedback | None, best: Failure | None, model_name: str
+    assignment: Assignment, feedback: Feedback | None, best: Failure | None, model_name: str, *, memory: str = ""
 ) -> list[Message]:
-    """Show the failed reply to the model that wrote it, or to the next tier when it was nearly right."""
+    """Show the failed reply to the model that wrote it, or to the next tier when it was nearly right.
+
+    ``memory`` is the project memory this tier may carry (:func:`memory_for`), the same for every round of it.
+    """
     targets = [SourceFile(path=p, content=read_text(assignment.root / p)) for p in assignment.targets]
     nearly = best is not None and best.total > 0 and best.passed * 2 >= best.total
     show = feedback is not None and (feedback.model == model_name or nearly)
-    return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show)
+    return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show,
+                          memory=memory)  # fmt: skip
+
+
+def memory_for(assignment: Assignment, tier: str, *, served_locally: bool) -> MemorySection:
+    """The memory that applies to the assignment's target files, within the tier's budget."""
+    budget = memory_budget(assignment.config.context, tier, served_locally=served_locally)
+    return memory_section(assignment.memory, assignment.targets, budget)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from autodev.config import Config
 from autodev.core.assignment import LabelledTestRun
 from autodev.discovery import find_test_files
 from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild_from_git
 from autodev.logs import get_logger
+from autodev.memory import NO_MEMORY, Memory, find_memory
 from autodev.project import ProjectPaths
 from autodev.spec.links import project_links
 from autodev.spec.model import Requirement, TestLinks
@@ -32,6 +34,7 @@ class Survey:
     diff: LedgerDiff
     baseline: TestRun
     suite: list[str] | None
+    memory: Memory = NO_MEMORY
 
 
 class SurveyFailed(Exception):
@@ -63,7 +66,18 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
     problems = project_problems(baseline, root)
     if problems:
         raise SurveyFailed(cannot_collect_reason(problems))
-    return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None)
+    return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None,
+                  _memory(root, config))  # fmt: skip
+
+
+def _memory(root: Path, config: Config) -> Memory:
+    """AGENTS.md and the like, read once a pass; a broken import is said and the rest still used."""
+    if not config.context.memory:
+        return NO_MEMORY
+    memory = find_memory(root, config.context.memory_files)
+    for problem in memory.problems:
+        get_logger().warning("memory", problem=problem)
+    return memory
 
 
 def _whole_suite(requirements: Sequence[Requirement], test_command: str) -> bool:

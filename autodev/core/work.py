@@ -13,6 +13,7 @@ from autodev.core.assignment import Assignment, LabelledTestRun
 from autodev.core.climb import Climb
 from autodev.errors import UnsafeWorkspaceError
 from autodev.logs import get_logger
+from autodev.memory import NO_MEMORY, Memory
 from autodev.plan import WorkItem, blocking_dependency
 from autodev.progress import RequirementFinished, RequirementStarted, report
 from autodev.project import ProjectPaths
@@ -43,12 +44,14 @@ class Work:
         baseline: TestRun,
         suite: list[str] | None,
         max_attempts: int,
+        memory: Memory = NO_MEMORY,
     ) -> None:
         self.paths, self.config, self.repo, self.router = paths, config, repo, router
         self.run_tests = run_tests
         self.baseline = baseline
         self.suite = suite
         self.max_attempts = max_attempts
+        self.memory = memory
         self.satisfied: set[str] = set()
         self.known: set[str] = set()
         self.log = get_logger()
@@ -85,7 +88,7 @@ class Work:
                                   failing=tuple(failing)))  # fmt: skip
         assignment = Assignment(
             self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
-            self.run_tests, target_tests=item.tests or None,
+            self.run_tests, target_tests=item.tests or None, memory=self.memory,
         )  # fmt: skip
         end = Climb(assignment, self.router).run(self.max_attempts)
         commit = self.repo.head_sha() if end.status == "satisfied" else None

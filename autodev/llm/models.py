@@ -21,6 +21,9 @@ OLLAMA_DEFAULT_API_BASE = "http://localhost:11434"
 LOOPBACK_PLACEHOLDER_KEY = "sk-autodev-local"
 
 
+OLLAMA_PREFIXES = ("ollama/", "ollama_chat/")
+
+
 class ResolvedModel(BaseModel):
     """A model ready to be called; ``note`` explains any guess made about a bare name."""
 
@@ -40,6 +43,11 @@ class ResolvedModel(BaseModel):
     gguf: str | None = None  # a local model autodev serves itself: a catalog alias or a file path
     api_key_env: str | None = None  # where the key came from, to name it when the provider refuses it
     note: str | None = None
+
+    @property
+    def served_locally(self) -> bool:
+        """A model on this machine (autodev's llama.cpp, Ollama): small, short context, every prompt token slow."""
+        return self.gguf is not None or self.litellm_model.startswith(OLLAMA_PREFIXES)
 
     @property
     def has_configured_price(self) -> bool:

@@ -181,6 +181,10 @@ class TierCaller:
                 break
         return answers
 
+    def resolve(self, name: str) -> ResolvedModel:
+        """The model a name stands for (its prompt's memory budget depends on where it runs)."""
+        return self._resolve(name)
+
     def forget(self, completion: Completion) -> None:
         """The pass rejected this answer (no usable edit, red tests): a rerun must not replay it from the cache."""
         self._dispatcher.forget(completion)

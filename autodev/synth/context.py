@@ -146,19 +146,23 @@ def build_messages(
     feedback: Feedback | None = None,
     *,
     show_reply: bool = True,
+    memory: str = "",
 ) -> list[Message]:
     """The chat for one attempt; a retry appends only the last reply and its failure, never the whole history.
 
     With ``show_reply`` false (a different model takes over) the failed reply is left out: shown as the new
-    model's own words, small models tend to repeat it. The failure is then part of the first message.
+    model's own words, small models tend to repeat it. The failure is then part of the first message. The
+    project's ``memory`` (synth/memory_prompt.py) follows the instructions in the system message, so the prefix
+    every attempt shares stays the same.
     """
+    system = system_prompt(targets) + (f"\n\n{memory}" if memory else "")
     if feedback is not None and not show_reply:
         return [
-            {"role": "system", "content": system_prompt(targets)},
+            {"role": "system", "content": system},
             {"role": "user", "content": task_prompt(requirement, tests, targets, feedback.failure)},
         ]
     messages: list[Message] = [
-        {"role": "system", "content": system_prompt(targets)},
+        {"role": "system", "content": system},
         {"role": "user", "content": task_prompt(requirement, tests, targets)},
     ]
     if feedback is not None:
