@@ -7,6 +7,7 @@ during a pass it unwinds the pass, which rolls its attempt back and kills its te
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,9 @@ from autodev.logs import get_logger
 from autodev.loop import notify
 from autodev.loop.daemon import LoopFiles
 from autodev.loop.pidlock import LoopLock
+from autodev.loop.reload import Source, SourceWatch, project_changes, triggers_pass
 from autodev.loop.status import LoopState, write_state
+from autodev.memory import NO_MEMORY, Memory, find_memory
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
 from autodev.watch.gate import hash_file
@@ -58,6 +61,10 @@ class LoopRunner:
         self.log = get_logger(component="loop")
         self.state = LoopState.starting(root)
         self.config = load_config(self.paths.config_file)
+        self.memory = self._find_memory()
+        self.sources = SourceWatch(self.paths.root, os.environ)
+        self.sources.look(self.config, self.memory)
+        self.held: set[str] = set()  # project changes seen while the configuration was invalid
 
     def run(self) -> int:
         lock = LoopLock(self.files.pid_file, root=self.paths.root)
@@ -84,14 +91,32 @@ class LoopRunner:
         self.log.info("watching", root=str(self.paths.root), patterns=self.config.monitoring.watch_patterns)
         self._pass(watcher, client, reason="start")
         while not self.stop_requested.is_set():
-            changes = watcher.wait_for_change(WAIT_SLICE_S)
-            if changes is None or self.stop_requested.is_set():
+            changes = watcher.wait_for_change(WAIT_SLICE_S) or set()
+            if self.stop_requested.is_set():
                 continue
-            if CONFIG_FILE in changes:
-                self._reload_config(watcher)
-            if self.state.config_error is not None:
-                continue  # passes wait for a valid file: its edit may have cut a budget or a hosted tier
-            self._pass(watcher, client, reason=", ".join(sorted(changes)[:5]))
+            reason = self._reason(watcher, changes)
+            if reason is not None:
+                self._pass(watcher, client, reason=reason)
+
+    def _reason(self, watcher: ProjectWatcher, changes: set[str]) -> str | None:
+        """Why a pass should run now, or None: reloads what changed first, and holds passes on a bad config.
+
+        Changes that arrive while the configuration is invalid are kept, so fixing it runs the pass they asked for.
+        """
+        before, was_invalid = self.config, self.state.config_error is not None
+        sources = self.sources.changed(self.config, self.memory, changes)
+        if sources:
+            self._reload(sources, watcher)
+        self.held |= project_changes(changes, self.config)
+        if self.state.config_error is not None:
+            return None  # passes wait for a valid file: its edit may have cut a budget or a hosted tier
+        held, self.held = self.held, set()
+        if held:
+            return ", ".join(sorted(held)[:5])
+        unmet = self.state.last_pass is None or self.state.last_pass.status != "satisfied"
+        if was_invalid or triggers_pass(sources, before, self.config, unmet=unmet):
+            return "reloaded " + " and ".join(sorted(sources))
+        return None
 
     def _pass(self, watcher: ProjectWatcher, client: ChatClient, *, reason: str) -> None:
         self.log.info("pass starting", because=reason)
@@ -123,6 +148,24 @@ class LoopRunner:
                 for rel in attempt.files:
                     watcher.gate.record_own_write(rel, hash_file(self.paths.root / rel))
 
+    def _reload(self, sources: set[Source], watcher: ProjectWatcher) -> None:
+        """Take what changed: the configuration (unless invalid), the memory files, the commands' problems."""
+        if "config" in sources:
+            self._reload_config(watcher)
+        if sources & {"config", "memory"}:
+            self.memory = self._find_memory()
+        problems = list(self.memory.problems)
+        if problems != self.state.problems:
+            for problem in problems:
+                self.log.warning("reload problem", problem=problem)
+            self._set_state(self.state.with_problems(problems))
+        self.sources.look(self.config, self.memory)
+        self.log.info("reloaded", sources=sorted(sources))
+
+    def _find_memory(self) -> Memory:
+        context = self.config.context
+        return find_memory(self.paths.root, context.memory_files) if context.memory else NO_MEMORY
+
     def _reload_config(self, watcher: ProjectWatcher) -> None:
         """Take the edited configuration, or record why it is invalid in the state file.
 
@@ -132,7 +175,7 @@ class LoopRunner:
         try:
             config = load_config(self.paths.config_file)
         except AutodevError as error:
-            self.log.error("autodev.toml is invalid; no pass until it is fixed", error=str(error))
+            self.log.error("the configuration is invalid; no pass until it is fixed", error=str(error))
             self._set_state(self.state.with_config_error(_config_problem(error)))
             notify.status(f"config error: {error}; waiting for a valid {CONFIG_FILE}")
             return
