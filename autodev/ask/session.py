@@ -164,7 +164,8 @@ class AskSession:
         """The project memory for the conversation's files, read afresh (an edited AGENTS.md counts at once)."""
         if not self.config.context.memory:
             return ""
-        memory = find_memory(self.paths.root, self.config.context.memory_files)
+        in_project = self.paths.state_root is None  # elsewhere (a home directory) only its own AGENTS.md & co
+        memory = find_memory(self.paths.root, self.config.context.memory_files, nested=in_project)
         for problem in memory.problems:
             _log.warning("memory", problem=problem)
         budget = memory_budget(self.config.context, tier, served_locally=model.served_locally)
