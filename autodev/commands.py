@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import CommandError
-from autodev.project import STATE_DIR_NAME
+from autodev.project import STATE_DIR_NAME, user_config_dir
 
 Origin = Literal["project", "user"]
 
@@ -35,8 +35,9 @@ KNOWN_KEYS = {"description": "description", "model": "model", "tier": "tier", "a
 _KEY_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*)\s*:(?:\s+(?P<value>.*))?\s*$")
 # `$$` first, so that `$$1` is a literal `$1`; `$10` is `$1` then `0` (Claude Code's positions stop at 9 too).
 _PLACEHOLDER = re.compile(r"\$(\$|ARGUMENTS|[1-9])")
-# `@` must start a token (so `a@b.c` is no reference) and be followed by a relative path (not `/`, not `@`).
-_REFERENCE = re.compile(r"(?<!\S)@(?P<path>[^\s/@][^\s@]*)")
+# `@` must start a token, perhaps after an opening bracket or quote (so `a@b.c` is no reference, `(@a.py)` is one),
+# and be followed by a relative path (not `/`, not `@`).
+_REFERENCE = re.compile(r"(?<![^\s(\[{'\"`])@(?P<path>[^\s/@][^\s@]*)")
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\"`"
 
 
@@ -78,6 +79,7 @@ class CommandSet:
     commands: dict[str, CommandFile] = field(default_factory=dict)
     shadowed: list[CommandFile] = field(default_factory=list)
     problems: list[CommandError] = field(default_factory=list)
+    broken: dict[str, CommandError] = field(default_factory=dict)  # the name each broken file claims: its problem
 
 
 def command_directories(project_root: Path | None, env: Mapping[str, str]) -> list[tuple[Path, Origin]]:
@@ -91,15 +93,8 @@ def command_directories(project_root: Path | None, env: Mapping[str, str]) -> li
 
 
 def user_commands_dir(env: Mapping[str, str]) -> Path:
-    """``$XDG_CONFIG_HOME/autodev/commands``, else ``~/.config/autodev/commands``.
-
-    A relative XDG_CONFIG_HOME is ignored, as the XDG specification says: it would mean a different directory in
-    every working directory.
-    """
-    config_home = env.get("XDG_CONFIG_HOME", "")
-    if not config_home or not Path(config_home).is_absolute():
-        config_home = str(Path(env.get("HOME") or Path.home()) / ".config")
-    return Path(config_home) / "autodev" / "commands"
+    """The user's commands, in autodev's configuration directory (``project.user_config_dir``) beside config.toml."""
+    return user_config_dir(env) / "commands"
 
 
 def find_commands(project_root: Path | None, env: Mapping[str, str]) -> CommandSet:
@@ -112,6 +107,7 @@ def find_commands(project_root: Path | None, env: Mapping[str, str]) -> CommandS
     commands: dict[str, CommandFile] = {}
     shadowed: list[CommandFile] = []
     problems: list[CommandError] = []
+    broken: dict[str, CommandError] = {}
     seen_directories: set[Path] = set()
     for directory, origin in command_directories(project_root, env):
         real = directory.resolve()
@@ -123,6 +119,8 @@ def find_commands(project_root: Path | None, env: Mapping[str, str]) -> CommandS
                 command = parse_command(path, name, origin)
             except CommandError as error:
                 problems.append(error)
+                if name not in claimed:
+                    broken[name] = error
                 claimed.add(name)
                 continue
             if name in claimed:
@@ -134,6 +132,7 @@ def find_commands(project_root: Path | None, env: Mapping[str, str]) -> CommandS
         commands=dict(sorted(commands.items())),
         shadowed=sorted(shadowed, key=lambda command: command.name),
         problems=sorted(problems, key=lambda error: (error.path, error.line)),
+        broken=dict(sorted(broken.items())),
     )
 
 
@@ -307,7 +306,8 @@ def _substitute(body: str, arguments: Sequence[str], joined: str) -> str:
 def references(text: str) -> tuple[str, ...]:
     """The ``@path`` references in order of appearance, each once, without the ``@``.
 
-    The ``@`` must start a token, so an address like ``a@b.c`` is not one; punctuation ending a sentence
+    The ``@`` must start a token (an opening bracket or quote may come first), so an address like ``a@b.c`` is
+    not one; punctuation ending a sentence
     (``see @app.py.``) is not part of the path. An absolute path is not a reference: the files sent are the
     project's own.
     """
