@@ -13,6 +13,7 @@ indented YAML lists, and ignored.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.errors import CommandError
+from autodev.errors import CommandError, UsageError
 from autodev.project import STATE_DIR_NAME, user_config_dir
 
 Origin = Literal["project", "user"]
@@ -134,6 +135,21 @@ def find_commands(project_root: Path | None, env: Mapping[str, str]) -> CommandS
         problems=sorted(problems, key=lambda error: (error.path, error.line)),
         broken=dict(sorted(broken.items())),
     )
+
+
+def lookup(found: CommandSet, name: str, *, listing: str) -> CommandFile:
+    """The command called ``name``; a broken file's own problem when it is that one, else a UsageError.
+
+    An unknown name says the closest one, since a misspelt command should not be a dead end, and ``listing``
+    (``autodev cmd list``, chat's ``/help``) where to see them all.
+    """
+    if name in found.commands:
+        return found.commands[name]
+    if name in found.broken:
+        raise found.broken[name]
+    close = difflib.get_close_matches(name, list(found.commands), n=1, cutoff=0.6)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"no custom command {name!r}{guess} ({listing} lists them)")
 
 
 def _command_paths(directory: Path, problems: list[CommandError]) -> Iterator[tuple[str, Path]]:
@@ -317,3 +333,21 @@ def references(text: str) -> tuple[str, ...]:
         if path:
             found.setdefault(path, None)
     return tuple(found)
+
+
+def locate_references(command: CommandFile, files: Sequence[str], *, start: Path, root: Path) -> list[Path]:
+    """Each ``@path`` file, absolute: relative to where autodev started, else to the project root.
+
+    Claude Code reads references from its working directory, which is usually the project root; trying the start
+    directory first keeps ``@name`` typed as an argument meaning what ``-f name`` means. A reference to nothing is a
+    UsageError naming the command file, before any model call.
+    """
+    located: list[Path] = []
+    for name in files:
+        found = next(((base / name).resolve() for base in (start, root) if (base / name).is_file()), None)
+        if found is None:
+            where = str(start) if start == root else f"{start} or {root}"
+            problem = f"@{name}: no such file in {where} (the command `{command.name}` sends it)"
+            raise UsageError(f"{command.path}: {problem}")
+        located.append(found)
+    return located
