@@ -57,6 +57,11 @@ class CommandFile(BaseModel):
     body: str
     body_line: int  # 1-based line of the file where the body starts, so errors about it can name the line
 
+    @property
+    def usage(self) -> str:
+        """``NAME ARGUMENT-HINT``, as `autodev cmd list` and chat's /help show how to call it."""
+        return f"{self.name} {self.argument_hint}" if self.argument_hint else self.name
+
 
 class Expansion(BaseModel):
     """A command with its arguments filled in: the prompt to send, the files it names and the model it asks for."""

@@ -7,8 +7,17 @@ from pathlib import Path
 import pytest
 from helpers import write_files
 
-from autodev.commands import CommandFile, expand, find_commands, parse_command, references, user_commands_dir
-from autodev.errors import CommandError
+from autodev.commands import (
+    CommandFile,
+    expand,
+    find_commands,
+    locate_references,
+    lookup,
+    parse_command,
+    references,
+    user_commands_dir,
+)
+from autodev.errors import CommandError, UsageError
 
 pytestmark = pytest.mark.req("CMD-1")
 
@@ -217,6 +226,43 @@ class TestFindCommands:
     def test_no_command_directory_at_all_is_no_command(self, tmp_path: Path) -> None:
         found = find_commands(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
         assert (found.commands, found.shadowed, found.problems) == ({}, [], [])
+
+
+class TestLookup:
+    def test_a_command_is_found_by_name(self, tmp_path: Path) -> None:
+        write_files(tmp_path, {".autodev/commands/review.md": "r"})
+        found = find_commands(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
+        assert lookup(found, "review", listing="x").body == "r"
+
+    def test_an_unknown_name_says_the_closest_and_where_they_are_listed(self, tmp_path: Path) -> None:
+        write_files(tmp_path, {".autodev/commands/review.md": "r"})
+        found = find_commands(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
+        with pytest.raises(UsageError, match=r"did you mean 'review'\? \(`autodev cmd list` lists them\)"):
+            lookup(found, "reviwe", listing="`autodev cmd list`")
+
+    def test_a_broken_file_raises_its_own_problem(self, tmp_path: Path) -> None:
+        write_files(tmp_path, {".autodev/commands/bad.md": "---\n"})
+        found = find_commands(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
+        with pytest.raises(CommandError, match=r"bad\.md:1: "):
+            lookup(found, "bad", listing="x")
+
+
+class TestLocateReferences:
+    def test_a_file_is_looked_for_where_autodev_started_then_at_the_root(self, tmp_path: Path) -> None:
+        write_files(tmp_path, {"sub/here.py": "", "root.py": "", "sub/root.py": ""})
+        command = body_only("")
+        located = locate_references(command, ["here.py", "root.py", "sub/here.py"], start=tmp_path / "sub",
+                                    root=tmp_path)  # fmt: skip
+        assert located == [tmp_path / "sub/here.py", tmp_path / "sub/root.py", tmp_path / "sub/here.py"]
+        assert locate_references(command, ["root.py"], start=tmp_path / "other", root=tmp_path) == [
+            tmp_path / "root.py"
+        ]
+
+    def test_a_missing_file_or_a_directory_is_a_usage_error_naming_the_command_file(self, tmp_path: Path) -> None:
+        (tmp_path / "src").mkdir()
+        for name in ("gone.py", "src"):
+            with pytest.raises(UsageError, match=rf"^c\.md: @{name}: no such file in {tmp_path}"):
+                locate_references(body_only(""), [name], start=tmp_path, root=tmp_path)
 
 
 class TestUserCommandsDir:

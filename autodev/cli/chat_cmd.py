@@ -124,11 +124,10 @@ def _custom(session: AskSession, paths: ProjectPaths, start: Path, commands: Com
 
 def _custom_help(commands: CommandSet) -> dict[str, str]:
     """Each custom command's usage (``NAME ARGUMENT-HINT``) with its description, for /help."""
-    help_rows: dict[str, str] = {}
-    for name, command in commands.commands.items():
-        usage = f"{name} {command.argument_hint}" if command.argument_hint else name
-        help_rows[usage] = command.description or f"({command.origin}: {command.path.name})"
-    return help_rows
+    return {
+        command.usage: command.description or f"({command.origin}: {command.path.name})"
+        for command in commands.commands.values()
+    }
 
 
 def _command(

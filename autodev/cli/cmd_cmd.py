@@ -137,7 +137,7 @@ def _listing_text(found: CommandSet, root: Path | None) -> str:
             "no custom commands: write NAME.md in .autodev/commands/ (the project's) or in "
             "~/.config/autodev/commands/ (yours), then `autodev cmd NAME`"
         )
-    rows = [(_usage(command), command.origin, command.description or "", _shown(command.path, root))
+    rows = [(command.usage, command.origin, command.description or "", _shown(command.path, root))
             for command in found.commands.values()]  # fmt: skip
     lines = _columns(rows)
     for command in found.shadowed:
@@ -146,10 +146,6 @@ def _listing_text(found: CommandSet, root: Path | None) -> str:
             f"by {_shadower(found, command.name, root)}"
         )
     return "\n".join(lines)
-
-
-def _usage(command: CommandFile) -> str:
-    return f"{command.name} {command.argument_hint}" if command.argument_hint else command.name
 
 
 def _columns(rows: Sequence[tuple[str, str, str, str]]) -> list[str]:
