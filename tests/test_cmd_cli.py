@@ -279,11 +279,13 @@ class TestChatCustomCommands:
         assert "did you mean /review?" in err
         assert server.requests == []
 
-    def test_a_missing_reference_is_one_error_and_the_chat_goes_on(
+    def test_a_missing_reference_or_a_broken_file_is_one_error_and_the_chat_goes_on(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        write_files(project, {".autodev/commands/bad.md": "---\nmodel: \n---\nbody\n"})
         server.push("answered")
-        code, out, err = self.chat(project, capsys, monkeypatch, "/review nope.py x", "plain question")
+        code, out, err = self.chat(project, capsys, monkeypatch, "/review nope.py x", "/bad", "plain question")
         assert code == 0, err
         assert "error:" in err and "@nope.py: no such file" in err
+        assert f"error: {project.resolve() / '.autodev/commands/bad.md'}:2: `model` is empty" in err
         assert "answered" in out and len(server.requests) == 1
