@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("leaf", ["autodev", "autodev.errors", "autodev.logs", "autodev.records", "autodev.templates",
               "autodev.progress", "autodev.interrupts", "autodev.tokens"]),
     ("foundation", ["autodev.fileio", "autodev.journal", "autodev.discovery", "autodev.model_catalog",
-                    "autodev.config", "autodev.project", "autodev.results"]),
+                    "autodev.config", "autodev.project", "autodev.results", "autodev.commands"]),
     ("domain", ["autodev.spec", "autodev.verify", "autodev.vcs", "autodev.synth", "autodev.ledger", "autodev.plan",
                 "autodev.memory"]),
     ("models", ["autodev.llm"]),

@@ -42,6 +42,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "chat",
         "Talk with a model about code at an interactive prompt (/help lists the commands).",
     ),
+    "cmd": LazyCommand(
+        "autodev.cli.cmd_cmd",
+        "cmd",
+        "Run a custom command from .autodev/commands/, .claude/commands/ or your own, as `autodev ask` would.",
+    ),
     "conversations": LazyCommand(
         "autodev.cli.conversations_cmd",
         "conversations",
