@@ -88,12 +88,15 @@ class CommandSet:
     broken: dict[str, CommandError] = field(default_factory=dict)  # the name each broken file claims: its problem
 
 
+# A project's command directories, relative to its root, the one winning a name first.
+PROJECT_COMMAND_DIRS = (f"{STATE_DIR_NAME}/commands", ".claude/commands")
+
+
 def command_directories(project_root: Path | None, env: Mapping[str, str]) -> list[tuple[Path, Origin]]:
     """Where commands are looked for, the one winning a name first: ``.autodev``, ``.claude``, the user's."""
     found: list[tuple[Path, Origin]] = []
     if project_root is not None:
-        found.append((project_root / STATE_DIR_NAME / "commands", "project"))
-        found.append((project_root / ".claude" / "commands", "project"))
+        found.extend((project_root / rel, "project") for rel in PROJECT_COMMAND_DIRS)
     found.append((user_commands_dir(env), "user"))
     return found
 

@@ -178,12 +178,15 @@ class TestLoopReloads:
         log = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
         assert '"because": "reloaded memory"' in log
 
-    def test_a_command_file_edit_runs_no_pass(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+    def test_a_command_file_edit_runs_no_pass_and_a_broken_one_is_reported(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
         root, _ = watched
         (root.parent / "next-status").write_text("failed", encoding="utf-8")
         commands = root / ".claude" / "commands"
         commands.mkdir(parents=True)
         (commands / "review.md").write_text("Review $ARGUMENTS\n", encoding="utf-8")
+        (commands / "broken.md").write_text("---\ndescription: never closed\n", encoding="utf-8")
+        wait_for(lambda: bool(loop_state(root).get("problems")), what="the broken command in the state")
+        assert "broken.md:1: the front matter opened here is never closed" in str(loop_state(root)["problems"])
         time.sleep(1.5)
         assert passes(root) == 1
 

@@ -15,24 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from autodev.commands import PROJECT_COMMAND_DIRS, command_directories
 from autodev.config import CONFIG_FILE_NAME, Config
 from autodev.memory import NESTED_FILES, ROOT_FILES, Memory
-from autodev.project import STATE_DIR_NAME, user_config_dir
+from autodev.project import user_config_dir
 
 Source = Literal["config", "memory", "commands"]
 Signature = dict[str, tuple[int, int]]  # path -> (size, mtime_ns) of every file a source is read from
 
 USER_CONFIG_NAME = "config.toml"
-COMMAND_DIRS = (f"{STATE_DIR_NAME}/commands", ".claude/commands")  # the project's, relative to its root
 MAX_COMMAND_FILES = 500  # a commands directory bigger than this is not worth polling every second
 
 
 def user_config_file(env: Mapping[str, str]) -> Path:
     return user_config_dir(env) / USER_CONFIG_NAME
-
-
-def command_directories(root: Path, env: Mapping[str, str]) -> list[Path]:
-    return [root / rel for rel in COMMAND_DIRS] + [user_config_dir(env) / "commands"]
 
 
 @dataclass
@@ -59,7 +55,7 @@ class SourceWatch:
         return {
             "config": _signature([user_config_file(self.env), self.root / CONFIG_FILE_NAME]),
             "memory": _signature(self.root / rel for rel in sorted(memory_paths)),
-            "commands": _signature(_command_files(command_directories(self.root, self.env))),
+            "commands": _signature(_command_files(path for path, _ in command_directories(self.root, self.env))),
         }
 
 
@@ -67,7 +63,7 @@ def source_of(rel: str, config: Config) -> Source | None:
     """Which source a changed project path belongs to (None: an ordinary file of the project)."""
     if rel == CONFIG_FILE_NAME:
         return "config"
-    if any(rel == directory or rel.startswith(f"{directory}/") for directory in COMMAND_DIRS):
+    if any(rel == directory or rel.startswith(f"{directory}/") for directory in PROJECT_COMMAND_DIRS):
         return "commands"
     if rel in ROOT_FILES or rel in config.context.memory_files or PurePosixPath(rel).name in NESTED_FILES:
         return "memory"

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from autodev.commands import find_commands
 from autodev.config import Config, load_config
 from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError, ConfigError
@@ -153,8 +154,9 @@ class LoopRunner:
         if "config" in sources:
             self._reload_config(watcher)
         if sources & {"config", "memory"}:
-            self.memory = self._find_memory()
-        problems = list(self.memory.problems)
+            self.memory = self._find_memory()  # the commands are read afresh below: only their problems matter
+        commands = find_commands(self.paths.root, os.environ)
+        problems = [*self.memory.problems, *(str(problem) for problem in commands.problems)]
         if problems != self.state.problems:
             for problem in problems:
                 self.log.warning("reload problem", problem=problem)
