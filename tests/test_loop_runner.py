@@ -178,7 +178,9 @@ class TestLoopReloads:
         log = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
         assert '"because": "reloaded memory"' in log
 
-    def test_a_command_file_edit_runs_no_pass_and_a_broken_one_is_reported(self, watched: tuple[Path, subprocess.Popen[str]]) -> None:
+    def test_a_command_file_edit_runs_no_pass_and_a_broken_one_is_reported(
+        self, watched: tuple[Path, subprocess.Popen[str]]
+    ) -> None:
         root, _ = watched
         (root.parent / "next-status").write_text("failed", encoding="utf-8")
         commands = root / ".claude" / "commands"
