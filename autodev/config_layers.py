@@ -73,11 +73,13 @@ class Level:
                 return self.labels[path[:length]]
         return self.label
 
-    def source_of(self, path: KeyPath) -> str:
+    def sources_of(self, path: KeyPath) -> list[str]:
+        """How errors name who set ``path``: its variable (or those of the keys under it), else the level."""
         for length in range(len(path), 0, -1):
             if path[:length] in self.labels:
-                return self.labels[path[:length]]
-        return self.source or self.label
+                return [self.labels[path[:length]]]
+        below = [label for key, label in self.labels.items() if key[: len(path)] == path]
+        return list(dict.fromkeys(below)) or [self.source or self.label]
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,7 @@ def merge_levels(levels: Sequence[Level], *, files: tuple[ConfigFile, ...] = ())
             set_by[path] = level.label_of(path)
         for path in _all_paths(level.data):
             sources = touched.setdefault(path, [])
-            if level.source_of(path) not in sources:
-                sources.append(level.source_of(path))
+            sources.extend(source for source in level.sources_of(path) if source not in sources)
         merged = deep_merge(merged, level.data)
     try:
         config = parse_config(merged, source="configuration")
@@ -200,7 +201,7 @@ def check_level_rules(level: Level) -> None:
         else:
             first = next(iter(leaves(node)), None) if isinstance(node, dict) else None
             path = rule.key + first[0] if first is not None else rule.key
-            raise ConfigError(level.source_of(path), dotted(path), rule.problem)
+            raise ConfigError(level.sources_of(path)[0], dotted(path), rule.problem)
 
 
 # ------------------------------------------------------------------------------------------ the levels
