@@ -95,10 +95,28 @@ def _masked(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _masked(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_masked(item) for item in value]
+        return _masked_arguments([_masked(item) for item in value])
     if isinstance(value, str) and "://" in value:
         return mask_url(value)
     return value
+
+
+def _masked_arguments(items: list[Any]) -> list[Any]:
+    """A command's ``--api-key VALUE`` and ``--token=VALUE`` with the value masked (a server_command, say)."""
+    masked: list[Any] = []
+    for index, item in enumerate(items):
+        before = items[index - 1] if index else None
+        if isinstance(before, str) and _is_secret_option(before) and "=" not in before:
+            masked.append(MASK)
+        elif isinstance(item, str) and _is_secret_option(item) and "=" in item:
+            masked.append(item.partition("=")[0] + "=" + MASK)
+        else:
+            masked.append(item)
+    return masked
+
+
+def _is_secret_option(word: str) -> bool:
+    return word.startswith("-") and _SECRET_QUERY.search(word.partition("=")[0]) is not None
 
 
 def mask_url(text: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import write_files
+from helpers import git, write_files
 
 from autodev.config import parse_config, tomllib
 from autodev.config_layers import (
@@ -310,3 +310,28 @@ class TestShown:
             assert "MY_KEY" in shown
         assert mask_url(url) == "https://me:***@llm.example.com/v1?api_key=%2A%2A%2A&x=1"
         assert mask_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+
+    def test_a_servers_key_argument_is_masked(self, project: Path, home: dict[str, str]) -> None:
+        command = '["llama-server", "-m", "{model}", "--port", "{port}", "--api-key", "k-1", "--auth-token=k-2"]'
+        write_files(project, {"autodev.toml": f"[local]\nserver_command = {command}\n"})
+        shown = render_toml(load(project, home))
+        assert "k-1" not in shown and "k-2" not in shown
+        assert '"--api-key", "***", "--auth-token=***"' in shown
+        assert '"--port", "{port}"' in shown
+
+
+class TestTheLoopReadsEveryLevel:
+    def test_preflight_and_runner_take_env_and_flags(self, home: dict[str, str], tmp_path: Path) -> None:
+        from autodev.loop.preflight import check_project
+        from autodev.loop.runner import LoopRunner
+
+        root = tmp_path / "repo"
+        root.mkdir()
+        git(root, "init", "-q")
+        write_files(root, {"autodev.toml": "[llm]\nretries = 1\n"})
+        user_config(home, "[llm]\ncooldown_after = 9\n")
+        env = home | {"AUTODEV_LLM__RETRIES": "4"}
+        config = check_project(root, env, {"llm.min_history": 2})
+        assert (config.llm.retries, config.llm.cooldown_after, config.llm.min_history) == (4, 9, 2)
+        runner = LoopRunner(root, env=env, flags={"llm.min_history": 3})
+        assert (runner.config.llm.retries, runner.config.llm.cooldown_after, runner.config.llm.min_history) == (4, 9, 3)
