@@ -83,21 +83,11 @@ class Level:
 
 
 @dataclass(frozen=True)
-class ConfigFile:
-    """A file a level is read from, and whether it exists (`autodev config path`)."""
-
-    level: str
-    path: Path | None
-    exists: bool
-
-
-@dataclass(frozen=True)
 class LayeredConfig:
     """The validated configuration, and for each leaf key the level that set it."""
 
     config: Config
     set_by: Mapping[KeyPath, str]
-    files: tuple[ConfigFile, ...]
 
     def origin(self, path: KeyPath) -> str:
         """Where the value at ``path`` came from: a level's label, or "default"."""
@@ -139,19 +129,17 @@ def load_effective_config(
         )
         if level is not None
     ]
-    files = (
-        ConfigFile("user", user_file, user_file.is_file()),
-        ConfigFile("project", project_file, project_file is not None and project_file.is_file()),
-    )
-    return merge_levels(levels, files=files)
+    return merge_levels(levels)
 
 
-def effective_config(root: Path | None, env: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> Config:
+def effective_config(
+    root: Path | None, env: Mapping[str, str], flags: Mapping[str, Any] | None = None, *, start: Path | None = None
+) -> Config:
     """Only the configuration of :func:`load_effective_config`."""
-    return load_effective_config(root, env, flags).config
+    return load_effective_config(root, env, flags, start=start).config
 
 
-def merge_levels(levels: Sequence[Level], *, files: tuple[ConfigFile, ...] = ()) -> LayeredConfig:
+def merge_levels(levels: Sequence[Level]) -> LayeredConfig:
     """The levels, lowest first, merged and validated; errors name the level that set the key."""
     merged: dict[str, Any] = {}
     set_by: dict[KeyPath, str] = {}
@@ -161,6 +149,8 @@ def merge_levels(levels: Sequence[Level], *, files: tuple[ConfigFile, ...] = ())
         for path, _ in leaves(level.data):
             for known in [known for known in set_by if _related(known, path)]:
                 del set_by[known]  # a value replacing a table, or a table replacing a value: what was there goes
+            for known in [known for known in touched if known[: len(path)] == path]:
+                del touched[known]  # a replaced value's level is not to blame for the new one
             set_by[path] = level.label_of(path)
         for path in _all_paths(level.data):
             sources = touched.setdefault(path, [])
@@ -170,7 +160,7 @@ def merge_levels(levels: Sequence[Level], *, files: tuple[ConfigFile, ...] = ())
         config = parse_config(merged, source="configuration")
     except ConfigError as error:
         raise _attributed(error, touched) from error.__cause__
-    return LayeredConfig(config=config, set_by=set_by, files=files)
+    return LayeredConfig(config=config, set_by=set_by)
 
 
 def _related(one: KeyPath, other: KeyPath) -> bool:

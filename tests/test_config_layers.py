@@ -16,6 +16,7 @@ from autodev.config_layers import (
     LEVEL_RULES,
     LayeredConfig,
     deep_merge,
+    effective_config,
     load_effective_config,
     parse_set_option,
     parse_value,
@@ -104,6 +105,7 @@ class TestLevels:
     def test_outside_a_project_the_user_config_and_the_defaults(self, home: dict[str, str]) -> None:
         user_config(home, "[synthesis]\nmax_attempts = 9\n")
         assert load(None, home).config.synthesis.max_attempts == 9
+        assert effective_config(None, home).synthesis.max_attempts == 9
 
 
 class TestUserConfigFile:
@@ -131,6 +133,14 @@ class TestUserConfigFile:
         with pytest.raises(ConfigError) as caught:
             load(project, home)
         assert caught.value.file == f"user config {path}"
+        assert caught.value.key == "llm.retries"
+
+    def test_a_bad_value_names_only_the_level_that_set_it(self, project: Path, home: dict[str, str]) -> None:
+        user_config(home, "[llm]\nretries = 3\n")
+        write_files(project, {"autodev.toml": "[llm]\nretries = 99\n"})
+        with pytest.raises(ConfigError) as caught:
+            load(project, home)
+        assert caught.value.file == str(project / "autodev.toml")
         assert caught.value.key == "llm.retries"
 
     def test_a_project_only_key_is_rejected_with_the_reason(self, home: dict[str, str]) -> None:
