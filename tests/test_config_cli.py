@@ -152,3 +152,14 @@ class TestRunUsesTheUserConfig:
         assert trailer == "openai/mine"
         _, out, _ = output(capsys, repo, "config", "show", "--origin")
         assert f'tier1 = ["mine"]  # user config {config_home / "config.toml"}' in out
+
+
+class TestLoopStartPassesSet:
+    def test_the_background_loop_gets_the_set_values(self, tmp_path: Path) -> None:
+        from autodev.loop.daemon import loop_run_command
+
+        command = loop_run_command(tmp_path, ["llm.retries=1", "synthesis.max_attempts=2"])
+        assert command[-8:] == [
+            "-C", str(tmp_path), "--set", "llm.retries=1", "--set", "synthesis.max_attempts=2", "loop", "run"
+        ]  # fmt: skip
+        assert loop_run_command(tmp_path)[-4:] == ["-C", str(tmp_path), "loop", "run"]
