@@ -92,11 +92,10 @@ def read_stdin() -> str | None:
 
 def prepare_place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Config]:
     from autodev.ask.place import ask_paths, in_project, keep_state_out_of_git
-    from autodev.config import Config, load_config
     from autodev.logs import configure_logging
 
     paths = ask_paths(options.start, os.environ)
-    config = load_config(paths.config_file) if in_project(paths) else Config()
+    config = options.config(paths.root if in_project(paths) else None)  # outside a project: user config, defaults
     if no_cache:
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()

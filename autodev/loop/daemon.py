@@ -72,8 +72,10 @@ def autodev_program() -> list[str]:
     return [sys.executable, "-m", "autodev"]
 
 
-def loop_run_command(root: Path) -> list[str]:
-    return [*autodev_program(), "-C", str(root), "loop", "run"]
+def loop_run_command(root: Path, settings: Sequence[str] = ()) -> list[str]:
+    """``autodev -C ROOT [--set KEY=VALUE]... loop run``: the loop with the --set values its starter was given."""
+    flags = [word for setting in settings for word in ("--set", setting)]
+    return [*autodev_program(), "-C", str(root), *flags, "loop", "run"]
 
 
 # --------------------------------------------------------------------------------------------- start

@@ -17,18 +17,13 @@ from typing import Literal
 
 from autodev.commands import PROJECT_COMMAND_DIRS, command_directories
 from autodev.config import CONFIG_FILE_NAME, Config
+from autodev.config_layers import user_config_file
 from autodev.memory import NESTED_FILES, ROOT_FILES, Memory
-from autodev.project import user_config_dir
 
 Source = Literal["config", "memory", "commands"]
 Signature = dict[str, tuple[int, int]]  # path -> (size, mtime_ns) of every file a source is read from
 
-USER_CONFIG_NAME = "config.toml"
 MAX_COMMAND_FILES = 500  # a commands directory bigger than this is not worth polling every second
-
-
-def user_config_file(env: Mapping[str, str]) -> Path:
-    return user_config_dir(env) / USER_CONFIG_NAME
 
 
 @dataclass

@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from autodev.commands import find_commands
-from autodev.config import Config, load_config
+from autodev.config import Config
+from autodev.config_layers import load_effective_config
 from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError, ConfigError
 from autodev.llm.client import ChatClient
@@ -43,29 +45,45 @@ def _default_pass(paths: ProjectPaths, config: Config, client: ChatClient) -> Pa
     return run_once(paths, config, client=client)
 
 
-def _config_problem(error: AutodevError) -> str:
-    """The key and the problem; the file is always autodev.toml, which `loop status` names itself."""
-    if isinstance(error, ConfigError):
+def _config_problem(error: AutodevError, project_file: Path) -> str:
+    """The key and the problem; the file too unless it is autodev.toml, which `loop status` names itself."""
+    if isinstance(error, ConfigError) and error.file == str(project_file):
         return f"{error.key}: {error.problem}" if error.key else error.problem
     return str(error)
 
 
 class LoopRunner:
-    """The foreground loop; ``run_pass`` is injectable so tests can count passes without models."""
+    """The foreground loop; ``run_pass`` is injectable so tests can count passes without models.
 
-    def __init__(self, root: Path, *, run_pass: PassFunction = _default_pass) -> None:
+    ``env`` (default: this process's) and ``flags`` (``--set`` values) are the levels above autodev.toml; they are
+    read again with the file whenever autodev.toml changes (config_layers.py).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        run_pass: PassFunction = _default_pass,
+        env: Mapping[str, str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ) -> None:
         self.paths = ProjectPaths(root=root)
+        self.env: Mapping[str, str] = dict(os.environ if env is None else env)
+        self.flags: Mapping[str, Any] = dict(flags or {})
         self.files = LoopFiles.for_root(root)
         self.run_pass = run_pass
         self.stop_requested = threading.Event()
         self.in_pass = False
         self.log = get_logger(component="loop")
         self.state = LoopState.starting(root)
-        self.config = load_config(self.paths.config_file)
+        self.config = self._load_config()
         self.memory = self._find_memory()
-        self.sources = SourceWatch(self.paths.root, os.environ)
+        self.sources = SourceWatch(self.paths.root, self.env)
         self.sources.look(self.config, self.memory)
         self.held: set[str] = set()  # project changes seen while the configuration was invalid
+
+    def _load_config(self) -> Config:
+        return load_effective_config(self.paths.root, self.env, self.flags).config
 
     def run(self) -> int:
         lock = LoopLock(self.files.pid_file, root=self.paths.root)
@@ -155,7 +173,7 @@ class LoopRunner:
             self._reload_config(watcher)
         if sources & {"config", "memory"}:
             self.memory = self._find_memory()  # the commands are read afresh below: only their problems matter
-        commands = find_commands(self.paths.root, os.environ)
+        commands = find_commands(self.paths.root, self.env)
         problems = [*self.memory.problems, *(str(problem) for problem in commands.problems)]
         if problems != self.state.problems:
             for problem in problems:
@@ -175,10 +193,10 @@ class LoopRunner:
         removed a hosted tier, and spending on the old one would be a surprise. `loop status` shows the error.
         """
         try:
-            config = load_config(self.paths.config_file)
+            config = self._load_config()
         except AutodevError as error:
             self.log.error("the configuration is invalid; no pass until it is fixed", error=str(error))
-            self._set_state(self.state.with_config_error(_config_problem(error)))
+            self._set_state(self.state.with_config_error(_config_problem(error, self.paths.config_file)))
             notify.status(f"config error: {error}; waiting for a valid {CONFIG_FILE}")
             return
         self.config = config
