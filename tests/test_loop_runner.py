@@ -7,6 +7,7 @@ edit files during a pass. One end-to-end test runs the real pass against the scr
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -82,9 +83,11 @@ def watched(repo: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     )
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "spec")
+    env = os.environ | {"XDG_CONFIG_HOME": str(repo.parent / "config-home")}  # this test's own user config
     process = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(repo), "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", DRIVER, str(repo), "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+    )  # fmt: skip
     try:
         wait_for(lambda: settled(repo, 1), what="the first pass")
         yield repo, process
@@ -177,6 +180,21 @@ class TestLoopReloads:
         wait_for(lambda: settled(root, 3), what="the pass after the memory edit")
         log = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
         assert '"because": "reloaded memory"' in log
+
+    def test_an_edit_of_the_users_config_is_taken_and_runs_a_pass(
+        self, watched: tuple[Path, subprocess.Popen[str]]
+    ) -> None:
+        """The user's config.toml is outside the project and its watch; the loop still sees it change."""
+        root, _ = watched
+        user_config = root.parent / "config-home" / "autodev" / "config.toml"
+        user_config.parent.mkdir(parents=True)
+        user_config.write_text("[synthesis]\nmax_attempts = 7\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 2), what="the pass after the user config edit")
+        user_config.write_text("[synthesis\n", encoding="utf-8")
+        wait_for(lambda: "config.toml" in str(loop_state(root).get("config_error")), what="the user config error")
+        user_config.write_text("[synthesis]\nmax_attempts = 7\n", encoding="utf-8")
+        wait_for(lambda: loop_state(root).get("config_error") is None, what="the error to clear")
+        wait_for(lambda: settled(root, 3), what="the pass after the fix")
 
     def test_a_command_file_edit_runs_no_pass_and_a_broken_one_is_reported(
         self, watched: tuple[Path, subprocess.Popen[str]]

@@ -29,14 +29,13 @@ def memory() -> None:
 @click.pass_context
 def show(ctx: click.Context, target: str | None, tier: str | None, as_json: bool) -> None:
     """Every memory file in order, general first, with its estimated size in tokens; problems on stderr."""
-    from autodev.ask.place import ask_paths
-    from autodev.config import load_config
+    from autodev.ask.place import ask_paths, in_project
     from autodev.memory import find_memory
 
     options: GlobalOptions = ctx.obj
     paths = ask_paths(options.start, os.environ)
     root = paths.root
-    config = load_config(paths.config_file)
+    config = options.config(paths.root if in_project(paths) else None)
     found = find_memory(root, config.context.memory_files)
     for problem in found.problems:
         click.echo(f"warning: {problem}", err=True)

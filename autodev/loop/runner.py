@@ -20,7 +20,7 @@ from autodev.commands import find_commands
 from autodev.config import Config
 from autodev.config_layers import load_effective_config
 from autodev.core.one_pass import run_once
-from autodev.errors import AutodevError, ConfigError
+from autodev.errors import AutodevError
 from autodev.llm.client import ChatClient
 from autodev.local.serving import model_client
 from autodev.logs import get_logger
@@ -45,10 +45,8 @@ def _default_pass(paths: ProjectPaths, config: Config, client: ChatClient) -> Pa
     return run_once(paths, config, client=client)
 
 
-def _config_problem(error: AutodevError, project_file: Path) -> str:
-    """The key and the problem; the file too unless it is autodev.toml, which `loop status` names itself."""
-    if isinstance(error, ConfigError) and error.file == str(project_file):
-        return f"{error.key}: {error.problem}" if error.key else error.problem
+def _config_problem(error: AutodevError) -> str:
+    """The whole message: the level (autodev.toml, the user's config.toml, a variable), the key and the problem."""
     return str(error)
 
 
@@ -196,7 +194,7 @@ class LoopRunner:
             config = self._load_config()
         except AutodevError as error:
             self.log.error("the configuration is invalid; no pass until it is fixed", error=str(error))
-            self._set_state(self.state.with_config_error(_config_problem(error, self.paths.config_file)))
+            self._set_state(self.state.with_config_error(_config_problem(error)))
             notify.status(f"config error: {error}; waiting for a valid {CONFIG_FILE}")
             return
         self.config = config
