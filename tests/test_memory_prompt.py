@@ -134,6 +134,21 @@ class TestAPassSendsTheMemory:
         assert code == 0, result
         assert "NEVER print" not in json.dumps(server.requests[0].messages)
 
+    def test_memory_over_the_budget_is_cut_and_the_console_says_so(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        config = config_text(server.url) + "[context]\nhosted_memory_tokens = 60\n"
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        (project / "AGENTS.md").write_text("".join(f"Rule {n}: a rule about naming.\n" for n in range(50)))
+        git(project, "commit", "-qam", "a long AGENTS.md and a small budget")
+        server.push(RIGHT)
+        capsys.readouterr()
+        assert autodev(project, "run", "--once") == 0
+        err = capsys.readouterr().err
+        assert "warning: memory shortened" in err and "cut: AGENTS.md" in err and "memory_tokens" in err
+        system = server.requests[0].messages[0]["content"]
+        assert "Rule 0:" in system and "Rule 49:" not in system and CUT_NOTE in system
+
 
 class TestMemoryShowTier:
     def test_it_prints_what_the_tier_gets_and_its_tokens(
