@@ -309,9 +309,7 @@ def _running_text(root: Path, pid: int, state: LoopState | None, now: datetime) 
         return f"autodev loop is running for {root} (pid {pid}), starting up"
     lines = [f"autodev loop is running for {root} (pid {pid}, up {_duration(now, state.started_at)})"]
     if state.config_error is not None:
-        lines.append(
-            f"config error: {state.config_error}; the loop waits for a valid file (no pass runs)"
-        )
+        lines.append(f"config error: {state.config_error}; the loop waits for a valid file (no pass runs)")
     lines.extend(f"warning: {problem}" for problem in state.problems)
     if state.state == "running pass" and state.pass_started_at is not None:
         doing = f"running a pass for {_duration(now, state.pass_started_at)}"
