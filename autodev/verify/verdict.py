@@ -174,7 +174,8 @@ def _outcomes_covering(run: TestRun, target: str) -> list[TestOutcome]:
     return [
         outcome
         for test_id, outcome in run.outcomes.items()
-        if test_id.startswith((f"{target}::", f"{target}[")) or target.startswith(f"{test_id}::")
+        if test_id.startswith((f"{target}::", f"{target}[", f"{target} > "))
+        or target.startswith((f"{test_id}::", f"{test_id} > "))
     ]
 
 

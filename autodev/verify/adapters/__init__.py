@@ -6,7 +6,7 @@ from autodev.verify.adapters.choose import (
     adapter_for,
     default_test_command,
     detect_runner,
-    test_command_for,
+    project_test_command,
 )
 
 __all__ = [
@@ -19,5 +19,5 @@ __all__ = [
     "detect_runner",
     "is_load_failure",
     "load_failure",
-    "test_command_for",
+    "project_test_command",
 ]

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import get_args
 
 from autodev.config import Config, TestRunnerName
-from autodev.discovery import is_tool_dir
+from autodev.discovery import PYTHON_ONLY, Language, is_tool_dir
 from autodev.verify.adapters.base import CommandAdapter, RunnerAdapter
 from autodev.verify.adapters.cargo import CargoAdapter, is_cargo_test_command
 from autodev.verify.adapters.javascript import SCRIPT_RUNNERS, JestAdapter, VitestAdapter, program_of
 from autodev.verify.adapters.node import NodeAdapter, is_node_test_command
 from autodev.verify.adapters.pytest_runner import PytestAdapter, is_pytest_command
 
-__all__ = ["RunnerName", "adapter_for", "default_test_command", "detect_runner", "test_command_for"]
+__all__ = ["RunnerName", "adapter_for", "default_test_command", "detect_runner", "languages_of", "project_test_command"]
 
 RunnerName = TestRunnerName
 RUNNER_NAMES: tuple[str, ...] = get_args(RunnerName)
@@ -100,7 +100,7 @@ def default_test_command(runner: str) -> str:
     return DEFAULT_COMMANDS.get(runner, DEFAULT_COMMANDS["pytest"])
 
 
-def test_command_for(config: Config, root: Path) -> str:
+def project_test_command(config: Config, root: Path) -> str:
     """``[project] test_command`` when the user set it; else the default of ``[tests] runner`` or the project's."""
     if "test_command" in config.project.model_fields_set:
         return config.project.test_command
@@ -148,3 +148,12 @@ def _has_js_test_files(root: Path) -> bool:
         if seen > _SCAN_LIMIT:
             return False
     return False
+
+
+def languages_of(runner: str) -> tuple[Language, ...]:
+    """The languages whose test files a runner's project has (for :func:`autodev.discovery.find_test_files`)."""
+    if runner in ("node", "jest", "vitest"):
+        return ("javascript",)
+    if runner == "cargo":
+        return ("rust",)
+    return PYTHON_ONLY
