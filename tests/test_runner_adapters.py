@@ -19,7 +19,7 @@ from autodev.verify.adapters.base import RunPlace, is_load_failure
 from autodev.verify.adapters.cargo import CargoAdapter, cargo_outcomes
 from autodev.verify.adapters.choose import languages_of, runner_of_command
 from autodev.verify.adapters.javascript import JestAdapter, VitestAdapter, jest_outcomes, vitest_outcomes
-from autodev.verify.adapters.node import NodeAdapter, outcomes_from_events, running_from_events
+from autodev.verify.adapters.node import NodeAdapter, outcomes_from_events
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import judge, status_of
 
@@ -183,9 +183,6 @@ class TestNodeEvents:
         dashes = outcomes["tests/slug.test.js > slugify > dashes"]
         assert dashes.message == "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:"
         assert "slug.test.js:6:36" in dashes.details and "node:internal" not in dashes.details
-
-    def test_the_running_test_is_the_last_one_started_and_not_finished(self) -> None:
-        assert running_from_events(self.events(), self.ROOT) == "tests/slug.test.js > top"
 
     def test_reporter_options_go_before_the_files(self, tmp_path: Path) -> None:
         where = place(tmp_path)

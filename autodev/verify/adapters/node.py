@@ -83,13 +83,12 @@ class NodeAdapter:
         return None if events is None else outcomes_from_events(events, place.root)
 
     def running(self, place: RunPlace) -> str | None:
-        events = read_node_events(place.work / REPORT_NAME, complete=False)
-        return None if events is None else running_from_events(events, place.root)
+        """Unknown: node replays a test file's events only once the file's own process has finished."""
+        return None
 
 
-def read_node_events(path: Path, *, complete: bool = True) -> list[dict[str, object]] | None:
-    """The reporter's events, or None when the file is missing, too big or damaged (a partial last line is
-    tolerated only when ``complete`` is false: a run killed while writing)."""
+def read_node_events(path: Path) -> list[dict[str, object]] | None:
+    """The reporter's events, or None when the file is missing, too big or damaged."""
     try:
         if path.stat().st_size > MAX_REPORT_BYTES:
             return None
@@ -98,12 +97,10 @@ def read_node_events(path: Path, *, complete: bool = True) -> list[dict[str, obj
         return None
     events: list[dict[str, object]] = []
     lines = text.splitlines()
-    for index, line in enumerate(lines):
+    for line in lines:
         try:
             event = json.loads(line)
         except ValueError:
-            if not complete and index == len(lines) - 1:
-                break
             return None
         if not isinstance(event, dict):
             return None
@@ -132,22 +129,6 @@ def outcomes_from_events(events: list[dict[str, object]], root: Path) -> dict[st
             test_id = " > ".join([relative, *stacks.get(file, [])[:nesting], name])
             outcomes[test_id] = _outcome(test_id, kind, event)
     return outcomes
-
-
-def running_from_events(events: list[dict[str, object]], root: Path) -> str | None:
-    """The last test that started and did not finish (the one node was in when it was killed)."""
-    open_tests: dict[tuple[str, int, str], str] = {}
-    stacks: dict[str, list[str]] = {}
-    for event in events:
-        kind, file, name, nesting = _fields(event)
-        if kind == "start":
-            stacks[file] = [*stacks.get(file, [])[:nesting], name]
-            if name != file:
-                test_id = " > ".join([relative_to_root(file, root), *stacks[file]])
-                open_tests[(file, nesting, name)] = test_id
-        elif kind in ("pass", "fail"):
-            open_tests.pop((file, nesting, name), None)
-    return list(open_tests.values())[-1] if open_tests else None
 
 
 def _fields(event: dict[str, object]) -> tuple[str, str, str, int]:
