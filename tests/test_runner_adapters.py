@@ -126,6 +126,16 @@ class TestCargoOutput:
         outcomes = cargo_outcomes(output, tmp_path)
         assert outcomes is not None and outcomes["tests/roman.rs::two"].outcome == "failed"
 
+    def test_tests_that_ran_without_their_lines_cannot_be_read(self, tmp_path: Path) -> None:
+        terse = "     Running tests/roman.rs (target/x)\n\nrunning 2 tests\n..\ntest result: ok. 2 passed; 0 failed;\n"
+        assert cargo_outcomes(terse, tmp_path) is None
+        nothing = "     Running tests/roman.rs (target/x)\n\nrunning 0 tests\ntest result: ok. 0 passed; 0 failed;\n"
+        assert cargo_outcomes(nothing, tmp_path) == {}  # a run of no tests: never green
+
+    def test_quiet_options_are_dropped_they_hide_the_lines(self, tmp_path: Path) -> None:
+        argv = CargoAdapter().argv(["cargo", "test", "-q", "--", "--format", "terse", "--quiet"], place(tmp_path))
+        assert argv == ["cargo", "test", "--no-fail-fast", "--"]
+
     def test_output_without_a_test_run_cannot_be_read(self, tmp_path: Path) -> None:
         assert cargo_outcomes("error: no such command: `tset`\n", tmp_path) is not None  # an error: no run at all
         assert cargo_outcomes("something else entirely\n", tmp_path) is None
@@ -346,6 +356,13 @@ class TestDiscovery:
 
 
 class TestVerdictOnOtherRunners:
+    def test_a_reporting_runner_without_its_report_is_red_even_at_status_0(self) -> None:
+        base = {"command": ["node", "--test"], "timed_out": False, "duration_s": 0.0, "output": "", "outcomes": {}}
+        node = TestRun(**base, exit_code=0, used_junit=False, runner="node")  # type: ignore[arg-type]
+        assert not judge(node, node).green and "node exited with status 0" in judge(node, node).reason
+        plain = TestRun(**base, exit_code=0, used_junit=False, runner="cargo")  # type: ignore[arg-type]
+        assert judge(plain, plain).green
+
     def test_a_file_target_covers_its_javascript_tests_and_a_load_failure_its_rust_tests(self) -> None:
         def run(outcomes: dict[str, str]) -> TestRun:
             from autodev.verify.junit import TestOutcome

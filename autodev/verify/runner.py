@@ -39,6 +39,8 @@ __all__ = [
 
 OUTPUT_CAP_BYTES = 64 * 1024
 """Only the end of the output is kept: that is where pytest puts failures and its summary."""
+WHOLE_OUTPUT_CAP_BYTES = 16 * 1024 * 1024
+"""What an adapter that reads the output (cargo) gets at most: per-test lines start at the top."""
 KILL_GRACE_S = 2.0
 """How long a timed-out process group gets between SIGTERM and SIGKILL."""
 REAP_TIMEOUT_S = 5.0
@@ -208,7 +210,8 @@ def run_tests(
             exit_code, timed_out = _wait_and_kill_group(process, timeout_s)
             duration_s = time.monotonic() - started
             output = _read_output_tail(output_file)
-        outcomes = adapter.outcomes(place, output)
+            whole = _read_whole_output(output_file) if adapter.reads_output else output
+        outcomes = adapter.outcomes(place, whole)
         running = adapter.running(place) if timed_out else None
     return TestRun(
         command=argv,
@@ -326,6 +329,12 @@ def _read_output_tail(output: IO[bytes]) -> str:
         text = text[first_newline + 1 :]  # drop the partial first line
     cut = size - len(text.encode("utf-8", errors="replace"))
     return f"[... output truncated: the first {cut} bytes are not shown ...]\n" + _clean(text)
+
+
+def _read_whole_output(output: IO[bytes]) -> str:
+    """All of the output for an adapter that reads it (cargo's test lines), up to WHOLE_OUTPUT_CAP_BYTES."""
+    output.seek(0)
+    return _clean(output.read(WHOLE_OUTPUT_CAP_BYTES).decode("utf-8", errors="replace"))
 
 
 def _clean(text: str) -> str:

@@ -23,6 +23,8 @@ TargetStatus = Literal["passed", "failing", "skipped", "missing"]
 
 PYTEST_STOPPED_EARLY = frozenset({2, 3, 4})
 """Interrupted, internal error, usage error: the outcomes are incomplete, whatever they say."""
+REPORTING_RUNNERS = frozenset({"node", "jest", "vitest"})
+"""Runners that always write their report when they finish (cargo's results are read from its output instead)."""
 NAMES_IN_REASON = 3
 MAX_E_LINES = 10
 MAX_LINE_CHARS = 200
@@ -85,12 +87,14 @@ def _judge_by_exit_status(attempt: TestRun) -> Verdict:
     """Without a readable junit report the exit status is all we know; a run of no tests is still red.
 
     pytest writes its report whenever it finishes, so a pytest run without one ended abnormally: code under
-    test calling ``os._exit(0)`` must not pass for green.
+    test calling ``os._exit(0)`` must not pass for green. The same holds for node, jest and vitest.
     """
     if attempt.no_tests_collected:
         return _red("no tests were collected")
     if attempt.exit_code == 0 and is_pytest_command(attempt.command):
         return _red("pytest exited with status 0 without writing its report, so the run ended abnormally")
+    if attempt.exit_code == 0 and attempt.runner in REPORTING_RUNNERS:
+        return _red(f"{attempt.runner} exited with status 0 without writing its report, so the run ended abnormally")
     if attempt.exit_code == 0:
         return Verdict(
             green=True,

@@ -48,6 +48,11 @@ class RunnerAdapter(Protocol):
         """``pytest``, ``node``, ``jest``, ``vitest``, ``cargo`` or ``command`` (exit status only)."""
         ...
 
+    @property
+    def reads_output(self) -> bool:
+        """Whether :meth:`outcomes` reads the output (then it gets all of it, not only the tail a TestRun keeps)."""
+        ...
+
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         """The command with the runner's reporter options added (``place.env`` may be added to as well)."""
         ...
@@ -65,6 +70,7 @@ class CommandAdapter:
     """Any other command (``[tests] runner = "command"``): run as given, judged by its exit status alone."""
 
     name = "command"
+    reads_output = False
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         return list(command)

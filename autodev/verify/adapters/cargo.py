@@ -4,7 +4,9 @@ Test ids are the target's source file and the test's path, ``tests/roman.rs::two
 (doc tests: ``doc-tests CRATE::src/lib.rs - f (line 3)``). ``#[ignore]`` tests are skipped unless the adapter is
 made with ``include_ignored`` (``-- --include-ignored``). A build that fails is a load failure of every test target
 it stopped (the library's error stops them all), with rustc's first errors as the details. Colours are turned
-off; CARGO_HOME, CARGO_TARGET_DIR and the rest of the user's environment are left as they are.
+off and ``-q``/``--format terse`` dropped (they hide the lines read here); CARGO_HOME, CARGO_TARGET_DIR and the
+rest of the user's environment are left as they are. The whole output is read (up to the report cap), not only
+the tail a TestRun keeps.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _PANIC = re.compile(r"^thread '.*' (?:\(\d+\) )?panicked at (?P<where>\S+?):?$")
 _ERROR = re.compile(r"^error(\[E\d+\])?: ")
 _NOT_AN_ERROR = re.compile(r"^error: (could not compile|test failed|\d+ targets? failed|aborting due)")
 _COULD_NOT_COMPILE = re.compile(r"^error: could not compile `(?P<crate>[^`]+)` \((?P<what>[^)]*)\)")
+_RAN_SOME = re.compile(r"^test result: \w+\. (?:[1-9]\d* passed|\d+ passed; [1-9]\d* failed)", re.MULTILINE)
 _KINDS: dict[str, OutcomeKind] = {"ok": "passed", "FAILED": "failed"}
 
 
@@ -53,18 +56,37 @@ class CargoAdapter:
         place.env["CARGO_TERM_COLOR"] = "never"
         argv = list(command)
         cut = argv.index("--") if "--" in argv else len(argv)
-        cargo_part, test_part = argv[:cut], argv[cut + 1 :]
+        cargo_part, test_part = _loud(argv[:cut]), _loud(argv[cut + 1 :])
         if "--no-fail-fast" not in cargo_part:
             cargo_part.append("--no-fail-fast")
         if self.include_ignored and "--include-ignored" not in test_part and "--ignored" not in test_part:
             test_part.append("--include-ignored")
         return [*cargo_part, "--", *test_part] if test_part or cut < len(argv) else cargo_part
 
+    reads_output = True
+
     def outcomes(self, place: RunPlace, output: str) -> dict[str, TestOutcome] | None:
         return cargo_outcomes(output, place.root)
 
     def running(self, place: RunPlace) -> str | None:
         return None
+
+
+def _loud(arguments: list[str]) -> list[str]:
+    """Without ``-q``/``--quiet``/``--format terse``: they hide the ``Running`` and ``test ... ok`` lines read here."""
+    kept: list[str] = []
+    skip_next = False
+    for index, argument in enumerate(arguments):
+        if skip_next:
+            skip_next = False
+            continue
+        if argument in ("-q", "--quiet", "--format=terse"):
+            continue
+        if argument == "--format" and arguments[index + 1 : index + 2] == ["terse"]:
+            skip_next = True
+            continue
+        kept.append(argument)
+    return kept
 
 
 def cargo_outcomes(output: str, root: Path) -> dict[str, TestOutcome] | None:
@@ -87,7 +109,9 @@ def cargo_outcomes(output: str, root: Path) -> dict[str, TestOutcome] | None:
             name = result.group("name")
             test_id = f"{target}::{name}"
             outcomes[test_id] = _outcome(test_id, result.group("result"), result.group("reason"), sections.get(name))
-    return outcomes if seen_a_run else None
+    if not seen_a_run or (not outcomes and _RAN_SOME.search(output)):
+        return None  # no run, or tests ran in a format autodev cannot read one by one
+    return outcomes
 
 
 def _outcome(test_id: str, result: str, reason: str | None, section: str | None) -> TestOutcome:

@@ -48,6 +48,7 @@ class JestAdapter:
     """jest: ``--ci`` (snapshots are not written by model-written code) and the JSON report."""
 
     name = "jest"
+    reads_output = False
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         place.env.setdefault("NO_COLOR", "1")
@@ -64,6 +65,7 @@ class VitestAdapter:
     """vitest: its junit reporter to a file (the default reporter is replaced: the output shows the summary)."""
 
     name = "vitest"
+    reads_output = False
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         place.env.setdefault("NO_COLOR", "1")

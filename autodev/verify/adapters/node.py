@@ -63,6 +63,7 @@ class NodeAdapter:
     """``node --test``: the spec reporter to the output, autodev's JSON-lines reporter to a file."""
 
     name = "node"
+    reads_output = False
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         reporter = place.work / REPORTER_NAME

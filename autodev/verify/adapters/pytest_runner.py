@@ -59,6 +59,7 @@ class PytestAdapter:
     """pytest: a junit report per run, autodev's plugin loaded, the running test known on a timeout."""
 
     name = "pytest"
+    reads_output = False
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         """Per-test outcomes via junit (xunit1 has the file attribute), autodev's plugin, nothing in the user's tree.
