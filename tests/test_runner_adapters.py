@@ -194,6 +194,18 @@ class TestNodeEvents:
         assert dashes.message == "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:"
         assert "slug.test.js:6:36" in dashes.details and "node:internal" not in dashes.details
 
+    def test_tests_cancelled_by_their_suite_get_the_suites_error(self) -> None:
+        file = "/p/tests/a.test.js"
+        cancelled = "test did not finish before its parent and was cancelled"
+        events: list[dict[str, object]] = [
+            {"event": "start", "file": file, "name": "hooks", "nesting": 0},
+            {"event": "start", "file": file, "name": "h1", "nesting": 1},
+            {"event": "fail", "file": file, "name": "h1", "nesting": 1, "error": cancelled},
+            {"event": "fail", "file": file, "name": "hooks", "nesting": 0, "suite": True, "error": "Error: broke"},
+        ]
+        outcome = outcomes_from_events(events, self.ROOT)["tests/a.test.js > hooks > h1"]
+        assert (outcome.outcome, outcome.message) == ("failed", "Error: broke")
+
     def test_reporter_options_go_before_the_files(self, tmp_path: Path) -> None:
         where = place(tmp_path)
         where.work.mkdir()

@@ -50,6 +50,8 @@ export default async function* autodevReporter(source) {
 }
 """
 
+_SUBTESTS_FAILED = re.compile(r"^\d+ subtests? failed")
+_CANCELLED = "was cancelled"
 _NODE_PROGRAM = re.compile(r"^node(js)?(\.exe)?$")
 _NODE_INTERNAL = re.compile(r"^\s+at .*(node:internal|node:async_hooks|\(node:)")
 
@@ -120,6 +122,9 @@ def outcomes_from_events(events: list[dict[str, object]], root: Path) -> dict[st
             stderr[file] = (stderr.get(file, "") + str(event.get("message", "")))[:STDERR_MAX_CHARS]
         elif kind == "start":
             stacks[file] = [*stacks.get(file, [])[:nesting], name]
+        elif kind == "fail" and event.get("suite"):
+            suite_id = " > ".join([relative_to_root(file, root), *stacks.get(file, [])[:nesting], name])
+            _blame_the_suite(outcomes, suite_id, str(event.get("error", "")))
         elif kind in ("pass", "fail") and not event.get("suite"):
             relative = relative_to_root(file, root) if file else "<node>"
             if nesting == 0 and file and name == file:  # the file itself: it reported no test of its own
@@ -130,6 +135,17 @@ def outcomes_from_events(events: list[dict[str, object]], root: Path) -> dict[st
             test_id = " > ".join([relative, *stacks.get(file, [])[:nesting], name])
             outcomes[test_id] = _outcome(test_id, kind, event)
     return outcomes
+
+
+def _blame_the_suite(outcomes: dict[str, TestOutcome], suite_id: str, error: str) -> None:
+    """A suite whose body or hook threw cancels its tests: each of them gets the suite's error instead."""
+    if not error or _SUBTESTS_FAILED.match(error):
+        return
+    for test_id, outcome in list(outcomes.items()):
+        if test_id.startswith(suite_id + " > ") and _CANCELLED in outcome.message:
+            outcomes[test_id] = outcome.model_copy(
+                update={"message": _first_error_line(error), "details": _without_internals(error)}
+            )
 
 
 def _fields(event: dict[str, object]) -> tuple[str, str, str, int]:
