@@ -260,31 +260,55 @@ class Config(_Section):
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate one autodev.toml; a missing file means all defaults."""
+    """Read and validate one autodev.toml; a missing file means all defaults (the layers: config_layers.py)."""
     if not path.exists():
         return Config()
+    data = read_config_file(path, source=str(path))
+    return parse_config(anchor_paths(data, path.parent), source=str(path))
+
+
+def read_config_file(path: Path, *, source: str) -> dict[str, Any]:
+    """One configuration file as TOML data, unvalidated; errors name ``source`` (the file, said the user's way)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), None, f"not UTF-8 text ({exc.reason})") from exc
+        raise ConfigError(source, None, f"not UTF-8 text ({exc.reason})") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(source, None, "is a directory, not a file") from exc
+    except OSError as exc:
+        raise ConfigError(source, None, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), None, f"not valid TOML: {exc}") from exc
-    return _paths_from(parse_config(data, source=str(path)), path.parent)
+        raise ConfigError(source, None, f"not valid TOML: {exc}") from exc
+    return data
 
 
-def _paths_from(config: Config, base: Path) -> Config:
-    """Relative paths in autodev.toml mean the project's, not whatever directory autodev was started in."""
+# The keys holding paths: a relative one means the directory of the file that set it, not the working directory.
+PATH_KEYS: tuple[tuple[str, ...], ...] = (("local", "models_dir"), ("llm", "models", "*", "gguf"))
 
-    def anchored(value: str | None) -> str | None:
-        if value is None or value.startswith("~") or Path(value).is_absolute():
+
+def anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``data`` (raw TOML) with its relative paths (PATH_KEYS) made absolute under ``base``; nothing else changes."""
+
+    def anchored(value: Any) -> Any:
+        if not isinstance(value, str) or value.startswith("~") or Path(value).is_absolute():
             return value
         if is_local_alias(value):
             return value  # a bundled model, not a path
         return str((base / value).resolve())
 
-    local = config.local.model_copy(update={"models_dir": anchored(config.local.models_dir)})
-    models = {name: m.model_copy(update={"gguf": anchored(m.gguf)}) for name, m in config.llm.models.items()}
-    return config.model_copy(update={"local": local, "llm": config.llm.model_copy(update={"models": models})})
+    def walk(node: Any, pattern: tuple[str, ...]) -> Any:
+        if not pattern:
+            return anchored(node)
+        if not isinstance(node, dict):
+            return node
+        head, rest = pattern[0], pattern[1:]
+        return {key: walk(value, rest) if head in ("*", key) else value for key, value in node.items()}
+
+    for pattern in PATH_KEYS:
+        data = dict(walk(data, pattern))
+    return data
 
 
 def parse_config(data: dict[str, Any], *, source: str) -> Config:

@@ -33,6 +33,19 @@ class ConfigError(UsageError):
         super().__init__(f"{where}: {problem}")
 
 
+class CommandError(UsageError):
+    """A command file (``.autodev/commands/*.md`` and the like) cannot be used as written.
+
+    The message is always ``PATH:LINE: problem (what to do)``, so an editor can jump to the line.
+    """
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}:{line}: {problem}")
+
+
 class NotARepositoryError(UsageError):
     """autodev needs git to commit and roll back; the project is not inside a repository."""
 

@@ -66,9 +66,10 @@ class Memory(BaseModel):
 NO_MEMORY = Memory(files=(), problems=())
 
 
-def find_memory(root: Path, extra: Sequence[str] = ()) -> Memory:
+def find_memory(root: Path, extra: Sequence[str] = (), *, nested: bool = True) -> Memory:
     """Every memory file of the project, the root's first (in :data:`ROOT_FILES` order, then ``extra``), then the
-    nested ones by depth; each followed by what it imports."""
+    nested ones by depth (``nested=False``: not searched, for a directory that is no project, like a home);
+    each followed by what it imports."""
     reader = _Reader(root)
     for name in ROOT_FILES:
         reader.read(name, scope="")
@@ -76,7 +77,7 @@ def find_memory(root: Path, extra: Sequence[str] = ()) -> Memory:
         if not (root / name).is_file():
             reader.problems.append(f"{name}: named in [context] memory_files but not found; left out")
         reader.read(name, scope="")
-    for directory in _nested_directories(root):
+    for directory in _nested_directories(root) if nested else ():
         for name in NESTED_FILES:
             reader.read(f"{directory}/{name}", scope=directory)
     return Memory(files=tuple(reader.files), problems=tuple(reader.problems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from autodev.testing import ScriptedServer
 
 # The suite never reaches a real provider: LiteLLMClient refuses any api_base that is not loopback.
 os.environ["AUTODEV_NO_NETWORK"] = "1"
+# Nor does it read the user's own configuration: an empty config home, and no AUTODEV_SECTION__KEY variables.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="autodev-tests-config-")
+for _name in [name for name in os.environ if name.startswith("AUTODEV_") and "__" in name[len("AUTODEV_") :]]:
+    del os.environ[_name]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import cli_process, git, read_pty, two_tiers, write_files
 
-from autodev.ask.chat import Command, Question, Unknown, help_text, read_line
+from autodev.ask.chat import Command, Custom, Question, Unknown, help_text, read_line
 from autodev.testing import ScriptedServer
 
 pytestmark = pytest.mark.req("ASK-8")
@@ -44,6 +44,24 @@ class TestReadLine:
         text = help_text()
         for name in ("/add", "/drop", "/model", "/apply", "/undo", "/cost", "/exit"):
             assert name in text
+
+
+@pytest.mark.req("CMD-2")
+class TestReadLineCustomCommands:
+    def test_a_custom_command_is_read_with_its_arguments(self) -> None:
+        read = read_line("/frontend:test 'a b' c", custom=["frontend:test"])
+        assert read == Custom(name="frontend:test", args=("a b", "c"))
+
+    def test_a_built_in_command_wins_over_a_custom_one_of_the_same_name(self) -> None:
+        assert read_line("/exit", custom=["exit"]) == Command(name="exit")
+
+    def test_a_misspelt_custom_command_says_did_you_mean(self) -> None:
+        read = read_line("/reviw x", custom=["review"])
+        assert isinstance(read, Unknown) and "did you mean /review?" in read.message
+
+    def test_help_lists_the_custom_commands_after_the_built_ins(self) -> None:
+        text = help_text({"review FILE": "Review a file"})
+        assert text.index("/exit") < text.index("/review FILE") and "Review a file" in text
 
 
 class TestChatSession:

@@ -38,7 +38,9 @@ def fake_pass(paths, config, client):
         out.write("pass\\n")
     time.sleep(seconds)
     (root / "generated.py").write_text(f"x = {time.time()}\\n")  # an own write, inside watch_patterns
-    return single(RequirementResult(requirement="SPEC.md", title="t", status="satisfied", reason="fake", attempts=[
+    status_file = root.parent / "next-status"  # a test makes the passes fail by writing "failed" here
+    status = status_file.read_text().strip() if status_file.exists() else "satisfied"
+    return single(RequirementResult(requirement="SPEC.md", title="t", status=status, reason="fake", attempts=[
         {"number": 1, "model": "m", "outcome": "green", "reason": "ok", "files": ["generated.py"]}]))
 
 sys.exit(LoopRunner(root, run_pass=fake_pass).run())
@@ -156,6 +158,53 @@ class TestLoopRunner:
         assert process.wait(timeout=20) == 0
         assert loop_state(root).get("state") == "stopping"
         assert not (root / ".autodev" / "loop.pid").exists()
+
+
+@pytest.mark.req("LOOP-3")
+class TestLoopReloads:
+    def test_a_memory_edit_runs_a_pass_only_while_a_requirement_is_unmet(
+        self, watched: tuple[Path, subprocess.Popen[str]]
+    ) -> None:
+        """All green: an AGENTS.md edit cannot change an outcome. After a failed pass it can, and one runs."""
+        root, _ = watched
+        (root / "AGENTS.md").write_text("Use snake_case.\n", encoding="utf-8")
+        time.sleep(1.5)  # more than a slice and the debounce: a pass would have started
+        assert passes(root) == 1
+        (root.parent / "next-status").write_text("failed", encoding="utf-8")
+        (root / "SPEC.md").write_text("# Spec\n\nfails\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 2), what="the failing pass")
+        (root / "AGENTS.md").write_text("Use snake_case. Prefer pure functions.\n", encoding="utf-8")
+        wait_for(lambda: settled(root, 3), what="the pass after the memory edit")
+        log = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
+        assert '"because": "reloaded memory"' in log
+
+    def test_a_command_file_edit_runs_no_pass_and_a_broken_one_is_reported(
+        self, watched: tuple[Path, subprocess.Popen[str]]
+    ) -> None:
+        root, _ = watched
+        (root.parent / "next-status").write_text("failed", encoding="utf-8")
+        commands = root / ".claude" / "commands"
+        commands.mkdir(parents=True)
+        (commands / "review.md").write_text("Review $ARGUMENTS\n", encoding="utf-8")
+        (commands / "broken.md").write_text("---\ndescription: never closed\n", encoding="utf-8")
+        wait_for(lambda: bool(loop_state(root).get("problems")), what="the broken command in the state")
+        assert "broken.md:1: the front matter opened here is never closed" in str(loop_state(root)["problems"])
+        time.sleep(1.5)
+        assert passes(root) == 1
+
+    def test_a_broken_import_is_shown_in_status_and_the_loop_keeps_going(
+        self, watched: tuple[Path, subprocess.Popen[str]], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        root, process = watched
+        (root / "CLAUDE.md").write_text("See @docs/missing.md\n", encoding="utf-8")
+        wait_for(lambda: bool(loop_state(root).get("problems")), what="the problem in the state")
+        assert "docs/missing.md" in str(loop_state(root)["problems"])
+        capsys.readouterr()
+        assert run_cli(["-C", str(root), "loop", "status"]) == 0
+        assert "warning: CLAUDE.md: imports @docs/missing.md" in capsys.readouterr().out
+        (root / "CLAUDE.md").write_text("No imports.\n", encoding="utf-8")
+        wait_for(lambda: loop_state(root).get("problems") == [], what="the problem to clear")
+        assert process.poll() is None
 
 
 class TestLoopEndToEnd:

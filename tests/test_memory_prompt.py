@@ -79,6 +79,11 @@ class TestMemorySection:
         assert "web only" not in memory_section(memory, ["cli/main.py"], 500).text
         assert "web only" not in memory_section(memory, [], 500).text
 
+    def test_outside_a_project_only_the_directorys_own_files_are_read(self, tmp_path: Path) -> None:
+        """`ask` in a home directory must not walk every directory below it for nested AGENTS.md files."""
+        write_files(tmp_path, {"AGENTS.md": "mine\n", "code/x/AGENTS.md": "x\n"})
+        assert [f.path for f in find_memory(tmp_path, nested=False).files] == ["AGENTS.md"]
+
     def test_a_configured_memory_file_is_read_and_a_missing_one_reported(self, tmp_path: Path) -> None:
         write_files(tmp_path, {"docs/STYLE.md": "house style\n"})
         memory = find_memory(tmp_path, ["docs/STYLE.md", "docs/GONE.md"])

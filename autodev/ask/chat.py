@@ -1,4 +1,4 @@
-"""What a line typed at `autodev chat`'s prompt means: a question, or one of the slash commands.
+"""What a line typed at `autodev chat`'s prompt means: a question, a slash command, or a custom command.
 
 Pure, so that every command's reading is tested without a terminal; the REPL (``autodev.cli.chat_cmd``) acts on
 the result.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+from collections.abc import Collection, Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -42,6 +43,15 @@ class Command(BaseModel):
     args: tuple[str, ...] = ()
 
 
+class Custom(BaseModel):
+    """``/NAME ARGS`` for a custom command (``autodev.commands``): its prompt, expanded, is the next question."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
 class Unknown(BaseModel):
     """A line that looks like a command but is none: said so, with the closest command, and not sent."""
 
@@ -50,8 +60,12 @@ class Unknown(BaseModel):
     message: str
 
 
-def read_line(line: str) -> Question | Command | Unknown | None:
-    """None for an empty line; ``//text`` sends ``/text`` as a question (a path, say)."""
+def read_line(line: str, custom: Collection[str] = ()) -> Question | Command | Custom | Unknown | None:
+    """None for an empty line; ``//text`` sends ``/text`` as a question (a path, say).
+
+    ``custom`` are the names of the custom commands; a built-in command of the same name wins, so a project's
+    command file can never change what ``/exit`` or ``/apply`` do.
+    """
     text = line.strip()
     if not text:
         return None
@@ -66,15 +80,22 @@ def read_line(line: str) -> Question | Command | Unknown | None:
     if not words:
         return Unknown(message="a command after /, for example /help")
     name = _ALIASES.get(words[0].lower(), words[0].lower())
-    if name not in COMMANDS:
-        close = difflib.get_close_matches(name, [*COMMANDS, *_ALIASES], n=1, cutoff=0.6)
-        guess = f"; did you mean /{close[0]}?" if close else ""
-        return Unknown(message=f"no command /{words[0]}{guess} (/help lists them; //text sends /text as a question)")
     args = tuple(words[1:])
-    problem = _argument_problem(name, args)
-    if problem:
-        return Unknown(message=problem)
-    return Command(name=name, args=args)
+    if name in COMMANDS:
+        problem = _argument_problem(name, args)
+        return Unknown(message=problem) if problem else Command(name=name, args=args)
+    if words[0] in custom:
+        return Custom(name=words[0], args=args)
+    return _unknown(words[0], custom)
+
+
+def _unknown(word: str, custom: Collection[str]) -> Unknown:
+    """No such command, with the closest one (built-in names compared in lower case, custom ones as written)."""
+    close = difflib.get_close_matches(word, list(custom), n=1, cutoff=0.6) or difflib.get_close_matches(
+        word.lower(), [*COMMANDS, *_ALIASES], n=1, cutoff=0.6
+    )
+    guess = f"; did you mean /{close[0]}?" if close else ""
+    return Unknown(message=f"no command /{word}{guess} (/help lists them; //text sends /text as a question)")
 
 
 def _argument_problem(name: str, args: tuple[str, ...]) -> str | None:
@@ -88,7 +109,13 @@ def _argument_problem(name: str, args: tuple[str, ...]) -> str | None:
     return None
 
 
-def help_text() -> str:
-    width = max(len(f"/{name} {arg}".rstrip()) for name, (arg, _) in COMMANDS.items())
-    lines = [f"  {f'/{name} {arg}'.rstrip():<{width}}  {what}" for name, (arg, what) in COMMANDS.items()]
-    return "\n".join(["Type a question, or:", *lines])
+def help_text(custom: Mapping[str, str] | None = None) -> str:
+    """The built-in commands, then the custom ones (``custom``: ``NAME ARGUMENT-HINT`` -> the description)."""
+    rows = [(f"/{name} {arg}".rstrip(), what) for name, (arg, what) in COMMANDS.items()]
+    extra = [(f"/{usage}", what) for usage, what in (custom or {}).items()]
+    width = max(len(usage) for usage, _ in [*rows, *extra])
+    lines = ["Type a question, or:", *(f"  {usage:<{width}}  {what}" for usage, what in rows)]
+    if extra:
+        lines.append("Custom commands (autodev cmd list says where they are):")
+        lines.extend(f"  {usage:<{width}}  {what}".rstrip() for usage, what in extra)
+    return "\n".join(lines)

@@ -8,8 +8,9 @@ a tier and local models served on demand behave as in `run`; the answer streams 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict
@@ -82,13 +83,33 @@ class AskSession:
     def choose(self, *, model: str | None = None, tier: str | None = None) -> str:
         """Answer with ``model`` (any name `run --model` takes) or the models of ``tier``; a mistake is a UsageError
         before anything is recorded. Returns the choice in words."""
-        router = self._new_router(model)
-        chosen = _tier_named(router, tier)
-        router.resolve(chosen.models[0])  # a misspelt name says "did you mean" now, not after a call
-        self._router, self._tier_name = router, tier
+        self._router, self._tier_name = self._checked_router(model, tier), tier
         if model != self.conversation.model:
             self.conversation = self.store.set_model(self.conversation, model)
         return self.described()
+
+    @contextlib.contextmanager
+    def choice_for_now(self, *, model: str | None, tier: str | None) -> Iterator[None]:
+        """Answer with ``model`` or ``tier`` inside the block only, nothing recorded of the choice.
+
+        A custom command's front matter chooses for its own question in chat; the conversation's choice (/model,
+        --model) answers the next one. Neither given: the choice stands as it is.
+        """
+        if model is None and tier is None:
+            yield
+            return
+        saved = self._router, self._tier_name
+        self._router, self._tier_name = self._checked_router(model, tier), tier
+        try:
+            yield
+        finally:
+            self._router, self._tier_name = saved
+
+    def _checked_router(self, model: str | None, tier: str | None) -> Router:
+        """A router for this choice; a misspelt name or tier says "did you mean" now, not after a call."""
+        router = self._new_router(model)
+        router.resolve(_tier_named(router, tier).models[0])
+        return router
 
     def described(self) -> str:
         tier = _tier_named(self._router, self._tier_name)
@@ -164,7 +185,8 @@ class AskSession:
         """The project memory for the conversation's files, read afresh (an edited AGENTS.md counts at once)."""
         if not self.config.context.memory:
             return ""
-        memory = find_memory(self.paths.root, self.config.context.memory_files)
+        in_project = self.paths.state_root is None  # elsewhere (a home directory) only its own AGENTS.md & co
+        memory = find_memory(self.paths.root, self.config.context.memory_files, nested=in_project)
         for problem in memory.problems:
             _log.warning("memory", problem=problem)
         budget = memory_budget(self.config.context, tier, served_locally=model.served_locally)

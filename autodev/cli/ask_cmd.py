@@ -13,12 +13,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from autodev.cli.ask_options import check_model_choice, conversation_options
+from autodev.cli.ask_options import answer_options, check_answer_flags
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
@@ -31,14 +32,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("prompt", nargs=-1)
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Send FILE with the question (repeatable).")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the answer (or its one code block) here.")
-@click.option("--apply", "apply_", is_flag=True, help="Apply the answer's code blocks with paths to the files.")
-@click.option("--test", "test_", is_flag=True, help="With --apply: run the tests, roll back if they get worse.")
-@click.option("--force", is_flag=True, help="With --apply: write over files with uncommitted changes.")
-@click.option("--yes", "-y", is_flag=True, help="With --apply: do not show the diff and ask first.")
-@click.option("--no-commit", is_flag=True, help="With --apply: leave the changes unstaged, no commit.")
-@conversation_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, model, tokens, cost) instead.")
+@answer_options
 @click.pass_context
 def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], **flags: Any) -> None:
     """Ask a model about code: files and piped input are context; the answer streams as it arrives.
@@ -49,8 +43,8 @@ def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], 
     autodev ask -f app.py "add a --verbose flag" --apply --test
     """
     options: GlobalOptions = ctx.obj
-    _check_flags(flags)
-    stdin_text = _read_stdin()
+    check_answer_flags(flags)
+    stdin_text = read_stdin()
     question = " ".join(prompt).strip() or (stdin_text or "").strip()
     if not question:
         raise click.UsageError('no question: autodev ask "QUESTION" (or pipe one in)')
@@ -58,28 +52,36 @@ def ask(ctx: click.Context, /, prompt: tuple[str, ...], files: tuple[str, ...], 
         stdin_text = None  # the piped text is the question itself
     paths, config = prepare_place(options, no_cache=flags["no_cache"])
     session_files = [relative_to_root(paths.root, options.start, name) for name in files]
+    ask_question(ctx, paths, config, Question(text=question, stdin_text=stdin_text, files=session_files), flags)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question as the command line gathered it: its words, what was piped in, the files sent with it."""
+
+    text: str
+    stdin_text: str | None
+    files: list[str]  # as the conversation keeps them (relative_to_root)
+
+
+def ask_question(
+    ctx: click.Context, paths: ProjectPaths, config: Config, question: Question, flags: dict[str, Any]
+) -> None:
+    """The one way a question is asked from the command line (`ask`, `cmd`): answered, written, applied, reported.
+
+    Exits 1 when an --apply was not kept, else 0.
+    """
     with open_session(paths, config, flags) as session:
-        session.add_files(session_files)
-        answer = show_answer(session, question, stdin_text, quiet=flags["as_json"])
-        written = _write_output(_under(options.start, flags["output"]), answer)
-        applied = _apply(paths, config, session, answer, question, flags) if flags["apply_"] else None
+        session.add_files(question.files)
+        answer = show_answer(session, question.text, question.stdin_text, quiet=flags["as_json"])
+        written = _write_output(_under(ctx.obj.start, flags["output"]), answer)
+        applied = _apply(paths, config, session, answer, question.text, flags) if flags["apply_"] else None
     if flags["as_json"]:
         click.echo(json.dumps(_payload(answer, written, applied), indent=2))
     ctx.exit(1 if applied is not None and not applied.kept else 0)
 
 
-def _check_flags(flags: dict[str, Any]) -> None:
-    check_model_choice(flags)
-    if flags["continue_"] and flags["conversation_ref"]:
-        raise click.UsageError("--continue and --conversation both name the conversation: give one")
-    if not flags["apply_"]:
-        given = [name for name in ("test_", "force", "yes", "no_commit") if flags[name]]
-        if given:
-            words = ", ".join("--" + name.rstrip("_").replace("_", "-") for name in given)
-            raise click.UsageError(f"{words}: only with --apply")
-
-
-def _read_stdin() -> str | None:
+def read_stdin() -> str | None:
     """Piped standard input (``git diff | autodev ask ...``); None on a terminal."""
     stream = sys.stdin
     if stream is None or stream.isatty():
@@ -90,11 +92,10 @@ def _read_stdin() -> str | None:
 
 def prepare_place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPaths, Config]:
     from autodev.ask.place import ask_paths, in_project, keep_state_out_of_git
-    from autodev.config import Config, load_config
     from autodev.logs import configure_logging
 
     paths = ask_paths(options.start, os.environ)
-    config = load_config(paths.config_file) if in_project(paths) else Config()
+    config = options.config(paths.root if in_project(paths) else None)  # outside a project: user config, defaults
     if no_cache:
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()

@@ -1,6 +1,10 @@
 """`autodev chat`: a conversation at an interactive prompt, with line editing and history (GNU readline or
 libedit, whichever this Python has), slash commands, and the answer streamed as it arrives.
 
+``/NAME ARGS`` runs a custom command (``autodev.commands``, as `autodev cmd NAME ARGS`): its expanded prompt is the
+next question, its ``@path`` files join the conversation, and its front matter's model or tier answers that one
+question. Built-in commands win over custom ones of the same name.
+
 Ctrl-C while a model answers stops that answer and returns to the prompt (nothing is recorded for it); at the
 prompt it clears the line. Ctrl-D or /exit leaves. The session is one ``AskSession``, so `autodev ask --continue`
 and `autodev conversations show` see the same conversation.
@@ -9,6 +13,7 @@ and `autodev conversations show` see the same conversation.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,8 +24,9 @@ from autodev.cli.ask_options import check_model_choice, conversation_options
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from autodev.ask.chat import Command
+    from autodev.ask.chat import Command, Custom
     from autodev.ask.session import AskSession
+    from autodev.commands import CommandSet
     from autodev.config import Config
     from autodev.project import ProjectPaths
 
@@ -41,9 +47,21 @@ def chat(ctx: click.Context, /, files: tuple[str, ...], **flags: Any) -> None:
     paths, config = prepare_place(options, no_cache=flags["no_cache"])
     with open_session(paths, config, flags) as session:
         session.add_files([relative_to_root(paths.root, options.start, name) for name in files])
+        commands = _custom_commands(paths)
         with _line_editing(paths.chat_history_file):
             _greet(session)
-            _loop(session, paths, config, options.start)
+            _loop(session, paths, config, options.start, commands)
+
+
+def _custom_commands(paths: ProjectPaths) -> CommandSet:
+    """The project's and the user's custom commands, read once; a broken file is a warning, the chat starts."""
+    from autodev.ask.place import in_project
+    from autodev.commands import find_commands
+
+    found = find_commands(paths.root if in_project(paths) else None, os.environ)
+    for problem in found.problems:
+        click.echo(f"warning: {problem}", err=True)
+    return found
 
 
 def _greet(session: AskSession) -> None:
@@ -52,8 +70,8 @@ def _greet(session: AskSession) -> None:
     click.echo("/help for commands, /exit or Ctrl-D to leave")
 
 
-def _loop(session: AskSession, paths: ProjectPaths, config: Config, start: Path) -> None:
-    from autodev.ask.chat import Command, Question, Unknown, read_line
+def _loop(session: AskSession, paths: ProjectPaths, config: Config, start: Path, commands: CommandSet) -> None:
+    from autodev.ask.chat import Command, Custom, Question, Unknown, read_line
     from autodev.errors import AutodevError
 
     while True:
@@ -65,13 +83,15 @@ def _loop(session: AskSession, paths: ProjectPaths, config: Config, start: Path)
         except KeyboardInterrupt:
             click.echo("^C (/exit or Ctrl-D to leave)")
             continue
-        read = read_line(line)
+        read = read_line(line, custom=[*commands.commands, *commands.broken])
         try:
             if isinstance(read, Question):
                 _ask(session, read.text)
+            elif isinstance(read, Custom):
+                _custom(session, paths, start, commands, read)
             elif isinstance(read, Unknown):
                 click.echo(read.message, err=True)
-            elif isinstance(read, Command) and not _command(session, paths, config, start, read):
+            elif isinstance(read, Command) and not _command(session, paths, config, start, read, commands):
                 return
         except AutodevError as error:  # the conversation goes on: a failed call or a refused apply is one message
             click.echo(f"error: {error}", err=True)
@@ -86,7 +106,33 @@ def _ask(session: AskSession, question: str) -> None:
         click.echo("\n(answer interrupted; nothing was recorded)", err=True)
 
 
-def _command(session: AskSession, paths: ProjectPaths, config: Config, start: Path, command: Command) -> bool:
+def _custom(session: AskSession, paths: ProjectPaths, start: Path, commands: CommandSet, custom: Custom) -> None:
+    """A custom command as the next question: its files join the conversation, its model answers this one only."""
+    from autodev.cli.ask_cmd import relative_to_root
+    from autodev.commands import expand, locate_references, lookup
+
+    command = lookup(commands, custom.name, listing="/help")
+    expansion = expand(command, custom.args)
+    if not expansion.prompt:
+        click.echo(f"/{custom.name}: {command.path} has no prompt (write one)", err=True)
+        return
+    located = locate_references(command, expansion.files, start=start, root=paths.root)
+    session.add_files([relative_to_root(paths.root, start, str(path)) for path in located])
+    with session.choice_for_now(model=expansion.model, tier=expansion.tier):
+        _ask(session, expansion.prompt)
+
+
+def _custom_help(commands: CommandSet) -> dict[str, str]:
+    """Each custom command's usage (``NAME ARGUMENT-HINT``) with its description, for /help."""
+    return {
+        command.usage: command.description or f"({command.origin}: {command.path.name})"
+        for command in commands.commands.values()
+    }
+
+
+def _command(
+    session: AskSession, paths: ProjectPaths, config: Config, start: Path, command: Command, commands: CommandSet
+) -> bool:
     """Carry out one slash command; False when the chat should end."""
     from autodev.ask.chat import help_text
     from autodev.cli.ask_cmd import relative_to_root
@@ -95,7 +141,7 @@ def _command(session: AskSession, paths: ProjectPaths, config: Config, start: Pa
     if name == "exit":
         return False
     if name == "help":
-        click.echo(help_text())
+        click.echo(help_text(_custom_help(commands)))
     elif name == "add":
         session.add_files([relative_to_root(paths.root, start, arg) for arg in args])
         click.echo(f"files: {', '.join(session.conversation.files)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -24,11 +25,12 @@ def loop_run(options: GlobalOptions) -> None:
     from autodev.loop.preflight import check_project
     from autodev.loop.runner import LoopRunner
 
-    check_project(options.root)
+    flags = options.config_flags
+    check_project(options.root, os.environ, flags)
     paths = ProjectPaths(root=options.root)
     paths.ensure_state_dirs()
     configure_logging(log_file=paths.log_file, json_console=options.log_json, console_level=options.console_level)
-    raise click.exceptions.Exit(LoopRunner(options.root).run())
+    raise click.exceptions.Exit(LoopRunner(options.root, env=os.environ, flags=flags).run())
 
 
 @loop.command("start")
@@ -38,9 +40,10 @@ def loop_start(options: GlobalOptions, timeout_s: float) -> None:
     """Start the loop in the background; returns once its watch is up."""
     from autodev.loop.preflight import check_project
 
-    check_project(options.root)
+    check_project(options.root, os.environ, options.config_flags)
     ProjectPaths(root=options.root).ensure_state_dirs()
-    pid = daemon.start_background(options.root, ready_timeout_s=timeout_s)
+    command = daemon.loop_run_command(options.root, options.settings)
+    pid = daemon.start_background(options.root, command, ready_timeout_s=timeout_s)
     files = daemon.LoopFiles.for_root(options.root)
     click.echo(f"autodev loop started (pid {pid}); log: {files.out_file}; stop it with `autodev loop stop`")
 
@@ -92,7 +95,7 @@ def service_install(options: GlobalOptions, systemd: bool, launchd: bool, dry_ru
     """Install and start the loop for this project as a service."""
     from autodev.loop.preflight import check_project
 
-    check_project(options.root)
+    check_project(options.root, os.environ, options.config_flags)
     report = service.install(options.root, _kind(systemd, launchd), dry_run=dry_run, env_file=env_file)
     for line in report.lines():
         click.echo(line)

@@ -42,6 +42,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "chat",
         "Talk with a model about code at an interactive prompt (/help lists the commands).",
     ),
+    "cmd": LazyCommand(
+        "autodev.cli.cmd_cmd",
+        "cmd",
+        "Run a custom command from .autodev/commands/, .claude/commands/ or your own, as `autodev ask` would.",
+    ),
     "conversations": LazyCommand(
         "autodev.cli.conversations_cmd",
         "conversations",
@@ -74,6 +79,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "undo": LazyCommand(
         "autodev.cli.undo_cmd", "undo", "Revert autodev's last commit, when nothing was committed on top of it."
     ),
+    "config": LazyCommand(
+        "autodev.cli.config_cmd",
+        "config",
+        "The effective configuration and where each value came from; the files it is read from.",
+    ),
     "loop": LazyCommand(
         "autodev.cli.loop_cmd", "loop", "Watch the project and run a pass on every change of the spec or the tests."
     ),
@@ -101,8 +111,18 @@ COMMANDS: dict[str, LazyCommand] = {
 @click.option("--log-json", is_flag=True, help="Log JSON lines to stderr instead of readable lines.")
 @click.option("-v", "--verbose", is_flag=True, help="Show debug events on the console.")
 @click.option("-q", "--quiet", is_flag=True, help="Show only warnings and errors on the console.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a configuration key for this command, over every file and AUTODEV_* variable (repeatable): "
+    "--set llm.retries=3. `autodev config show --origin` shows the result.",
+)
 @click.pass_context
-def cli(ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quiet: bool) -> None:
+def cli(
+    ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quiet: bool, settings: tuple[str, ...]
+) -> None:
     """autodev writes the code your spec and tests ask for, and commits it only when the tests pass.
 
     \b
@@ -113,7 +133,10 @@ def cli(ctx: click.Context, directory: Path, log_json: bool, verbose: bool, quie
     """
     level = "debug" if verbose else "warning" if quiet else "info"
     _stop_cleanly_on_sigterm()  # every command: its `finally` blocks (rollback, stopping local servers) must run
-    ctx.obj = GlobalOptions(start=directory.resolve(), log_json=log_json, console_level=level)
+    for setting in settings:
+        if "=" not in setting or not setting.partition("=")[0].strip():
+            raise click.BadOptionUsage("--set", f"--set {setting}: give KEY=VALUE, e.g. --set llm.retries=3")
+    ctx.obj = GlobalOptions(start=directory.resolve(), log_json=log_json, console_level=level, settings=settings)
     if ctx.invoked_subcommand is None:  # bare `autodev`: the help, as asked for, not a usage error
         click.echo(ctx.get_help())
 
@@ -134,12 +157,11 @@ def run(
         _watch_instead(ctx, as_json=as_json, model_name=model_name, max_attempts=max_attempts)
         return
     from autodev.cli.console import run_console
-    from autodev.config import load_config
     from autodev.core.one_pass import run_once
     from autodev.project import ProjectPaths
 
     paths = ProjectPaths(root=options.root)
-    config = load_config(paths.config_file)
+    config = options.config(paths.root)
     if no_cache:  # overrides [llm] cache_responses for this pass only
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()

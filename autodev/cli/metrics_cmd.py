@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from autodev.cli.options import GlobalOptions
-from autodev.config import Config, load_config
+from autodev.config import Config
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.project import ProjectPaths
 from autodev.route.metrics import CallTotals, MetricsStore, MetricsSummary, summarize, top_tier_model
@@ -23,7 +23,7 @@ _NUMERIC = frozenset(range(2, len(_HEADERS)))
 def metrics(options: GlobalOptions, as_json: bool) -> None:
     """Model calls per tier and model: tokens, cost, cache hits, solve rates, and the cost at top-tier prices."""
     paths = ProjectPaths(root=options.root)
-    config = load_config(paths.config_file)
+    config = options.config(paths.root)
     store = MetricsStore(paths.metrics_file)
     events = store.events()
     summary = summarize(events, config.llm, top_price=_top_price(config) if events else None)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import click
 
 from autodev.cli.options import GlobalOptions
-from autodev.config import load_config
 from autodev.errors import AutodevError, UsageError
 from autodev.local.catalog import CATALOG
 from autodev.local.files import ensure_model_file, models_dir, status
@@ -20,7 +19,6 @@ from autodev.local.registry import ServerRegistry
 from autodev.local.server import ServerManager, llama_server_available, stop_server
 from autodev.local.serving import server_manager
 from autodev.logs import configure_logging
-from autodev.project import ProjectPaths
 
 if TYPE_CHECKING:
     from autodev.local.doctor import DoctorReport
@@ -41,7 +39,7 @@ class ByteProgress:
 
 
 def _manager(options: GlobalOptions) -> tuple[ServerManager, ServerRegistry]:
-    config = load_config(ProjectPaths(root=options.root_or_start).config_file)
+    config = options.config(options.project_root)
     manager, _ = server_manager(config, os.environ)
     return manager, manager.registry
 
@@ -182,7 +180,7 @@ def doctor(options: GlobalOptions, as_json: bool, no_speed: bool) -> None:
     """Check that the installed llama.cpp suits this CPU, and measure it; exit 1 when something is wrong."""
     from autodev.local.doctor import diagnose
 
-    config = load_config(ProjectPaths(root=options.root_or_start).config_file)
+    config = options.config(options.project_root)
     directory = models_dir(config.local.models_dir, os.environ)
     report = diagnose(extra_buffers=config.local.extra_buffers, models_directory=directory, measure=not no_speed)
     if as_json:

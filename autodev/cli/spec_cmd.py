@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from autodev.cli.options import GlobalOptions
-from autodev.config import load_config
+from autodev.config import Config
 from autodev.errors import SpecError
 from autodev.logs import configure_logging
 from autodev.project import ProjectPaths
@@ -31,7 +31,7 @@ def spec() -> None:
 def show(options: GlobalOptions, as_json: bool) -> None:
     """The parsed requirements: ID, title, file:line, criteria, examples, files and dependencies."""
     root = options.root
-    specs = load_specs(root, load_config(ProjectPaths(root=root).config_file).specs.paths)  # logs nothing
+    specs = load_specs(root, options.config(root).specs.paths)  # logs nothing
     if as_json:
         click.echo(json.dumps([_shown(r) for r in specs.requirements], indent=2))
         return
@@ -54,7 +54,7 @@ def show(options: GlobalOptions, as_json: bool) -> None:
 def check(options: GlobalOptions, paths: tuple[Path, ...], no_tests: bool, as_json: bool) -> None:
     """Lint the specs and tests like a compiler: `file:line: error|warning: message`; exit 1 on errors."""
     specs = _load(options, paths, allow_duplicates=True)
-    collected = None if no_tests else _collected(options.root)
+    collected = None if no_tests else _collected(options.root, options.config(options.root))
     links = link_tests(specs.requirements, collected.tests) if collected else None
     diagnostics = check_specs(specs, links.by_requirement if links else None, collected=collected, root=options.root)
     errors = sum(1 for d in diagnostics if d.level == "error")
@@ -74,7 +74,7 @@ def _load(options: GlobalOptions, paths: tuple[Path, ...], *, allow_duplicates: 
     """The specs; `spec check` reads them with duplicate IDs, which it reports like every other finding."""
     configure_logging(log_file=None, json_console=options.log_json, console_level="warning")
     root = options.root
-    config = load_config(ProjectPaths(root=root).config_file)
+    config = options.config(root)
     patterns = [_pattern(root, path) for path in paths] or config.specs.paths
     return (read_specs if allow_duplicates else load_specs)(root, patterns)
 
@@ -89,10 +89,9 @@ def _pattern(root: Path, path: Path) -> str:
     return f"{relative}/**/*.md" if absolute.is_dir() else relative
 
 
-def _collected(root: Path) -> Collected | None:
+def _collected(root: Path, config: Config) -> Collected | None:
     """The tests as pytest collects them, or None when the test command is not pytest."""
     paths = ProjectPaths(root=root)
-    config = load_config(paths.config_file)
     if pytest_argv(config.project.test_command) is None:
         return None
     paths.ensure_state_dirs()

@@ -13,7 +13,6 @@ import click
 from pydantic import BaseModel
 
 from autodev.cli.options import GlobalOptions
-from autodev.config import load_config
 from autodev.journal import PendingAttempt, pending_attempt
 from autodev.ledger import Ledger, LedgerEntry, load_ledger
 from autodev.project import ProjectPaths
@@ -30,7 +29,7 @@ _NARROWEST_REASON = 20
 def status(options: GlobalOptions, as_json: bool) -> None:
     """Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending."""
     paths = ProjectPaths(root=options.root)  # nothing here logs: structlog is not even imported
-    specs = load_specs(paths.root, load_config(paths.config_file).specs.paths)
+    specs = load_specs(paths.root, options.config(paths.root).specs.paths)
     ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
     if warning:
         click.echo(f"warning: {warning}", err=True)

@@ -72,8 +72,10 @@ def autodev_program() -> list[str]:
     return [sys.executable, "-m", "autodev"]
 
 
-def loop_run_command(root: Path) -> list[str]:
-    return [*autodev_program(), "-C", str(root), "loop", "run"]
+def loop_run_command(root: Path, settings: Sequence[str] = ()) -> list[str]:
+    """``autodev -C ROOT [--set KEY=VALUE]... loop run``: the loop with the --set values its starter was given."""
+    flags = [word for setting in settings for word in ("--set", setting)]
+    return [*autodev_program(), "-C", str(root), *flags, "loop", "run"]
 
 
 # --------------------------------------------------------------------------------------------- start
@@ -261,6 +263,7 @@ class LoopStatusReport(BaseModel):
             "passes": self.state.passes if self.state is not None else None,
             "last_pass": None if last is None else last.model_dump(mode="json"),
             "config_error": self.config_error,
+            "problems": list(self.state.problems) if self.state is not None else [],
             "exit_code": self.exit_code,
             "text": self.text,
         }
@@ -309,6 +312,7 @@ def _running_text(root: Path, pid: int, state: LoopState | None, now: datetime) 
         lines.append(
             f"config error in autodev.toml: {state.config_error}; the loop waits for a valid file (no pass runs)"
         )
+    lines.extend(f"warning: {problem}" for problem in state.problems)
     if state.state == "running pass" and state.pass_started_at is not None:
         doing = f"running a pass for {_duration(now, state.pass_started_at)}"
     else:

@@ -7,16 +7,20 @@ restarts it forever) failing every pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from autodev.config import Config, load_config
+from autodev.config import Config
+from autodev.config_layers import load_effective_config
 from autodev.errors import NotARepositoryError, UsageError
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo
 
 
-def check_project(root: Path) -> Config:
-    """The project's valid configuration, or UsageError (exit 2) naming the first thing to fix.
+def check_project(root: Path, env: Mapping[str, str] | None = None, flags: Mapping[str, Any] | None = None) -> Config:
+    """The project's valid configuration (every level: config_layers.py), or UsageError (exit 2) naming the first
+    thing to fix. ``env`` is the environment the loop will run with (default: none of its variables).
 
     ConfigError already names the file, the key and the problem in one line; it is passed on as it is.
     """
@@ -29,4 +33,4 @@ def check_project(root: Path) -> Config:
     paths = ProjectPaths(root=root)
     if not paths.config_file.is_file():
         raise UsageError(f"{root} has no {paths.config_file.name}: run `autodev init` to create one")
-    return load_config(paths.config_file)
+    return load_effective_config(root, env or {}, flags).config

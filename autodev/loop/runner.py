@@ -7,14 +7,18 @@ during a pass it unwinds the pass, which rolls its attempt back and kills its te
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from autodev.config import Config, load_config
+from autodev.commands import find_commands
+from autodev.config import Config
+from autodev.config_layers import load_effective_config
 from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError, ConfigError
 from autodev.llm.client import ChatClient
@@ -23,7 +27,9 @@ from autodev.logs import get_logger
 from autodev.loop import notify
 from autodev.loop.daemon import LoopFiles
 from autodev.loop.pidlock import LoopLock
+from autodev.loop.reload import Source, SourceWatch, project_changes, triggers_pass
 from autodev.loop.status import LoopState, write_state
+from autodev.memory import NO_MEMORY, Memory, find_memory
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
 from autodev.watch.gate import hash_file
@@ -39,25 +45,45 @@ def _default_pass(paths: ProjectPaths, config: Config, client: ChatClient) -> Pa
     return run_once(paths, config, client=client)
 
 
-def _config_problem(error: AutodevError) -> str:
-    """The key and the problem; the file is always autodev.toml, which `loop status` names itself."""
-    if isinstance(error, ConfigError):
+def _config_problem(error: AutodevError, project_file: Path) -> str:
+    """The key and the problem; the file too unless it is autodev.toml, which `loop status` names itself."""
+    if isinstance(error, ConfigError) and error.file == str(project_file):
         return f"{error.key}: {error.problem}" if error.key else error.problem
     return str(error)
 
 
 class LoopRunner:
-    """The foreground loop; ``run_pass`` is injectable so tests can count passes without models."""
+    """The foreground loop; ``run_pass`` is injectable so tests can count passes without models.
 
-    def __init__(self, root: Path, *, run_pass: PassFunction = _default_pass) -> None:
+    ``env`` (default: this process's) and ``flags`` (``--set`` values) are the levels above autodev.toml; they are
+    read again with the file whenever autodev.toml changes (config_layers.py).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        run_pass: PassFunction = _default_pass,
+        env: Mapping[str, str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ) -> None:
         self.paths = ProjectPaths(root=root)
+        self.env: Mapping[str, str] = dict(os.environ if env is None else env)
+        self.flags: Mapping[str, Any] = dict(flags or {})
         self.files = LoopFiles.for_root(root)
         self.run_pass = run_pass
         self.stop_requested = threading.Event()
         self.in_pass = False
         self.log = get_logger(component="loop")
         self.state = LoopState.starting(root)
-        self.config = load_config(self.paths.config_file)
+        self.config = self._load_config()
+        self.memory = self._find_memory()
+        self.sources = SourceWatch(self.paths.root, self.env)
+        self.sources.look(self.config, self.memory)
+        self.held: set[str] = set()  # project changes seen while the configuration was invalid
+
+    def _load_config(self) -> Config:
+        return load_effective_config(self.paths.root, self.env, self.flags).config
 
     def run(self) -> int:
         lock = LoopLock(self.files.pid_file, root=self.paths.root)
@@ -84,14 +110,32 @@ class LoopRunner:
         self.log.info("watching", root=str(self.paths.root), patterns=self.config.monitoring.watch_patterns)
         self._pass(watcher, client, reason="start")
         while not self.stop_requested.is_set():
-            changes = watcher.wait_for_change(WAIT_SLICE_S)
-            if changes is None or self.stop_requested.is_set():
+            changes = watcher.wait_for_change(WAIT_SLICE_S) or set()
+            if self.stop_requested.is_set():
                 continue
-            if CONFIG_FILE in changes:
-                self._reload_config(watcher)
-            if self.state.config_error is not None:
-                continue  # passes wait for a valid file: its edit may have cut a budget or a hosted tier
-            self._pass(watcher, client, reason=", ".join(sorted(changes)[:5]))
+            reason = self._reason(watcher, changes)
+            if reason is not None:
+                self._pass(watcher, client, reason=reason)
+
+    def _reason(self, watcher: ProjectWatcher, changes: set[str]) -> str | None:
+        """Why a pass should run now, or None: reloads what changed first, and holds passes on a bad config.
+
+        Changes that arrive while the configuration is invalid are kept, so fixing it runs the pass they asked for.
+        """
+        before, was_invalid = self.config, self.state.config_error is not None
+        sources = self.sources.changed(self.config, self.memory, changes)
+        if sources:
+            self._reload(sources, watcher)
+        self.held |= project_changes(changes, self.config)
+        if self.state.config_error is not None:
+            return None  # passes wait for a valid file: its edit may have cut a budget or a hosted tier
+        held, self.held = self.held, set()
+        if held:
+            return ", ".join(sorted(held)[:5])
+        unmet = self.state.last_pass is None or self.state.last_pass.status != "satisfied"
+        if was_invalid or triggers_pass(sources, before, self.config, unmet=unmet):
+            return "reloaded " + " and ".join(sorted(sources))
+        return None
 
     def _pass(self, watcher: ProjectWatcher, client: ChatClient, *, reason: str) -> None:
         self.log.info("pass starting", because=reason)
@@ -123,6 +167,25 @@ class LoopRunner:
                 for rel in attempt.files:
                     watcher.gate.record_own_write(rel, hash_file(self.paths.root / rel))
 
+    def _reload(self, sources: set[Source], watcher: ProjectWatcher) -> None:
+        """Take what changed: the configuration (unless invalid), the memory files, the commands' problems."""
+        if "config" in sources:
+            self._reload_config(watcher)
+        if sources & {"config", "memory"}:
+            self.memory = self._find_memory()  # the commands are read afresh below: only their problems matter
+        commands = find_commands(self.paths.root, self.env)
+        problems = [*self.memory.problems, *(str(problem) for problem in commands.problems)]
+        if problems != self.state.problems:
+            for problem in problems:
+                self.log.warning("reload problem", problem=problem)
+            self._set_state(self.state.with_problems(problems))
+        self.sources.look(self.config, self.memory)
+        self.log.info("reloaded", sources=sorted(sources))
+
+    def _find_memory(self) -> Memory:
+        context = self.config.context
+        return find_memory(self.paths.root, context.memory_files) if context.memory else NO_MEMORY
+
     def _reload_config(self, watcher: ProjectWatcher) -> None:
         """Take the edited configuration, or record why it is invalid in the state file.
 
@@ -130,10 +193,10 @@ class LoopRunner:
         removed a hosted tier, and spending on the old one would be a surprise. `loop status` shows the error.
         """
         try:
-            config = load_config(self.paths.config_file)
+            config = self._load_config()
         except AutodevError as error:
-            self.log.error("autodev.toml is invalid; no pass until it is fixed", error=str(error))
-            self._set_state(self.state.with_config_error(_config_problem(error)))
+            self.log.error("the configuration is invalid; no pass until it is fixed", error=str(error))
+            self._set_state(self.state.with_config_error(_config_problem(error, self.paths.config_file)))
             notify.status(f"config error: {error}; waiting for a valid {CONFIG_FILE}")
             return
         self.config = config

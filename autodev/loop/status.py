@@ -56,6 +56,8 @@ class LoopState(BaseModel):
     last_pass: LastPass | None = None
     # autodev.toml became invalid while the loop ran: the one-line error; the loop runs no pass until it is fixed
     config_error: str | None = None
+    # what the last reload found wrong but could work around: a broken memory import, a broken command file
+    problems: list[str] = []
 
     @classmethod
     def starting(cls, root: Path, pid: int | None = None) -> LoopState:
@@ -68,6 +70,9 @@ class LoopState(BaseModel):
 
     def with_config_error(self, error: str | None) -> LoopState:
         return self.model_copy(update={"config_error": error, "updated_at": utc_now()})
+
+    def with_problems(self, problems: list[str]) -> LoopState:
+        return self.model_copy(update={"problems": list(problems), "updated_at": utc_now()})
 
     def pass_started(self) -> LoopState:
         now = utc_now()
