@@ -7,6 +7,7 @@ failing test, one skipped test and a test file with a syntax error (its root rep
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from autodev.verify.adapters.cargo import CargoAdapter, cargo_outcomes
 from autodev.verify.adapters.choose import languages_of, runner_of_command
 from autodev.verify.adapters.javascript import JestAdapter, VitestAdapter, jest_outcomes, vitest_outcomes
 from autodev.verify.adapters.node import NodeAdapter, outcomes_from_events
-from autodev.verify.runner import TestRun
+from autodev.verify.runner import TestRun, run_tests
 from autodev.verify.verdict import judge, status_of
 
 pytestmark = pytest.mark.req("LANG-1")
@@ -337,6 +338,12 @@ class TestChoosing:
         assert project_test_command(given, tmp_path) == "make check"
         assert project_test_command(parse_config({"tests": {"runner": "node"}}, source="t"), tmp_path) == "node --test"
         assert adapter_for("command", ["cargo", "test"], tmp_path).name == "command"
+
+    def test_runner_command_is_judged_by_the_exit_status_alone(self, tmp_path: Path) -> None:
+        argv = [sys.executable, "-m", "pytest", "--version"]
+        result = run_tests(tmp_path, argv, timeout_s=60, scratch_dir=tmp_path / "scratch", runner="command")
+        assert (result.runner, result.used_junit, result.command) == ("command", False, argv)
+        assert judge(result, result).green
 
     def test_an_unknown_runner_key_is_a_config_error(self) -> None:
         with pytest.raises(Exception, match=r"tests\.runner"):

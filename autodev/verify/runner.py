@@ -128,9 +128,14 @@ class TestRun(BaseModel):
         """A suite that ran nothing proves nothing, so it is never green (a timed-out run is not one)."""
         if self.timed_out:
             return False
-        if self.exit_code == PYTEST_NO_TESTS_COLLECTED and is_pytest_command(self.command):
+        if self.exit_code == PYTEST_NO_TESTS_COLLECTED and self.ran_pytest:
             return True
         return self.used_junit and not self.outcomes
+
+    @property
+    def ran_pytest(self) -> bool:
+        """Read through the pytest adapter (or, for a run that names no runner, a pytest command)."""
+        return self.runner == "pytest" if self.runner is not None else is_pytest_command(self.command)
 
     @property
     def load_failures(self) -> list[TestOutcome]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.verify.collection import pytest_lines
 from autodev.verify.junit import TestOutcome
-from autodev.verify.runner import TestRun, is_pytest_command
+from autodev.verify.runner import TestRun
 from autodev.verify.timeout import seconds, timed_out_reason
 
 __all__ = ["Verdict", "failure_summary", "judge"]
@@ -91,7 +91,7 @@ def _judge_by_exit_status(attempt: TestRun) -> Verdict:
     """
     if attempt.no_tests_collected:
         return _red("no tests were collected")
-    if attempt.exit_code == 0 and is_pytest_command(attempt.command):
+    if attempt.exit_code == 0 and attempt.ran_pytest:
         return _red("pytest exited with status 0 without writing its report, so the run ended abnormally")
     if attempt.exit_code == 0 and attempt.runner in REPORTING_RUNNERS:
         return _red(f"{attempt.runner} exited with status 0 without writing its report, so the run ended abnormally")
@@ -105,7 +105,7 @@ def _judge_by_exit_status(attempt: TestRun) -> Verdict:
         )
     if attempt.exit_code is None:
         return _red("the test command did not report an exit status")
-    if is_pytest_command(attempt.command) and attempt.output.strip():
+    if attempt.ran_pytest and attempt.output.strip():
         said = _clip(" ".join(line.strip() for line in pytest_lines(attempt.output).splitlines()))
         return _red(f"pytest exited with status {attempt.exit_code}: {said}")
     return _red(f"the test command exited with status {attempt.exit_code}")

@@ -52,6 +52,7 @@ class JestAdapter:
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         place.env.setdefault("NO_COLOR", "1")
+        place.env.setdefault("CI", "true")  # no watch mode, no interactive prompts
         return with_options(command, ["--ci", "--json", f"--outputFile={place.work / JEST_REPORT}"])
 
     def outcomes(self, place: RunPlace, output: str) -> dict[str, TestOutcome] | None:
@@ -69,6 +70,7 @@ class VitestAdapter:
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         place.env.setdefault("NO_COLOR", "1")
+        place.env.setdefault("CI", "true")
         argv = list(command)
         runs_once = [] if "run" in argv or program_of(argv) in SCRIPT_RUNNERS else ["--run"]  # never watch mode
         report = f"--outputFile={place.work / VITEST_REPORT}"
