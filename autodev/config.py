@@ -35,12 +35,18 @@ class ProjectConfig(_Section):
     test_command: str = "python -m pytest"
 
 
+TestRunnerName = Literal["auto", "pytest", "node", "jest", "vitest", "cargo", "command"]
+"""How per-test results are read (docs/configuration.md); ``command``: the exit status alone."""
+
+
 class TestsConfig(_Section):
-    """Limits on the user's test run, which executes model-written code."""
+    """Limits on the user's test run, which executes model-written code, and the runner that reads its results."""
 
     __test__ = False
 
     timeout_s: float = Field(default=300.0, gt=0)
+    runner: TestRunnerName = "auto"
+    include_ignored: bool = False  # cargo: `-- --include-ignored`, so #[ignore] tests run too
 
 
 class MonitoringConfig(_Section):

@@ -9,12 +9,22 @@ A foundation: it imports nothing from autodev but the name of autodev's state di
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Collection
 from fnmatch import fnmatchcase
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from autodev.project import STATE_DIR_NAME
 
 TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
+Language = Literal["python", "javascript", "rust"]
+PYTHON_ONLY: tuple[Language, ...] = ("python",)
+JS_EXTENSIONS = frozenset({".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"})
+JS_TEST_DIRS = frozenset({"test", "tests", "__tests__"})
+_JS_TEST_NAME = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")
+RUST_BUILD_DIR = "target"
+"""cargo's build output: skipped when Rust tests are looked for (a Python project may have a target/ of its own)."""
 MAX_TEST_FILES = 50
 
 # The one list: directories tools make, never code, tests or specs the user writes. Version control and autodev's
@@ -72,12 +82,43 @@ def is_test_file(name: str) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in TEST_FILE_PATTERNS)
 
 
-def find_test_files(root: Path) -> list[str]:
-    """Test files under root (posix, relative), skipping tool directories; sorted for stable prompts."""
+def is_js_test_file(relative: str) -> bool:
+    """``*.test.js``, ``*.spec.ts`` (and the other JavaScript/TypeScript extensions), or any such file under a
+    ``test/``, ``tests/`` or ``__tests__/`` directory."""
+    path = PurePosixPath(relative)
+    if path.suffix not in JS_EXTENSIONS:
+        return False
+    return bool(_JS_TEST_NAME.search(path.name)) or any(part in JS_TEST_DIRS for part in path.parts[:-1])
+
+
+def is_rust_test_file(relative: str) -> bool:
+    """cargo's integration tests: ``tests/NAME.rs`` and ``tests/NAME/main.rs`` (of any crate in the tree)."""
+    parts = PurePosixPath(relative).parts
+    if len(parts) >= 2 and parts[-2] == "tests" and parts[-1].endswith(".rs"):
+        return True
+    return len(parts) >= 3 and parts[-3] == "tests" and parts[-1] == "main.rs"
+
+
+def is_test_path(relative: str, languages: Collection[Language] = PYTHON_ONLY) -> bool:
+    """Whether a project file (posix, relative to the root) is a test file of one of ``languages``."""
+    name = PurePosixPath(relative).name
+    return (
+        ("python" in languages and is_test_file(name))
+        or ("javascript" in languages and is_js_test_file(relative))
+        or ("rust" in languages and is_rust_test_file(relative))
+    )
+
+
+def find_test_files(root: Path, languages: Collection[Language] = PYTHON_ONLY) -> list[str]:
+    """Test files under root (posix, relative), skipping tool directories; sorted for stable prompts.
+
+    Python's by default; ``languages`` adds JavaScript/TypeScript (:func:`is_js_test_file`) and Rust
+    (:func:`is_rust_test_file`, cargo's ``target/`` skipped).
+    """
     found: list[str] = []
+    skip_target = "rust" in languages
     for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if not is_tool_dir(d))
-        found.extend(
-            (Path(directory) / name).relative_to(root).as_posix() for name in sorted(files) if is_test_file(name)
-        )
+        subdirs[:] = sorted(d for d in subdirs if not is_tool_dir(d) and not (skip_target and d == RUST_BUILD_DIR))
+        relatives = ((Path(directory) / name).relative_to(root).as_posix() for name in sorted(files))
+        found.extend(rel for rel in relatives if is_test_path(rel, languages))
     return found[:MAX_TEST_FILES]

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict
 
 from autodev.discovery import is_test_file
-from autodev.verify.runner import TestRun, is_pytest_command
+from autodev.verify.runner import TestRun
 
 PYTEST_USAGE_ERRORS = frozenset({3, 4})
 """Internal error and usage error: pytest stopped before writing a report (a broken conftest.py, bad options)."""
@@ -64,7 +64,7 @@ class CollectionProblem(BaseModel):
 
 def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
     """The collection failures in ``run`` that no change to the code can cure, in report order."""
-    if run.timed_out or not is_pytest_command(run.command):
+    if run.timed_out or not run.ran_pytest:
         return []
     problems: list[CollectionProblem] = []
     for outcome in run.outcomes.values():

@@ -72,11 +72,8 @@ def parse_junit_xml(data: bytes | str, *, root: Path | None = None) -> dict[str,
     """Outcomes by node id, in report order, or ``None`` when the document cannot be trusted or read."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if len(data) > MAX_REPORT_BYTES:
-        return None
-    try:
-        document = _parse_without_declarations(data)
-    except (expat.ExpatError, _UnsafeXmlError, ValueError):
+    document = parse_xml_safely(data)
+    if document is None:
         return None
     outcomes: dict[str, TestOutcome] = {}
     for case in document.iter("testcase"):
@@ -84,6 +81,16 @@ def parse_junit_xml(data: bytes | str, *, root: Path | None = None) -> dict[str,
         previous = outcomes.get(outcome.test_id)
         outcomes[outcome.test_id] = outcome if previous is None else _worse_of(previous, outcome)
     return outcomes
+
+
+def parse_xml_safely(data: bytes) -> ET.Element | None:
+    """Any report's XML under the same rules (no DOCTYPE or entities, the size cap); ``None`` when refused."""
+    if len(data) > MAX_REPORT_BYTES:
+        return None
+    try:
+        return _parse_without_declarations(data)
+    except (expat.ExpatError, _UnsafeXmlError, ValueError):
+        return None
 
 
 def _parse_without_declarations(data: bytes) -> ET.Element:

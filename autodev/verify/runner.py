@@ -22,10 +22,13 @@ from typing import IO, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import TestRunError
-from autodev.verify.junit import TestOutcome, read_junit_file
-from autodev.verify.plugin import plugin_options, running_test
+from autodev.verify.adapters.base import RunnerAdapter, RunPlace, is_load_failure
+from autodev.verify.adapters.choose import RunnerName, adapter_for
+from autodev.verify.adapters.pytest_runner import PYTEST_NO_TESTS_COLLECTED, is_pytest_command
+from autodev.verify.junit import TestOutcome
 
 __all__ = [
+    "PYTEST_NO_TESTS_COLLECTED",
     "TestOutcome",
     "TestRun",
     "is_pytest_command",
@@ -36,11 +39,12 @@ __all__ = [
 
 OUTPUT_CAP_BYTES = 64 * 1024
 """Only the end of the output is kept: that is where pytest puts failures and its summary."""
+WHOLE_OUTPUT_CAP_BYTES = 16 * 1024 * 1024
+"""What an adapter that reads the output (cargo) gets at most: per-test lines start at the top."""
 KILL_GRACE_S = 2.0
 """How long a timed-out process group gets between SIGTERM and SIGKILL."""
 REAP_TIMEOUT_S = 5.0
 """How long to wait for the exit status after SIGKILL (only a process stuck in the kernel needs more)."""
-PYTEST_NO_TESTS_COLLECTED = 5
 
 _CREDENTIAL_SUFFIXES = (
     "_API_KEY",
@@ -77,10 +81,6 @@ _KNOWN_CREDENTIALS = frozenset(
         "LITELLM_MASTER_KEY",
     }
 )
-_PYTEST_PROGRAMS = frozenset({"pytest", "py.test", "pytest.exe", "py.test.exe"})
-_PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?[tw]?(\.exe)?$")
-_PYTHON_OPTIONS_WITH_VALUE = frozenset({"-X", "-W", "-Q"})
-_ENVIRONMENT_RUNNERS = frozenset({"uv", "poetry", "pdm", "pipenv", "rye"})
 _ANSI_ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
@@ -89,7 +89,11 @@ _ANSI_ESCAPE = re.compile(
 
 
 class TestRun(BaseModel):
-    """One run of the test command, with per-test outcomes when pytest's junit report could be read."""
+    """One run of the test command, with per-test outcomes when the runner's report could be read.
+
+    ``used_junit`` says that per-test outcomes were read (pytest's junit report, or another runner's report through
+    its adapter); ``runner`` names the adapter that read them (``None``: a run made by other means, a test double).
+    """
 
     __test__: ClassVar[bool] = False  # not a pytest test class
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -103,7 +107,8 @@ class TestRun(BaseModel):
     used_junit: bool
     timeout_s: float | None = None
     running: str | None = None
-    """The test in progress when the run was killed at its timeout, when pytest's plugin could tell."""
+    """The test in progress when the run was killed at its timeout, when the runner could tell."""
+    runner: str | None = None
 
     @property
     def passed_ids(self) -> frozenset[str]:
@@ -123,9 +128,19 @@ class TestRun(BaseModel):
         """A suite that ran nothing proves nothing, so it is never green (a timed-out run is not one)."""
         if self.timed_out:
             return False
-        if self.exit_code == PYTEST_NO_TESTS_COLLECTED and is_pytest_command(self.command):
+        if self.exit_code == PYTEST_NO_TESTS_COLLECTED and self.ran_pytest:
             return True
         return self.used_junit and not self.outcomes
+
+    @property
+    def ran_pytest(self) -> bool:
+        """Read through the pytest adapter (or, for a run that names no runner, a pytest command)."""
+        return self.runner == "pytest" if self.runner is not None else is_pytest_command(self.command)
+
+    @property
+    def load_failures(self) -> list[TestOutcome]:
+        """Files that could not be compiled or collected (a syntax error, a missing module, rustc's errors)."""
+        return [outcome for outcome in self.outcomes.values() if is_load_failure(outcome)]
 
     def _ids_with(self, kinds: tuple[str, ...]) -> frozenset[str]:
         return frozenset(test_id for test_id, outcome in self.outcomes.items() if outcome.outcome in kinds)
@@ -153,36 +168,6 @@ def pytest_argv(command: str | Sequence[str]) -> list[str] | None:
     return argv if is_pytest_command(argv) else None
 
 
-def is_pytest_command(argv: Sequence[str]) -> bool:
-    """Whether we may add pytest options (junit report, no cache) to this command."""
-    if not argv:
-        return False
-    program = re.split(r"[\\/]", argv[0])[-1].lower()
-    if program in _PYTEST_PROGRAMS:
-        return True
-    if _PYTHON_PROGRAM.match(program):
-        return _runs_pytest_module(argv[1:])
-    if program in _ENVIRONMENT_RUNNERS and len(argv) > 2 and argv[1] == "run":
-        return is_pytest_command(argv[2:])
-    return False
-
-
-def _runs_pytest_module(interpreter_args: Sequence[str]) -> bool:
-    """``python [options] -m pytest``: options may precede ``-m``; a script or ``-c`` means something else."""
-    arguments = iter(interpreter_args)
-    for argument in arguments:
-        if argument == "-m":
-            return next(arguments, "") in ("pytest", "py.test")
-        if argument.startswith("-m"):
-            return argument[2:] in ("pytest", "py.test")
-        if argument in _PYTHON_OPTIONS_WITH_VALUE:
-            next(arguments, None)
-            continue
-        if not argument.startswith("-") or argument == "-c":
-            return False
-    return False
-
-
 def strip_ansi(text: str) -> str:
     """Colour codes cost prompt tokens and confuse models (FORCE_COLOR or PY_COLORS can turn them on)."""
     return _ANSI_ESCAPE.sub("", text)
@@ -202,8 +187,12 @@ def run_tests(
     scratch_dir: Path,
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
+    runner: RunnerName | RunnerAdapter = "auto",
 ) -> TestRun:
     """Run the test command in ``root`` and collect what happened; never leaves a process or a file behind.
+
+    ``runner`` is an adapter (``verify/adapters/``) or its name; ``auto`` picks it from the command. The adapter adds
+    its reporter options and reads the per-test outcomes; ``extra_args`` come last.
 
     Raises TestRunError when the command cannot be started at all; a command that starts and fails is a red
     TestRun, not an error.
@@ -215,21 +204,20 @@ def run_tests(
         raise TestRunError(f"cannot run the tests: project directory {root} does not exist")
     scratch = scratch_dir.resolve()
     scratch.mkdir(parents=True, exist_ok=True)
-    uses_pytest = is_pytest_command(base_argv)
+    adapter = adapter_for(runner, base_argv, root) if isinstance(runner, str) else runner
     child_env = scrubbed_environment(os.environ if env is None else env)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="run-") as work_dir:
-        work = Path(work_dir)
-        junit_path = work / "junit.xml"
-        added = _pytest_options(base_argv, junit_path, work, child_env, root) if uses_pytest else []
-        argv = [*base_argv, *added, *extra_args]
-        with tempfile.TemporaryFile(dir=work, prefix="output-") as output_file:
+        place = RunPlace(root=root, work=Path(work_dir), env=child_env)
+        argv = [*adapter.argv(base_argv, place), *extra_args]
+        with tempfile.TemporaryFile(dir=place.work, prefix="output-") as output_file:
             started = time.monotonic()
             process = _start(argv, root, child_env, output_file)
             exit_code, timed_out = _wait_and_kill_group(process, timeout_s)
             duration_s = time.monotonic() - started
             output = _read_output_tail(output_file)
-        outcomes = read_junit_file(junit_path, root=root) if uses_pytest else None
-        running = running_test(work) if timed_out and uses_pytest else None
+            whole = _read_whole_output(output_file) if adapter.reads_output else output
+        outcomes = adapter.outcomes(place, whole)
+        running = adapter.running(place) if timed_out else None
     return TestRun(
         command=argv,
         exit_code=exit_code,
@@ -240,6 +228,7 @@ def run_tests(
         used_junit=outcomes is not None,
         timeout_s=timeout_s,
         running=running,
+        runner=adapter.name,
     )
 
 
@@ -253,25 +242,6 @@ def _command_argv(command: str | Sequence[str]) -> list[str]:
     if not argv:
         raise TestRunError("the test command is empty; set `[project] test_command` in autodev.toml")
     return argv
-
-
-def _pytest_options(argv: Sequence[str], junit_path: Path, work: Path, env: dict[str, str], root: Path) -> list[str]:
-    """Per-test outcomes via junit (xunit1 has the file attribute), autodev's plugin, nothing in the user's tree.
-
-    A test file that cannot be imported yet (its module is another requirement's, not written) must not stop the
-    tests of the requirement being worked on: collection errors are reported, and the other tests still run.
-    """
-    options = [
-        f"--junitxml={junit_path}",
-        "-o",
-        "junit_family=xunit1",
-        "-p",
-        "no:cacheprovider",
-        "--continue-on-collection-errors",
-        *plugin_options(argv, root, work, env),
-    ]
-    already_quiet = any(arg == "--quiet" or re.fullmatch(r"-q+", arg) for arg in argv)
-    return options if already_quiet else [*options, "-q"]
 
 
 def _start(argv: list[str], root: Path, env: dict[str, str], output: IO[bytes]) -> subprocess.Popen[bytes]:
@@ -364,6 +334,12 @@ def _read_output_tail(output: IO[bytes]) -> str:
         text = text[first_newline + 1 :]  # drop the partial first line
     cut = size - len(text.encode("utf-8", errors="replace"))
     return f"[... output truncated: the first {cut} bytes are not shown ...]\n" + _clean(text)
+
+
+def _read_whole_output(output: IO[bytes]) -> str:
+    """All of the output for an adapter that reads it (cargo's test lines), up to WHOLE_OUTPUT_CAP_BYTES."""
+    output.seek(0)
+    return _clean(output.read(WHOLE_OUTPUT_CAP_BYTES).decode("utf-8", errors="replace"))
 
 
 def _clean(text: str) -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.verify.collection import pytest_lines
 from autodev.verify.junit import TestOutcome
-from autodev.verify.runner import TestRun, is_pytest_command
+from autodev.verify.runner import TestRun
 from autodev.verify.timeout import seconds, timed_out_reason
 
 __all__ = ["Verdict", "failure_summary", "judge"]
@@ -23,6 +23,8 @@ TargetStatus = Literal["passed", "failing", "skipped", "missing"]
 
 PYTEST_STOPPED_EARLY = frozenset({2, 3, 4})
 """Interrupted, internal error, usage error: the outcomes are incomplete, whatever they say."""
+REPORTING_RUNNERS = frozenset({"node", "jest", "vitest"})
+"""Runners that always write their report when they finish (cargo's results are read from its output instead)."""
 NAMES_IN_REASON = 3
 MAX_E_LINES = 10
 MAX_LINE_CHARS = 200
@@ -85,12 +87,14 @@ def _judge_by_exit_status(attempt: TestRun) -> Verdict:
     """Without a readable junit report the exit status is all we know; a run of no tests is still red.
 
     pytest writes its report whenever it finishes, so a pytest run without one ended abnormally: code under
-    test calling ``os._exit(0)`` must not pass for green.
+    test calling ``os._exit(0)`` must not pass for green. The same holds for node, jest and vitest.
     """
     if attempt.no_tests_collected:
         return _red("no tests were collected")
-    if attempt.exit_code == 0 and is_pytest_command(attempt.command):
+    if attempt.exit_code == 0 and attempt.ran_pytest:
         return _red("pytest exited with status 0 without writing its report, so the run ended abnormally")
+    if attempt.exit_code == 0 and attempt.runner in REPORTING_RUNNERS:
+        return _red(f"{attempt.runner} exited with status 0 without writing its report, so the run ended abnormally")
     if attempt.exit_code == 0:
         return Verdict(
             green=True,
@@ -101,7 +105,7 @@ def _judge_by_exit_status(attempt: TestRun) -> Verdict:
         )
     if attempt.exit_code is None:
         return _red("the test command did not report an exit status")
-    if is_pytest_command(attempt.command) and attempt.output.strip():
+    if attempt.ran_pytest and attempt.output.strip():
         said = _clip(" ".join(line.strip() for line in pytest_lines(attempt.output).splitlines()))
         return _red(f"pytest exited with status {attempt.exit_code}: {said}")
     return _red(f"the test command exited with status {attempt.exit_code}")
@@ -174,7 +178,8 @@ def _outcomes_covering(run: TestRun, target: str) -> list[TestOutcome]:
     return [
         outcome
         for test_id, outcome in run.outcomes.items()
-        if test_id.startswith((f"{target}::", f"{target}[")) or target.startswith(f"{test_id}::")
+        if test_id.startswith((f"{target}::", f"{target}[", f"{target} > "))
+        or target.startswith((f"{test_id}::", f"{test_id} > "))
     ]
 
 
