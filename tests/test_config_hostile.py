@@ -51,7 +51,7 @@ class TestConfigFileShapes:
 class TestConfigValues:
     def test_a_nul_in_test_command_is_named_with_its_key(self, config_file: Path) -> None:
         config_file.write_text('[project]\ntest_command = "pytest\\u0000 -x"\n', encoding="utf-8")
-        with pytest.raises(ConfigError, match="project.test_command: contains a NUL"):
+        with pytest.raises(ConfigError, match=r"project\.test_command: contains a NUL"):
             load_config(config_file)
 
     def test_a_list_nested_5000_deep_is_an_error_not_a_recursion_crash(self, config_file: Path) -> None:
@@ -61,7 +61,7 @@ class TestConfigValues:
 
     def test_moderately_deep_nesting_is_refused_by_depth_with_its_key(self, config_file: Path) -> None:
         config_file.write_text("[specs]\npaths = " + "[" * 40 + "]" * 40 + "\n", encoding="utf-8")
-        with pytest.raises(ConfigError, match="specs.paths.*nested more than"):
+        with pytest.raises(ConfigError, match=r"specs\.paths.*nested more than"):
             load_config(config_file)
 
     def test_a_nul_in_a_variable_is_refused_like_one_in_a_file(self, tmp_path: Path) -> None:
