@@ -246,6 +246,14 @@ class ContextConfig(_Section):
         return paths
 
 
+class VcsConfig(_Section):
+    """How autodev commits (docs/configuration.md)."""
+
+    # The repository's hooks in autodev's own commits. Off: code under test can write .git/hooks, and a hook run
+    # by autodev's commit would run what it wrote. On: pre-commit checks apply to autodev's commits too.
+    run_hooks: bool = False
+
+
 class Config(_Section):
     """The whole of autodev.toml; every section is optional."""
 
@@ -259,6 +267,7 @@ class Config(_Section):
     specs: SpecsConfig = Field(default_factory=SpecsConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    vcs: VcsConfig = Field(default_factory=VcsConfig)
 
 
 def load_config(path: Path) -> Config:

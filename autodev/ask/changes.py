@@ -262,6 +262,7 @@ def apply_changes(
     trailers: Mapping[str, str],
     commit: bool,
     tests: TestCommand | None = None,
+    run_hooks: bool = False,
 ) -> Applied:
     """Write ``changes`` through the journal, test them when asked, commit exactly those files when asked."""
     if not changes:
@@ -285,7 +286,7 @@ def apply_changes(
                 tests_before=tests_before,
                 tests_after=tests_after,
             )
-    sha, reason = _keep(paths, transaction, files, message, trailers, commit=commit)
+    sha, reason = _keep(paths, transaction, files, message, trailers, commit=commit, run_hooks=run_hooks)
     return Applied(
         files=files, kept=True, commit=sha, reason=reason, tests_before=tests_before, tests_after=tests_after
     )
@@ -310,6 +311,7 @@ def _keep(
     trailers: Mapping[str, str],
     *,
     commit: bool,
+    run_hooks: bool,
 ) -> tuple[str | None, str]:
     repo = _repository(paths.root) if commit else None
     if repo is None:
@@ -317,7 +319,8 @@ def _keep(
         _record_written(paths, files, keep=True)
         return None, "left uncommitted" if not commit else "not in a git repository, so left uncommitted"
     try:
-        sha = repo.commit_paths([_repo_relative(repo, paths.root, rel) for rel in files], message, trailers)
+        sha = repo.commit_paths([_repo_relative(repo, paths.root, rel) for rel in files], message, trailers,
+                                run_hooks=run_hooks)  # fmt: skip
     except VcsError as exc:
         transaction.finish()
         _record_written(paths, files, keep=True)

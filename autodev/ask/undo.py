@@ -126,8 +126,10 @@ def _refuse_links(root: Path, target: _Commit, parent: str | None, files: list[s
         )
 
 
-def undo_last(root: Path) -> Undone:
-    """Revert autodev's HEAD commit with a new commit of exactly its files; refused when unsafe, nothing changed."""
+def undo_last(root: Path, *, run_hooks: bool = False) -> Undone:
+    """Revert autodev's HEAD commit with a new commit of exactly its files; refused when unsafe, nothing changed.
+
+    ``run_hooks``: the repository's hooks run for the undo commit too (``[vcs] run_hooks``)."""
     repo = GitRepo.open(root)
     top = repo.root
     target = _target(top)
@@ -153,13 +155,14 @@ def undo_last(root: Path) -> Undone:
         restore[rel] = git_output(top, "cat-file", "blob", f"{parent}:{rel}")
         if parent_modes.get(rel) == "100755":
             executable.append(rel)
-    commit = _restore_and_commit(repo, target, restore, executable, remove)
+    commit = _restore_and_commit(repo, target, restore, executable, remove, run_hooks=run_hooks)
     return Undone(undone=target.sha, subject=target.subject, commit=commit, files=tuple(files))
 
 
 def _restore_and_commit(
-    repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str], remove: list[str]
-) -> str:
+    repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str], remove: list[str], *,
+    run_hooks: bool,
+) -> str:  # fmt: skip
     """All or nothing: the parent's bytes written and the added files removed through the journal, one commit.
 
     A failure (a hook refusing the commit, Ctrl-C) rolls every file back; a crash is rolled back on the next start.
@@ -172,7 +175,8 @@ def _restore_and_commit(
         for rel in restore:
             _set_executable(repo.root / rel, executable=rel in executable)
         transaction.remove(remove)
-        sha = repo.commit_paths([*restore, *remove], f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha})
+        sha = repo.commit_paths([*restore, *remove], f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha},
+                                run_hooks=run_hooks)  # fmt: skip
     except BaseException:
         transaction.rollback()
         raise

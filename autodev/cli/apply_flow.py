@@ -63,6 +63,7 @@ def apply_answer(
         trailers={MODEL_TRAILER: answer.model, CONVERSATION_TRAILER: answer.conversation},
         commit=choices.commit,
         tests=tests,
+        run_hooks=config.vcs.run_hooks,
     )
     click.echo(applied_line(applied), err=True)
     return applied
