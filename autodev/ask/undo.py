@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from autodev.ask.changes import recover_first
 from autodev.errors import UndoRefusedError
 from autodev.journal import EditTransaction
+from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo
 from autodev.vcs.git import git_output, run_git, split_nul
@@ -168,6 +169,15 @@ def _restore_and_commit(
     A failure (a hook refusing the commit, Ctrl-C) rolls every file back; a crash is rolled back on the next start.
     """
     paths = ProjectPaths(root=repo.root)
+    repo.ensure_excluded(".autodev/")  # the pass lock and the journal live there, out of `git status`
+    with pass_lock(paths.state_dir, doing="undo"):
+        return _restore_locked(paths, repo, target, restore, executable, remove, run_hooks=run_hooks)
+
+
+def _restore_locked(
+    paths: ProjectPaths, repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str],
+    remove: list[str], *, run_hooks: bool,
+) -> str:  # fmt: skip
     recover_first(paths)
     transaction = EditTransaction(repo.root, paths.journal_file)
     try:
@@ -175,6 +185,7 @@ def _restore_and_commit(
         for rel in restore:
             _set_executable(repo.root / rel, executable=rel in executable)
         transaction.remove(remove)
+        transaction.mark_committing(repo.head_sha())
         sha = repo.commit_paths([*restore, *remove], f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha},
                                 run_hooks=run_hooks)  # fmt: skip
     except BaseException:

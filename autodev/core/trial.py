@@ -81,6 +81,7 @@ class Trial:
         requirement = self.assignment.requirement
         trailers = {REQUIREMENT_TRAILER: requirement.id, MODEL_TRAILER: author}
         try:
+            transaction.mark_committing(self.assignment.repo.head_sha())
             sha = self.assignment.repo.commit_paths(files, f"autodev: {requirement.title}", trailers,
                                                     run_hooks=self.assignment.config.vcs.run_hooks)  # fmt: skip
         except VcsError as error:
