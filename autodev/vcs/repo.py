@@ -103,7 +103,7 @@ class GitRepo:
         atomic_write(exclude, existing + separator + os.fsencode(pattern) + b"\n")
         return True
 
-    def clear_stale_index_lock(self, *, older_than_s: float = 10.0) -> str | None:
+    def clear_stale_index_lock(self, *, older_than_s: float | None = None) -> str | None:
         """Remove an ``index.lock`` no git process holds (:func:`autodev.vcs.lock.clear_stale_index_lock`)."""
         return lock.clear_stale_index_lock(self.root, older_than_s=older_than_s)
 
