@@ -7,6 +7,7 @@ from autodev.logs import get_logger
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo
 from autodev.vcs.landed import keep_landed_commit
+from autodev.verify.leftovers import reap
 
 
 def prepare(paths: ProjectPaths) -> tuple[GitRepo, list[str]]:
@@ -18,6 +19,9 @@ def prepare(paths: ProjectPaths) -> tuple[GitRepo, list[str]]:
     paths.ensure_state_dirs()
     if repo.ensure_excluded(".autodev/"):
         log.info("keeping .autodev/ out of git through .git/info/exclude")
+    leftovers = reap(root=paths.root)  # test processes of a run whose autodev was killed (one pass at a time here)
+    if leftovers:
+        log.warning("killed test processes left by an interrupted run", pids=leftovers)
     removed = repo.clear_stale_index_lock()  # left by a git command killed with autodev (kill -9, power loss)
     if removed:
         log.warning("stale git lock removed", detail=removed)

@@ -27,6 +27,7 @@ from autodev.verify.adapters.base import RunnerAdapter, RunPlace, is_load_failur
 from autodev.verify.adapters.choose import RunnerName, adapter_for
 from autodev.verify.adapters.pytest_runner import PYTEST_NO_TESTS_COLLECTED, is_pytest_command
 from autodev.verify.junit import TestOutcome
+from autodev.verify.leftovers import mark_environment, reap
 
 __all__ = [
     "PYTEST_NO_TESTS_COLLECTED",
@@ -163,6 +164,22 @@ def run_tests(
     scratch.mkdir(parents=True, exist_ok=True)
     adapter = adapter_for(runner, base_argv, root) if isinstance(runner, str) else runner
     child_env = scrubbed_environment(os.environ if env is None else env)
+    token = mark_environment(child_env, root)
+    try:
+        return _run(root, base_argv, adapter, child_env, scratch, timeout_s, extra_args)
+    finally:
+        reap(token=token)  # what left the process group (a setsid double fork) goes too
+
+
+def _run(
+    root: Path,
+    base_argv: list[str],
+    adapter: RunnerAdapter,
+    child_env: dict[str, str],
+    scratch: Path,
+    timeout_s: float,
+    extra_args: Sequence[str],
+) -> TestRun:
     with tempfile.TemporaryDirectory(dir=scratch, prefix="run-") as work_dir:
         place = RunPlace(root=root, work=Path(work_dir), env=child_env)
         argv = [*adapter.argv(base_argv, place), *extra_args]
