@@ -14,6 +14,7 @@ from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.synth.context import SourceFile
 from autodev.vcs import GitRepo
+from autodev.verify.adapters.choose import project_tests
 from autodev.verify.runner import TestRun, TestRunner
 
 LabelledTestRun = Callable[[str, Path], TestRun]  # (label for the log, project root) -> the run
@@ -50,13 +51,17 @@ class Assignment:
 
 
 def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> LabelledTestRun:
-    """The project's test command through ``runner``, each run logged under its label (baseline, attempt 2...)."""
+    """The project's test command through ``runner``, each run logged under its label (baseline, attempt 2...).
+
+    The command and its adapter are the project's (:func:`autodev.verify.adapters.choose.project_tests`): the
+    configured ones, else what its files show (Cargo.toml: ``cargo test``; package.json: ``node --test``)."""
     log = get_logger()
+    chosen = project_tests(config, paths.root)
 
     def run(label: str, root: Path) -> TestRun:
         report(TestsStarted(label=label))
-        result = runner(root, config.project.test_command, timeout_s=config.tests.timeout_s,
-                        scratch_dir=paths.scratch_dir)  # fmt: skip
+        result = runner(root, chosen.command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
+                        runner=chosen.adapter)  # fmt: skip
         log.info(
             f"{label} tests",
             passed=len(result.passed_ids),
