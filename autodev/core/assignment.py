@@ -13,6 +13,7 @@ from autodev.progress import TestsFinished, TestsStarted, report
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.synth.context import SourceFile
+from autodev.synth.guard import MANIFEST_FILE_NAMES
 from autodev.vcs import GitRepo
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.runner import TestRun, TestRunner
@@ -41,8 +42,12 @@ class Assignment:
 
     @property
     def protected(self) -> set[str]:
-        """Files a reply may not change: the tests and the spec that holds the requirement."""
-        return {t.path for t in self.tests} | {self.requirement.source}
+        """Files a reply may not change: the tests, the spec that holds the requirement, and Cargo.toml unless the
+        requirement's ``Files:`` names it (package.json and the lock files are protected everywhere: synth/guard.py).
+        """
+        named = set(self.requirement.files)
+        manifests = {name for name in MANIFEST_FILE_NAMES if (self.root / name).exists() and name not in named}
+        return {t.path for t in self.tests} | {self.requirement.source} | manifests
 
     @property
     def target_count(self) -> int:

@@ -25,7 +25,10 @@ from autodev.errors import EditRejectedError
 # - autodev.toml: autodev's own configuration (its test command, budgets); AGENTS.md/CLAUDE.md: project
 #   memory that goes into future prompts;
 # - .gitignore, .gitattributes (filters run commands), .gitmodules, .pre-commit-config.yaml (hooks run at
-#   autodev's commits).
+#   autodev's commits);
+# - package.json (its test script, its dependencies) and the lock files of npm, yarn, pnpm and cargo: what runs
+#   and what gets installed. Cargo.toml is protected by the pass (it names it unless the requirement's Files:
+#   does, see MANIFEST_FILE_NAMES).
 # setup.py is not listed: it does not change how the tests run, and generated packages may need it.
 PROTECTED_FILE_NAMES: frozenset[str] = frozenset(
     {
@@ -49,8 +52,16 @@ PROTECTED_FILE_NAMES: frozenset[str] = frozenset(
         ".gitattributes",
         ".gitmodules",
         ".pre-commit-config.yaml",
+        "package.json",
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "Cargo.lock",
     }
 )
+MANIFEST_FILE_NAMES: frozenset[str] = frozenset({"Cargo.toml"})
+"""Manifests a requirement may ask for (``Files: Cargo.toml``, to add a dependency); protected otherwise."""
 
 _PROTECTED_FOLDED = frozenset(name.casefold() for name in PROTECTED_FILE_NAMES)
 _FORBIDDEN_DIRECTORIES = frozenset({".git", ".autodev"})
@@ -197,6 +208,12 @@ def _check_not_protected(rel: str, protected: Collection[str]) -> None:
             rel,
             "it is a test file, and the tests are the specification",
             "change the code, not the tests",
+        )
+    if _is_protected(rel, protected) and name in MANIFEST_FILE_NAMES:
+        raise _reject(
+            rel,
+            f"{name} controls how the tests build and run, and the requirement's Files: does not name it",
+            "leave it as it is and change the code under test instead",
         )
     if _is_protected(rel, protected):
         raise _reject(
