@@ -179,9 +179,17 @@ def load_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
             file, line = location
         else:
             continue
-        message = _first_lines(f"ERROR loading {outcome.test_id}\n{outcome.details or outcome.message}")
+        said = _relative_paths(outcome.details or outcome.message, root)
+        message = _first_lines(f"ERROR loading {outcome.test_id}\n{said}")
         problems.append(CollectionProblem(file=file, line=line, message=message))
     return list({(problem.file, problem.message): problem for problem in problems}.values())
+
+
+def _relative_paths(text: str, root: Path) -> str:
+    """The tool's absolute paths into the project (``file:///home/me/app/tests/x.test.js``) made relative."""
+    for base in dict.fromkeys((str(root.resolve()), str(root))):
+        text = text.replace(f"file://{base}/", "").replace(f"{base}/", "")
+    return text
 
 
 def _first_lines(text: str) -> str:
