@@ -55,7 +55,7 @@ JAVASCRIPT = Language(
     test="tests/slug.test.js",
     manifest="package.json",
     fence="javascript",
-    broken='export function slugify(title) {\n  return title.toLowerCase(;\n}\n',
+    broken="export function slugify(title) {\n  return title.toLowerCase(;\n}\n",
     broken_says="SyntaxError: Unexpected token",
 )
 RUST = Language(

@@ -65,7 +65,8 @@ MANIFEST_FILE_NAMES: frozenset[str] = frozenset({"Cargo.toml"})
 
 _PROTECTED_FOLDED = frozenset(name.casefold() for name in PROTECTED_FILE_NAMES)
 _FORBIDDEN_DIRECTORIES = frozenset({".git", ".autodev"})
-_TEST_DIRECTORIES = frozenset({"tests", "test"})
+_TEST_DIRECTORIES = frozenset({"tests", "test", "__tests__"})
+_JS_TEST_NAME = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MAX_PATH_CHARS = 1024
@@ -173,7 +174,8 @@ def confine(root: Path, rel: str) -> Path:
 
 def is_test_path(rel: str) -> bool:
     """Whether ``rel`` is part of the tests: pytest's test_*.py and *_test.py, Django's tests.py, conftest.py,
-    and anything under a ``tests/`` or ``test/`` directory (case-insensitively)."""
+    JavaScript's ``*.test.js`` and ``*.spec.ts`` (any of its extensions), and anything under a ``tests/``,
+    ``test/`` or ``__tests__/`` directory (case-insensitively)."""
     parts = [part for part in rel.replace("\\", "/").split("/") if part not in ("", ".")]
     if not parts:
         return False
@@ -181,6 +183,8 @@ def is_test_path(rel: str) -> bool:
     if any(part.casefold() in _TEST_DIRECTORIES for part in parts[:-1]):
         return True
     if name in ("conftest.py", "tests.py"):
+        return True
+    if _JS_TEST_NAME.search(name):
         return True
     return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
 
