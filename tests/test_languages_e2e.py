@@ -8,13 +8,16 @@ target directory for the whole module (CARGO_TARGET_DIR), except where a test ch
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import git, head, run_json, snapshot
+from helpers import autodev, git, head, run_json, snapshot
 
 from autodev.testing import ScriptedServer
 
@@ -193,3 +196,33 @@ class TestAPassInAnotherLanguage:
         assert "pytest" not in result["reason"].splitlines()[0]
         assert str(repo) not in result["reason"]  # the tool's paths are the project's
         assert server.requests == []
+
+    @pytest.mark.usefixtures("shared_target")
+    def test_ask_apply_test_judges_a_change_with_the_projects_runner(
+        self,
+        language: Language,
+        repo: Path,
+        server: ScriptedServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """`ask --apply --test` runs node or cargo: a change that fixes tests is kept, one that breaks them is not."""
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # nothing piped in (pytest's stdin cannot be read)
+        setup(repo, language, server.url)
+        wrong = language.wrong.split(f"```{language.fence}\n", 1)[1].rsplit("```", 1)[0]
+        (repo / language.code).parent.mkdir(parents=True, exist_ok=True)
+        (repo / language.code).write_text(wrong, encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "a first try by hand")
+        server.push(language.reply(language.code, language.broken), language.right)
+        before, files = head(repo), snapshot(repo)
+        capsys.readouterr()
+        assert autodev(repo, "ask", "--json", "-f", language.code, "fix it", "--apply", "--test") == 1
+        broken = json.loads(capsys.readouterr().out)["applied"]
+        assert broken["kept"] is False
+        assert language.test in broken["reason"]
+        assert snapshot(repo) == files and head(repo) == before
+        assert autodev(repo, "ask", "--json", "-f", language.code, "fix it again", "--apply", "--test") == 0
+        fixed = json.loads(capsys.readouterr().out)["applied"]
+        assert fixed["kept"] is True, fixed
+        assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [language.code]
