@@ -77,18 +77,19 @@ LANGUAGES = [
 ]
 
 
-def config(server_url: str, *, max_attempts: int = 3) -> str:
+def config(server_url: str, *, max_attempts: int = 3, samples: int = 1) -> str:
     """One tier of one model at the server; no test command, so the project's files choose the runner."""
     return (
         f"[tests]\ntimeout_s = 120\n[synthesis]\nmax_attempts = {max_attempts}\n"
-        '[llm.tiers]\ntier1 = ["scripted"]\n'
+        f'[llm.samples]\ntier1 = {samples}\n[llm.tiers]\ntier1 = ["scripted"]\n'
         f'[llm.models.scripted]\nmodel = "openai/scripted"\napi_base = "{server_url}"\ntimeout_s = 20\n'
     )
 
 
-def setup(root: Path, language: Language, server_url: str, *, max_attempts: int = 3) -> None:
+def setup(root: Path, language: Language, server_url: str, *, max_attempts: int = 3, samples: int = 1) -> None:
     shutil.copytree(EXAMPLES / language.example, root, dirs_exist_ok=True)
-    (root / "autodev.toml").write_text(config(server_url, max_attempts=max_attempts), encoding="utf-8")
+    text = config(server_url, max_attempts=max_attempts, samples=samples)
+    (root / "autodev.toml").write_text(text, encoding="utf-8")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "spec and tests")
 
@@ -144,6 +145,18 @@ class TestAPassInAnotherLanguage:
         assert not (repo / language.code).exists()
         assert len(server.requests) == 2
         assert f"FAILED {language.test}" in server.requests[1].prompt_text
+
+    @pytest.mark.usefixtures("shared_target")
+    def test_samples_are_tried_in_scratch_copies_and_the_green_one_is_committed(
+        self, language: Language, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Two candidates at once: each is tested in its own copy of the project; only the green one lands."""
+        setup(repo, language, server.url, samples=2)
+        server.push(language.wrong, language.right)
+        code, result = run_json(repo, capsys)
+        assert code == 0, result
+        assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [language.code]
+        assert git(repo, "status", "--porcelain").strip() == ""
 
     @pytest.mark.usefixtures("shared_target")
     def test_a_compile_error_is_repaired_on_the_second_attempt(
@@ -226,3 +239,16 @@ class TestAPassInAnotherLanguage:
         fixed = json.loads(capsys.readouterr().out)["applied"]
         assert fixed["kept"] is True, fixed
         assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [language.code]
+
+    def test_a_project_without_tests_says_where_they_were_looked_for(
+        self, language: Language, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        setup(repo, language, server.url)
+        git(repo, "rm", "-q", language.test)
+        git(repo, "commit", "-q", "-m", "no tests")
+        code, result = run_json(repo, capsys)
+        assert code == 1
+        assert result["reason"].startswith("no test files found (")
+        assert ("*.test.js" if language is JAVASCRIPT else "tests/*.rs") in result["reason"]
+        assert "test_*.py" not in result["reason"]
+        assert server.requests == []

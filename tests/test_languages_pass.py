@@ -15,7 +15,7 @@ from autodev.route.policy import describe_failure
 from autodev.synth.context import language_of
 from autodev.synth.guard import check_writable
 from autodev.synth.targets import choose_targets
-from autodev.verify.adapters.base import load_failure
+from autodev.verify.adapters.base import RunPlace, load_failure
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.collection import cannot_collect_reason, project_problems
 from autodev.verify.junit import TestOutcome
@@ -47,6 +47,16 @@ class TestTheProjectsRunner:
         chosen = project_tests(parse_config({"tests": {"include_ignored": True}}, source="t"), tmp_path)
         assert (chosen.command, chosen.runner, chosen.languages) == ("cargo test", "cargo", ("rust",))
         assert getattr(chosen.adapter, "include_ignored", False) is True
+
+    def test_a_candidates_copy_builds_into_its_own_target_directory(self, tmp_path: Path) -> None:
+        """Copies tested side by side must not share CARGO_TARGET_DIR: one's test binary would replace another's."""
+        write_files(tmp_path, {"Cargo.toml": CARGO_TOML})
+        chosen = project_tests(parse_config({}, source="t"), tmp_path)
+        place = RunPlace(root=tmp_path / "copy", work=tmp_path, env={"CARGO_TARGET_DIR": "/shared"})
+        chosen.adapter.argv(["cargo", "test"], place)
+        assert place.env["CARGO_TARGET_DIR"] == "/shared"
+        chosen.in_copy().argv(["cargo", "test"], place)
+        assert place.env["CARGO_TARGET_DIR"] == str(tmp_path / "copy" / "target")
 
     def test_package_json_means_node_test(self, tmp_path: Path) -> None:
         write_files(tmp_path, {"package.json": json.dumps({"type": "module"})})

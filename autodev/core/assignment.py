@@ -62,11 +62,13 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
     configured ones, else what its files show (Cargo.toml: ``cargo test``; package.json: ``node --test``)."""
     log = get_logger()
     chosen = project_tests(config, paths.root)
+    in_copy = chosen.in_copy()
 
     def run(label: str, root: Path) -> TestRun:
         report(TestsStarted(label=label))
+        adapter = chosen.adapter if root == paths.root else in_copy  # a candidate's scratch copy
         result = runner(root, chosen.command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
-                        runner=chosen.adapter)  # fmt: skip
+                        runner=adapter)  # fmt: skip
         log.info(
             f"{label} tests",
             passed=len(result.passed_ids),

@@ -183,6 +183,12 @@ class ProjectTests:
         """The adapter's name: ``pytest``, ``node``, ``jest``, ``vitest``, ``cargo`` or ``command``."""
         return self.adapter.name
 
+    def in_copy(self) -> RunnerAdapter:
+        """The adapter for a candidate's scratch copy: cargo builds into the copy's own target directory."""
+        if isinstance(self.adapter, CargoAdapter):
+            return CargoAdapter(include_ignored=self.adapter.include_ignored, own_target_dir=True)
+        return self.adapter
+
 
 def project_tests(config: Config, root: Path) -> ProjectTests:
     """The project's test command (:func:`project_test_command`) and its adapter (``[tests] runner``,
