@@ -10,6 +10,7 @@ import pytest
 from helpers import write_files
 
 from autodev.config import parse_config
+from autodev.core.candidate import try_in_scratch
 from autodev.errors import EditRejectedError
 from autodev.route.policy import describe_failure
 from autodev.synth.context import language_of
@@ -190,3 +191,20 @@ class TestWhatTheModelIsTold:
     )  # fmt: skip
     def test_fences_know_the_language(self, path: str, fence: str) -> None:
         assert language_of(path) == fence
+
+
+class TestScratchCopies:
+    def test_node_modules_is_linked_not_copied(self, tmp_path: Path) -> None:
+        """A candidate's copy of a JavaScript project reaches the installed packages through a link."""
+        project = tmp_path / "project"
+        write_files(project, {"package.json": "{}", "node_modules/jest/package.json": "{}", "tests/a.test.js": ""})
+        seen: dict[str, object] = {}
+
+        def run(copy: Path) -> TestRun:
+            seen["link"] = (copy / "node_modules").is_symlink()
+            seen["jest"] = (copy / "node_modules" / "jest" / "package.json").is_file()
+            return tool_run("node", [])
+
+        try_in_scratch(project, {"src/a.js": "export const a = 1;\n"}, run)
+        assert seen == {"link": True, "jest": True}
+        assert (project / "node_modules" / "jest" / "package.json").is_file()  # the project's own, untouched
