@@ -138,6 +138,13 @@ class TestWhoseProblem:
         broken = load_failure("tests/b.test.js", "SyntaxError: Unexpected token", f"{tmp_path}/src/b.js:2\nx(;")
         assert project_problems(tool_run("node", [missing, broken]), tmp_path) == []
 
+    def test_a_name_the_code_does_not_export_yet_is_the_models(self, tmp_path: Path) -> None:
+        """node reports it as a SyntaxError at the test's import line; writing the export is the work."""
+        said = "SyntaxError: The requested module '../src/slug.js' does not provide an export named 'slugify'"
+        details = f"file://{tmp_path}/tests/slug.test.js:3\nimport {{ slugify }} from '../src/slug.js';\n\n{said}"
+        run = tool_run("node", [load_failure("tests/slug.test.js", said, details)])
+        assert project_problems(run, tmp_path) == []
+
     def test_a_broken_package_json_is_the_projects(self, tmp_path: Path) -> None:
         said = f"SyntaxError: Error parsing {tmp_path}/package.json: Expected ',' in JSON at position 9"
         run = tool_run("node", [load_failure("tests/a.test.js", said, said)])

@@ -202,6 +202,7 @@ def _first_lines(text: str) -> str:
 _MANIFEST = re.compile(r"(?:^|(?<=[\s/`'\"(]))(package\.json|Cargo\.toml)\b")
 _TOOL_LOCATION = re.compile(r"^\s*(?:--> )?(?:file://)?(?P<path>[^\s:()][^:()]*):(?P<line>\d+)(?::\d+)?\)?$")
 _IN_PARENTHESES = re.compile(r"\((?P<path>[^\s:()]+):(?P<line>\d+):\d+\)$")
+_MISSING_EXPORT = re.compile(r"does not provide an export named")
 _RUSTC_SYNTAX = re.compile(r"^error: ")  # rustc's parse errors carry no error code (error[E0425] is a type error)
 
 
@@ -218,9 +219,10 @@ def _tool_location(message: str, details: str, root: Path) -> tuple[str, int] | 
 
 
 def _is_syntax_error_in_tests(message: str, location: tuple[str, int]) -> bool:
-    """A test file that does not parse: only its author can fix it (the model may not edit it)."""
+    """A test file that does not parse: only its author can fix it (the model may not edit it). A name the code
+    does not export yet is a SyntaxError at the test's import line too, and writing that export is the work."""
     syntax = message.startswith("SyntaxError") or bool(_RUSTC_SYNTAX.match(message))
-    return syntax and is_test_path(location[0], ("javascript", "rust"))
+    return syntax and not _MISSING_EXPORT.search(message) and is_test_path(location[0], ("javascript", "rust"))
 
 
 TOOL_WORDS: dict[str, tuple[str, str]] = {
