@@ -132,9 +132,19 @@ def strip_ansi(text: str) -> str:
 
 
 class TestRunner(Protocol):
-    """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in."""
+    """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in.
 
-    def __call__(self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path) -> TestRun: ...
+    ``runner`` is the adapter the project's configuration chose (a double may ignore it)."""
+
+    def __call__(
+        self,
+        root: Path,
+        command: str | Sequence[str],
+        *,
+        timeout_s: float,
+        scratch_dir: Path,
+        runner: RunnerName | RunnerAdapter = "auto",
+    ) -> TestRun: ...
 
 
 def run_tests(
