@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from autodev.spec.model import Requirement
+from autodev.synth.js_exports import export_hint
 
 Message = dict[str, str]
 
@@ -122,7 +123,7 @@ def task_prompt(
     parts.extend(_describe_target(target) for target in targets)
     if earlier_failure:
         parts.append(f"An earlier attempt by another model failed:\n{earlier_failure}")
-    parts.append(_instruction(targets))
+    parts.append(_instruction(targets, tests))
     return "\n\n".join(parts)
 
 
@@ -134,7 +135,7 @@ def _describe_target(target: SourceFile) -> str:
     return f"The current {target.path}:\n{fence(target.content, language_of(target.path))}"
 
 
-def _instruction(targets: Sequence[SourceFile]) -> str:
+def _instruction(targets: Sequence[SourceFile], tests: Sequence[SourceFile] = ()) -> str:
     if not targets:
         return (
             "Write the code the tests import: choose the file paths from the tests' imports. For each file, reply "
@@ -142,9 +143,11 @@ def _instruction(targets: Sequence[SourceFile]) -> str:
         )
     names = " and ".join(target.path for target in targets)
     block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
+    hints = [export_hint(target.path, [(test.path, test.content or "") for test in tests]) for target in targets]
+    exports = "".join(f" {hint}" for hint in hints if hint)  # JavaScript targets only: Python's text is unchanged
     return (
-        f"Write the complete {names} so that all the tests pass. Reply with the path on one line, then the "
-        f"whole file in {block}, and nothing else."
+        f"Write the complete {names} so that all the tests pass.{exports} Reply with the path on one line, then "
+        f"the whole file in {block}, and nothing else."
     )
 
 
