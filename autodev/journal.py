@@ -409,6 +409,8 @@ def _restore_one(root: Path, snapshot: FileSnapshot, written: tuple[str, ...]) -
         return True
     if current is not None and current != original and _sha256(current) not in written:
         return False
+    if current is None and written:
+        return False  # autodev wrote it and someone deleted it since: their deletion stands (a conflict)
     if current != original:
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, original, mode=snapshot.mode)

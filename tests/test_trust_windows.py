@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,15 @@ from autodev.core.prepare import recover_interrupted
 from autodev.journal import EditTransaction
 from autodev.passlock import ProjectBusyError, pass_lock
 from autodev.project import ProjectPaths
+from autodev.results import PassResult
 from autodev.vcs import GitRepo
+from autodev.verify.junit import TestOutcome
 
 pytestmark = pytest.mark.req("CORE-2")
 
 HOLD = """
 import sys, time
+from collections.abc import Callable
 from pathlib import Path
 from autodev.passlock import pass_lock
 with pass_lock(Path(sys.argv[1]), doing="run --once"):
@@ -121,3 +125,37 @@ class TestKilledAfterTheCommit:
         (project.root / "app.py").write_text("the user's\n", encoding="utf-8")
         recover_interrupted(project, GitRepo.open(project.root))
         assert (project.root / "app.py").read_text() == "the user's\n"
+
+
+class TestTheUserSavesDuringAGreenAttempt:
+    """The bytes committed must be the bytes tested: a save during the test run wins, and nothing is committed."""
+
+    def _run(self, repo: Path, during: Callable[[Path], object]) -> PassResult:
+        from helpers import RIGHT, run_pass, setup_example, temperature_outcomes
+
+        from autodev.testing import FunctionClient, FunctionTestRunner
+
+        setup_example(repo, "http://127.0.0.1:9/v1", stub=True)
+        calls = {"n": 0}
+
+        def outcomes(root: Path) -> dict[str, TestOutcome]:
+            calls["n"] += 1
+            result = temperature_outcomes(root)
+            if calls["n"] == 2 and root == repo:  # the attempt's run in the user's tree (the first is the baseline)
+                during(root)
+            return result
+
+        return run_pass(repo, FunctionClient.replying(RIGHT), test_runner=FunctionTestRunner(outcomes), max_attempts=1)
+
+    def test_a_save_of_the_target_is_kept_and_not_committed(self, repo: Path) -> None:
+        result = self._run(repo, lambda root: (root / "temps.py").write_text("# mine\n", encoding="utf-8"))
+        assert result.status != "satisfied"
+        assert (repo / "temps.py").read_text(encoding="utf-8") == "# mine\n"
+        assert git(repo, "log", "-1", "--format=%s").strip() == "spec and tests"
+        assert "changed while the tests ran" in str(result.requirements[0].attempts[0].reason)
+
+    def test_a_deletion_of_the_target_stands(self, repo: Path) -> None:
+        result = self._run(repo, lambda root: (root / "temps.py").unlink())
+        assert result.status != "satisfied"
+        assert not (repo / "temps.py").exists()
+        assert git(repo, "log", "-1", "--format=%s").strip() == "spec and tests"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from autodev.core.assignment import Assignment
@@ -66,7 +67,19 @@ class Trial:
         if not verdict.green:
             self._restore(transaction, verdict.reason)
             return TrialOutcome("red", run, verdict)
+        edited = _changed_meanwhile(work.root, changes)
+        if edited:
+            return self._user_edited(transaction, edited, run, verdict)
         return self._commit(transaction, sorted(changes), run, verdict, author)
+
+    def _user_edited(
+        self, transaction: EditTransaction, edited: list[str], run: TestRun, verdict: Verdict
+    ) -> TrialOutcome:
+        """Green, but someone saved a target while the tests ran: those bytes were not tested, so nothing is
+        committed; the rollback leaves the user's files as they saved them (a conflict, never overwritten)."""
+        reason = f"{', '.join(edited)} changed while the tests ran (not by autodev); kept as saved, nothing committed"
+        self._restore(transaction, reason)
+        return TrialOutcome("commit_failed", run, verdict, error=reason)
 
     def _restore(self, transaction: EditTransaction, reason: str, *, interrupted: bool = False) -> None:
         """The exact bytes back, told to the log and to whoever watches the pass."""
@@ -92,6 +105,19 @@ class Trial:
         transaction.finish()
         report(Committed(requirement=requirement.id, sha=sha, files=tuple(files)))
         return TrialOutcome("green", run, verdict, commit=sha)
+
+
+def _changed_meanwhile(root: Path, changes: Mapping[str, str]) -> list[str]:
+    """The changed files whose bytes on disk are no longer the ones written (and tested): edited, or deleted."""
+    edited = []
+    for rel, text in sorted(changes.items()):
+        try:
+            on_disk = (root / rel).read_bytes()
+        except OSError:
+            on_disk = None
+        if on_disk != text.encode("utf-8"):
+            edited.append(rel)
+    return edited
 
 
 def _apply(transaction: EditTransaction, changes: Mapping[str, str]) -> None:
