@@ -62,6 +62,11 @@ class ProjectPaths(BaseModel):
         return self.state_dir / "tmp"
 
     @property
+    def trial_copy_dir(self) -> Path:
+        """The disposable copy of the project where each attempt's tests run (autodev.verify.copy)."""
+        return self.state_dir / "scratch" / "copy"
+
+    @property
     def last_pass_file(self) -> Path:
         return self.state_dir / "last_pass.json"
 

@@ -141,8 +141,9 @@ class TestTheUserSavesDuringAGreenAttempt:
         def outcomes(root: Path) -> dict[str, TestOutcome]:
             calls["n"] += 1
             result = temperature_outcomes(root)
-            if calls["n"] == 2 and root == repo:  # the attempt's run in the user's tree (the first is the baseline)
-                during(root)
+            if calls["n"] == 2:  # the attempt's run, in the copy (the first is the baseline): the user saves meanwhile
+                assert root != repo
+                during(repo)
             return result
 
         return run_pass(repo, FunctionClient.replying(RIGHT), test_runner=FunctionTestRunner(outcomes), max_attempts=1)

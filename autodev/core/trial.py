@@ -1,13 +1,17 @@
-"""A trial: apply a candidate's changes to the user's tree, run the tests, judge, and commit or restore.
+"""A trial: test a candidate's changes in a copy of the project, judge, and only when green apply and commit them.
 
-This is the only code that changes the user's files. Edits go through the journal, so a crash mid-trial is rolled
-back on the next start; a red verdict (or any exception, Ctrl-C included) restores the exact bytes; a green one is
-committed with only the changed files and the requirement and model trailers.
+This is the only code that changes the user's files. The tests run in a disposable copy (:mod:`autodev.verify.copy`,
+synced before each attempt), never in the user's tree, so the code under test cannot delete, rewrite or commit
+anything there; a red attempt never touches the user's tree at all. After the run the tests and their configuration
+in the copy must still hold their bytes, else the attempt is red whatever the tests said. A green one is applied
+through the journal (a crash mid-apply is rolled back on the next start) and committed with only the changed files
+and the requirement and model trailers, but only when the target files still hold the bytes the attempt started
+from: a file the user saved meanwhile is theirs, and nothing is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +22,7 @@ from autodev.journal import EditTransaction
 from autodev.logs import get_logger
 from autodev.progress import Committed, EditsApplied, RolledBack, report
 from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
+from autodev.verify.copy import ProjectCopy, copy_for
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import Verdict, judge
 
@@ -26,7 +31,7 @@ TrialKind = Literal["green", "red", "commit_failed"]
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    """What became of one candidate in the user's tree: committed, rolled back red, or rolled back unsaved."""
+    """What became of one candidate: committed, red (judged in the copy), or green but not committed."""
 
     kind: TrialKind
     run: TestRun
@@ -42,43 +47,65 @@ class TrialOutcome:
 class Trial:
     """Tries changes for one assignment; ``author`` (the model, or the replay) goes into the commit's trailer."""
 
-    def __init__(self, assignment: Assignment) -> None:
+    def __init__(self, assignment: Assignment, copy: ProjectCopy | None = None) -> None:
         self.assignment = assignment
         self.log = get_logger()
+        self._copy = copy
+
+    @property
+    def copy(self) -> ProjectCopy:
+        """The pass's copy of the project (one per project and process, reused across attempts)."""
+        if self._copy is None:
+            self._copy = copy_for(self.assignment.root, self.assignment.paths.trial_copy_dir)
+        return self._copy
 
     def judge(self, run: TestRun) -> Verdict:
         """The one green-or-red decision for a candidate, wherever its tests ran."""
         return judge(self.assignment.baseline, run, self.assignment.target_tests)
 
     def run(self, changes: Mapping[str, str], *, label: str, author: str) -> TrialOutcome:
-        """Apply through the journal, test, and commit when green or restore the exact bytes when not."""
+        """Test in the copy; when green and the targets are as the attempt found them, apply and commit."""
         work = self.assignment
+        started = _on_disk(work.root, changes)
+        copy = self._prepared(changes)
+        run = work.run_tests(label, copy.root)
+        verdict = self.judge(run)
+        tampered = copy.tampered([t.path for t in work.tests], changes)
+        if tampered:
+            verdict = _tampered(verdict, tampered)
+        if not verdict.green:
+            self.log.info("red in the copy; the user's tree untouched", reason=verdict.reason)
+            report(RolledBack(requirement=work.requirement.id, files=(), reason=verdict.reason))
+            return TrialOutcome("red", run, verdict)
+        edited = [rel for rel in sorted(changes) if _on_disk(work.root, [rel]) != {rel: started[rel]}]
+        if edited:
+            return self._user_edited(edited, run, verdict)
         transaction = EditTransaction(work.root, work.paths.journal_file, requirement=work.requirement.id)
         _apply(transaction, changes)
-        try:
-            self.log.info("edits applied", files=sorted(changes))
-            report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
-            run = work.run_tests(label, work.root)
-            verdict = self.judge(run)
-        except BaseException as stop:  # Ctrl-C included: the bytes come back before it goes on
-            reason = f"{type(stop).__name__}: {stop}" if str(stop) else type(stop).__name__
-            self._restore(transaction, reason, interrupted=isinstance(stop, KeyboardInterrupt))
-            raise
-        if not verdict.green:
-            self._restore(transaction, verdict.reason)
-            return TrialOutcome("red", run, verdict)
-        edited = _changed_meanwhile(work.root, changes)
-        if edited:
-            return self._user_edited(transaction, edited, run, verdict)
+        self.log.info("edits applied", files=sorted(changes))
+        report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
         return self._commit(transaction, sorted(changes), run, verdict, author)
 
-    def _user_edited(
-        self, transaction: EditTransaction, edited: list[str], run: TestRun, verdict: Verdict
-    ) -> TrialOutcome:
+    def _prepared(self, changes: Mapping[str, str]) -> ProjectCopy:
+        """The copy synced to the project as it is now, with the attempt's changes written into it."""
+        copy = self.copy
+        try:
+            stats = copy.sync()
+            copy.write(changes)
+        except (OSError, ValueError) as exc:
+            raise WorkspaceWriteError(
+                f"could not prepare the copy of the project in {copy.root} to test the changes: {exc}; "
+                "your files are untouched"
+            ) from exc
+        self.log.debug("copy synced", copied=stats.copied, removed=stats.removed, seconds=round(stats.seconds, 3))
+        return copy
+
+    def _user_edited(self, edited: list[str], run: TestRun, verdict: Verdict) -> TrialOutcome:
         """Green, but someone saved a target while the tests ran: those bytes were not tested, so nothing is
-        committed; the rollback leaves the user's files as they saved them (a conflict, never overwritten)."""
+        written or committed; the user's files stay as they saved them (a conflict, never overwritten)."""
         reason = f"{', '.join(edited)} changed while the tests ran (not by autodev); kept as saved, nothing committed"
-        self._restore(transaction, reason)
+        self.log.info("not applied", reason=reason)
+        report(RolledBack(requirement=self.assignment.requirement.id, files=(), reason=reason))
         return TrialOutcome("commit_failed", run, verdict, error=reason)
 
     def _restore(self, transaction: EditTransaction, reason: str, *, interrupted: bool = False) -> None:
@@ -107,17 +134,21 @@ class Trial:
         return TrialOutcome("green", run, verdict, commit=sha)
 
 
-def _changed_meanwhile(root: Path, changes: Mapping[str, str]) -> list[str]:
-    """The changed files whose bytes on disk are no longer the ones written (and tested): edited, or deleted."""
-    edited = []
-    for rel, text in sorted(changes.items()):
+def _on_disk(root: Path, rels: Iterable[str]) -> dict[str, bytes | None]:
+    """The bytes of each file in the user's tree, None for one that does not exist."""
+    found: dict[str, bytes | None] = {}
+    for rel in rels:
         try:
-            on_disk = (root / rel).read_bytes()
+            found[rel] = (root / rel).read_bytes()
         except OSError:
-            on_disk = None
-        if on_disk != text.encode("utf-8"):
-            edited.append(rel)
-    return edited
+            found[rel] = None
+    return found
+
+
+def _tampered(verdict: Verdict, changed: list[str]) -> Verdict:
+    """Red, whatever the tests said: the code under test changed the tests or their configuration."""
+    reason = f"the code under test changed {', '.join(changed)} while the tests ran"
+    return verdict.model_copy(update={"green": False, "reason": reason})
 
 
 def _apply(transaction: EditTransaction, changes: Mapping[str, str]) -> None:
