@@ -102,7 +102,8 @@ class TestInit:
 
 class TestSigterm:
     def test_sigterm_during_tests_rolls_back_at_once(self, repo: Path) -> None:
-        """A service manager's SIGTERM mid-attempt restores the files before exiting: no journal left behind."""
+        """A service manager's SIGTERM mid-attempt exits at once: the attempt lived in the copy, no journal, the
+        user's tree as it was."""
         import signal
         import time
 
@@ -120,10 +121,11 @@ class TestSigterm:
                 text=True,
             )
             journal = repo / ".autodev" / "journal.json"
+            in_copy = repo / ".autodev" / "scratch" / "copy" / "temps.py"  # the attempt's change, tested there
             deadline = time.monotonic() + 90
-            while not journal.exists() and time.monotonic() < deadline and process.poll() is None:
+            while not in_copy.exists() and time.monotonic() < deadline and process.poll() is None:
                 time.sleep(0.05)
-            assert journal.exists(), "the attempt never started"
+            assert in_copy.exists(), "the attempt never started"
             time.sleep(0.3)
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=30)
