@@ -211,10 +211,11 @@ class TestCtrlC:
         assert "nothing had been applied to your files" in message
         assert (head(project), snapshot(project)) == (before, files)
 
-    def test_twice_while_the_tests_run_restores_every_byte_without_a_traceback(
+    def test_twice_while_the_tests_run_leaves_every_byte_without_a_traceback(
         self, project: Path, server: ScriptedServer
     ) -> None:
-        """Two SIGINTs while an attempt's tests run: exit 130, the rollback named, the tree byte for byte as before."""
+        """Two SIGINTs while an attempt's tests run (in the copy): exit 130, nothing was applied, the tree byte for
+        byte as before."""
         write_files(project, {"tests/test_slow.py": SLOW_WHEN_CHANGED})
         git(project, "add", "-A")
         git(project, "commit", "-qm", "a test that is slow once temps.py changes")
@@ -222,7 +223,7 @@ class TestCtrlC:
         before, files, status = head(project), snapshot(project), git(project, "status", "--porcelain")
         process = cli_process(project, "run", "--once")
         journal = project / ".autodev" / "journal.json"
-        wait_for(journal.exists)
+        wait_for((project / ".autodev" / "scratch" / "copy" / "temps.py").exists)  # the attempt, in the copy
         time.sleep(0.5)  # the attempt's tests are running
         for _ in range(3):
             process.send_signal(signal.SIGINT)
@@ -235,7 +236,7 @@ class TestCtrlC:
         message = err.decode()
         assert process.returncode == 130, message
         assert "Traceback" not in message
-        assert "the attempt was rolled back; restored byte for byte: temps.py" in message
+        assert "while running the tests (attempt 1): nothing had been applied to your files" in message, message
         assert (project / "temps.py").read_bytes() == STUB
         assert (head(project), snapshot(project)) == (before, files)
         assert git(project, "status", "--porcelain") == status

@@ -206,7 +206,8 @@ class TestMetrics:
 
 class TestSamples:
     def test_candidates_are_tested_in_scratch_copies_and_only_a_green_one_reaches_the_tree(self, repo: Path) -> None:
-        """samples = 3: three sampled replies, tested in copies; the right one is applied, re-tested and committed."""
+        """samples = 3: three sampled replies, tested in copies; the right one is re-tested in the pass's copy,
+        applied and committed."""
         config = two_tiers(NO_SERVER, extra="sample_temperature = 0.9\n") + "[llm.samples]\ntier1 = 3\n"
         setup_example(repo, NO_SERVER, config=config)
         client = FunctionClient.replying(WRONG, RIGHT, HOPELESS)
@@ -220,4 +221,6 @@ class TestSamples:
         assert len(applied) == 1  # the working tree saw only the green candidate
         assert trailer(repo) == "openai/scripted"
         assert not list(repo.glob(".autodev/tmp/autodev-candidate-*"))
-        assert sum(1 for call in runner.calls if call.root != repo) == 3  # each candidate in its own copy
+        copies = [call.root for call in runner.calls if call.root != repo]
+        assert len(copies) == 4  # each candidate in a copy of its own, then the green one in the pass's copy
+        assert len(set(copies[:3])) == 3 and copies[3] == repo / ".autodev" / "scratch" / "copy"
