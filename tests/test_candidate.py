@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from autodev.core.candidate import reply_changes, try_all_in_scratch, try_in_scratch
 from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.synth.context import SourceFile
+from autodev.verify.copy import ProjectCopy
 from autodev.verify.runner import TestRun, run_tests
 
 pytestmark = pytest.mark.req("CORE-3")
@@ -296,7 +296,7 @@ class TestScratchFailures:
         def full_disk(*args: object, **kwargs: object) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(shutil, "copytree", full_disk)
+        monkeypatch.setattr(ProjectCopy, "_copy_file", full_disk)
         with pytest.raises(WorkspaceWriteError, match="No space left on device"):
             try_in_scratch(project, {"calc.py": FIXED}, fake_run)
         assert snapshot(project) == before

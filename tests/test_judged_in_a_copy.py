@@ -163,6 +163,18 @@ class TestTheCopy:
         assert not (copy.root / "pkg" / "b.py").exists()
         assert not (copy.root / "planted.py").exists()
 
+    def test_bytecode_planted_in_the_copy_does_not_survive_the_next_sync(
+        self, tree: tuple[Path, ProjectCopy]
+    ) -> None:
+        """A forged .pyc of a test module would be run by the next attempt: the copy's caches go at each sync."""
+        _, copy = tree
+        copy.sync()
+        planted = copy.root / "tests" / "__pycache__" / "test_a.cpython-311-pytest-9.2.0.pyc"
+        planted.parent.mkdir()
+        planted.write_bytes(b"forged")
+        copy.sync()
+        assert not planted.parent.exists()
+
     def test_no_file_is_shared_with_the_user(self, tree: tuple[Path, ProjectCopy]) -> None:
         """Copies, not hard links: a write in the copy never reaches the user's file."""
         root, copy = tree

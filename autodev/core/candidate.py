@@ -6,13 +6,11 @@ user's working tree only ever receives a change that already made the tests pass
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autodev.discovery import CACHE_DIRS, NOT_COPIED_AT_TOP
 from autodev.errors import EditRejectedError, WorkspaceWriteError
 from autodev.logs import get_logger
 from autodev.synth.apply import apply_edits
@@ -20,16 +18,10 @@ from autodev.synth.context import SourceFile
 from autodev.synth.edit import FileEdit
 from autodev.synth.guard import check_writable, confine, is_test_path
 from autodev.synth.reply import parse_reply
+from autodev.verify.copy import ProjectCopy
 from autodev.verify.runner import TestRun
 
-# Never copied into a scratch tree: the tool directories no test reads (at the top only, since a package may well
-# be called env/), and caches (anywhere); autodev.discovery says which are which.
-_NOT_COPIED_AT_TOP = NOT_COPIED_AT_TOP
-_NOT_COPIED_ANYWHERE = CACHE_DIRS
-
 TestCommand = Callable[[Path], TestRun]
-SHARED_WITH_COPIES = "node_modules"
-"""Not copied into a scratch tree but linked from it: the installed packages a JavaScript project's tests need."""
 
 
 def read_text(path: Path) -> str | None:
@@ -98,43 +90,20 @@ def _is_echo(root: Path, edit: FileEdit, tests: Sequence[SourceFile]) -> bool:
 
 
 def try_in_scratch(root: Path, changes: Mapping[str, str], run: TestCommand) -> TestRun:
-    """Copy the project, apply ``changes`` to the copy, run the tests there; the copy is removed afterwards."""
+    """Copy the project (:class:`~autodev.verify.copy.ProjectCopy`, as the pass's own copy is made), apply
+    ``changes`` to the copy, run the tests there; the copy is removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="autodev-candidate-") as scratch:
-        copy = Path(scratch) / root.name
-        top = str(root)
+        copy = ProjectCopy(root, Path(scratch) / root.name)
         try:
-            shutil.copytree(root, copy, symlinks=True, ignore=lambda d, names: _ignored(d == top, names))
-            _link_installed_packages(root, copy)
-            for path, text in changes.items():
-                target = _inside_copy(root, copy, path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
-        except (OSError, shutil.Error) as exc:
+            copy.sync()
+            copy.write(changes)
+        except ValueError as exc:
+            raise EditRejectedError(f"{exc}; autodev will not write it") from exc
+        except OSError as exc:
             raise WorkspaceWriteError(
                 f"could not copy the project to test a candidate in {scratch}: {exc}; your files are untouched"
             ) from exc
-        return run(copy)
-
-
-def _link_installed_packages(root: Path, copy: Path) -> None:
-    """node_modules is too large to copy but a JavaScript project's tests import from it (jest itself lives there):
-    the copy gets a link to the project's own."""
-    installed = root / SHARED_WITH_COPIES
-    if installed.is_dir() and not (copy / SHARED_WITH_COPIES).exists():
-        (copy / SHARED_WITH_COPIES).symlink_to(installed.resolve(), target_is_directory=True)
-
-
-def _inside_copy(root: Path, copy: Path, path: str) -> Path:
-    """Where ``path`` lives in the copy, through no symlink: an absolute link in the project points back into it.
-
-    The real path is resolved in the project (whose links the guard already confined to it) and taken relative
-    to it; its directories are real ones, so the same relative path in the copy names a file of the copy.
-    """
-    relative = (root / path).resolve().relative_to(root.resolve())
-    target = copy / relative
-    if not target.parent.resolve().is_relative_to(copy.resolve()):
-        raise EditRejectedError(f"{path} leads out of the project through a link; autodev will not write it")
-    return target
+        return run(copy.root)
 
 
 def try_all_in_scratch(
@@ -145,8 +114,3 @@ def try_all_in_scratch(
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(candidates)))) as pool:
         return list(pool.map(lambda changes: try_in_scratch(root, changes, run), candidates))
-
-
-def _ignored(at_top: bool, names: list[str]) -> set[str]:
-    skipped = _NOT_COPIED_ANYWHERE | _NOT_COPIED_AT_TOP if at_top else _NOT_COPIED_ANYWHERE
-    return {name for name in names if name in skipped}

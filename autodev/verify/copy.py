@@ -9,8 +9,9 @@ Where the filesystem can (btrfs, XFS), a copy is a reflink (``FICLONE``), which 
 writes; elsewhere ``copy_file_range`` copies in the kernel.
 
 Directories tools make are left out (at the top: version control, autodev's state, environments; anywhere: caches,
-:mod:`autodev.discovery`), and what the copy made of its own there (its caches, cargo's ``target``) stays between
-syncs. ``node_modules`` is linked, not copied. A copy inside the project gets a ``.git`` of its own, so that a git
+:mod:`autodev.discovery`). The copy's own caches are removed at each sync (bytecode planted in a ``__pycache__``
+would otherwise run in the next attempt); its other tool directories (cargo's ``target``) stay between syncs.
+``node_modules`` is linked, not copied. A copy inside the project gets a ``.git`` of its own, so that a git
 command run by the code under test finds that empty repository and not the user's one above it.
 """
 
@@ -86,7 +87,10 @@ class ProjectCopy:
         stats = SyncStats()
         self.root.mkdir(parents=True, exist_ok=True)
         source = _walk(self.project, self.skip_top)
-        present = _walk(self.root, self.skip_top)
+        caches: list[str] = []
+        present = _walk(self.root, self.skip_top, caches)
+        for rel in caches:  # bytecode planted there would be run by the next attempt (a forged test's .pyc)
+            _remove(self.root / rel)
         for rel in sorted(set(present) - set(source), key=lambda r: r.count("/"), reverse=True):
             _remove(self.root / rel)
             self._synced.pop(rel, None)
@@ -254,8 +258,9 @@ def _skipped(entry: os.DirEntry[str], at_top: bool, skip_top: frozenset[str]) ->
     return cache and entry.is_dir(follow_symlinks=False)
 
 
-def _walk(top: Path, skip_top: frozenset[str]) -> dict[str, _Entry]:
-    """Every entry under ``top`` but the skipped directories, parents before their children."""
+def _walk(top: Path, skip_top: frozenset[str], caches: list[str] | None = None) -> dict[str, _Entry]:
+    """Every entry under ``top`` but the skipped directories, parents before their children; the caches skipped
+    below the top are listed in ``caches`` when given."""
     found: dict[str, _Entry] = {}
     pending = [("", str(top))]
     while pending:
@@ -266,6 +271,8 @@ def _walk(top: Path, skip_top: frozenset[str]) -> dict[str, _Entry]:
             continue
         for entry in sorted(entries, key=lambda e: e.name):
             if _skipped(entry, not prefix, skip_top):
+                if caches is not None and entry.name in CACHE_DIRS:
+                    caches.append(prefix + entry.name)
                 continue
             rel = prefix + entry.name
             info = entry.stat(follow_symlinks=False)
