@@ -163,9 +163,7 @@ class TestTheCopy:
         assert not (copy.root / "pkg" / "b.py").exists()
         assert not (copy.root / "planted.py").exists()
 
-    def test_bytecode_planted_in_the_copy_does_not_survive_the_next_sync(
-        self, tree: tuple[Path, ProjectCopy]
-    ) -> None:
+    def test_bytecode_planted_in_the_copy_does_not_survive_the_next_sync(self, tree: tuple[Path, ProjectCopy]) -> None:
         """A forged .pyc of a test module would be run by the next attempt: the copy's caches go at each sync."""
         _, copy = tree
         copy.sync()
