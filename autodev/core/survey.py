@@ -9,6 +9,7 @@ from pathlib import Path
 from autodev.config import Config
 from autodev.core.assignment import LabelledTestRun
 from autodev.discovery import find_test_files
+from autodev.errors import WorkspaceWriteError
 from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild_from_git
 from autodev.logs import get_logger
 from autodev.memory import NO_MEMORY, Memory, find_memory
@@ -19,6 +20,7 @@ from autodev.spec.order import order_requirements
 from autodev.spec.parser import load_specs
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.collection import cannot_collect_reason, project_problems
+from autodev.verify.copy import copy_for
 from autodev.verify.runner import TestRun, pytest_argv
 from autodev.verify.timeout import timed_out_reason
 
@@ -67,14 +69,27 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
     get_logger().info(
         "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
     )
-    baseline = run_tests("baseline", root)
+    place = _synced_copy(paths)  # the baseline runs where the attempts will: never in the user's tree
+    baseline = run_tests("baseline", place)
     if baseline.timed_out:
         raise SurveyFailed(f"the tests time out before any change: {timed_out_reason(baseline, test_command)}")
-    problems = project_problems(baseline, root)
+    problems = project_problems(baseline, place)
     if problems:
         raise SurveyFailed(cannot_collect_reason(problems, runner=baseline.runner or "pytest"))
     return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None,
                   _memory(root, config))  # fmt: skip
+
+
+def _synced_copy(paths: ProjectPaths) -> Path:
+    """The pass's copy of the project (autodev.verify.copy), synced: the code as committed may be hostile too."""
+    copy = copy_for(paths.root, paths.trial_copy_dir)
+    try:
+        copy.sync()
+    except OSError as exc:
+        raise WorkspaceWriteError(
+            f"could not copy the project to {copy.root} to run its tests: {exc}; your files are untouched"
+        ) from exc
+    return copy.root
 
 
 def _no_tests(languages: Sequence[str]) -> str:
