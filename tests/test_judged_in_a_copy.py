@@ -122,6 +122,26 @@ class TestTheUserTree:
         assert snapshot(project) == before
         assert not ProjectPaths(root=project).journal_file.exists()
 
+    @pytest.mark.parametrize("linked", [False, True], ids=["whole-suite", "linked-tests"])
+    def test_the_baseline_and_the_collection_run_in_the_copy_too(self, project: Path, linked: bool) -> None:
+        """Code already committed (by an earlier pass, say) is run by the baseline, and imported by the collection
+        that links tests to requirements: there too, only in the copy."""
+        (project / "temps.py").write_text('import os\nos.remove("README.md")\n', encoding="utf-8")
+        if linked:
+            spec = (project / "SPEC.md").read_text(encoding="utf-8")
+            (project / "SPEC.md").write_text(
+                spec.replace("# Temperature converter", "## TEMP-1: Temperature converter")
+            )
+            tests = (project / "tests" / "test_temps.py").read_text(encoding="utf-8")
+            (project / "tests" / "test_temps.py").write_text(tests + '\npytestmark = pytest.mark.req("TEMP-1")\n')
+        git(project, "commit", "-qam", "hostile code, committed")
+        before = snapshot(project)
+        result = run_pass(project, FunctionClient.replying(RIGHT), max_attempts=1)
+        assert result.status == "satisfied", result.reason
+        after = snapshot(project)
+        assert after.pop("temps.py") != before.pop("temps.py")
+        assert after == before
+
 
 class TestTheCopy:
     @pytest.fixture

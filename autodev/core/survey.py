@@ -62,14 +62,14 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
     links = (
         TestLinks(by_requirement={r.id: [] for r in requirements})
         if whole_suite
-        else _links(paths, config, requirements, test_command)
+        else _links(paths, config, requirements, test_command, _synced_copy(paths))  # collecting imports the code
     )
     ledger = _ledger(paths, requirements)
     diff = diff_ledger(ledger, requirements)
     get_logger().info(
         "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
     )
-    place = _synced_copy(paths)  # the baseline runs where the attempts will: never in the user's tree
+    place = _synced_copy(paths)  # the baseline runs where the attempts will (and what collecting did is undone)
     baseline = run_tests("baseline", place)
     if baseline.timed_out:
         raise SurveyFailed(f"the tests time out before any change: {timed_out_reason(baseline, test_command)}")
@@ -121,10 +121,12 @@ def _whole_suite(requirements: Sequence[Requirement], test_command: str) -> bool
     return single_prose or pytest_argv(test_command) is None
 
 
-def _links(paths: ProjectPaths, config: Config, requirements: Sequence[Requirement], test_command: str) -> TestLinks:
-    """Which tests prove which requirement, from pytest's own collection."""
+def _links(
+    paths: ProjectPaths, config: Config, requirements: Sequence[Requirement], test_command: str, place: Path
+) -> TestLinks:
+    """Which tests prove which requirement, from pytest's own collection (in ``place``, the pass's copy)."""
     links = project_links(
-        paths.root,
+        place,
         requirements,
         test_command,
         scratch_dir=paths.scratch_dir,
