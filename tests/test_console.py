@@ -223,7 +223,8 @@ class TestCtrlC:
         before, files, status = head(project), snapshot(project), git(project, "status", "--porcelain")
         process = cli_process(project, "run", "--once")
         journal = project / ".autodev" / "journal.json"
-        wait_for((project / ".autodev" / "scratch" / "copy" / "temps.py").exists)  # the attempt, in the copy
+        in_copy = project / ".autodev" / "scratch" / "copy" / "temps.py"
+        wait_for(lambda: in_copy.exists() and b"NotImplementedError" not in in_copy.read_bytes())  # the attempt
         time.sleep(0.5)  # the attempt's tests are running
         for _ in range(3):
             process.send_signal(signal.SIGINT)
