@@ -9,6 +9,7 @@ configuration makes the attempt red whatever the tests said.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from helpers import NO_SERVER, RIGHT, git, run_pass, setup_example, snapshot, te
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
 from autodev.testing import FunctionClient
-from autodev.verify.copy import ProjectCopy, is_pristine
+from autodev.verify.copy import ProjectCopy, anchored_command, is_pristine
 
 pytestmark = pytest.mark.req("CORE-6")
 
@@ -209,6 +210,27 @@ class TestTheCopy:
         copy.sync()
         assert (copy.root / ".git" / "HEAD").is_file()
         assert git(copy.root, "rev-parse", "--show-toplevel").strip() == str(copy.root.resolve())
+
+    def test_a_guard_or_a_link_the_code_repointed_is_made_anew(self, tree: tuple[Path, ProjectCopy]) -> None:
+        """.git linked to the user's repository, node_modules to elsewhere: the next attempt inherits neither."""
+        root, copy = tree
+        (root / "node_modules").mkdir()
+        copy.sync()
+        shutil.rmtree(copy.root / ".git")
+        (copy.root / ".git").symlink_to(root / ".git-of-the-user", target_is_directory=True)
+        (copy.root / "node_modules").unlink()
+        (copy.root / "node_modules").symlink_to(root / "pkg", target_is_directory=True)
+        copy.sync()
+        assert not (copy.root / ".git").is_symlink() and (copy.root / ".git" / "HEAD").is_file()
+        assert (copy.root / "node_modules").readlink() == (root / "node_modules").resolve()
+
+    def test_a_program_relative_to_the_project_is_the_projects_own(self, tree: tuple[Path, ProjectCopy]) -> None:
+        """Environments are not copied: `.venv/bin/pytest -q` runs the user's, by its absolute path."""
+        root, _ = tree
+        (root / ".venv" / "bin").mkdir(parents=True)
+        (root / ".venv" / "bin" / "pytest").write_text("", encoding="utf-8")
+        assert anchored_command(".venv/bin/pytest -q", root) == f"{root}/.venv/bin/pytest -q"
+        assert anchored_command("python -m pytest", root) == "python -m pytest"
 
     def test_tampering_is_found_by_name_and_by_the_tests_given(self, tree: tuple[Path, ProjectCopy]) -> None:
         _, copy = tree

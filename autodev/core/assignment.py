@@ -16,6 +16,7 @@ from autodev.synth.context import SourceFile
 from autodev.synth.guard import MANIFEST_FILE_NAMES
 from autodev.vcs import GitRepo
 from autodev.verify.adapters.choose import project_tests
+from autodev.verify.copy import anchored_command
 from autodev.verify.runner import TestRun, TestRunner
 
 LabelledTestRun = Callable[[str, Path], TestRun]  # (label for the log, project root) -> the run
@@ -66,8 +67,9 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
 
     def run(label: str, root: Path) -> TestRun:
         report(TestsStarted(label=label))
-        adapter = chosen.adapter if root == paths.root else in_copy  # a candidate's scratch copy
-        result = runner(root, chosen.command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
+        adapter = chosen.adapter if root == paths.root else in_copy  # a copy: the pass's, or a candidate's
+        command = chosen.command if root == paths.root else anchored_command(chosen.command, paths.root)
+        result = runner(root, command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
                         runner=adapter)  # fmt: skip
         log.info(
             f"{label} tests",

@@ -21,6 +21,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shlex
 import shutil
 import stat
 import threading
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from autodev.discovery import CACHE_DIRS, NOT_COPIED_AT_TOP, is_test_file
 
-__all__ = ["PRISTINE_AT_TOP", "ProjectCopy", "SyncStats", "copy_for"]
+__all__ = ["PRISTINE_AT_TOP", "ProjectCopy", "SyncStats", "anchored_command", "copy_for", "is_pristine"]
 
 SHARED_WITH_COPIES = "node_modules"
 """Not copied but linked from the copy: the installed packages a JavaScript project's tests need."""
@@ -153,24 +154,25 @@ class ProjectCopy:
     def _link_installed_packages(self) -> None:
         installed = self.project / SHARED_WITH_COPIES
         link = self.root / SHARED_WITH_COPIES
-        if installed.is_dir() and not link.is_symlink():
-            if link.exists():
-                _remove(link)
+        if link.is_symlink() and link.readlink() == installed:
+            return
+        if link.exists() or link.is_symlink():
+            _remove(link)  # a link the code under test pointed elsewhere, or a directory it planted
+        if installed.is_dir():
             link.symlink_to(installed, target_is_directory=True)
 
     def _guard_git(self) -> None:
-        """An empty repository of the copy's own: git run by the tests stops there, never reaches the user's."""
+        """An empty repository of the copy's own: git run by the tests stops there, never reaches the user's.
+
+        Made anew at each sync: the code under test may have pointed it elsewhere (a link to the user's .git, a
+        ``core.worktree`` in its config), which the next attempt would otherwise inherit."""
         guard = self.root / ".git"
-        if (guard / "HEAD").is_file() and (guard / "objects").is_dir() and (guard / "refs").is_dir():
-            return
         if guard.exists() or guard.is_symlink():
             _remove(guard)
         for sub in ("objects", "refs/heads"):
             (guard / sub).mkdir(parents=True, exist_ok=True)
         for name, text in _GIT_GUARD.items():
             (guard / name).write_text(text, encoding="utf-8")
-
-    # --------------------------------------------------------------------------------------- the attempt
 
     def write(self, changes: Mapping[str, str]) -> None:
         """The attempt's files, written into the copy (new directories made as needed)."""
@@ -219,6 +221,18 @@ class ProjectCopy:
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
         self._synced.clear()
+
+
+def anchored_command(command: str, project: Path) -> str:
+    """The test command as run in a copy: a program named relative to the project (``.venv/bin/pytest``) is the
+    project's own, by its absolute path, since environments are not copied."""
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return command  # run_tests says what is wrong with it
+    if argv and "/" in argv[0] and not Path(argv[0]).is_absolute() and (project / argv[0]).exists():
+        return shlex.join([str(project / argv[0]), *argv[1:]])
+    return command
 
 
 def is_pristine(rel: str) -> bool:
