@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,7 @@ class TestTheCopy:
         for rel, text in {"a.py": "A = 1\n", "pkg/b.py": "B = 2\n", "tests/test_a.py": "", "data.bin": "x"}.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text, encoding="utf-8")
+        time.sleep(0.06)  # older than a clock tick: a file saved just now is copied again at the next sync
         return root, ProjectCopy(root, root / ".autodev" / "scratch" / "copy")
 
     def test_a_resync_copies_only_what_changed_on_either_side(self, tree: tuple[Path, ProjectCopy]) -> None:
@@ -163,6 +165,16 @@ class TestTheCopy:
         assert stats.copied == 2
         assert (copy.root / "a.py").read_text(encoding="utf-8") == "A = 10\n"
         assert (copy.root / "pkg" / "b.py").read_text(encoding="utf-8") == "B = 2\n"
+
+    def test_a_file_saved_just_before_a_sync_is_copied_again_at_the_next(self, tree: tuple[Path, ProjectCopy]) -> None:
+        """A second save within the same clock tick may keep the stamp: a fresh file is not trusted yet."""
+        root, copy = tree
+        copy.sync()
+        (root / "a.py").write_text("A = 5\n", encoding="utf-8")
+        assert copy.sync().copied == 1
+        (root / "a.py").write_text("A = 6\n", encoding="utf-8")  # the same size, perhaps the same tick
+        copy.sync()
+        assert (copy.root / "a.py").read_text(encoding="utf-8") == "A = 6\n"
 
     def test_a_rewrite_that_keeps_size_and_mtime_is_still_undone(self, tree: tuple[Path, ProjectCopy]) -> None:
         """The ctime gives it away: no process can set it back."""

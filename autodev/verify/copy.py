@@ -44,6 +44,9 @@ PRISTINE_AT_TOP = frozenset(
 )
 """Configuration the code under test must not change while its tests run (conftest.py and tests: anywhere)."""
 PRISTINE_ANYWHERE = frozenset({"conftest.py"})
+_RACY_NS = 50_000_000
+"""A file changed this recently (50 ms) is copied again at the next sync: timestamps are coarse (a clock tick), so
+a second save of the same size may not change its stamp (git's "racy" files)."""
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _GIT_GUARD = {"HEAD": "ref: refs/heads/main\n", "config": "[core]\n\trepositoryformatversion = 0\n\tbare = false\n"}
 
@@ -129,7 +132,10 @@ class ProjectCopy:
             _remove(target)
         self._copy_file(self.project / rel, target, stats)
         _drop_bytecode(target)
-        self._synced[rel] = (entry.stamp, _stamp(os.lstat(target)))
+        if time.time_ns() - max(entry.stamp[1], entry.stamp[2]) < _RACY_NS:
+            self._synced.pop(rel, None)  # changed within a clock tick of now: a second save may share its stamp
+        else:
+            self._synced[rel] = (entry.stamp, _stamp(os.lstat(target)))
 
     def _link_target(self, link: str) -> str:
         """An absolute link into the project points at the copy's own file instead (never at the user's)."""
