@@ -114,6 +114,7 @@ def _links(paths: ProjectPaths, config: Config, requirements: Sequence[Requireme
         test_command,
         scratch_dir=paths.scratch_dir,
         timeout_s=config.tests.timeout_s,
+        pass_env=config.tests.pass_env,
     )
     get_logger().info("tests linked", links=links.by_requirement, unlinked=links.unlinked)
     return links
