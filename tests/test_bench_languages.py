@@ -189,15 +189,20 @@ def oracle(exercises: Path, out: Path) -> list[dict[str, Any]]:
 class TestRealOracle:
     @pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
     def test_a_rust_example_passes_cargo_test_with_its_ignored_tests(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         copy_exercise(RUST_SET / "eliuds-eggs", tmp_path)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-        [row] = oracle(tmp_path / "set", tmp_path / "out")
+        capsys.readouterr()
+        assert run_cli(["bench", str(tmp_path / "set"), "--oracle", "--json", "--out", str(tmp_path / "out")]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        [row] = printed["results"]
         assert row["language"] == "rust" and row["reference_passed"] is True, row
-        assert (tmp_path / "cache" / "autodev" / "bench" / "cargo-target" / "debug").is_dir()
-        summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
-        assert summary["strategies"][0]["by_language"]["rust"]["reference_passed"] == 1
+        target = tmp_path / "cache" / "autodev" / "bench" / "cargo-target"
+        assert (target / "debug").is_dir() and not (tmp_path / "set" / "eliuds-eggs" / "target").exists()
+        totals = printed["summary"]["strategies"][0]["by_language"]
+        assert totals["rust"]["exercises"] == 1 and totals["rust"]["reference_passed"] == 1
+        assert f"CARGO_TARGET_DIR={target}" in printed["summary"]["run"]["setup"]
 
     def test_a_javascript_example_passes_jest(self, tmp_path: Path) -> None:
         exercise = load_exercise(JS_SET / "leap") if JS_SET.is_dir() else pytest.skip("no JavaScript set")
