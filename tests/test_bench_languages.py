@@ -14,9 +14,8 @@ import pytest
 import tomllib
 
 from autodev.bench.exercise import ExerciseError, build_project, load_exercise, restore_tests
-from autodev.bench.runner import BenchOptions, base_config
+from autodev.bench.runner import BenchOptions, base_config, judge
 from autodev.bench.tracks import (
-    JEST_BIN,
     BenchSetupError,
     RunnerSetup,
     cache_root,
@@ -73,11 +72,16 @@ class TestPreparation:
         assert exercise.track == "javascript"
         spec = (root / "SPEC.md").read_text(encoding="utf-8")
         assert "leap year" in spec.lower() and spec.rstrip().endswith("Files: `leap.js`")
-        for name in ("leap.js", "leap.spec.js", "package.json", "babel.config.js"):
+        for name in ("leap.js", "package.json", "babel.config.js"):
             assert (root / name).read_bytes() == (exercise.directory / name).read_bytes()
+        original = (exercise.directory / "leap.spec.js").read_text(encoding="utf-8")
+        tests = (root / "leap.spec.js").read_text(encoding="utf-8")
+        assert "xtest(" in original and "xtest(" not in tests  # every test runs, as Exercism's runner does
+        assert tests == original.replace("xtest(", "test(")
         assert not (root / ".meta").exists() and not (root / ".docs").exists()
         config = tomllib.loads((root / "autodev.toml").read_text(encoding="utf-8"))
-        assert config == {"project": {"test_command": JEST_BIN}, "tests": {"runner": "jest"}}
+        jest = f"node {shared / 'node_modules' / 'jest' / 'bin' / 'jest.js'}"
+        assert config == {"project": {"test_command": jest}, "tests": {"runner": "jest"}}
         link = root / "node_modules"
         assert link.is_symlink() and link.resolve() == (shared / "node_modules").resolve()
         assert "node_modules" not in tracked_files(root) and "leap.spec.js" in tracked_files(root)
@@ -178,6 +182,8 @@ class TestSharedJavaScriptRunner:
         setup = RunnerSetup(cargo_target=tmp_path / "target")
         assert setup.test_env(env) == {**env, "CARGO_TARGET_DIR": str(tmp_path / "target")}
         assert "CARGO_TARGET_DIR" not in os.environ or os.environ["CARGO_TARGET_DIR"] != str(tmp_path / "target")
+        js = RunnerSetup(js_runner=tmp_path / "js").test_env({**env, "NODE_PATH": "/elsewhere"})
+        assert js["NODE_PATH"] == f"{tmp_path / 'js' / 'node_modules'}{os.pathsep}/elsewhere"
 
 
 def oracle(exercises: Path, out: Path) -> list[dict[str, Any]]:
@@ -212,3 +218,21 @@ class TestRealOracle:
         copy_exercise(exercise.directory, tmp_path)
         [row] = oracle(tmp_path / "set", tmp_path / "out")
         assert row["language"] == "javascript" and row["reference_passed"] is True, row
+
+    def test_a_javascript_copy_without_its_node_modules_link_still_runs_jest(self, tmp_path: Path) -> None:
+        """The pass tests candidates in scratch copies that leave node_modules out: the command and NODE_PATH
+        reach the shared install anyway, and every test runs (none left skipped by xtest)."""
+        exercise = load_exercise(JS_SET / "pig-latin") if JS_SET.is_dir() else pytest.skip("no JavaScript set")
+        packages = [path / "package.json" for path in JS_SET.iterdir() if (path / "package.json").is_file()]
+        if shutil.which("node") is None or not js_runner_ready(js_runner_dir(), union_dev_dependencies(packages)):
+            pytest.skip("the shared JavaScript runner is not installed (`autodev bench ../shared/bench/exercism-js`)")
+        setup = RunnerSetup(js_runner=js_runner_dir())
+        root = tmp_path / "project"
+        build_project(exercise, root, js_runner=setup.js_runner)
+        (root / "node_modules").unlink()
+        config = base_config(BenchOptions(mode="oracle", setup=setup), exercise, None)
+        for name, text in exercise.reference_files().items():
+            (root / name).write_text(text, encoding="utf-8")
+        passed, verdict = judge(exercise, root, config, setup, timeout_s=120, scratch_dir=tmp_path / "scratch")
+        assert passed, verdict.output
+        assert len(verdict.passed_ids) > 20 and not verdict.skipped_ids and verdict.runner == "jest"

@@ -12,16 +12,18 @@ the reason, so the harness reports it and goes on with the others.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from autodev.bench.tracks import TRACK_SETTINGS, Track, detect_track
+from autodev.bench.tracks import TRACK_SETTINGS, Track, detect_track, test_command
 from autodev.errors import AutodevError
 from autodev.vcs import commit_all, init_repository
 
 DOC_ORDER = ("introduction.md", "instructions.md", "instructions.append.md")
+_SKIPPED_JS_TEST = re.compile(r"\bx(test|it|describe)(?=\s*\()")
 
 
 class ExerciseError(AutodevError):
@@ -150,7 +152,8 @@ def build_project(exercise: Exercise, root: Path, *, js_runner: Path | None = No
         (root / "SPEC.md").write_text(f"{spec}\n\nFiles: {files}\n", encoding="utf-8")
         for source in _exercise_files(exercise.directory):
             _copy(source, root / source.relative_to(exercise.directory))
-        (root / "autodev.toml").write_text(project_config(exercise.track), encoding="utf-8")
+        restore_tests(exercise, root)
+        (root / "autodev.toml").write_text(project_config(exercise.track, js_runner), encoding="utf-8")
         (root / ".gitignore").write_text("node_modules\n/target\n", encoding="utf-8")
         if exercise.track == "javascript":
             link_js_runner(root, js_runner)
@@ -158,10 +161,11 @@ def build_project(exercise: Exercise, root: Path, *, js_runner: Path | None = No
     commit_all(root, "exercise", name="autodev bench", email="bench@autodev.invalid")
 
 
-def project_config(track: Track) -> str:
+def project_config(track: Track, js_runner: Path | None = None) -> str:
     """The autodev.toml of a JavaScript or Rust exercise copy: its runner and test command."""
     settings = TRACK_SETTINGS[track]
-    lines = ["[project]", f'test_command = "{settings.test_command}"', "", "[tests]", f'runner = "{settings.runner}"']
+    command = json.dumps(test_command(track, js_runner))  # a TOML basic string
+    lines = ["[project]", f"test_command = {command}", "", "[tests]", f'runner = "{settings.runner}"']
     if settings.include_ignored:
         lines.append("include_ignored = true")
     return "\n".join(lines) + "\n"
@@ -178,10 +182,21 @@ def link_js_runner(root: Path, js_runner: Path | None) -> None:
 
 
 def restore_tests(exercise: Exercise, root: Path) -> None:
-    """Put the original test files back, so that the harness's verdict cannot depend on what the pass did."""
+    """Put the original test files back, so that the harness's verdict cannot depend on what the pass did.
+
+    Exercism's JavaScript tests skip all but the first test (``xtest``); like Exercism's own runner, every one of
+    them runs here (``xtest(`` -> ``test(``, ``xit``, ``xdescribe``). Rust's ``#[ignore]`` is lifted by the runner
+    (``include_ignored``) instead.
+    """
     for test in exercise.tests:
-        target = root / "tests" / Path(test).name if exercise.track == "python" else root / test
-        _copy(exercise.directory / test, target)
+        if exercise.track == "python":
+            _copy(exercise.directory / test, root / "tests" / Path(test).name)
+        elif exercise.track == "javascript":
+            text = (exercise.directory / test).read_text(encoding="utf-8")
+            (root / test).parent.mkdir(parents=True, exist_ok=True)
+            (root / test).write_text(_SKIPPED_JS_TEST.sub(r"\1", text), encoding="utf-8")
+        else:
+            _copy(exercise.directory / test, root / test)
 
 
 def _exercise_files(directory: Path) -> list[Path]:

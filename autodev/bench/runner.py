@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from autodev.bench.exercise import Exercise, build_project, restore_tests
 from autodev.bench.records import CallRecord, ExerciseResult
 from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
-from autodev.bench.tracks import TRACK_SETTINGS, RunnerSetup, prepare_runners
+from autodev.bench.tracks import TRACK_SETTINGS, RunnerSetup, prepare_runners, test_command
 from autodev.config import TIER_NAMES, Config
 from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError
@@ -83,11 +83,16 @@ def strategy_config(config: Config, strategy: str) -> tuple[Config, int | None]:
     return config.model_copy(update={"llm": llm.model_copy(update=update)}), None
 
 
-def base_config(options: BenchOptions, exercise: Exercise, server_url: str | None) -> Config:
-    """The exercise's configuration: scripted tiers for the oracle and the simulator, the user's models otherwise."""
+def base_config(
+    options: BenchOptions, exercise: Exercise, server_url: str | None, setup: RunnerSetup | None = None
+) -> Config:
+    """The exercise's configuration: scripted tiers for the oracle and the simulator, the user's models otherwise;
+    the track's runner and test command (the shared JavaScript install's jest, ``cargo test``, pytest)."""
     data = options.config.model_dump(exclude_none=True)
     settings = TRACK_SETTINGS[exercise.track]
-    data["project"] = {"test_command": settings.test_command or f"{sys.executable} -m pytest"}
+    js_runner = (setup or options.setup or RunnerSetup()).js_runner
+    command = test_command(exercise.track, js_runner)
+    data["project"] = {"test_command": command or f"{sys.executable} -m pytest"}
     tests = data.setdefault("tests", {})
     tests["timeout_s"] = min(options.config.tests.timeout_s, options.timeout_s)
     tests["runner"] = settings.runner
@@ -153,14 +158,14 @@ class BenchTestRunner:
 def judge(exercise: Exercise, root: Path, config: Config, setup: RunnerSetup, *, timeout_s: float,
           scratch_dir: Path) -> tuple[bool, TestRun]:  # fmt: skip
     """The harness's verdict: the original tests, run with the track's real runner. JavaScript and Rust must also
-    show passing tests in the runner's report (an exit status 0 with nothing run is not a pass)."""
+    show every test passing in the runner's report (an exit status 0 with tests skipped or none run is no pass)."""
     restore_tests(exercise, root)
     verdict = BenchTestRunner(exercise, config, setup)(
         root, config.project.test_command, timeout_s=timeout_s, scratch_dir=scratch_dir
     )
     passed = verdict.exit_code == 0 and not verdict.timed_out
-    if exercise.track != "python" and verdict.used_junit:
-        passed = passed and bool(verdict.passed_ids) and not verdict.failing_ids
+    if exercise.track != "python" and verdict.used_junit:  # every test ran (no xtest, no #[ignore] left) and passed
+        passed = passed and bool(verdict.passed_ids) and not verdict.failing_ids and not verdict.skipped_ids
     return passed, verdict
 
 
@@ -182,7 +187,7 @@ def run_exercise(
     with tempfile.TemporaryDirectory(prefix=f"autodev-bench-{exercise.name}-") as scratch:
         root = Path(scratch) / exercise.name
         build_project(exercise, root, js_runner=setup.js_runner)
-        config, limit = strategy_config(base_config(options, exercise, server_url), strategy)
+        config, limit = strategy_config(base_config(options, exercise, server_url, setup), strategy)
         started = time.perf_counter()
         try:
             result = run_once(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -28,7 +29,10 @@ Track = Literal["python", "javascript", "rust"]
 TRACKS: tuple[Track, ...] = ("python", "javascript", "rust")
 
 JEST_BIN = "node_modules/.bin/jest"
-"""The JavaScript test command, relative to the exercise: the shared install's jest, through the link."""
+JEST_SCRIPT = "node_modules/jest/bin/jest.js"
+"""jest in the shared install. The test command names it by its absolute path (``node .../jest.js``) and the test
+runs get NODE_PATH, so a copy of the project without its ``node_modules`` link (the pass's scratch copies leave
+``node_modules`` out) still runs the tests and still finds the Babel preset."""
 RUNNER_STAMP = ".autodev-bench-deps.json"
 NPM_INSTALL = ("npm", "install", "--no-audit", "--no-fund", "--prefer-offline")
 NPM_TIMEOUT_S = 900.0
@@ -55,6 +59,13 @@ TRACK_SETTINGS: dict[Track, TrackSettings] = {
     "javascript": TrackSettings(track="javascript", runner="jest", test_command=JEST_BIN, fence="javascript"),
     "rust": TrackSettings(track="rust", runner="cargo", test_command="cargo test", include_ignored=True, fence="rust"),
 }
+
+
+def test_command(track: Track, js_runner: Path | None = None) -> str:
+    """The test command of a track's exercise copy ("" for Python: the harness's interpreter runs pytest)."""
+    if track == "javascript" and js_runner is not None:
+        return shlex.join(["node", str(js_runner / JEST_SCRIPT)])
+    return TRACK_SETTINGS[track].test_command
 
 
 def detect_track(directory: Path) -> Track:
@@ -92,10 +103,14 @@ class RunnerSetup(BaseModel):
     install_seconds: float = 0.0
 
     def test_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment of the harness's test runs: the caller's, plus the shared Cargo target directory."""
+        """The environment of the harness's test runs: the caller's, plus the shared Cargo target directory and the
+        shared JavaScript install on NODE_PATH."""
         env = dict(os.environ if base is None else base)
         if self.cargo_target is not None:
             env["CARGO_TARGET_DIR"] = str(self.cargo_target)
+        if self.js_runner is not None:
+            modules = str(self.js_runner / "node_modules")
+            env["NODE_PATH"] = os.pathsep.join(filter(None, [modules, env.get("NODE_PATH")]))
         return env
 
 
