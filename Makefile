@@ -17,7 +17,7 @@ CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 LLAMA_BUILD_ENV = CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CFLAGS="$(LLAMA_CPU_FLAGS)" CXXFLAGS="$(LLAMA_CPU_FLAGS)" \
 	CMAKE_BUILD_PARALLEL_LEVEL=$(CORES)
 
-.PHONY: install lint test demo demo-scripted clean
+.PHONY: install lint test demo demo-scripted demo-js demo-rust clean
 
 install: $(STAMP)
 
@@ -44,6 +44,13 @@ demo: install
 # The same loop without any model: scripted replies (one wrong, one right) on a copy of examples/temperature.
 demo-scripted: install
 	bash examples/demo-scripted.sh
+
+# The same with a JavaScript project (node --test) and a Rust one (cargo test): node and cargo must be installed.
+demo-js: install
+	bash examples/demo-scripted.sh slugify-js
+
+demo-rust: install
+	bash examples/demo-scripted.sh roman-rs
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -7,6 +7,8 @@ docs/configuration.md, so that plan's file loads unchanged.
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -244,6 +246,14 @@ class ContextConfig(_Section):
         return paths
 
 
+class VcsConfig(_Section):
+    """How autodev commits (docs/configuration.md)."""
+
+    # The repository's hooks in autodev's own commits. Off: code under test can write .git/hooks, and a hook run
+    # by autodev's commit would run what it wrote. On: pre-commit checks apply to autodev's commits too.
+    run_hooks: bool = False
+
+
 class Config(_Section):
     """The whole of autodev.toml; every section is optional."""
 
@@ -257,30 +267,90 @@ class Config(_Section):
     specs: SpecsConfig = Field(default_factory=SpecsConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    vcs: VcsConfig = Field(default_factory=VcsConfig)
 
 
 def load_config(path: Path) -> Config:
     """Read and validate one autodev.toml; a missing file means all defaults (the layers: config_layers.py)."""
-    if not path.exists():
+    if not (path.exists() or path.is_symlink()):  # a broken link is an error to report, not "no file"
         return Config()
     data = read_config_file(path, source=str(path))
     return parse_config(anchor_paths(data, path.parent), source=str(path))
 
 
+MAX_CONFIG_BYTES = 1024 * 1024  # a configuration file is a few kilobytes; more is a mistake (or /dev/zero)
+MAX_CONFIG_DEPTH = 16  # tables and lists inside each other; autodev's deepest key is 4 levels down
+
+
 def read_config_file(path: Path, *, source: str) -> dict[str, Any]:
-    """One configuration file as TOML data, unvalidated; errors name ``source`` (the file, said the user's way)."""
+    """One configuration file as TOML data, unvalidated; errors name ``source`` (the file, said the user's way).
+
+    Only a regular file is read, and at most :data:`MAX_CONFIG_BYTES` of it: a FIFO would hang every command and
+    a link to a device would read forever. A UTF-8 byte-order mark (Windows editors write one) is accepted.
+    """
+    data = _regular_file_bytes(path, source)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(source, None, f"not UTF-8 text ({exc.reason})") from exc
+    return checked_data(loads_toml(text, source=source), source=source)
+
+
+def _regular_file_bytes(path: Path, source: str) -> bytes:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError as exc:
         raise ConfigError(source, None, "is a directory, not a file") from exc
     except OSError as exc:
         raise ConfigError(source, None, f"cannot be read ({exc.strerror or exc})") from exc
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise ConfigError(source, None, "is a directory, not a file")
+        raise ConfigError(source, None, "is not a regular file (a pipe or a device?); make it a plain TOML file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(source, None, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(source, None, f"is over {MAX_CONFIG_BYTES // 1024} KiB; a configuration is a few lines")
+    return data
+
+
+def loads_toml(text: str, *, source: str) -> dict[str, Any]:
+    """TOML text as data; a syntax error, or nesting so deep that the parser gives up, is a ConfigError."""
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, None, f"not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(source, None, f"nested more than {MAX_CONFIG_DEPTH} levels deep") from None
+    return data
+
+
+def checked_data(data: dict[str, Any], *, source: str) -> dict[str, Any]:
+    """``data`` unchanged, once no value is nested too deep and no key or string holds a NUL character.
+
+    A NUL in `test_command` would reach ``subprocess`` and fail there with a traceback; checked here, every level
+    (files, variables, ``--set``) gets the same clear message. The walk uses its own stack, not recursion.
+    """
+    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        key = ".".join(path) or None
+        if len(path) > MAX_CONFIG_DEPTH:
+            raise ConfigError(source, key, f"nested more than {MAX_CONFIG_DEPTH} levels deep")
+        if isinstance(node, str) and "\x00" in node:
+            raise ConfigError(source, key, "contains a NUL character (\\u0000); remove it")
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if "\x00" in name:
+                    raise ConfigError(source, key, "a key contains a NUL character (\\u0000); remove it")
+                stack.append(((*path, name), value))
+        elif isinstance(node, list):
+            stack.extend(((*path, str(index)), value) for index, value in enumerate(node))
     return data
 
 
@@ -313,6 +383,7 @@ def anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 
 def parse_config(data: dict[str, Any], *, source: str) -> Config:
     """Validate already-parsed TOML, naming the first bad key the way the user wrote it."""
+    checked_data(data, source=source)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

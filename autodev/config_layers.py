@@ -252,8 +252,8 @@ def parse_value(text: str) -> Any:
     """A TOML value (``3``, ``false``, ``"x"``, ``["a", "b"]``, ``{ k = 1 }``); anything else is the plain string."""
     try:
         parsed = tomllib.loads(f"value = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return text  # too deep to be a value: the plain string, which validation then refuses with its key
     if set(parsed) != {"value"} or not isinstance(parsed["value"], _SIMPLE_TYPES):
         return text  # more than one value (a newline), or a date: not what a variable means
     return parsed["value"]

@@ -102,6 +102,10 @@ class Journal(BaseModel):
     written_sha256: dict[str, tuple[str, ...]]
     created_dirs: tuple[str, ...]
     requirement: str | None = None  # whose attempt, for `autodev status` (absent in journals before it)
+    # Set just before `git commit` of these files: a kill after the commit and before the journal's removal leaves
+    # a journal whose changes HEAD already holds (vcs/landed.py tells, and then keeps them instead of restoring).
+    committing: bool = False
+    commit_parent: str | None = None  # HEAD before that commit (None: the branch had no commit yet)
 
     @field_validator("created_dirs")
     @classmethod
@@ -247,6 +251,14 @@ class EditTransaction:
             self._conflicts = outcome.conflicts
             self._preserved_journal = _dispose_journal(self._journal_path, keep=bool(outcome.conflicts))
         return list(outcome.restored)
+
+    def mark_committing(self, parent: str | None) -> None:
+        """Say durably, before `git commit` runs, that these changes are being committed on top of ``parent``."""
+        if self._closed or not self._snapshots:
+            return
+        journal = self._journal(self._snapshots, self._written, self._created_dirs)
+        marked = journal.model_copy(update={"committing": True, "commit_parent": parent})
+        atomic_write(self._journal_path, marked.model_dump_json().encode("utf-8"), mode=JOURNAL_MODE)
 
     def finish(self) -> None:
         """Keep the changes: the journal is no longer needed."""
@@ -410,6 +422,19 @@ def _dispose_journal(journal_path: Path, *, keep: bool) -> Path | None:
         return move_aside(journal_path, "conflict")
     remove_durably(journal_path)
     return None
+
+
+def read_journal(journal_path: Path) -> Journal | None:
+    """The journal at ``journal_path``, or None when there is none or it cannot be read (recover handles that)."""
+    try:
+        return Journal.model_validate_json(journal_path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def drop_journal(journal_path: Path) -> None:
+    """Remove a journal whose changes are known to be kept (committed); durable, like :meth:`EditTransaction.finish`."""
+    remove_durably(journal_path)
 
 
 # --------------------------------------------------------------------------------------------- reporting

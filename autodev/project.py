@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def user_config_dir(env: Mapping[str, str]) -> Path:
 
 def is_project_root(directory: Path) -> bool:
     """A project is where autodev.toml is, or where autodev already keeps state (a project run on defaults)."""
-    return (directory / CONFIG_FILE_NAME).is_file() or (directory / STATE_DIR_NAME).is_dir()
+    # lexists, not is_file: an autodev.toml that is a directory, a pipe or a broken link still marks the project,
+    # so loading it says what is wrong with it instead of "no project here"
+    return os.path.lexists(directory / CONFIG_FILE_NAME) or (directory / STATE_DIR_NAME).is_dir()
 
 
 def find_project_root(start: Path) -> Path | None:

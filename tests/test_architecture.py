@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, list[str]]] = [
               "autodev.progress", "autodev.interrupts", "autodev.tokens"]),
     ("foundation", ["autodev.fileio", "autodev.journal", "autodev.discovery", "autodev.model_catalog",
                     "autodev.config", "autodev.project", "autodev.config_layers", "autodev.config_show",
-                    "autodev.results", "autodev.commands"]),
+                    "autodev.results", "autodev.commands", "autodev.credentials", "autodev.passlock"]),
     ("domain", ["autodev.spec", "autodev.verify", "autodev.vcs", "autodev.synth", "autodev.ledger", "autodev.plan",
                 "autodev.memory"]),
     ("models", ["autodev.llm"]),

@@ -171,13 +171,14 @@ class TestApplyChanges:
         assert set(json.loads(paths.ask_written_file.read_text(encoding="utf-8"))) == {"a.py"}
 
     def test_a_refused_commit_keeps_the_files_uncommitted(self, repo: Path) -> None:
-        """A hook that refuses: the files stay, recorded as autodev's, and the reason says the commit failed."""
+        """A hook that refuses ([vcs] run_hooks): the files stay, recorded as autodev's, the reason says so."""
         paths = _project(repo)
         hook = repo / ".git" / "hooks" / "pre-commit"
         hook.parent.mkdir(exist_ok=True)
         hook.write_text("#!/bin/sh\necho no >&2\nexit 1\n", encoding="utf-8")
         hook.chmod(0o755)
-        applied = apply_changes(paths, {"a.py": "A = 2\n"}, message="m", trailers=TRAILERS, commit=True)
+        applied = apply_changes(paths, {"a.py": "A = 2\n"}, message="m", trailers=TRAILERS, commit=True,
+                                run_hooks=True)  # fmt: skip
         assert applied.kept and applied.commit is None and "commit failed" in applied.reason
         assert (repo / "a.py").read_text(encoding="utf-8") == "A = 2\n"
         assert "a.py" in json.loads(paths.ask_written_file.read_text(encoding="utf-8"))

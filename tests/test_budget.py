@@ -78,6 +78,12 @@ class TestEstimates:
         messages: list[Message] = [{"role": "system", "content": "y" * 31}, {"role": "user", "content": "ab"}]
         assert estimate_prompt_tokens(messages) == 19
 
+    @pytest.mark.req("ROUTE-3")
+    def test_every_non_ascii_character_counts_as_a_token(self) -> None:
+        """A spec in Chinese is about a token a character: 12 CJK characters and 6 ASCII ones, ceil(6 / 3) + 12 + 4."""
+        messages: list[Message] = [{"role": "user", "content": "温度转换器要求：摄氏度转华氏度abcdef"[:12] + "abcdef"}]
+        assert estimate_prompt_tokens(messages) == 2 + 12 + 4
+
     def test_call_cost_is_prompt_estimate_plus_the_longest_possible_answer(self) -> None:
         """14 prompt tokens at 0.001 and a 10-token bound at 0.002 cost at most 0.034."""
         assert estimate_call_cost(model(), PROMPT) == pytest.approx(14 * 0.001 + 10 * 0.002)
@@ -301,3 +307,24 @@ class TestDayTotal:
         assert budget.spent_day_usd == pytest.approx(0.04)
         with pytest.raises(BudgetExceededError):
             budget.check(model(), PROMPT)
+
+
+@pytest.mark.req("ROUTE-3")
+class TestSpendFileAcrossProcesses:
+    def test_concurrent_charges_from_four_processes_are_all_on_file(self, tmp_path: Path) -> None:
+        """Each process adds 0.01 fifty times at once; an unlocked read-modify-write loses some of them."""
+        import subprocess
+        import sys
+
+        script = (
+            "import sys\nfrom datetime import date\nfrom pathlib import Path\n"
+            "from autodev.route.spend_file import SpendFile\n"
+            "f = SpendFile(Path(sys.argv[1]))\n"
+            "for _ in range(50):\n    f.add(date(2026, 12, 3), 0.01)\n"
+        )
+        path = tmp_path / "spend.json"
+        workers = [subprocess.Popen([sys.executable, "-c", script, str(path)]) for _ in range(4)]
+        assert [worker.wait(timeout=120) for worker in workers] == [0, 0, 0, 0]
+        from autodev.route.spend_file import SpendFile
+
+        assert SpendFile(path).total(date(2026, 12, 3)) == pytest.approx(2.0)

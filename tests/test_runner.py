@@ -406,3 +406,22 @@ class TestRunTests:
         """An unbalanced quote in the configured command is reported, not run."""
         with pytest.raises(TestRunError, match="test_command"):
             run_tests(project, "pytest 'unclosed", timeout_s=10, scratch_dir=scratch)
+
+
+@pytest.mark.req("CORE-4")
+class TestCredentialShapes:
+    def test_keys_tokens_and_urls_with_passwords_are_dropped_by_name_or_value(self) -> None:
+        """Findings of the adversarial run: these reached the tests before."""
+        env = {
+            "DEEPSEEK_KEY": "a",
+            "GITHUB_PAT": "b",
+            "DATABASE_URL": "postgres://app:hunter2@db:5432/app",
+            "CACHE_URL": "redis://cache:6379/0",
+            "PGPASSWORD": "c",
+            "PATH": "/bin",
+        }
+        assert scrubbed_environment(env) == {
+            "CACHE_URL": "redis://cache:6379/0",
+            "PATH": "/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }

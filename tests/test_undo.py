@@ -82,7 +82,7 @@ class TestUndoLast:
         hook.write_text("#!/bin/sh\necho no >&2\nexit 1\n", encoding="utf-8")
         hook.chmod(0o755)
         with pytest.raises(VcsError, match="no"):
-            undo_last(repo)
+            undo_last(repo, run_hooks=True)
         assert head(repo) == before and snapshot(repo) == files and status_lines(repo) == []
         assert (repo / "tool.sh").stat().st_mode & 0o111
         assert not (repo / ".autodev" / "journal.json").exists()

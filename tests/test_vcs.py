@@ -236,7 +236,7 @@ class TestCommitPaths:
         assert not (tmp_path / "home" / "gitconfig").exists()
 
     def test_a_rejecting_hook_raises_with_its_message_and_restores_the_index(self, repo: Path) -> None:
-        """A pre-commit hook's refusal is a VcsError with git's stderr; HEAD and index are unchanged."""
+        """With hooks on, a pre-commit hook's refusal is a VcsError with git's stderr; HEAD and index unchanged."""
         write(repo, "lib.py", "old\n")
         commit_all(repo, "lib.py")
         write(repo, "user.txt", "user\n")
@@ -252,7 +252,7 @@ class TestCommitPaths:
         index_before = git(repo, "ls-files", "--stage")
 
         with pytest.raises(VcsError, match="lint says no"):
-            GitRepo.open(repo).commit_paths(["lib.py", "gen.py"], "Try", {})
+            GitRepo.open(repo).commit_paths(["lib.py", "gen.py"], "Try", {}, run_hooks=True)
 
         assert git(repo, "rev-parse", "HEAD") == head_before
         assert git(repo, "ls-files", "--stage") == index_before
@@ -420,3 +420,39 @@ def test_no_module_outside_vcs_runs_git() -> None:
         if _runs_git(node)
     ]
     assert offenders == []
+
+
+@pytest.mark.req("CORE-4")
+class TestHooksInAutodevsCommits:
+    """Code under test can write .git/hooks; a hook that autodev's own commit ran would run what it wrote."""
+
+    def _plant(self, repo: Path, out: Path) -> None:
+        hooks = repo / git(repo, "rev-parse", "--git-path", "hooks").strip()
+        hooks.mkdir(parents=True, exist_ok=True)
+        hook = hooks / "pre-commit"
+        hook.write_text(f"#!/bin/sh\nenv > {out}\n", encoding="utf-8")
+        hook.chmod(0o755)
+
+    def test_no_hook_runs_by_default(self, repo: Path, tmp_path: Path) -> None:
+        write(repo, "a.py", "a\n")
+        commit_all(repo, "a.py")
+        self._plant(repo, tmp_path / "env.txt")
+        write(repo, "a.py", "b\n")
+        GitRepo.open(repo).commit_paths(["a.py"], "autodev: change", {})
+        assert not (tmp_path / "env.txt").exists()
+        assert git(repo, "log", "-1", "--format=%s").strip() == "autodev: change"
+
+    def test_with_run_hooks_they_run_without_the_callers_credentials(
+        self, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-1")
+        monkeypatch.setenv("DATABASE_URL", "postgres://app:hunter2@db/app")
+        monkeypatch.setenv("AUTODEV_TEST_VISIBLE", "yes")
+        write(repo, "a.py", "a\n")
+        commit_all(repo, "a.py")
+        self._plant(repo, tmp_path / "env.txt")
+        write(repo, "a.py", "b\n")
+        GitRepo.open(repo).commit_paths(["a.py"], "autodev: change", {}, run_hooks=True)
+        seen = (tmp_path / "env.txt").read_text(encoding="utf-8")
+        assert "AUTODEV_TEST_VISIBLE=yes" in seen
+        assert "sk-secret-1" not in seen and "hunter2" not in seen

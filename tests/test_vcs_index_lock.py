@@ -72,11 +72,17 @@ class TestClearStaleIndexLock:
         assert lock.exists()
 
     def test_threshold_is_the_callers(self, committed: Path) -> None:
-        """``older_than_s`` decides what counts as old: a 5 s lock stays under the default, goes under 1 s."""
+        """``older_than_s`` decides what counts as old: a 5 s lock stays under 10 s, goes under 1 s."""
         lock = make_lock(committed / ".git", age_s=5)
-        assert GitRepo(committed).clear_stale_index_lock() is None
+        assert GitRepo(committed).clear_stale_index_lock(older_than_s=10.0) is None
         assert lock.exists()
         assert GitRepo(committed).clear_stale_index_lock(older_than_s=1.0) is not None
+        assert not lock.exists()
+
+    def test_a_lock_a_few_seconds_old_goes_when_no_git_runs(self, committed: Path) -> None:
+        """A restart seconds after a kill -9 of git: with /proc showing no git there, 3 s is old enough."""
+        lock = make_lock(committed / ".git", age_s=3)
+        assert GitRepo(committed).clear_stale_index_lock() is not None
         assert not lock.exists()
 
     def test_no_lock_gives_none(self, committed: Path) -> None:

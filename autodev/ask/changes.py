@@ -27,12 +27,14 @@ from autodev.errors import (
 from autodev.fileio import atomic_write
 from autodev.journal import EditTransaction, pending_attempt, recover
 from autodev.logs import get_logger
+from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
 from autodev.synth.apply import apply_edits
 from autodev.synth.guard import confine
 from autodev.synth.reply import parse_reply
 from autodev.vcs import GitRepo
 from autodev.vcs.git import run_git
+from autodev.vcs.landed import keep_landed_commit
 from autodev.verify.compare import counts, got_worse
 from autodev.verify.runner import TestRun
 
@@ -209,8 +211,12 @@ def recover_first(paths: ProjectPaths) -> None:
         raise UsageError(
             f"autodev is changing files in this project right now (pid {pending.pid}); try again when it is done"
         )
-    report = recover(paths.root, paths.journal_file)
     log = get_logger()
+    repo = _repository(paths.root)
+    landed = None if repo is None else keep_landed_commit(repo, paths.root, paths.journal_file)
+    if landed is not None:
+        log.warning("an interrupted change had committed its files; kept", commit=landed)
+    report = recover(paths.root, paths.journal_file)
     if report.restored:
         log.warning("rolled back an interrupted attempt", restored=list(report.restored))
     if report.conflicts:
@@ -262,10 +268,27 @@ def apply_changes(
     trailers: Mapping[str, str],
     commit: bool,
     tests: TestCommand | None = None,
+    run_hooks: bool = False,
 ) -> Applied:
-    """Write ``changes`` through the journal, test them when asked, commit exactly those files when asked."""
+    """Write ``changes`` through the journal, test them when asked, commit exactly those files when asked; under
+    the project's pass lock, so no pass of the loop runs its attempt on the same files meanwhile."""
     if not changes:
         return Applied(files=(), kept=True, commit=None, reason="nothing to change: the files already hold this code")
+    with pass_lock(paths.state_dir, doing="ask --apply"):
+        return _apply_locked(paths, changes, message=message, trailers=trailers, commit=commit, tests=tests,
+                             run_hooks=run_hooks)  # fmt: skip
+
+
+def _apply_locked(
+    paths: ProjectPaths,
+    changes: Mapping[str, str],
+    *,
+    message: str,
+    trailers: Mapping[str, str],
+    commit: bool,
+    tests: TestCommand | None,
+    run_hooks: bool,
+) -> Applied:
     recover_first(paths)
     root = paths.root
     files = tuple(changes)
@@ -285,7 +308,7 @@ def apply_changes(
                 tests_before=tests_before,
                 tests_after=tests_after,
             )
-    sha, reason = _keep(paths, transaction, files, message, trailers, commit=commit)
+    sha, reason = _keep(paths, transaction, files, message, trailers, commit=commit, run_hooks=run_hooks)
     return Applied(
         files=files, kept=True, commit=sha, reason=reason, tests_before=tests_before, tests_after=tests_after
     )
@@ -310,6 +333,7 @@ def _keep(
     trailers: Mapping[str, str],
     *,
     commit: bool,
+    run_hooks: bool,
 ) -> tuple[str | None, str]:
     repo = _repository(paths.root) if commit else None
     if repo is None:
@@ -317,7 +341,9 @@ def _keep(
         _record_written(paths, files, keep=True)
         return None, "left uncommitted" if not commit else "not in a git repository, so left uncommitted"
     try:
-        sha = repo.commit_paths([_repo_relative(repo, paths.root, rel) for rel in files], message, trailers)
+        transaction.mark_committing(repo.head_sha())
+        sha = repo.commit_paths([_repo_relative(repo, paths.root, rel) for rel in files], message, trailers,
+                                run_hooks=run_hooks)  # fmt: skip
     except VcsError as exc:
         transaction.finish()
         _record_written(paths, files, keep=True)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from autodev.ask.changes import recover_first
 from autodev.errors import UndoRefusedError
 from autodev.journal import EditTransaction
+from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
 from autodev.vcs import GitRepo
 from autodev.vcs.git import git_output, run_git, split_nul
@@ -126,8 +127,10 @@ def _refuse_links(root: Path, target: _Commit, parent: str | None, files: list[s
         )
 
 
-def undo_last(root: Path) -> Undone:
-    """Revert autodev's HEAD commit with a new commit of exactly its files; refused when unsafe, nothing changed."""
+def undo_last(root: Path, *, run_hooks: bool = False) -> Undone:
+    """Revert autodev's HEAD commit with a new commit of exactly its files; refused when unsafe, nothing changed.
+
+    ``run_hooks``: the repository's hooks run for the undo commit too (``[vcs] run_hooks``)."""
     repo = GitRepo.open(root)
     top = repo.root
     target = _target(top)
@@ -153,18 +156,28 @@ def undo_last(root: Path) -> Undone:
         restore[rel] = git_output(top, "cat-file", "blob", f"{parent}:{rel}")
         if parent_modes.get(rel) == "100755":
             executable.append(rel)
-    commit = _restore_and_commit(repo, target, restore, executable, remove)
+    commit = _restore_and_commit(repo, target, restore, executable, remove, run_hooks=run_hooks)
     return Undone(undone=target.sha, subject=target.subject, commit=commit, files=tuple(files))
 
 
 def _restore_and_commit(
-    repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str], remove: list[str]
-) -> str:
+    repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str], remove: list[str], *,
+    run_hooks: bool,
+) -> str:  # fmt: skip
     """All or nothing: the parent's bytes written and the added files removed through the journal, one commit.
 
     A failure (a hook refusing the commit, Ctrl-C) rolls every file back; a crash is rolled back on the next start.
     """
     paths = ProjectPaths(root=repo.root)
+    repo.ensure_excluded(".autodev/")  # the pass lock and the journal live there, out of `git status`
+    with pass_lock(paths.state_dir, doing="undo"):
+        return _restore_locked(paths, repo, target, restore, executable, remove, run_hooks=run_hooks)
+
+
+def _restore_locked(
+    paths: ProjectPaths, repo: GitRepo, target: _Commit, restore: dict[str, bytes], executable: list[str],
+    remove: list[str], *, run_hooks: bool,
+) -> str:  # fmt: skip
     recover_first(paths)
     transaction = EditTransaction(repo.root, paths.journal_file)
     try:
@@ -172,7 +185,9 @@ def _restore_and_commit(
         for rel in restore:
             _set_executable(repo.root / rel, executable=rel in executable)
         transaction.remove(remove)
-        sha = repo.commit_paths([*restore, *remove], f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha})
+        transaction.mark_committing(repo.head_sha())
+        sha = repo.commit_paths([*restore, *remove], f"autodev undo: {target.subject}", {UNDOES_TRAILER: target.sha},
+                                run_hooks=run_hooks)  # fmt: skip
     except BaseException:
         transaction.rollback()
         raise

@@ -19,6 +19,7 @@ import click
 from autodev.ask.changes import Applied, apply_changes, diff_text, propose, refuse_uncommitted
 from autodev.logs import colours_wanted
 from autodev.vcs.trailers import CONVERSATION_TRAILER, MODEL_TRAILER
+from autodev.verify.adapters.choose import project_tests
 from autodev.verify.runner import run_tests
 
 if TYPE_CHECKING:
@@ -54,8 +55,9 @@ def apply_answer(
                            tests_before=None, tests_after=None)  # fmt: skip
     tests = None
     if choices.test:
-        tests = functools.partial(run_tests, command=config.project.test_command, timeout_s=config.tests.timeout_s,
-                                  scratch_dir=paths.scratch_dir)  # fmt: skip
+        chosen = project_tests(config, paths.root)
+        tests = functools.partial(run_tests, command=chosen.command, timeout_s=config.tests.timeout_s,
+                                  scratch_dir=paths.scratch_dir, runner=chosen.adapter)  # fmt: skip
     applied = apply_changes(
         paths,
         proposal.changes,
@@ -63,6 +65,7 @@ def apply_answer(
         trailers={MODEL_TRAILER: answer.model, CONVERSATION_TRAILER: answer.conversation},
         commit=choices.commit,
         tests=tests,
+        run_hooks=config.vcs.run_hooks,
     )
     click.echo(applied_line(applied), err=True)
     return applied

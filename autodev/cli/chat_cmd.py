@@ -159,7 +159,7 @@ def _command(
     elif name == "apply":
         _apply_last(session, paths, config)
     elif name == "undo":
-        _undo(paths)
+        _undo(paths, config)
     return True
 
 
@@ -173,10 +173,10 @@ def _apply_last(session: AskSession, paths: ProjectPaths, config: Config) -> Non
     apply_answer(paths, config, session.conversation.files, answer, answer.question, ApplyChoices())
 
 
-def _undo(paths: ProjectPaths) -> None:
+def _undo(paths: ProjectPaths, config: Config) -> None:
     from autodev.ask.undo import undo_last
 
-    undone = undo_last(paths.root)
+    undone = undo_last(paths.root, run_hooks=config.vcs.run_hooks)
     click.echo(f"undid {undone.undone[:8]} {undone.subject}: {', '.join(undone.files)} restored")
 
 

@@ -147,9 +147,16 @@ def cli(
 @click.option("--model", "model_name", help="Use this model instead of the first one of the lowest tier.")
 @click.option("--max-attempts", type=click.IntRange(1, 20), help="Model calls for this pass (default from config).")
 @click.option("--no-cache", is_flag=True, help="Ask the models afresh: no response cache read or written this pass.")
+@click.option("--wait", is_flag=True, help="If another pass (the loop's, another run) is changing files, wait for it.")
 @click.pass_context
 def run(
-    ctx: click.Context, once: bool, as_json: bool, model_name: str | None, max_attempts: int | None, no_cache: bool
+    ctx: click.Context,
+    once: bool,
+    as_json: bool,
+    model_name: str | None,
+    max_attempts: int | None,
+    no_cache: bool,
+    wait: bool,
 ) -> None:
     """Turn SPEC.md and the tests into committed, passing code."""
     options: GlobalOptions = ctx.obj
@@ -166,7 +173,7 @@ def run(
         config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
     paths.ensure_state_dirs()
     with run_console(options, paths.log_file):  # the steps as they happen; Ctrl-C says what it undid
-        result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts)
+        result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts, wait=wait)
     if as_json:
         payload = result.model_dump(mode="json") | {
             "cost_usd": result.cost_usd,

@@ -17,6 +17,7 @@ from autodev.spec.links import link_tests, project_collection
 from autodev.spec.lint import check_specs
 from autodev.spec.model import Requirement, SpecSet
 from autodev.spec.parser import load_specs, read_specs
+from autodev.verify.adapters.choose import project_test_command
 from autodev.verify.runner import pytest_argv
 
 
@@ -92,12 +93,11 @@ def _pattern(root: Path, path: Path) -> str:
 def _collected(root: Path, config: Config) -> Collected | None:
     """The tests as pytest collects them, or None when the test command is not pytest."""
     paths = ProjectPaths(root=root)
-    if pytest_argv(config.project.test_command) is None:
+    command = project_test_command(config, root)
+    if pytest_argv(command) is None:
         return None
     paths.ensure_state_dirs()
-    return project_collection(
-        root, config.project.test_command, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s
-    )
+    return project_collection(root, command, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s)
 
 
 def _shown(requirement: Requirement) -> dict[str, object]:

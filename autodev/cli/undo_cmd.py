@@ -16,7 +16,8 @@ from autodev.vcs import GitRepo
 @click.pass_obj
 def undo(options: GlobalOptions, as_json: bool) -> None:
     """Revert autodev's last commit, when nothing was committed on top of it."""
-    done = undo_last(GitRepo.open(options.start).root)
+    run_hooks = options.config(options.project_root).vcs.run_hooks
+    done = undo_last(GitRepo.open(options.start).root, run_hooks=run_hooks)
     if as_json:
         click.echo(json.dumps(done.model_dump(mode="json"), indent=2))
         return

@@ -13,7 +13,9 @@ from autodev.progress import TestsFinished, TestsStarted, report
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.synth.context import SourceFile
+from autodev.synth.guard import MANIFEST_FILE_NAMES
 from autodev.vcs import GitRepo
+from autodev.verify.adapters.choose import project_tests
 from autodev.verify.runner import TestRun, TestRunner
 
 LabelledTestRun = Callable[[str, Path], TestRun]  # (label for the log, project root) -> the run
@@ -40,8 +42,12 @@ class Assignment:
 
     @property
     def protected(self) -> set[str]:
-        """Files a reply may not change: the tests and the spec that holds the requirement."""
-        return {t.path for t in self.tests} | {self.requirement.source}
+        """Files a reply may not change: the tests, the spec that holds the requirement, and Cargo.toml unless the
+        requirement's ``Files:`` names it (package.json and the lock files are protected everywhere: synth/guard.py).
+        """
+        named = set(self.requirement.files)
+        manifests = {name for name in MANIFEST_FILE_NAMES if (self.root / name).exists() and name not in named}
+        return {t.path for t in self.tests} | {self.requirement.source} | manifests
 
     @property
     def target_count(self) -> int:
@@ -50,13 +56,19 @@ class Assignment:
 
 
 def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> LabelledTestRun:
-    """The project's test command through ``runner``, each run logged under its label (baseline, attempt 2...)."""
+    """The project's test command through ``runner``, each run logged under its label (baseline, attempt 2...).
+
+    The command and its adapter are the project's (:func:`autodev.verify.adapters.choose.project_tests`): the
+    configured ones, else what its files show (Cargo.toml: ``cargo test``; package.json: ``node --test``)."""
     log = get_logger()
+    chosen = project_tests(config, paths.root)
+    in_copy = chosen.in_copy()
 
     def run(label: str, root: Path) -> TestRun:
         report(TestsStarted(label=label))
-        result = runner(root, config.project.test_command, timeout_s=config.tests.timeout_s,
-                        scratch_dir=paths.scratch_dir)  # fmt: skip
+        adapter = chosen.adapter if root == paths.root else in_copy  # a candidate's scratch copy
+        result = runner(root, chosen.command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
+                        runner=adapter)  # fmt: skip
         log.info(
             f"{label} tests",
             passed=len(result.passed_ids),

@@ -28,6 +28,8 @@ _NOT_COPIED_AT_TOP = NOT_COPIED_AT_TOP
 _NOT_COPIED_ANYWHERE = CACHE_DIRS
 
 TestCommand = Callable[[Path], TestRun]
+SHARED_WITH_COPIES = "node_modules"
+"""Not copied into a scratch tree but linked from it: the installed packages a JavaScript project's tests need."""
 
 
 def read_text(path: Path) -> str | None:
@@ -102,6 +104,7 @@ def try_in_scratch(root: Path, changes: Mapping[str, str], run: TestCommand) -> 
         top = str(root)
         try:
             shutil.copytree(root, copy, symlinks=True, ignore=lambda d, names: _ignored(d == top, names))
+            _link_installed_packages(root, copy)
             for path, text in changes.items():
                 target = _inside_copy(root, copy, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +114,14 @@ def try_in_scratch(root: Path, changes: Mapping[str, str], run: TestCommand) -> 
                 f"could not copy the project to test a candidate in {scratch}: {exc}; your files are untouched"
             ) from exc
         return run(copy)
+
+
+def _link_installed_packages(root: Path, copy: Path) -> None:
+    """node_modules is too large to copy but a JavaScript project's tests import from it (jest itself lives there):
+    the copy gets a link to the project's own."""
+    installed = root / SHARED_WITH_COPIES
+    if installed.is_dir() and not (copy / SHARED_WITH_COPIES).exists():
+        (copy / SHARED_WITH_COPIES).symlink_to(installed.resolve(), target_is_directory=True)
 
 
 def _inside_copy(root: Path, copy: Path, path: str) -> Path:

@@ -19,6 +19,7 @@ from autodev.core.survey import SurveyFailed, survey
 from autodev.core.work import Work
 from autodev.llm.client import ChatClient
 from autodev.local.serving import model_client
+from autodev.passlock import pass_lock
 from autodev.plan import items_for, orphan_items
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
@@ -35,20 +36,25 @@ def run_once(
     max_attempts: int | None = None,
     env: Mapping[str, str] | None = None,
     test_runner: TestRunner = run_tests,
+    wait: bool = False,
+    doing: str = "run --once",
 ) -> PassResult:
     """Run one pass over every requirement of the specs, in dependency order, one commit per satisfied one.
 
     Without a client, LiteLLM is used, and local models are served for the duration of the pass. ``test_runner``
     runs the project's tests (a double in tests of routing decisions; the real subprocess runner otherwise).
+    The project's pass lock is held throughout (``wait``: until it is free; else ProjectBusyError at once), so a
+    second pass never takes this one's live attempt for an interrupted one.
     """
     started = time.monotonic()
     environment = env if env is not None else os.environ
     limit = max_attempts or config.synthesis.max_attempts
-    if client is None:
-        with model_client(config, environment) as serving:
-            result = _pass(paths, config, serving, environment, test_runner, model_name, limit)
-    else:
-        result = _pass(paths, config, client, environment, test_runner, model_name, limit)
+    with pass_lock(paths.state_dir, doing=doing, wait=wait):
+        if client is None:
+            with model_client(config, environment) as serving:
+                result = _pass(paths, config, serving, environment, test_runner, model_name, limit)
+        else:
+            result = _pass(paths, config, client, environment, test_runner, model_name, limit)
     return result.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
 
 

@@ -14,6 +14,7 @@ from autodev.core.tried import Tried, after_trial
 from autodev.core.verified import VerifiedStore, keyed_files, state_key
 from autodev.logs import get_logger
 from autodev.progress import Decided, report
+from autodev.verify.adapters.choose import project_test_command
 
 REPLAY_MODEL = "tier0/replay"
 REPLAY_TIER = "tier0"
@@ -22,7 +23,7 @@ REPLAY_TIER = "tier0"
 def assignment_key(assignment: Assignment) -> str:
     """The key of everything the model would be shown: requirement, tests, target files, test command."""
     files = keyed_files(assignment.root, [*(t.path for t in assignment.tests), *assignment.targets])
-    return state_key(assignment.requirement.text, files, assignment.config.project.test_command)
+    return state_key(assignment.requirement.text, files, project_test_command(assignment.config, assignment.root))
 
 
 def replay(

@@ -17,11 +17,17 @@ from autodev.spec.links import project_links
 from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.order import order_requirements
 from autodev.spec.parser import load_specs
+from autodev.verify.adapters.choose import project_tests
 from autodev.verify.collection import cannot_collect_reason, project_problems
 from autodev.verify.runner import TestRun, pytest_argv
 from autodev.verify.timeout import timed_out_reason
 
 NO_TESTS = "no test files found (test_*.py or *_test.py): the tests decide when the code is done, so write them first"
+NO_TESTS_OF: dict[str, str] = {
+    "javascript": "*.test.js, *.spec.ts or files under test/",
+    "rust": "tests/*.rs",
+}
+"""Where the tests of a project in another language are looked for, for the reason a pass without tests gives."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +51,16 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
     root = paths.root
     specs = load_specs(root, config.specs.paths)
     requirements = order_requirements(specs.requirements)
-    test_files = find_test_files(root)
+    chosen = project_tests(config, root)
+    test_files = find_test_files(root, chosen.languages)
     if not test_files:
-        raise SurveyFailed(NO_TESTS)
-    whole_suite = _whole_suite(requirements, config.project.test_command)
+        raise SurveyFailed(_no_tests(chosen.languages))
+    test_command = chosen.command
+    whole_suite = _whole_suite(requirements, test_command)
     links = (
         TestLinks(by_requirement={r.id: [] for r in requirements})
         if whole_suite
-        else _links(paths, config, requirements)
+        else _links(paths, config, requirements, test_command)
     )
     ledger = _ledger(paths, requirements)
     diff = diff_ledger(ledger, requirements)
@@ -60,14 +68,21 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
         "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
     )
     baseline = run_tests("baseline", root)
-    test_command = config.project.test_command
     if baseline.timed_out:
         raise SurveyFailed(f"the tests time out before any change: {timed_out_reason(baseline, test_command)}")
     problems = project_problems(baseline, root)
     if problems:
-        raise SurveyFailed(cannot_collect_reason(problems))
+        raise SurveyFailed(cannot_collect_reason(problems, runner=baseline.runner or "pytest"))
     return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None,
                   _memory(root, config))  # fmt: skip
+
+
+def _no_tests(languages: Sequence[str]) -> str:
+    """Why there is nothing to work against, with the file names looked for in the project's language."""
+    other = [NO_TESTS_OF[language] for language in languages if language in NO_TESTS_OF]
+    if not other:
+        return NO_TESTS
+    return f"no test files found ({', '.join(other)}): the tests decide when the code is done, so write them first"
 
 
 def _memory(root: Path, config: Config) -> Memory:
@@ -84,17 +99,19 @@ def _whole_suite(requirements: Sequence[Requirement], test_command: str) -> bool
     """Whether every test simply proves everything: one prose spec (no IDs), or a runner other than pytest.
 
     Then the suite is judged as a whole, as a user with one SPEC.md expects, and no collection run is paid for.
+    Tests are linked to requirements only through pytest (``@pytest.mark.req``): in a JavaScript or Rust project
+    the whole suite proves every requirement.
     """
     single_prose = len(requirements) == 1 and requirements[0].whole_file
     return single_prose or pytest_argv(test_command) is None
 
 
-def _links(paths: ProjectPaths, config: Config, requirements: Sequence[Requirement]) -> TestLinks:
+def _links(paths: ProjectPaths, config: Config, requirements: Sequence[Requirement], test_command: str) -> TestLinks:
     """Which tests prove which requirement, from pytest's own collection."""
     links = project_links(
         paths.root,
         requirements,
-        config.project.test_command,
+        test_command,
         scratch_dir=paths.scratch_dir,
         timeout_s=config.tests.timeout_s,
     )

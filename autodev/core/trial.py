@@ -81,7 +81,9 @@ class Trial:
         requirement = self.assignment.requirement
         trailers = {REQUIREMENT_TRAILER: requirement.id, MODEL_TRAILER: author}
         try:
-            sha = self.assignment.repo.commit_paths(files, f"autodev: {requirement.title}", trailers)
+            transaction.mark_committing(self.assignment.repo.head_sha())
+            sha = self.assignment.repo.commit_paths(files, f"autodev: {requirement.title}", trailers,
+                                                    run_hooks=self.assignment.config.vcs.run_hooks)  # fmt: skip
         except VcsError as error:
             restored = transaction.rollback()
             self.log.error("commit failed; rolled back", error=str(error))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from autodev.errors import ModelError
 from autodev.llm.models import ResolvedModel, is_loopback
@@ -53,6 +53,7 @@ _EXCEPTION_TABLE: dict[str, tuple[str, bool, str]] = {
 NO_NETWORK_ENV = "AUTODEV_NO_NETWORK"
 
 _LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+: )?(?:\w+Error: )?(?:\w+Exception - )?")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _litellm_lock = threading.Lock()
 _litellm_module: ModuleType | None = None
 
@@ -72,6 +73,13 @@ class Completion(BaseModel):
     cached: bool = False  # replayed from the response cache: no request was made
     # Where the response cache holds this answer, so that a rejected one can be forgotten; never stored itself.
     cache_key: str | None = Field(default=None, exclude=True)
+
+    @field_validator("text")
+    @classmethod
+    def _encodable(cls, text: str) -> str:
+        """A lone surrogate (``"\\ud800"``, which JSON may carry) cannot be written as UTF-8: the cache, the log and
+        every file write would fail on it. It becomes U+FFFD here, at the boundary, before anything stores it."""
+        return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class ChatClient(Protocol):

@@ -42,7 +42,7 @@ PassFunction = Callable[[ProjectPaths, Config, ChatClient], PassResult]
 
 
 def _default_pass(paths: ProjectPaths, config: Config, client: ChatClient) -> PassResult:
-    return run_once(paths, config, client=client)
+    return run_once(paths, config, client=client, wait=True, doing="a loop pass")  # a `run --once` may hold it
 
 
 def _config_problem(error: AutodevError) -> str:

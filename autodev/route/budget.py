@@ -1,8 +1,9 @@
 """Hard spending caps: a call is refused before it is made if its worst case could cross a cap.
 
 A cap is only a cap if it holds before the money is spent, so every check prices the call's worst case: the
-prompt's tokens over-estimated (characters / 3) and the longest answer the model may give. The day total lives in
-``.autodev/spend.json`` (:mod:`autodev.route.spend_file`) so that the daily cap holds across runs and processes;
+prompt's tokens over-estimated (ASCII characters / 3, every other character a token) and the longest answer
+the model may give. The day total lives in ``.autodev/spend.json`` (:mod:`autodev.route.spend_file`) so that the
+daily cap holds across runs and processes;
 the requirement and run totals live in memory. LiteLLM (seconds to import) is loaded only to price a model that
 has no configured price, and never when no cap is set.
 """
@@ -47,9 +48,19 @@ _cost_map_cache: dict[str, _CostMapEntry] = {}
 
 
 def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
-    """An upper estimate of the prompt's tokens without a tokenizer (loading one costs more than the check)."""
-    chars = sum(len(message.get("content", "")) for message in messages)
-    return math.ceil(chars / CHARS_PER_TOKEN_ESTIMATE) + TOKENS_PER_MESSAGE * len(messages)
+    """An upper estimate of the prompt's tokens without a tokenizer (loading one costs more than the check).
+
+    ASCII text and code average about 4 characters a token, so 3 over-estimates; other scripts do not: Chinese
+    or Japanese can be a token per character (a spec in Chinese once cost twice the estimate), so every
+    non-ASCII character counts as a whole token.
+    """
+    ascii_chars = other_chars = 0
+    for message in messages:
+        content = message.get("content", "")
+        ascii_count = len(content.encode("ascii", "ignore"))
+        ascii_chars += ascii_count
+        other_chars += len(content) - ascii_count
+    return math.ceil(ascii_chars / CHARS_PER_TOKEN_ESTIMATE) + other_chars + TOKENS_PER_MESSAGE * len(messages)
 
 
 def price_per_token(model: ResolvedModel, cost_map: Mapping[str, Any] | None = None) -> tuple[float, float]:

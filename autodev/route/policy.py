@@ -128,6 +128,8 @@ def describe_failure(run: TestRun | None, rejection: str | None, target_tests: i
     if match:
         why = f"a {match.group(1)}"
         return Failure(signature=signature, cheap=True, why=why, passed=passed, total=total)
+    if run.runner == "cargo" and run.load_failures:  # rustc's errors name the line and usually the fix
+        return Failure(signature=signature, cheap=True, why="a compile error", passed=passed, total=total)
     if total and passed * 2 >= total:
         why = f"{passed} of {total} tests pass"
         return Failure(signature=signature, cheap=True, why=why, passed=passed, total=total)

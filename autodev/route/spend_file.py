@@ -7,8 +7,12 @@ empty, and a failed write is logged while the caller keeps counting in memory.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
+import os
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
@@ -18,10 +22,11 @@ from autodev.logs import get_logger
 
 SPEND_SCHEMA_VERSION: Final = 1
 SPEND_DAYS_KEPT: Final = 31
+_O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 
 
 class SpendFile:
-    """The per-day totals on file at ``path``; not locked: the caller serializes its own reads and writes."""
+    """The per-day totals on file at ``path``; each charge is one locked read-modify-write across processes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -32,13 +37,34 @@ class SpendFile:
         return self._read().get(day.isoformat(), 0.0)
 
     def add(self, day: date, cost_usd: float) -> float:
-        """Add ``cost_usd`` to ``day`` (merged with other processes' charges); the day's new total on file."""
-        days = self._read()
-        key = day.isoformat()
-        on_file = days.get(key, 0.0) + cost_usd
-        days[key] = on_file
-        self._write(days, day)
+        """Add ``cost_usd`` to ``day`` (merged with other processes' charges); the day's new total on file.
+
+        The read and the write happen under an exclusive lock on ``spend.json.lock``: two processes charging at
+        once (a pass and an `ask`) would otherwise both read the old total, and one charge would be lost.
+        """
+        with self._locked():
+            days = self._read()
+            key = day.isoformat()
+            on_file = days.get(key, 0.0) + cost_usd
+            days[key] = on_file
+            self._write(days, day)
         return on_file
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The file's lock for one read-modify-write; without one (a read-only directory) the charge still counts."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o644)
+        except OSError as exc:
+            self._log.warning("spend_file_not_locked", path=str(self.path), error=str(exc))
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def _read(self) -> dict[str, float]:
         """The per-day totals on file; a missing file is empty, a corrupt one is moved aside and counts as empty."""

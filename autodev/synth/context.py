@@ -75,10 +75,26 @@ def _backtick_runs(text: str) -> list[str]:
     return runs
 
 
+FENCE_LANGUAGES: dict[str, str] = {
+    ".py": "python",
+    ".md": "markdown",
+    ".toml": "toml",
+    ".json": "json",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "jsx",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".rs": "rust",
+}
+"""A fence's info string by the file's extension."""
+
+
 def language_of(path: str) -> str:
-    return {".py": "python", ".md": "markdown", ".toml": "toml", ".json": "json"}.get(
-        path[path.rfind(".") :] if "." in path else "", ""
-    )
+    return FENCE_LANGUAGES.get(path[path.rfind(".") :] if "." in path else "", "")
 
 
 def system_prompt(targets: Sequence[SourceFile]) -> str:

@@ -25,7 +25,10 @@ from autodev.errors import EditRejectedError
 # - autodev.toml: autodev's own configuration (its test command, budgets); AGENTS.md/CLAUDE.md: project
 #   memory that goes into future prompts;
 # - .gitignore, .gitattributes (filters run commands), .gitmodules, .pre-commit-config.yaml (hooks run at
-#   autodev's commits).
+#   autodev's commits);
+# - package.json (its test script, its dependencies) and the lock files of npm, yarn, pnpm and cargo: what runs
+#   and what gets installed. Cargo.toml is protected by the pass (it names it unless the requirement's Files:
+#   does, see MANIFEST_FILE_NAMES).
 # setup.py is not listed: it does not change how the tests run, and generated packages may need it.
 PROTECTED_FILE_NAMES: frozenset[str] = frozenset(
     {
@@ -49,12 +52,21 @@ PROTECTED_FILE_NAMES: frozenset[str] = frozenset(
         ".gitattributes",
         ".gitmodules",
         ".pre-commit-config.yaml",
+        "package.json",
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "Cargo.lock",
     }
 )
+MANIFEST_FILE_NAMES: frozenset[str] = frozenset({"Cargo.toml"})
+"""Manifests a requirement may ask for (``Files: Cargo.toml``, to add a dependency); protected otherwise."""
 
 _PROTECTED_FOLDED = frozenset(name.casefold() for name in PROTECTED_FILE_NAMES)
 _FORBIDDEN_DIRECTORIES = frozenset({".git", ".autodev"})
-_TEST_DIRECTORIES = frozenset({"tests", "test"})
+_TEST_DIRECTORIES = frozenset({"tests", "test", "__tests__"})
+_JS_TEST_NAME = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MAX_PATH_CHARS = 1024
@@ -162,7 +174,8 @@ def confine(root: Path, rel: str) -> Path:
 
 def is_test_path(rel: str) -> bool:
     """Whether ``rel`` is part of the tests: pytest's test_*.py and *_test.py, Django's tests.py, conftest.py,
-    and anything under a ``tests/`` or ``test/`` directory (case-insensitively)."""
+    JavaScript's ``*.test.js`` and ``*.spec.ts`` (any of its extensions), and anything under a ``tests/``,
+    ``test/`` or ``__tests__/`` directory (case-insensitively)."""
     parts = [part for part in rel.replace("\\", "/").split("/") if part not in ("", ".")]
     if not parts:
         return False
@@ -170,6 +183,8 @@ def is_test_path(rel: str) -> bool:
     if any(part.casefold() in _TEST_DIRECTORIES for part in parts[:-1]):
         return True
     if name in ("conftest.py", "tests.py"):
+        return True
+    if _JS_TEST_NAME.search(name):
         return True
     return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
 
@@ -197,6 +212,12 @@ def _check_not_protected(rel: str, protected: Collection[str]) -> None:
             rel,
             "it is a test file, and the tests are the specification",
             "change the code, not the tests",
+        )
+    if _is_protected(rel, protected) and name in MANIFEST_FILE_NAMES:
+        raise _reject(
+            rel,
+            f"{name} controls how the tests build and run, and the requirement's Files: does not name it",
+            "leave it as it is and change the code under test instead",
         )
     if _is_protected(rel, protected):
         raise _reject(

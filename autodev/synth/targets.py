@@ -1,8 +1,9 @@
 """Which files the model should write (the tests are found by :mod:`autodev.discovery`).
 
 Targets come from the spec's ``Files:`` hints when the user gave them, otherwise from what the tests import
-(``from temps import to_kelvin`` -> ``temps.py``). When neither names a file, the prompt asks the model to name
-the files itself in its reply, which costs no extra model call.
+(``from temps import to_kelvin`` -> ``temps.py``; JavaScript's and Rust's imports: ``foreign_targets.py``). When
+neither names a file, the prompt asks the model to name the files itself in its reply, which costs no extra model
+call.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from autodev.synth.foreign_targets import is_foreign_test, js_targets, rust_targets
 
 # Modules a test file imports that are tools, never code to write.
 TEST_TOOL_MODULES = frozenset({"pytest", "hypothesis", "unittest", "mock", "_pytest", "pytest_asyncio"})
@@ -67,7 +70,17 @@ def targets_from_tests(root: Path, test_files: Sequence[str], test_sources: Iter
 def choose_targets(
     root: Path, hinted: Sequence[str], test_files: Sequence[str], test_sources: Sequence[str]
 ) -> list[str]:
-    """The spec's hints win; the tests' imports come next; an empty list lets the model name the files."""
+    """The spec's hints win; the tests' imports come next; an empty list lets the model name the files.
+
+    JavaScript and Rust tests are read by :mod:`autodev.synth.foreign_targets`, Python's here.
+    """
     if hinted:
         return list(hinted)
-    return targets_from_tests(root, test_files, test_sources)
+    pairs = list(zip(test_files, test_sources, strict=False))
+    if not any(is_foreign_test(path) for path, _source in pairs):
+        return targets_from_tests(root, test_files, test_sources)
+    python = [source for path, source in pairs if not is_foreign_test(path)]
+    targets = targets_from_tests(root, test_files, python)
+    foreign = [(path, source) for path, source in pairs if is_foreign_test(path)]
+    targets += [t for t in [*js_targets(root, foreign), *rust_targets(root, foreign)] if t not in targets]
+    return targets

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from autodev.verify.adapters.base import RunnerAdapter
+from autodev.verify.adapters.choose import RunnerName
 from autodev.verify.junit import OutcomeKind, TestOutcome
 from autodev.verify.runner import PYTEST_NO_TESTS_COLLECTED, TestRun
 
@@ -36,6 +38,8 @@ class RunnerCall(BaseModel):
     command: str | list[str]
     timeout_s: float
     scratch_dir: Path
+    runner: str = "auto"
+    """The adapter the pass chose (its name), which a double does not use."""
 
 
 def run_from_outcomes(command: str | Sequence[str], outcomes: Outcomes, *, timeout_s: float | None = None) -> TestRun:
@@ -96,10 +100,20 @@ class FunctionTestRunner:
         with self._lock:
             return list(self._calls)
 
-    def __call__(self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path) -> TestRun:
+    def __call__(
+        self,
+        root: Path,
+        command: str | Sequence[str],
+        *,
+        timeout_s: float,
+        scratch_dir: Path,
+        runner: RunnerName | RunnerAdapter = "auto",
+    ) -> TestRun:
         argv = command if isinstance(command, str) else list(command)
+        name = runner if isinstance(runner, str) else runner.name
         with self._lock:
-            self._calls.append(RunnerCall(root=root, command=argv, timeout_s=timeout_s, scratch_dir=scratch_dir))
+            call = RunnerCall(root=root, command=argv, timeout_s=timeout_s, scratch_dir=scratch_dir, runner=name)
+            self._calls.append(call)
         answer = self.function(root)
         if isinstance(answer, TestRun):
             return answer

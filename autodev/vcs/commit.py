@@ -18,16 +18,20 @@ from autodev.vcs.history import head_commit
 
 FALLBACK_NAME = "autodev"
 FALLBACK_EMAIL = "autodev@localhost"
+NO_HOOKS = {"core.hooksPath": os.devnull}  # an empty hooks directory: no hook of the repository runs
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
-def commit_paths(root: Path, paths: Sequence[str], message: str, trailers: Mapping[str, str]) -> str:
+def commit_paths(
+    root: Path, paths: Sequence[str], message: str, trailers: Mapping[str, str], *, run_hooks: bool = False
+) -> str:
     """Commit exactly ``paths`` as they are on disk, leaving whatever else the user staged staged.
 
-    ``git commit --only`` builds the commit from HEAD plus these paths in a temporary index, runs the
-    user's hooks against it, and on success updates the real index for these paths alone. Files git
-    does not know yet must be added first; if the commit fails those additions are undone, so the index
-    is as it was.
+    ``git commit --only`` builds the commit from HEAD plus these paths in a temporary index and on success
+    updates the real index for these paths alone. Files git does not know yet must be added first; if the
+    commit fails those additions are undone, so the index is as it was. The repository's hooks run only with
+    ``run_hooks`` (``[vcs] run_hooks``): code under test can write ``.git/hooks``, and a hook that ran in
+    autodev's commit would run what it wrote. Either way git gets an environment without credentials.
     """
     full_message = _full_message(message, trailers)
     wanted = list(dict.fromkeys(paths))
@@ -42,7 +46,7 @@ def commit_paths(root: Path, paths: Sequence[str], message: str, trailers: Mappi
         # -f: these are autodev's own files, to be committed even if a broad ignore rule covers them.
         git_output(root, "add", "--force", "--", *new)
     try:
-        return _commit_only(root, committable, full_message)
+        return _commit_only(root, committable, full_message, run_hooks=run_hooks)
     except BaseException:
         if new:
             run_git(root, ["rm", "--cached", "--quiet", "--ignore-unmatch", "--", *new])
@@ -55,7 +59,7 @@ def commit_all(root: Path, message: str, *, name: str, email: str) -> str:
     Only for repositories autodev lays out itself (the benchmark's projects), never a user's: it stages
     everything that is not ignored.
     """
-    identity = {"user.name": name, "user.email": email, "commit.gpgsign": "false"}
+    identity = {"user.name": name, "user.email": email, "commit.gpgsign": "false"} | NO_HOOKS
     git_output(root, "add", "--all")
     git_output(root, "commit", "--quiet", "-m", message, timeout=COMMIT_TIMEOUT_S, config=identity)
     sha = head_commit(root)
@@ -64,7 +68,7 @@ def commit_all(root: Path, message: str, *, name: str, email: str) -> str:
     return sha
 
 
-def _commit_only(root: Path, paths: list[str], message: str) -> str:
+def _commit_only(root: Path, paths: list[str], message: str, *, run_hooks: bool) -> str:
     before = head_commit(root)
     with tempfile.TemporaryDirectory(prefix="autodev-commit-") as scratch:
         message_file = Path(scratch) / "message"
@@ -73,7 +77,8 @@ def _commit_only(root: Path, paths: list[str], message: str) -> str:
             root,
             ["commit", "--quiet", "--only", "--cleanup=whitespace", "-F", str(message_file), "--", *paths],
             timeout=COMMIT_TIMEOUT_S,
-            config=_fallback_identity(root),
+            config=_fallback_identity(root) | ({} if run_hooks else NO_HOOKS),
+            clean_env=True,
         )
     after = head_commit(root)
     if done.returncode != 0 or after is None or after == before:

@@ -12,10 +12,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from autodev.credentials import without_credentials
 from autodev.errors import VcsError
 
 QUERY_TIMEOUT_S = 60.0
-# Commits run the user's hooks (pre-commit frameworks may install environments on first use).
+# Commits may run the user's hooks ([vcs] run_hooks; pre-commit frameworks install environments on first use).
 COMMIT_TIMEOUT_S = 900.0
 
 
@@ -27,10 +28,13 @@ def run_git(
     config: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     literal: bool = True,
+    clean_env: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git without raising on a non-zero exit, so each caller decides what a failure means.
 
     ``literal`` is off only for the few commands that take plain path names and refuse pathspec magic.
+    ``clean_env``: without the variables that hold credentials, for a git that may run the repository's hooks
+    (a hook is a program anyone who could write into ``.git/`` chose, model-written code included).
     Raises VcsError when git is not installed or does not finish within ``timeout``.
     """
     command = ["git", "--literal-pathspecs"] if literal else ["git"]
@@ -45,12 +49,18 @@ def run_git(
             stdin=subprocess.DEVNULL,
             timeout=timeout,
             check=False,
-            env=None if env is None else {**os.environ, **env},
+            env=_environment(env, clean_env),
         )
     except subprocess.TimeoutExpired as exc:
         raise VcsError(f"`git {' '.join(args)}` did not finish within {timeout:.0f} s") from exc
     except FileNotFoundError as exc:
         raise VcsError("git is not installed or not on PATH; autodev needs it to commit and roll back") from exc
+
+
+def _environment(extra: Mapping[str, str] | None, clean: bool) -> dict[str, str] | None:
+    if not clean:
+        return None if extra is None else {**os.environ, **extra}
+    return {**without_credentials(os.environ), **(extra or {})}
 
 
 def git_output(

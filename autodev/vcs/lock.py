@@ -10,16 +10,23 @@ from pathlib import Path
 from autodev.vcs.git import git_path
 
 _PROC = Path("/proc")  # where running git processes are looked for; absent on macOS
+# With /proc the running gits are seen, so a lock only has to outlive a git that is just starting; without it,
+# age alone decides and must be generous. A restart seconds after a kill -9 must not fail its commits.
+PROC_AGE_S = 2.0
+AGE_ALONE_S = 10.0
 
 
-def clear_stale_index_lock(root: Path, *, older_than_s: float = 10.0) -> str | None:
+def clear_stale_index_lock(root: Path, *, older_than_s: float | None = None) -> str | None:
     """Remove the work tree's ``index.lock`` if no git process holds it; a line for the log when it did.
 
     Removing a live lock would let two gits write the index at once, so the lock goes only when it is
-    older than ``older_than_s`` *and* no ``git`` process runs with its working directory in this work tree
+    older than ``older_than_s`` (default: :data:`PROC_AGE_S`, or :data:`AGE_ALONE_S` without /proc) *and* no
+    ``git`` process runs with its working directory in this work tree
     or its git directory (found through /proc; where there is no /proc, age alone decides). A lock that
     looks live is left for git to report in its own words.
     """
+    if older_than_s is None:
+        older_than_s = PROC_AGE_S if _PROC.is_dir() else AGE_ALONE_S
     lock = git_path(root, "index.lock")
     try:
         age_s = time.time() - lock.lstat().st_mtime

@@ -103,13 +103,15 @@ class GitRepo:
         atomic_write(exclude, existing + separator + os.fsencode(pattern) + b"\n")
         return True
 
-    def clear_stale_index_lock(self, *, older_than_s: float = 10.0) -> str | None:
+    def clear_stale_index_lock(self, *, older_than_s: float | None = None) -> str | None:
         """Remove an ``index.lock`` no git process holds (:func:`autodev.vcs.lock.clear_stale_index_lock`)."""
         return lock.clear_stale_index_lock(self.root, older_than_s=older_than_s)
 
-    def commit_paths(self, paths: Sequence[str], message: str, trailers: Mapping[str, str]) -> str:
+    def commit_paths(
+        self, paths: Sequence[str], message: str, trailers: Mapping[str, str], *, run_hooks: bool = False
+    ) -> str:
         """Commit exactly ``paths`` and nothing the user staged (:func:`autodev.vcs.commit.commit_paths`)."""
-        return commit.commit_paths(self.root, paths, message, trailers)
+        return commit.commit_paths(self.root, paths, message, trailers, run_hooks=run_hooks)
 
 
 def _listed(path: str, listed: set[str]) -> bool:

@@ -6,6 +6,11 @@ marker under ``--strict-markers`` or a broken pytest configuration is different:
 are protected from the model, so no reply can cure it, and calling a model would only blame it. The rule: a
 failure is the project's unless its exception is an import of something missing, or it was raised in a project
 file that is not a test file or ``conftest.py`` (code the model may write).
+
+Other runners report a file that does not load or compile as a load failure (``TestRun.load_failures``). It is
+the project's when no reply can cure it: a syntax error in a test file (node's ``SyntaxError`` there, rustc's
+error without a code there), or a broken manifest (package.json, Cargo.toml). A module that cannot be found or
+a compile error in the code is the model's, and its first errors go back to it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.discovery import is_test_file
+from autodev.discovery import is_test_file, is_test_path
 from autodev.verify.runner import TestRun
 
 PYTEST_USAGE_ERRORS = frozenset({3, 4})
@@ -64,8 +69,10 @@ class CollectionProblem(BaseModel):
 
 def project_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
     """The collection failures in ``run`` that no change to the code can cure, in report order."""
-    if run.timed_out or not run.ran_pytest:
+    if run.timed_out:
         return []
+    if not run.ran_pytest:
+        return load_problems(run, root)
     problems: list[CollectionProblem] = []
     for outcome in run.outcomes.values():
         if outcome.outcome == "error" and "::" not in outcome.test_id and not outcome.test_id.startswith("<"):
@@ -160,9 +167,89 @@ def _file_named(output: str, root: Path) -> str:
     return next((name for name in CONFIG_FILES if (root / name).is_file()), ".")
 
 
-def cannot_collect_reason(problems: list[CollectionProblem]) -> str:
-    """Why a pass stops before calling a model: pytest's words, and what to do (the model may not edit tests)."""
+def load_problems(run: TestRun, root: Path) -> list[CollectionProblem]:
+    """The load failures of a run of node, jest, vitest or cargo that no change to the code can cure."""
+    problems: list[CollectionProblem] = []
+    for outcome in run.load_failures:
+        location = _tool_location(outcome.message, outcome.details, root)
+        manifest = _MANIFEST.search(outcome.message)  # the error line itself: a help line may name Cargo.toml
+        if manifest is not None:
+            file, line = location if location and _MANIFEST.search(location[0]) else (manifest.group(1), 1)
+        elif location is not None and _is_syntax_error_in_tests(outcome.message, location):
+            file, line = location
+        else:
+            continue
+        said = _relative_paths(outcome.details or outcome.message, root)
+        message = _first_lines(f"ERROR loading {outcome.test_id}\n{said}")
+        problems.append(CollectionProblem(file=file, line=line, message=message))
+    return list({(problem.file, problem.message): problem for problem in problems}.values())
+
+
+def _relative_paths(text: str, root: Path) -> str:
+    """The tool's absolute paths into the project (``file:///home/me/app/tests/x.test.js``) made relative."""
+    for base in dict.fromkeys((str(root.resolve()), str(root))):
+        text = text.replace(f"file://{base}/", "").replace(f"{base}/", "")
+    return text
+
+
+def _first_lines(text: str) -> str:
+    """A tool's first lines (where it says what and where), trimmed for a reason."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    clipped = [line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..." for line in lines]
+    return "\n".join(clipped[:MAX_LINES])
+
+
+_MANIFEST = re.compile(r"(?:^|(?<=[\s/`'\"(]))(package\.json|Cargo\.toml)\b")
+_TOOL_LOCATION = re.compile(r"^\s*(?:--> )?(?:file://)?(?P<path>[^\s:()][^:()]*):(?P<line>\d+)(?::\d+)?\)?$")
+_IN_PARENTHESES = re.compile(r"\((?P<path>[^\s:()]+):(?P<line>\d+):\d+\)$")
+_MISSING_EXPORT = re.compile(r"does not provide an export named")
+_RUSTC_SYNTAX = re.compile(r"^error: ")  # rustc's parse errors carry no error code (error[E0425] is a type error)
+
+
+def _tool_location(message: str, details: str, root: Path) -> tuple[str, int] | None:
+    """Where the tool says the error is: rustc's ``(path:line:col)`` in the message, else the first
+    ``path:line`` (node: ``file:///.../x.test.js:8``) or ``--> path:line:col`` line of the details."""
+    found = _IN_PARENTHESES.search(message)
+    if found is None:
+        found = next((m for line in details.splitlines() if (m := _TOOL_LOCATION.match(line))), None)
+    if found is None:
+        return None
+    relative = _in_project(found.group("path"), root)
+    return (relative, int(found.group("line"))) if relative is not None else None
+
+
+def _is_syntax_error_in_tests(message: str, location: tuple[str, int]) -> bool:
+    """A test file that does not parse: only its author can fix it (the model may not edit it). A name the code
+    does not export yet is a SyntaxError at the test's import line too, and writing that export is the work."""
+    syntax = message.startswith("SyntaxError") or bool(_RUSTC_SYNTAX.match(message))
+    return syntax and not _MISSING_EXPORT.search(message) and is_test_path(location[0], ("javascript", "rust"))
+
+
+TOOL_WORDS: dict[str, tuple[str, str]] = {
+    "cargo": ("cannot build", "the test files or Cargo.toml"),
+    "node": ("cannot load", "the test files or package.json"),
+    "jest": ("cannot load", "the test files, package.json or jest's configuration"),
+    "vitest": ("cannot load", "the test files, package.json or vitest's configuration"),
+}
+"""What a runner other than pytest could not do, and what the user fixes then (autodev never edits them)."""
+
+
+def cannot_load(runner: str) -> str:
+    """``cargo cannot build``, ``node cannot load``: the words for a file a runner could not load or compile."""
+    verb = TOOL_WORDS.get(runner, ("cannot load", ""))[0]
+    return f"{runner} {verb}" if runner in TOOL_WORDS else f"the test command {verb}"
+
+
+def cannot_collect_reason(problems: list[CollectionProblem], *, runner: str = "pytest") -> str:
+    """Why a pass stops before calling a model: the tool's words, and what to do (the model may not edit tests)."""
     where = ", ".join(dict.fromkeys(problem.file for problem in problems))
+    if runner != "pytest":
+        what = TOOL_WORDS.get(runner, ("", "the test files"))[1]
+        head = (
+            f"{cannot_load(runner)} the tests before any change ({where}), so no model was called: fix {what} "
+            f"as {runner} says below (autodev never edits them), then run again"
+        )
+        return "\n".join([head, *(problem.describe() for problem in problems)])
     head = (
         f"pytest cannot collect the tests before any change ({where}), so no model was called: fix the test "
         "files, conftest.py or pytest configuration as pytest says below (autodev never edits them), then run again"

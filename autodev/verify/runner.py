@@ -21,11 +21,13 @@ from typing import IO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from autodev.credentials import without_credentials
 from autodev.errors import TestRunError
 from autodev.verify.adapters.base import RunnerAdapter, RunPlace, is_load_failure
 from autodev.verify.adapters.choose import RunnerName, adapter_for
 from autodev.verify.adapters.pytest_runner import PYTEST_NO_TESTS_COLLECTED, is_pytest_command
 from autodev.verify.junit import TestOutcome
+from autodev.verify.leftovers import mark_environment, reap
 
 __all__ = [
     "PYTEST_NO_TESTS_COLLECTED",
@@ -46,41 +48,6 @@ KILL_GRACE_S = 2.0
 REAP_TIMEOUT_S = 5.0
 """How long to wait for the exit status after SIGKILL (only a process stuck in the kernel needs more)."""
 
-_CREDENTIAL_SUFFIXES = (
-    "_API_KEY",
-    "_APIKEY",
-    "_TOKEN",
-    "_SECRET",
-    "_PASSWORD",
-    "_ACCESS_KEY",
-    "_SECRET_KEY",
-    "_PRIVATE_KEY",
-    "_MASTER_KEY",
-    "_ADMIN_KEY",
-)
-_CREDENTIAL_SUBSTRINGS = ("API_KEY", "ACCESS_TOKEN", "BEARER_TOKEN")
-_KNOWN_CREDENTIALS = frozenset(
-    {
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_BEARER_TOKEN_BEDROCK",
-        "GITHUB_TOKEN",
-        "GH_TOKEN",
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HUGGINGFACE_API_KEY",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "VERTEXAI_CREDENTIALS",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_AD_TOKEN",
-        "REPLICATE_API_TOKEN",
-        "WATSONX_APIKEY",
-        "LITELLM_MASTER_KEY",
-    }
-)
 _ANSI_ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
@@ -148,18 +115,9 @@ class TestRun(BaseModel):
 
 def scrubbed_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The environment for model-written code: no credentials to leak, and no bytecode in the user's tree."""
-    scrubbed = {name: value for name, value in env.items() if not _is_credential_name(name)}
+    scrubbed = without_credentials(env)
     scrubbed["PYTHONDONTWRITEBYTECODE"] = "1"
     return scrubbed
-
-
-def _is_credential_name(name: str) -> bool:
-    upper = name.upper()
-    return (
-        upper in _KNOWN_CREDENTIALS
-        or upper.endswith(_CREDENTIAL_SUFFIXES)
-        or any(part in upper for part in _CREDENTIAL_SUBSTRINGS)
-    )
 
 
 def pytest_argv(command: str | Sequence[str]) -> list[str] | None:
@@ -174,9 +132,19 @@ def strip_ansi(text: str) -> str:
 
 
 class TestRunner(Protocol):
-    """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in."""
+    """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in.
 
-    def __call__(self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path) -> TestRun: ...
+    ``runner`` is the adapter the project's configuration chose (a double may ignore it)."""
+
+    def __call__(
+        self,
+        root: Path,
+        command: str | Sequence[str],
+        *,
+        timeout_s: float,
+        scratch_dir: Path,
+        runner: RunnerName | RunnerAdapter = "auto",
+    ) -> TestRun: ...
 
 
 def run_tests(
@@ -206,6 +174,22 @@ def run_tests(
     scratch.mkdir(parents=True, exist_ok=True)
     adapter = adapter_for(runner, base_argv, root) if isinstance(runner, str) else runner
     child_env = scrubbed_environment(os.environ if env is None else env)
+    token = mark_environment(child_env, root)
+    try:
+        return _run(root, base_argv, adapter, child_env, scratch, timeout_s, extra_args)
+    finally:
+        reap(token=token)  # what left the process group (a setsid double fork) goes too
+
+
+def _run(
+    root: Path,
+    base_argv: list[str],
+    adapter: RunnerAdapter,
+    child_env: dict[str, str],
+    scratch: Path,
+    timeout_s: float,
+    extra_args: Sequence[str],
+) -> TestRun:
     with tempfile.TemporaryDirectory(dir=scratch, prefix="run-") as work_dir:
         place = RunPlace(root=root, work=Path(work_dir), env=child_env)
         argv = [*adapter.argv(base_argv, place), *extra_args]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.verify.collection import pytest_lines
+from autodev.verify.collection import cannot_load, pytest_lines
 from autodev.verify.junit import TestOutcome
 from autodev.verify.runner import TestRun
 from autodev.verify.timeout import seconds, timed_out_reason
@@ -26,6 +26,10 @@ PYTEST_STOPPED_EARLY = frozenset({2, 3, 4})
 REPORTING_RUNNERS = frozenset({"node", "jest", "vitest"})
 """Runners that always write their report when they finish (cargo's results are read from its output instead)."""
 NAMES_IN_REASON = 3
+TOOL_RUNNERS = frozenset({"node", "jest", "vitest", "cargo"})
+"""Runners whose failures are shown to the model as the tool wrote them (pytest's are cut down to frames)."""
+TOOL_LINES = 14
+"""Lines of another runner's failure shown to the model: rustc's error, its location and snippet, node's assertion."""
 MAX_E_LINES = 10
 MAX_LINE_CHARS = 200
 MAX_SAME_FAILURE_IDS = 5
@@ -144,7 +148,8 @@ def _with_collection_error(reason: str, attempt: TestRun, ids: list[str]) -> str
     for test_id in ids:
         for outcome in _outcomes_covering(attempt, test_id):
             if outcome.outcome == "error" and "::" not in outcome.test_id and outcome.message:
-                return f"{reason}; pytest cannot collect {outcome.test_id}: {_clip(outcome.message)}"
+                cannot = "pytest cannot collect" if attempt.ran_pytest else cannot_load(attempt.runner or "")
+                return f"{reason}; {cannot} {outcome.test_id}: {_clip(outcome.message)}"
     return reason
 
 
@@ -220,7 +225,7 @@ def failure_summary(run: TestRun, *, limit_chars: int = 2500) -> str:
     header = _timeout_header(run)
     failing = [outcome for outcome in run.outcomes.values() if outcome.is_failing]
     if failing:
-        return _fit(header, _failure_sections(failing), len(failing), limit_chars)
+        return _fit(header, _failure_sections(failing, tool=run.runner in TOOL_RUNNERS), len(failing), limit_chars)
     if run.no_tests_collected:
         header = _joined(header, "No tests were collected.")
     elif not run.timed_out and run.exit_code == 0:
@@ -228,25 +233,31 @@ def failure_summary(run: TestRun, *, limit_chars: int = 2500) -> str:
     return _with_output_tail(header, run.output, limit_chars)
 
 
-def _failure_sections(failing: list[TestOutcome]) -> list[tuple[str, int]]:
+def _failure_sections(failing: list[TestOutcome], *, tool: bool = False) -> list[tuple[str, int]]:
     """One section per distinct message, with how many failing tests it covers."""
     groups: dict[str, list[TestOutcome]] = {}
     for outcome in failing:
         groups.setdefault(outcome.message or outcome.details[:200], []).append(outcome)
-    return [(_describe(outcomes), len(outcomes)) for outcomes in groups.values()]
+    return [(_describe(outcomes, tool=tool), len(outcomes)) for outcomes in groups.values()]
 
 
-def _describe(outcomes: list[TestOutcome]) -> str:
+def _describe(outcomes: list[TestOutcome], *, tool: bool) -> str:
     first = outcomes[0]
     label = "ERROR" if first.outcome == "error" else "FAILED"
     lines = [f"{label} {first.test_id}" + (f" - {_clip(first.message)}" if first.message else "")]
-    lines.extend(f"  {line}" for line in _useful_lines(first.details, first.message))
+    useful = _tool_lines(first.details) if tool else _useful_lines(first.details, first.message)
+    lines.extend(f"  {line}" for line in useful)
     others = [outcome.test_id for outcome in outcomes[1:]]
     if others:
         shown = ", ".join(others[:MAX_SAME_FAILURE_IDS])
         hidden = len(others) - MAX_SAME_FAILURE_IDS
         lines.append(f"  (same failure: {shown}" + (f" and {hidden} more)" if hidden > 0 else ")"))
     return "\n".join(lines)
+
+
+def _tool_lines(details: str) -> list[str]:
+    """Another runner's failure as it wrote it (rustc's error with its snippet, node's assertion), first lines."""
+    return [_clip(line) for line in details.strip("\n").splitlines()][:TOOL_LINES]
 
 
 def _useful_lines(details: str, message: str) -> list[str]:

@@ -2,15 +2,18 @@
 
 from autodev.verify.adapters.base import CommandAdapter, RunnerAdapter, RunPlace, is_load_failure, load_failure
 from autodev.verify.adapters.choose import (
+    ProjectTests,
     RunnerName,
     adapter_for,
     default_test_command,
     detect_runner,
     project_test_command,
+    project_tests,
 )
 
 __all__ = [
     "CommandAdapter",
+    "ProjectTests",
     "RunPlace",
     "RunnerAdapter",
     "RunnerName",
@@ -20,4 +23,5 @@ __all__ = [
     "is_load_failure",
     "load_failure",
     "project_test_command",
+    "project_tests",
 ]

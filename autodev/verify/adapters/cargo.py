@@ -5,7 +5,9 @@ Test ids are the target's source file and the test's path, ``tests/roman.rs::two
 made with ``include_ignored`` (``-- --include-ignored``). A build that fails is a load failure of every test target
 it stopped (the library's error stops them all), with rustc's first errors as the details. Colours are turned
 off and ``-q``/``--format terse`` dropped (they hide the lines read here); CARGO_HOME, CARGO_TARGET_DIR and the
-rest of the user's environment are left as they are. The whole output is read (up to the report cap), not only
+rest of the user's environment are left as they are, except in a candidate's scratch copy (``own_target_dir``):
+copies tested side by side build the same crate, and in one target directory one copy's test binary would replace
+the other's between its build and its run. The whole output is read (up to the report cap), not only
 the tail a TestRun keeps.
 """
 
@@ -49,11 +51,14 @@ class CargoAdapter:
 
     name = "cargo"
 
-    def __init__(self, *, include_ignored: bool = False) -> None:
+    def __init__(self, *, include_ignored: bool = False, own_target_dir: bool = False) -> None:
         self.include_ignored = include_ignored
+        self.own_target_dir = own_target_dir
 
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         place.env["CARGO_TERM_COLOR"] = "never"
+        if self.own_target_dir:  # a candidate's copy: a shared CARGO_TARGET_DIR would mix the copies' builds
+            place.env["CARGO_TARGET_DIR"] = str(place.root / "target")
         argv = list(command)
         cut = argv.index("--") if "--" in argv else len(argv)
         cargo_part, test_part = _loud(argv[:cut]), _loud(argv[cut + 1 :])

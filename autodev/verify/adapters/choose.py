@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
@@ -23,7 +25,16 @@ from autodev.verify.adapters.javascript import SCRIPT_RUNNERS, JestAdapter, Vite
 from autodev.verify.adapters.node import NodeAdapter, is_node_test_command
 from autodev.verify.adapters.pytest_runner import PytestAdapter, is_pytest_command
 
-__all__ = ["RunnerName", "adapter_for", "default_test_command", "detect_runner", "languages_of", "project_test_command"]
+__all__ = [
+    "ProjectTests",
+    "RunnerName",
+    "adapter_for",
+    "default_test_command",
+    "detect_runner",
+    "languages_of",
+    "project_test_command",
+    "project_tests",
+]
 
 RunnerName = TestRunnerName
 RUNNER_NAMES: tuple[str, ...] = get_args(RunnerName)
@@ -157,3 +168,36 @@ def languages_of(runner: str) -> tuple[Language, ...]:
     if runner == "cargo":
         return ("rust",)
     return PYTHON_ONLY
+
+
+@dataclass(frozen=True)
+class ProjectTests:
+    """How a project's tests run: the command, the adapter that reads it, and the languages of its test files."""
+
+    command: str
+    adapter: RunnerAdapter
+    languages: tuple[Language, ...]
+
+    @property
+    def runner(self) -> str:
+        """The adapter's name: ``pytest``, ``node``, ``jest``, ``vitest``, ``cargo`` or ``command``."""
+        return self.adapter.name
+
+    def in_copy(self) -> RunnerAdapter:
+        """The adapter for a candidate's scratch copy: cargo builds into the copy's own target directory."""
+        if isinstance(self.adapter, CargoAdapter):
+            return CargoAdapter(include_ignored=self.adapter.include_ignored, own_target_dir=True)
+        return self.adapter
+
+
+def project_tests(config: Config, root: Path) -> ProjectTests:
+    """The project's test command (:func:`project_test_command`) and its adapter (``[tests] runner``,
+    ``include_ignored``); a plain command's test files are those of the runner the project's files show."""
+    command = project_test_command(config, root)
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        argv = []  # run_tests says what is wrong with it
+    adapter = adapter_for(config.tests.runner, argv, root, include_ignored=config.tests.include_ignored)
+    named = adapter.name if adapter.name != "command" else detect_runner(root)
+    return ProjectTests(command=command, adapter=adapter, languages=languages_of(named))

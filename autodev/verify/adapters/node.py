@@ -53,7 +53,7 @@ export default async function* autodevReporter(source) {
 _SUBTESTS_FAILED = re.compile(r"^\d+ subtests? failed")
 _CANCELLED = "was cancelled"
 _NODE_PROGRAM = re.compile(r"^node(js)?(\.exe)?$")
-_NODE_INTERNAL = re.compile(r"^\s+at .*(node:internal|node:async_hooks|\(node:)")
+_NODE_INTERNAL = re.compile(r"^\s+at .*(node:internal|node:async_hooks|\(node:)|^Node\.js v\d")
 
 
 def is_node_test_command(argv: Sequence[str]) -> bool:
@@ -134,7 +134,21 @@ def outcomes_from_events(events: list[dict[str, object]], root: Path) -> dict[st
                 continue
             test_id = " > ".join([relative, *stacks.get(file, [])[:nesting], name])
             outcomes[test_id] = _outcome(test_id, kind, event)
-    return outcomes
+    return {test_id: _with_relative_paths(outcome, root) for test_id, outcome in outcomes.items()}
+
+
+def _with_relative_paths(outcome: TestOutcome, root: Path) -> TestOutcome:
+    """node's ``file:///home/me/app/src/x.js:2`` as ``src/x.js:2``: shorter for a model, the same in any copy."""
+    if not outcome.message and not outcome.details:
+        return outcome
+    bases = list(dict.fromkeys((str(root.resolve()), str(root))))
+
+    def relative(text: str) -> str:
+        for base in bases:
+            text = text.replace(f"file://{base}/", "").replace(f"{base}/", "")
+        return text
+
+    return outcome.model_copy(update={"message": relative(outcome.message), "details": relative(outcome.details)})
 
 
 def _blame_the_suite(outcomes: dict[str, TestOutcome], suite_id: str, error: str) -> None:
