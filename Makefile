@@ -17,7 +17,7 @@ CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 LLAMA_BUILD_ENV = CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CFLAGS="$(LLAMA_CPU_FLAGS)" CXXFLAGS="$(LLAMA_CPU_FLAGS)" \
 	CMAKE_BUILD_PARALLEL_LEVEL=$(CORES)
 
-.PHONY: install lint test demo demo-scripted demo-js demo-rust clean
+.PHONY: install lint test demo demo-scripted demo-js demo-rust demo-js-local demo-rust-local clean
 
 install: $(STAMP)
 
@@ -51,6 +51,14 @@ demo-js: install
 
 demo-rust: install
 	bash examples/demo-scripted.sh roman-rs
+
+# JavaScript and Rust on the bundled local models (examples/words-js, examples/roman-rs): what a 0.5B model on a CPU
+# makes of them, kept or rolled back.
+demo-js-local: install
+	bash examples/demo.sh words-js
+
+demo-rust-local: install
+	bash examples/demo.sh roman-rs
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

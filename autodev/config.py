@@ -49,6 +49,8 @@ class TestsConfig(_Section):
     timeout_s: float = Field(default=300.0, gt=0)
     runner: TestRunnerName = "auto"
     include_ignored: bool = False  # cargo: `-- --include-ignored`, so #[ignore] tests run too
+    # variables (names or fnmatch patterns) the tests see beyond the allowlist of verify/environment.py
+    pass_env: list[str] = Field(default_factory=list)
 
 
 class MonitoringConfig(_Section):

@@ -655,3 +655,15 @@ class TestParseReply:
             return  # a block that opens like a shell or interpreter session is a transcript, by design
         reply = f"Here is the file.\n\nsrc/module.py\n{F}python\n{content}{F}\n\nDone."
         assert parse_reply(reply, ["src/module.py"]) == [whole("src/module.py", content)]
+
+
+@pytest.mark.req("LANG-2")
+class TestInventedDirectories:
+    def test_a_javascript_target_under_an_invented_directory_is_the_target(self) -> None:
+        """The 0.5B model wrote `path/to/leap.js` for leap.js on the JavaScript bench; it meant leap.js."""
+        reply = "path/to/leap.js\n```javascript\nexport const isLeap = (y) => y % 4 === 0;\n```\n"
+        assert [edit.path for edit in parse_reply(reply, ["leap.js"])] == ["leap.js"]
+
+    def test_python_relative_paths_are_kept_as_written(self) -> None:
+        reply = "lib/words.py\n```python\nX = 1\n```\n"
+        assert [edit.path for edit in parse_reply(reply, ["words.py"])] == ["lib/words.py"]

@@ -90,11 +90,7 @@ class TestScrubbedEnvironment:
             "PATH": "/bin",
             "TOKENIZERS_PARALLELISM": "false",
         }
-        assert scrubbed_environment(env) == {
-            "PATH": "/bin",
-            "TOKENIZERS_PARALLELISM": "false",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
+        assert scrubbed_environment(env) == {"PATH": "/bin", "PYTHONDONTWRITEBYTECODE": "1"}
 
     def test_drops_known_provider_credentials(self) -> None:
         """Provider keys with other name shapes (AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS) go too."""
@@ -420,8 +416,22 @@ class TestCredentialShapes:
             "PGPASSWORD": "c",
             "PATH": "/bin",
         }
-        assert scrubbed_environment(env) == {
-            "CACHE_URL": "redis://cache:6379/0",
+        assert scrubbed_environment(env) == {"PATH": "/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def test_only_the_allowlist_passes_unless_pass_env_names_more(self) -> None:
+        """An allowlist, not a pattern: a variable nobody foresaw (CACHE_URL, DJANGO_SETTINGS_MODULE) stays out."""
+        env = {
             "PATH": "/bin",
-            "PYTHONDONTWRITEBYTECODE": "1",
+            "LC_ALL": "C",
+            "VIRTUAL_ENV": "/v",
+            "CACHE_URL": "redis://c/0",
+            "DJANGO_SETTINGS_MODULE": "s",
         }
+        assert set(scrubbed_environment(env)) == {"PATH", "LC_ALL", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE"}
+        passed = scrubbed_environment(env, ["DJANGO_*", "CACHE_URL"])
+        assert passed["DJANGO_SETTINGS_MODULE"] == "s" and passed["CACHE_URL"] == "redis://c/0"
+
+    def test_pass_env_lets_a_credential_through_when_the_user_says_so(self) -> None:
+        env = {"DATABASE_URL": "postgres://app:pw@db/app"}
+        assert "DATABASE_URL" not in scrubbed_environment(env)
+        assert scrubbed_environment(env, ["DATABASE_URL"])["DATABASE_URL"] == "postgres://app:pw@db/app"

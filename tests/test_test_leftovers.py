@@ -22,11 +22,11 @@ def test_escapes(tmp_path):
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            open(os.environ["PID_FILE"], "w").write(str(os.getpid()))
+            open(os.environ["AUTODEV_TEST_PID_FILE"], "w").write(str(os.getpid()))
             time.sleep(120)
         os._exit(0)
     deadline = time.time() + 10
-    while not os.path.exists(os.environ["PID_FILE"]) and time.time() < deadline:
+    while not os.path.exists(os.environ["AUTODEV_TEST_PID_FILE"]) and time.time() < deadline:
         time.sleep(0.01)
 """
 
@@ -54,7 +54,7 @@ class TestLeftovers:
         project.mkdir()
         (project / "test_escape.py").write_text(ESCAPE, encoding="utf-8")
         pid_file = tmp_path / "escaped.pid"
-        env = dict(os.environ) | {"PID_FILE": str(pid_file)}
+        env = dict(os.environ) | {"AUTODEV_TEST_PID_FILE": str(pid_file)}
         run = run_tests(project, f"{sys.executable} -m pytest -q", timeout_s=60, scratch_dir=tmp_path / "s", env=env)
         assert run.exit_code == 0, run.output
         escaped = int(pid_file.read_text())

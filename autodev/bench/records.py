@@ -31,6 +31,7 @@ class ExerciseResult(_Record):
     exercise: str
     strategy: str
     passed: bool
+    language: str = "python"  # the exercise's track: python, javascript, rust
     status: ExerciseStatus
     reason: str = ""
     attempts: int = 0
@@ -44,6 +45,10 @@ class ExerciseResult(_Record):
     test_seconds: float = 0.0
     own_seconds: float = 0.0  # wall time outside model calls and test runs: autodev itself
     wall_seconds: float = 0.0
+    # --oracle: the example solution copied into place passes the tests (None: not checked, another mode)
+    reference_passed: bool | None = None
+    reference_seconds: float = 0.0  # that check alone (0 when the pass itself delivered and passed the example)
+    reference_failure: str = ""  # why the example failed (the runner's first error line)
 
 
 class SkippedExercise(_Record):
@@ -66,12 +71,23 @@ class RunInfo(_Record):
     tries: int = 3
     timeout_s: float = 600.0
     exercises_dir: str = ""
+    setup: str = ""  # the shared test runners: the JavaScript install (made now, or reused offline), Cargo's target
 
 
 class TierUse(_Record):
     calls: int = 0
     solved: int = 0
     cost_usd: float = 0.0
+
+
+class LanguageTotal(_Record):
+    """One strategy's exercises of one language (track): how many ran, how many passed, their wall time."""
+
+    exercises: int = 0
+    solved: int = 0
+    wall_seconds: float = 0.0
+    reference_passed: int | None = None  # --oracle: examples that pass when copied into place
+    reference_seconds: float = 0.0
 
 
 class StrategySummary(_Record):
@@ -92,6 +108,7 @@ class StrategySummary(_Record):
     own_seconds: float
     own_share: float  # own_seconds / wall_seconds: autodev's overhead
     by_tier: dict[str, TierUse] = Field(default_factory=dict)
+    by_language: dict[str, LanguageTotal] = Field(default_factory=dict)
 
 
 class BaselineRatio(_Record):

@@ -18,6 +18,7 @@ from autodev.bench.records import (
     BaselineRatio,
     BenchSummary,
     ExerciseResult,
+    LanguageTotal,
     RunInfo,
     SkippedExercise,
     StrategySummary,
@@ -75,7 +76,26 @@ def _strategy_summary(name: str, results: Sequence[ExerciseResult]) -> StrategyS
         own_seconds=own,
         own_share=own / wall if wall else 0.0,
         by_tier=_by_tier(results),
+        by_language=by_language(results),
     )
+
+
+def by_language(results: Sequence[ExerciseResult]) -> dict[str, LanguageTotal]:
+    """Exercises, passes and wall time per language, in the order the languages first appear."""
+    totals: dict[str, LanguageTotal] = {}
+    for result in results:
+        total = totals.get(result.language, LanguageTotal())
+        reference = total.reference_passed
+        if result.reference_passed is not None:
+            reference = (reference or 0) + result.reference_passed
+        totals[result.language] = LanguageTotal(
+            exercises=total.exercises + 1,
+            solved=total.solved + result.passed,
+            wall_seconds=round(total.wall_seconds + result.wall_seconds, 3),
+            reference_passed=reference,
+            reference_seconds=round(total.reference_seconds + result.reference_seconds, 3),
+        )
+    return totals
 
 
 def _by_tier(results: Sequence[ExerciseResult]) -> dict[str, TierUse]:
@@ -183,6 +203,8 @@ def render_report(summary: BenchSummary, results: Sequence[ExerciseResult], *, c
     """The markdown report; ``chart`` is the PNG's file name, or None when it could not be drawn."""
     lines = ["# autodev bench report", "", *_run_lines(summary.run), ""]
     lines += ["## Totals", "", *_totals_table(summary.strategies), ""]
+    if any(set(item.by_language) - {"python"} for item in summary.strategies):
+        lines += ["## Per language", "", *_language_table(summary.strategies), ""]
     if summary.ratios:
         lines += ["## Against the baselines", ""]
         lines += [f"- {ratio_line(ratio)}" for ratio in summary.ratios]
@@ -214,6 +236,7 @@ def _run_lines(run: RunInfo) -> list[str]:
         f"- Mode: {mode}{seed}",
         f"- Tries: {run.tries}, timeout {run.timeout_s:g} s",
         f"- Exercises: {run.exercises_dir or 'unknown'}",
+        *([f"- Test runners: {run.setup}"] if run.setup else []),
     ]
 
 
@@ -249,6 +272,23 @@ def _totals_table(strategies: Sequence[StrategySummary]) -> list[str]:
         ]
         for item in strategies
     ]
+    return _table(header, rows)
+
+
+def _language_table(strategies: Sequence[StrategySummary]) -> list[str]:
+    rows = [
+        [
+            _cell(item.strategy),
+            language,
+            f"{total.solved}/{total.exercises}",
+            f"{total.wall_seconds:.1f}",
+            f"{total.reference_passed}/{total.exercises}" if total.reference_passed is not None else "-",
+            f"{total.reference_seconds:.1f}",
+        ]
+        for item in strategies
+        for language, total in item.by_language.items()
+    ]
+    header = ["Strategy", "Language", "Solved", "Wall s", "Examples pass (oracle)", "Example check s"]
     return _table(header, rows)
 
 

@@ -8,6 +8,7 @@ models, so their ratios are measured in one run rather than claimed.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from autodev.bench.exercise import Exercise, build_project, restore_tests
 from autodev.bench.records import CallRecord, ExerciseResult
 from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
+from autodev.bench.tracks import TRACK_SETTINGS, RunnerSetup, prepare_runners, test_command
 from autodev.config import TIER_NAMES, Config
 from autodev.core.one_pass import run_once
 from autodev.errors import AutodevError
@@ -31,7 +33,8 @@ from autodev.local.serving import model_client
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
 from autodev.testing import ScriptedServer
-from autodev.verify.runner import run_tests
+from autodev.verify.adapters.choose import adapter_for
+from autodev.verify.runner import TestRun, run_tests
 
 Mode = Literal["models", "oracle", "simulate"]
 STRATEGY_HELP = "tiered | fixed:TIER | single-shot[:TIER] | cheapest"
@@ -50,6 +53,7 @@ class BenchOptions(BaseModel):
     timeout_s: float = 600.0
     jobs: int = 1
     strategies: list[str] = ["tiered"]
+    setup: RunnerSetup | None = None  # the shared JavaScript install and Cargo target (made by run_strategy if None)
 
 
 def check_strategy(strategy: str) -> str:
@@ -79,11 +83,20 @@ def strategy_config(config: Config, strategy: str) -> tuple[Config, int | None]:
     return config.model_copy(update={"llm": llm.model_copy(update=update)}), None
 
 
-def base_config(options: BenchOptions, exercise: Exercise, server_url: str | None) -> Config:
-    """The exercise's configuration: scripted tiers for the oracle and the simulator, the user's models otherwise."""
+def base_config(
+    options: BenchOptions, exercise: Exercise, server_url: str | None, setup: RunnerSetup | None = None
+) -> Config:
+    """The exercise's configuration: scripted tiers for the oracle and the simulator, the user's models otherwise;
+    the track's runner and test command (the shared JavaScript install's jest, ``cargo test``, pytest)."""
     data = options.config.model_dump(exclude_none=True)
-    data["project"] = {"test_command": f"{sys.executable} -m pytest"}
-    data.setdefault("tests", {})["timeout_s"] = min(options.config.tests.timeout_s, options.timeout_s)
+    settings = TRACK_SETTINGS[exercise.track]
+    js_runner = (setup or options.setup or RunnerSetup()).js_runner
+    command = test_command(exercise.track, js_runner)
+    data["project"] = {"test_command": command or f"{sys.executable} -m pytest"}
+    tests = data.setdefault("tests", {})
+    tests["timeout_s"] = min(options.config.tests.timeout_s, options.timeout_s)
+    tests["runner"] = settings.runner
+    tests["include_ignored"] = settings.include_ignored
     llm = data.setdefault("llm", {})
     if options.mode == "oracle":
         llm["tiers"] = {"tier1": [ORACLE]}
@@ -124,31 +137,119 @@ def bench_client(options: BenchOptions, exercises: Sequence[Exercise]) -> Iterat
         yield LiteLLMClient(retries=0), server.url
 
 
+class BenchTestRunner:
+    """The pass's test runs for one exercise: its track's runner (``include_ignored`` for Rust) and the shared Cargo
+    target directory, whatever the pass itself would pick. Options the pass gives win over these defaults."""
+
+    def __init__(self, exercise: Exercise, config: Config, setup: RunnerSetup) -> None:
+        self.runner = config.tests.runner
+        self.include_ignored = config.tests.include_ignored
+        self.env = setup.test_env()
+
+    def __call__(self, root: Path, command: str | Sequence[str], *, timeout_s: float, scratch_dir: Path,
+                 **options: Any) -> TestRun:  # fmt: skip
+        options.setdefault("env", self.env)
+        if "runner" not in options:
+            argv = shlex.split(command) if isinstance(command, str) else list(command)
+            options["runner"] = adapter_for(self.runner, argv, root, include_ignored=self.include_ignored)
+        return run_tests(root, command, timeout_s=timeout_s, scratch_dir=scratch_dir, **options)
+
+
+def judge(exercise: Exercise, root: Path, config: Config, setup: RunnerSetup, *, timeout_s: float,
+          scratch_dir: Path) -> tuple[bool, TestRun]:  # fmt: skip
+    """The harness's verdict: the original tests, run with the track's real runner. JavaScript and Rust must also
+    show every test passing in the runner's report (an exit status 0 with tests skipped or none run is no pass)."""
+    restore_tests(exercise, root)
+    verdict = BenchTestRunner(exercise, config, setup)(
+        root, config.project.test_command, timeout_s=timeout_s, scratch_dir=scratch_dir
+    )
+    passed = verdict.exit_code == 0 and not verdict.timed_out
+    if exercise.track != "python" and verdict.used_junit:  # every test ran (no xtest, no #[ignore] left) and passed
+        passed = passed and bool(verdict.passed_ids) and not verdict.failing_ids and not verdict.skipped_ids
+    return passed, verdict
+
+
 def run_exercise(
-    exercise: Exercise, strategy: str, options: BenchOptions, client: ChatClient, server_url: str | None
+    exercise: Exercise,
+    strategy: str,
+    options: BenchOptions,
+    client: ChatClient,
+    server_url: str | None,
+    setup: RunnerSetup | None = None,
 ) -> ExerciseResult:
-    """One fresh project, one pass, then the harness's own verdict; an error is a result, never a crash."""
+    """One fresh project, one pass, then the harness's own verdict; an error is a result, never a crash.
+
+    With ``--oracle`` the example solution is also checked on its own (copied into place, the tests run with the
+    track's real runner) unless the pass already delivered it and passed: ``reference_passed`` says whether the
+    exercise, its runner and its example agree, whatever the pass could do with the language.
+    """
+    setup = setup or options.setup or RunnerSetup()
     with tempfile.TemporaryDirectory(prefix=f"autodev-bench-{exercise.name}-") as scratch:
         root = Path(scratch) / exercise.name
-        build_project(exercise, root)
-        config, limit = strategy_config(base_config(options, exercise, server_url), strategy)
+        build_project(exercise, root, js_runner=setup.js_runner)
+        config, limit = strategy_config(base_config(options, exercise, server_url, setup), strategy)
         started = time.perf_counter()
         try:
-            result = run_once(ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries)
+            result = run_once(
+                ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries,
+                test_runner=BenchTestRunner(exercise, config, setup),
+            )  # fmt: skip
         except (AutodevError, OSError) as error:
             wall = time.perf_counter() - started
             message = f"{type(error).__name__}: {error}"
-            return ExerciseResult(
+            record = ExerciseResult(
                 exercise=exercise.name, strategy=strategy, passed=False, status="error", reason=message,
-                wall_seconds=round(wall, 3),
+                wall_seconds=round(wall, 3), language=exercise.track,
             )  # fmt: skip
-        wall = time.perf_counter() - started
-        restore_tests(exercise, root)
-        verdict = run_tests(
-            root, config.project.test_command, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "judge"
+            passed = False
+        else:
+            wall = time.perf_counter() - started
+            passed, _verdict = judge(
+                exercise, root, config, setup, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "judge"
+            )
+            record = _result(exercise, strategy, result, passed, wall, options.timeout_s)
+        if options.mode != "oracle":
+            return record
+        if passed and has_reference(exercise, root):
+            return record.model_copy(update={"reference_passed": True})
+        reference_passed, seconds, why = check_reference(
+            exercise, root, config, setup, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "reference"
         )
-        passed = verdict.exit_code == 0 and not verdict.timed_out
-    return _result(exercise, strategy, result, passed, wall, options.timeout_s)
+    update = {"reference_passed": reference_passed, "reference_seconds": round(seconds, 3), "reference_failure": why}
+    return record.model_copy(update=update)
+
+
+def has_reference(exercise: Exercise, root: Path) -> bool:
+    """Whether every solution file the example replaces holds the example's text (what the oracle answers)."""
+    for name, text in exercise.reference_files().items():
+        try:
+            if (root / name).read_text(encoding="utf-8").strip() != text.strip():
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def check_reference(exercise: Exercise, root: Path, config: Config, setup: RunnerSetup, *, timeout_s: float,
+                    scratch_dir: Path) -> tuple[bool, float, str]:  # fmt: skip
+    """The example solution copied into place and judged like a pass's result: (passed, seconds, why not)."""
+    started = time.perf_counter()
+    for name, text in exercise.reference_files().items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    passed, verdict = judge(exercise, root, config, setup, timeout_s=timeout_s, scratch_dir=scratch_dir)
+    return passed, time.perf_counter() - started, "" if passed else failure_line(verdict)
+
+
+def failure_line(verdict: TestRun) -> str:
+    """One line saying why a run failed: a timeout, the first error line of the output, else its last line."""
+    if verdict.timed_out:
+        return f"timed out after {verdict.timeout_s or 0:g} s"
+    lines = [line.strip() for line in verdict.output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "caused by")) or "Error:" in line]
+    chosen = errors[0] if errors else (lines[-1] if lines else f"exit status {verdict.exit_code}")
+    return chosen[:300]
 
 
 def _result(
@@ -161,6 +262,7 @@ def _result(
     solved = passed and result.status == "satisfied"
     return ExerciseResult(
         exercise=exercise.name,
+        language=exercise.track,
         strategy=strategy,
         passed=passed,
         status=status,
@@ -188,11 +290,12 @@ def run_strategy(
     on_start: Callable[[Exercise], None] = lambda exercise: None,
 ) -> list[ExerciseResult]:
     """Every exercise under one strategy, ``options.jobs`` at a time; results reported as they finish."""
+    setup = options.setup or prepare_runners((e.track, e.directory) for e in exercises)
     with bench_client(options, exercises) as (client, url):
 
         def one(exercise: Exercise) -> ExerciseResult:
             on_start(exercise)
-            result = run_exercise(exercise, strategy, options, client, url)
+            result = run_exercise(exercise, strategy, options, client, url, setup)
             on_result(result)
             return result
 

@@ -57,7 +57,8 @@ def apply_answer(
     if choices.test:
         chosen = project_tests(config, paths.root)
         tests = functools.partial(run_tests, command=chosen.command, timeout_s=config.tests.timeout_s,
-                                  scratch_dir=paths.scratch_dir, runner=chosen.adapter)  # fmt: skip
+                                  scratch_dir=paths.scratch_dir, runner=chosen.adapter,
+                                  pass_env=config.tests.pass_env)  # fmt: skip
     applied = apply_changes(
         paths,
         proposal.changes,

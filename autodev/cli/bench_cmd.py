@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +15,7 @@ from autodev.bench.records import ExerciseResult, RunInfo, SkippedExercise
 from autodev.bench.report import append_result, compare, summarize, write_report
 from autodev.bench.runner import STRATEGY_HELP, BenchOptions, check_strategy, machine_description, run_strategy
 from autodev.bench.scripted import parse_simulate
+from autodev.bench.tracks import BenchSetupError, RunnerSetup, prepare_runners
 from autodev.cli.options import GlobalOptions
 from autodev.config import Config, load_config
 from autodev.errors import UsageError, VcsError
@@ -51,9 +53,13 @@ def bench() -> None:
     "--strategy", "strategies", default="tiered", show_default=True, help=f"Comma-separated: {STRATEGY_HELP}."
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Results directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results and the per-language totals as JSON.")
 @click.pass_obj
-def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, **settings: Any) -> None:
-    """Run every exercise of EXERCISES_DIR through one `autodev run --once` pass per strategy, and report."""
+def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, as_json: bool, **settings: Any) -> None:
+    """Run every exercise of EXERCISES_DIR through one `autodev run --once` pass per strategy, and report.
+
+    Python (pytest), JavaScript (Jest + Babel, package.json) and Rust (cargo test) exercises; the JavaScript
+    runner is installed once into the user's cache and reused offline, `--oracle` checks every example solution."""
     bench_options = _options(options, settings)
     only = set(settings["only"].split(",")) if settings["only"] else None
     try:
@@ -65,17 +71,57 @@ def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, 
         click.echo(f"skipped {item.exercise}: {item.reason}", err=True)
     if not exercises:
         raise UsageError(f"no usable exercise in {exercises_dir}")
+    setup = _prepare(exercises, quiet=as_json)
+    bench_options = bench_options.model_copy(update={"setup": setup})
     out = out or Path("bench-results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.jsonl").unlink(missing_ok=True)
     configure_logging(log_file=out / "bench.jsonl", console_level="error")
-    run = _run_info(bench_options, exercises_dir, settings)
-    results = _run_all(exercises, bench_options, out, as_json=options.log_json)
+    run = _run_info(bench_options, exercises_dir, settings).model_copy(update={"setup": _setup_line(setup)})
+    results = _run_all(exercises, bench_options, out, as_json=options.log_json or as_json)
     summary = summarize(results, run, skipped, bench_options.strategies)
     written = write_report(out, summary, results)
+    if as_json:
+        data = {"summary": summary.model_dump(mode="json"), "results": [r.model_dump(mode="json") for r in results]}
+        click.echo(json.dumps({**data, "written": [str(path) for path in written]}, indent=2))
+        return
+    for result in results:
+        click.echo(_exercise_line(result))
     for line in _totals(summary.model_dump()):
         click.echo(line)
     click.echo(f"results: {', '.join(str(path) for path in written)}")
+
+
+def _prepare(exercises: list[Exercise], *, quiet: bool) -> RunnerSetup:
+    """The shared test runners (the JavaScript install, Cargo's target directory), made before the first exercise."""
+    if not quiet and any(exercise.track == "javascript" for exercise in exercises):
+        click.echo("JavaScript test runner: checking the shared install (npm runs only the first time)...", err=True)
+    try:
+        setup = prepare_runners((exercise.track, exercise.directory) for exercise in exercises)
+    except BenchSetupError as error:
+        raise UsageError(str(error)) from error
+    if not quiet and setup.js_runner is not None:
+        click.echo(f"JavaScript test runner: {_setup_line(setup)}", err=True)
+    return setup
+
+
+def _setup_line(setup: RunnerSetup) -> str:
+    parts = []
+    if setup.js_runner is not None:
+        how = f"installed in {setup.install_seconds:.1f} s" if setup.installed else "reused, offline"
+        parts.append(f"jest from {setup.js_runner} ({how})")
+    if setup.cargo_target is not None:
+        parts.append(f"CARGO_TARGET_DIR={setup.cargo_target}")
+    return "; ".join(parts)
+
+
+def _exercise_line(result: ExerciseResult) -> str:
+    verdict = "pass" if result.passed else f"FAIL ({result.status}{': ' + result.reason if result.reason else ''})"
+    line = f"{result.strategy} {result.language} {result.exercise}: {verdict}, {result.wall_seconds:.1f} s"
+    if result.reference_passed is not None:
+        line += "; example solution passes" if result.reference_passed else "; example solution FAILS"
+        line += f" ({result.reference_failure})" if result.reference_failure else ""
+    return line
 
 
 @bench.command("compare")
@@ -187,4 +233,12 @@ def _totals(summary: dict[str, Any]) -> list[str]:
             f"{item['strategy']}: solved {item['solved']}/{item['exercises']} ({item['solve_rate']:.0%}), {cost}, "
             f"{item['wall_seconds']:.0f} s, autodev's own share {item['own_share']:.1%}"
         )
+        for language, total in item["by_language"].items():
+            line = f"  {language}: {total['solved']}/{total['exercises']} passed, {total['wall_seconds']:.1f} s"
+            if total["reference_passed"] is not None:
+                line += (
+                    f"; example solutions {total['reference_passed']}/{total['exercises']} pass"
+                    f" ({total['reference_seconds']:.1f} s checking those the pass did not deliver)"
+                )
+            lines.append(line)
     return lines

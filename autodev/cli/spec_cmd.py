@@ -97,7 +97,8 @@ def _collected(root: Path, config: Config) -> Collected | None:
     if pytest_argv(command) is None:
         return None
     paths.ensure_state_dirs()
-    return project_collection(root, command, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s)
+    return project_collection(root, command, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s,
+                              pass_env=config.tests.pass_env)  # fmt: skip
 
 
 def _shown(requirement: Requirement) -> dict[str, object]:

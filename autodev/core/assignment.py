@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from autodev.synth.guard import MANIFEST_FILE_NAMES
 from autodev.vcs import GitRepo
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.copy import anchored_command
+from autodev.verify.environment import withheld
 from autodev.verify.runner import TestRun, TestRunner
 
 LabelledTestRun = Callable[[str, Path], TestRun]  # (label for the log, project root) -> the run
@@ -64,13 +66,16 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
     log = get_logger()
     chosen = project_tests(config, paths.root)
     in_copy = chosen.in_copy()
+    held_back = withheld(os.environ, config.tests.pass_env)
+    if held_back:  # a test that needs one of them fails for a reason the log should name
+        log.info("tests run without some of your variables ([tests] pass_env lets them through)", names=held_back)
 
     def run(label: str, root: Path) -> TestRun:
         report(TestsStarted(label=label))
         adapter = chosen.adapter if root == paths.root else in_copy  # a copy: the pass's, or a candidate's
         command = chosen.command if root == paths.root else anchored_command(chosen.command, paths.root)
         result = runner(root, command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
-                        runner=adapter)  # fmt: skip
+                        runner=adapter, pass_env=config.tests.pass_env)  # fmt: skip
         log.info(
             f"{label} tests",
             passed=len(result.passed_ids),

@@ -131,6 +131,7 @@ def _links(
         test_command,
         scratch_dir=paths.scratch_dir,
         timeout_s=config.tests.timeout_s,
+        pass_env=config.tests.pass_env,
     )
     get_logger().info("tests linked", links=links.by_requirement, unlinked=links.unlinked)
     return links

@@ -116,8 +116,11 @@ def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, 
     return collect(root, pytest_argv, scratch_dir=scratch_dir, timeout_s=timeout_s).tests
 
 
-def collect(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeout_s: float) -> Collected:
-    """:func:`collect_tests`, with the collection failures that are the project's (``spec check`` reports them)."""
+def collect(
+    root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeout_s: float, pass_env: Sequence[str] = ()
+) -> Collected:
+    """:func:`collect_tests`, with the collection failures that are the project's (``spec check`` reports them);
+    the collection sees the environment a test run sees (``[tests] pass_env`` included)."""
     log = get_logger()
     root = root.resolve()
     scratch = scratch_dir.resolve()
@@ -130,7 +133,8 @@ def collect(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeou
         out = work / "tests.json"
         env = {**os.environ, pytest_plugin.OUT_ENV: str(out)}
         options = ["--collect-only"]  # run_tests loads the plugin into every pytest it recognises
-        run = run_tests(root, argv, timeout_s=timeout_s, scratch_dir=work, env=env, extra_args=options)
+        run = run_tests(root, argv, timeout_s=timeout_s, scratch_dir=work, env=env, extra_args=options,
+                        pass_env=pass_env)  # fmt: skip
         report = _read_report(out)
     problems = project_problems(run, root)
     if report is not None:

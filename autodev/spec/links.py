@@ -104,14 +104,23 @@ def _by_target(
 
 
 def project_links(
-    root: Path, requirements: Sequence[Requirement], test_command: str, *, scratch_dir: Path, timeout_s: float
+    root: Path,
+    requirements: Sequence[Requirement],
+    test_command: str,
+    *,
+    scratch_dir: Path,
+    timeout_s: float,
+    pass_env: Sequence[str] = (),
 ) -> TestLinks:
     """Collect the project's tests the way its test command runs them, and link them to ``requirements``."""
-    collected = project_collection(root, test_command, scratch_dir=scratch_dir, timeout_s=timeout_s)
+    collected = project_collection(root, test_command, scratch_dir=scratch_dir, timeout_s=timeout_s,
+                                   pass_env=pass_env)  # fmt: skip
     return link_tests(requirements, collected.tests)
 
 
-def project_collection(root: Path, test_command: str, *, scratch_dir: Path, timeout_s: float) -> Collected:
+def project_collection(
+    root: Path, test_command: str, *, scratch_dir: Path, timeout_s: float, pass_env: Sequence[str] = ()
+) -> Collected:
     """The project's tests as its test command's pytest collects them, with what keeps it from collecting."""
     argv = collect_argv(test_command, root=root)
-    return collect(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s)
+    return collect(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s, pass_env=pass_env)

@@ -171,9 +171,10 @@ class Targets:
         path = _normalize_path(path)
         if path in self.paths:
             return path
-        if path.startswith("/"):  # "/temps.py", "/home/me/project/src/a.py": echoed from a traceback
+        if "/" in path:  # "/home/me/project/src/a.py" echoed from a traceback, "path/to/leap.js" from a template
             ends = sorted((t for t in self.paths if path.endswith("/" + t)), key=len)
-            return ends[-1] if ends else path
+            if ends and (path.startswith("/") or not ends[-1].endswith(".py")):
+                return ends[-1]  # Python's relative paths stay as written until the Python bench says otherwise
         matches = [t for t in self.paths if t.endswith("/" + path)]
         return matches[0] if len(matches) == 1 else path
 

@@ -108,6 +108,7 @@ class FunctionTestRunner:
         timeout_s: float,
         scratch_dir: Path,
         runner: RunnerName | RunnerAdapter = "auto",
+        pass_env: Sequence[str] = (),
     ) -> TestRun:
         argv = command if isinstance(command, str) else list(command)
         name = runner if isinstance(runner, str) else runner.name

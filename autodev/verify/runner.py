@@ -21,11 +21,11 @@ from typing import IO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.credentials import without_credentials
 from autodev.errors import TestRunError
 from autodev.verify.adapters.base import RunnerAdapter, RunPlace, is_load_failure
 from autodev.verify.adapters.choose import RunnerName, adapter_for
 from autodev.verify.adapters.pytest_runner import PYTEST_NO_TESTS_COLLECTED, is_pytest_command
+from autodev.verify.environment import environment_for_tests
 from autodev.verify.junit import TestOutcome
 from autodev.verify.leftovers import mark_environment, reap
 
@@ -113,9 +113,10 @@ class TestRun(BaseModel):
         return frozenset(test_id for test_id, outcome in self.outcomes.items() if outcome.outcome in kinds)
 
 
-def scrubbed_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The environment for model-written code: no credentials to leak, and no bytecode in the user's tree."""
-    scrubbed = without_credentials(env)
+def scrubbed_environment(env: Mapping[str, str], pass_env: Sequence[str] = ()) -> dict[str, str]:
+    """The environment for model-written code: the allowlist (verify/environment.py) and ``pass_env``, and no
+    bytecode in the user's tree."""
+    scrubbed = environment_for_tests(env, pass_env)
     scrubbed["PYTHONDONTWRITEBYTECODE"] = "1"
     return scrubbed
 
@@ -144,6 +145,7 @@ class TestRunner(Protocol):
         timeout_s: float,
         scratch_dir: Path,
         runner: RunnerName | RunnerAdapter = "auto",
+        pass_env: Sequence[str] = (),
     ) -> TestRun: ...
 
 
@@ -156,6 +158,7 @@ def run_tests(
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
     runner: RunnerName | RunnerAdapter = "auto",
+    pass_env: Sequence[str] = (),
 ) -> TestRun:
     """Run the test command in ``root`` and collect what happened; never leaves a process or a file behind.
 
@@ -173,7 +176,7 @@ def run_tests(
     scratch = scratch_dir.resolve()
     scratch.mkdir(parents=True, exist_ok=True)
     adapter = adapter_for(runner, base_argv, root) if isinstance(runner, str) else runner
-    child_env = scrubbed_environment(os.environ if env is None else env)
+    child_env = scrubbed_environment(os.environ if env is None else env, pass_env)
     token = mark_environment(child_env, root)
     try:
         return _run(root, base_argv, adapter, child_env, scratch, timeout_s, extra_args)
