@@ -175,6 +175,12 @@ def _command_paths(directory: Path, problems: list[CommandError]) -> Iterator[tu
             yield command_name(path.relative_to(directory)), path
 
 
+def command_file_paths(directory: Path) -> Iterator[Path]:
+    """Every ``*.md`` under ``directory`` the way :func:`find_commands` walks it (hidden entries and symlinked
+    directories skipped), for whoever watches the files for changes (the loop)."""
+    return (path for path in _walk(directory) if path.name.endswith(COMMAND_SUFFIX))
+
+
 def _walk(directory: Path) -> Iterator[Path]:
     """Every entry under ``directory``, depth first in sorted order, without following symlinked directories."""
     try:

@@ -24,10 +24,9 @@ from autodev.llm.client import ChatClient
 from autodev.llm.models import ResolvedModel
 from autodev.llm.price_list import close_model_name
 from autodev.logs import get_logger
-from autodev.memory import find_memory
 from autodev.project import ProjectPaths
 from autodev.route import Router, TierPlan
-from autodev.synth.memory_prompt import memory_budget, memory_section
+from autodev.synth.memory_prompt import memory_budget, memory_section, project_memory
 
 ASK_BUDGET_SCOPE = "ask"  # the budget's per-requirement cap applies to each question
 MAX_RESERVE_TOKENS = 1024  # room kept in the window for the answer, when the model sets no max_tokens
@@ -183,10 +182,8 @@ class AskSession:
 
     def _memory(self, tier: str, model: ResolvedModel) -> str:
         """The project memory for the conversation's files, read afresh (an edited AGENTS.md counts at once)."""
-        if not self.config.context.memory:
-            return ""
         in_project = self.paths.state_root is None  # elsewhere (a home directory) only its own AGENTS.md & co
-        memory = find_memory(self.paths.root, self.config.context.memory_files, nested=in_project)
+        memory = project_memory(self.paths.root, self.config.context, nested=in_project)
         for problem in memory.problems:
             _log.warning("memory", problem=problem)
         budget = memory_budget(self.config.context, tier, served_locally=model.served_locally)

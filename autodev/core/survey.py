@@ -12,12 +12,13 @@ from autodev.discovery import find_test_files
 from autodev.errors import WorkspaceWriteError
 from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild_from_git
 from autodev.logs import get_logger
-from autodev.memory import NO_MEMORY, Memory, find_memory
+from autodev.memory import NO_MEMORY, Memory
 from autodev.project import ProjectPaths
 from autodev.spec.links import project_links
 from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.order import order_requirements
 from autodev.spec.parser import load_specs
+from autodev.synth.memory_prompt import project_memory
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.collection import cannot_collect_reason, project_problems
 from autodev.verify.copy import copy_for
@@ -102,9 +103,7 @@ def _no_tests(languages: Sequence[str]) -> str:
 
 def _memory(root: Path, config: Config) -> Memory:
     """AGENTS.md and the like, read once a pass; a broken import is said and the rest still used."""
-    if not config.context.memory:
-        return NO_MEMORY
-    memory = find_memory(root, config.context.memory_files)
+    memory = project_memory(root, config.context)
     for problem in memory.problems:
         get_logger().warning("memory", problem=problem)
     return memory

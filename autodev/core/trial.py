@@ -77,7 +77,8 @@ class Trial:
             self.log.info("red in the copy; the user's tree untouched", reason=verdict.reason)
             report(RolledBack(requirement=work.requirement.id, files=(), reason=verdict.reason))
             return TrialOutcome("red", run, verdict)
-        edited = [rel for rel in sorted(changes) if _on_disk(work.root, [rel]) != {rel: started[rel]}]
+        now = _on_disk(work.root, changes)
+        edited = [rel for rel in sorted(changes) if now[rel] != started[rel]]
         if edited:
             return self._user_edited(edited, run, verdict)
         transaction = EditTransaction(work.root, work.paths.journal_file, requirement=work.requirement.id)
@@ -107,13 +108,6 @@ class Trial:
         self.log.info("not applied", reason=reason)
         report(RolledBack(requirement=self.assignment.requirement.id, files=(), reason=reason))
         return TrialOutcome("commit_failed", run, verdict, error=reason)
-
-    def _restore(self, transaction: EditTransaction, reason: str, *, interrupted: bool = False) -> None:
-        """The exact bytes back, told to the log and to whoever watches the pass."""
-        restored = transaction.rollback()
-        self.log.info("rolled back", reason=reason, restored=restored)
-        report(RolledBack(requirement=self.assignment.requirement.id, files=tuple(restored), reason=reason,
-                          interrupted=interrupted))  # fmt: skip
 
     def _commit(
         self, transaction: EditTransaction, files: list[str], run: TestRun, verdict: Verdict, author: str

@@ -9,13 +9,13 @@ file cannot; an AGENTS.md edit can only when a requirement is still unmet.
 
 from __future__ import annotations
 
-import os
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from autodev.commands import PROJECT_COMMAND_DIRS, command_directories
+from autodev.commands import PROJECT_COMMAND_DIRS, command_directories, command_file_paths
 from autodev.config import CONFIG_FILE_NAME, Config
 from autodev.config_layers import user_config_file
 from autodev.memory import NESTED_FILES, ROOT_FILES, Memory
@@ -93,12 +93,8 @@ def _signature(paths: Iterable[Path]) -> Signature:
 
 
 def _command_files(directories: Iterable[Path]) -> list[Path]:
-    """Every file under the command directories (few and small), up to :data:`MAX_COMMAND_FILES`."""
+    """Every command file (few and small), up to :data:`MAX_COMMAND_FILES`."""
     files: list[Path] = []
     for directory in directories:
-        for current, names, filenames in os.walk(directory):
-            names[:] = sorted(name for name in names if not name.startswith("."))
-            files.extend(Path(current) / name for name in sorted(filenames) if name.endswith(".md"))
-            if len(files) >= MAX_COMMAND_FILES:
-                return files[:MAX_COMMAND_FILES]
+        files.extend(itertools.islice(command_file_paths(directory), MAX_COMMAND_FILES - len(files)))
     return files

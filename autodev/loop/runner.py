@@ -29,9 +29,10 @@ from autodev.loop.daemon import LoopFiles
 from autodev.loop.pidlock import LoopLock
 from autodev.loop.reload import Source, SourceWatch, project_changes, triggers_pass
 from autodev.loop.status import LoopState, write_state
-from autodev.memory import NO_MEMORY, Memory, find_memory
+from autodev.memory import Memory
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
+from autodev.synth.memory_prompt import project_memory
 from autodev.watch.gate import hash_file
 from autodev.watch.watcher import ProjectWatcher
 
@@ -181,8 +182,7 @@ class LoopRunner:
         self.log.info("reloaded", sources=sorted(sources))
 
     def _find_memory(self) -> Memory:
-        context = self.config.context
-        return find_memory(self.paths.root, context.memory_files) if context.memory else NO_MEMORY
+        return project_memory(self.paths.root, self.config.context)
 
     def _reload_config(self, watcher: ProjectWatcher) -> None:
         """Take the edited configuration, or record why it is invalid in the state file.

@@ -8,11 +8,12 @@ of a requirement, and for every requirement when only the root's files apply.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from autodev.config import ContextConfig
-from autodev.memory import Memory, MemoryFile
+from autodev.memory import NO_MEMORY, Memory, MemoryFile, find_memory
 from autodev.tokens import CHARS_PER_TOKEN, estimate_tokens
 
 HEADING = "The project's own instructions follow (from its memory files); follow them where the tests allow."
@@ -43,6 +44,12 @@ class MemorySection(BaseModel):
             f"project memory over its budget of {self.budget:,} tokens ({'; '.join(parts)}); "
             "raise [context] memory_tokens for the tier to send more"
         )
+
+
+def project_memory(root: Path, context: ContextConfig, *, nested: bool = True) -> Memory:
+    """The memory files prompts may use: those found under ``root`` and ``[context] memory_files``; none when
+    ``[context] memory`` is off (then nothing is even read)."""
+    return find_memory(root, context.memory_files, nested=nested) if context.memory else NO_MEMORY
 
 
 def memory_budget(context: ContextConfig, tier: str, *, served_locally: bool) -> int:
