@@ -248,8 +248,35 @@ class TestApplyWithTests:
         )
         assert _committed_files(repo) == ["x.py"]
 
-    def test_an_exception_during_the_test_run_rolls_back_and_is_raised(self, repo: Path) -> None:
-        """A Ctrl-C (or a crash) while the tests run after applying: the files come back, then it propagates."""
+    def test_the_tests_run_in_a_copy_so_the_code_under_test_cannot_touch_the_users_files(
+        self, repo: Path, tmp_path: Path
+    ) -> None:
+        """A change whose module deletes README.md and an untracked note at import: both stay, and the change,
+        green, is committed."""
+        paths = _project(repo)
+        write_files(repo, {"README.md": "# mine\n", "notes/draft.txt": "untracked\n"})
+        hostile = {"x.py": "import os\nfor f in ('README.md', 'notes/draft.txt'):\n    if os.path.exists(f):\n"
+                           "        os.remove(f)\n\n\ndef double(n):\n    return n + n\n"}  # fmt: skip
+        applied = apply_changes(paths, hostile, message="m", trailers=TRAILERS, commit=True, tests=_tests(tmp_path))
+        assert applied.kept and applied.tests_after == "1 passed"
+        assert (repo / "README.md").read_text(encoding="utf-8") == "# mine\n"
+        assert (repo / "notes" / "draft.txt").read_text(encoding="utf-8") == "untracked\n"
+
+    def test_a_file_saved_while_the_tests_run_is_kept_and_nothing_is_written(self, repo: Path) -> None:
+        """The user's save during the run wins: the change is not applied over it."""
+        paths = _project(repo)
+
+        def tests(root: Path) -> TestRun:
+            assert root != repo  # the copy, never the user's tree
+            (repo / "a.py").write_text("A = 'saved by the user'\n", encoding="utf-8")
+            return run_tests(root, [sys.executable, "-c", "pass"], timeout_s=60, scratch_dir=root.parent / "s")
+
+        applied = apply_changes(paths, {"a.py": "A = 2\n"}, message="m", trailers=TRAILERS, commit=True, tests=tests)
+        assert not applied.kept and "a.py changed while the tests ran" in applied.reason
+        assert (repo / "a.py").read_text(encoding="utf-8") == "A = 'saved by the user'\n"
+
+    def test_an_exception_during_the_test_run_leaves_every_file_and_is_raised(self, repo: Path) -> None:
+        """A Ctrl-C (or a crash) while the tests run: nothing was written, no journal is left, then it propagates."""
         paths = _project(repo)
         files = snapshot(repo)
         calls: list[Path] = []

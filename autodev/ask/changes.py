@@ -2,7 +2,9 @@
 
 The engine's parts do the work (``synth/`` reads and confines, the journal makes writes undoable, git commits
 exactly the files): `ask --apply` differs from a pass only in that the user asked, so any file of the project may
-change (tests and config too), and the user's uncommitted work is refused unless they say ``--force``.
+change (tests and config too), and the user's uncommitted work is refused unless they say ``--force``. With
+tests, both runs happen in the project's disposable copy (the code is a model's even when the user asked for it),
+and the user's tree is written only when the tests did not get worse.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from autodev.vcs import GitRepo
 from autodev.vcs.git import run_git
 from autodev.vcs.landed import keep_landed_commit
 from autodev.verify.compare import counts, got_worse
+from autodev.verify.copy import copy_for
 from autodev.verify.runner import TestRun
 
 TestCommand = Callable[[Path], TestRun]
@@ -248,16 +251,31 @@ def _write(paths: ProjectPaths, changes: Mapping[str, str]) -> EditTransaction:
     return transaction
 
 
-def _tested(
-    transaction: EditTransaction, root: Path, tests: TestCommand, before: TestRun
-) -> tuple[TestRun, str | None]:
-    """The run after applying and what got worse; any exception (Ctrl-C too) rolls back and is re-raised."""
+def _tested_in_copy(paths: ProjectPaths, changes: Mapping[str, str], tests: TestCommand) -> tuple[TestRun, TestRun]:
+    """The tests before and after the change, both in the project's disposable copy (autodev.verify.copy): the
+    code under test is the model's even when the user asked for it, so it never runs in the user's tree."""
+    copy = copy_for(paths.root, paths.trial_copy_dir)
     try:
-        after = tests(root)
-    except BaseException:
-        transaction.rollback()
-        raise
-    return after, got_worse(before, after)
+        copy.sync()
+        before = tests(copy.root)
+        copy.sync()
+        copy.write(changes)
+    except (OSError, ValueError) as exc:
+        raise WorkspaceWriteError(
+            f"could not prepare the copy of the project in {copy.root} to test the changes: {exc}; "
+            "your files are untouched"
+        ) from exc
+    return before, tests(copy.root)
+
+
+def _on_disk(root: Path, rels: Sequence[str]) -> dict[str, bytes | None]:
+    found: dict[str, bytes | None] = {}
+    for rel in rels:
+        try:
+            found[rel] = (root / rel).read_bytes()
+        except OSError:
+            found[rel] = None
+    return found
 
 
 def apply_changes(
@@ -290,39 +308,28 @@ def _apply_locked(
     run_hooks: bool,
 ) -> Applied:
     recover_first(paths)
-    root = paths.root
     files = tuple(changes)
-    before = tests(root) if tests is not None else None
+    tests_before = tests_after = None
+    if tests is not None:
+        started = _on_disk(paths.root, files)
+        before, after = _tested_in_copy(paths, changes, tests)
+        tests_before, tests_after = counts(before), counts(after)
+        worse = got_worse(before, after)
+        edited = [rel for rel, data in _on_disk(paths.root, files).items() if data != started[rel]]
+        if worse is not None or edited:
+            reason = f"{worse}; every file is as it was" if worse is not None else _edited_meanwhile(edited)
+            return Applied(files=files, kept=False, commit=None, reason=reason,
+                           tests_before=tests_before, tests_after=tests_after)  # fmt: skip
     transaction = _write(paths, changes)
-    tests_before = counts(before) if before is not None else None
-    tests_after: str | None = None
-    if tests is not None and before is not None:
-        after, worse = _tested(transaction, root, tests, before)
-        tests_after = counts(after)
-        if worse is not None:
-            return Applied(
-                files=files,
-                kept=False,
-                commit=None,
-                reason=_rolled_back(transaction, worse),
-                tests_before=tests_before,
-                tests_after=tests_after,
-            )
     sha, reason = _keep(paths, transaction, files, message, trailers, commit=commit, run_hooks=run_hooks)
     return Applied(
         files=files, kept=True, commit=sha, reason=reason, tests_before=tests_before, tests_after=tests_after
     )
 
 
-def _rolled_back(transaction: EditTransaction, worse: str) -> str:
-    """Why the change was not kept, and whether every file is back (the tests may have written one meanwhile)."""
-    transaction.rollback()
-    if transaction.conflicts:
-        return (
-            f"{worse}; {', '.join(transaction.conflicts)} changed while the tests ran and were left as they are "
-            f"(the originals are in {transaction.preserved_journal})"
-        )
-    return f"{worse}; every file is as it was"
+def _edited_meanwhile(edited: Sequence[str]) -> str:
+    """Someone saved a file the change writes while its tests ran: their bytes win, and nothing is written."""
+    return f"{', '.join(edited)} changed while the tests ran (not by autodev); kept as saved, nothing written"
 
 
 def _keep(
