@@ -650,11 +650,35 @@ class TestParseReply:
             return
         if content.strip().split("\n")[0].strip().strip("`*") in ("src/module.py", "module.py"):
             return
+        if not content.strip() or not any(ch.isspace() for ch in content.strip()):
+            return  # no code, or one word: a name, not a file (TestABlockHoldingOnlyAName)
         first_text = next((line.strip() for line in lines if line.strip()), "")
         if first_text.startswith(("$ ", ">>> ", "% ", "> ")) or first_text in ("$", ">>>", "%", ">"):
             return  # a block that opens like a shell or interpreter session is a transcript, by design
         reply = f"Here is the file.\n\nsrc/module.py\n{F}python\n{content}{F}\n\nDone."
         assert parse_reply(reply, ["src/module.py"]) == [whole("src/module.py", content)]
+
+
+class TestABlockHoldingOnlyAName:
+    """A fenced block holding only the target's name is no file: writing the word as the module is an ImportError."""
+
+    @pytest.mark.parametrize(
+        "reply",
+        [
+            "```python\nfizz.py\n```\n",
+            "fizz.py\n```python\nfizz.py\n```\n",
+            "```\nfizz\n```\n",
+            "Here it is:\n```python\n`lib/fizz.py`\n```\n",
+            "fizz.py\n```python\n\n```\n",
+        ],
+    )
+    def test_is_refused_with_a_reason_the_model_can_act_on(self, reply: str) -> None:
+        with pytest.raises(EditRejectedError, match=r"not the file's code\. Put the path alone"):
+            parse_reply(reply, ["fizz.py"])
+
+    def test_a_one_line_module_and_an_empty_init_file_are_still_files(self) -> None:
+        assert parse_reply("fizz.py\n```python\nX = 1\n```\n", ["fizz.py"])[0].content == "X = 1\n"
+        assert parse_reply("pkg/__init__.py\n```python\n```\n", ["pkg/__init__.py"])[0].content == ""
 
 
 @pytest.mark.req("LANG-2")

@@ -75,7 +75,7 @@ _INFO_KEYS = frozenset({"title", "filename", "file", "path", "name"})
 _COMMENT_PATH = re.compile(r"^\s*(?:#|//|--|/\*)\s*(?:file(?:name)?\s*:\s*)?(?P<path>\S+?)\s*(?:\*/)?\s*$", re.I)
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_path(text: str) -> bool:
     """A single token that is a file path: a slash, or a last component with a (lettered) extension.
 
     Why so strict: the line above a code block is usually prose ("Here is the code:", "Output:", "v1.2"),
@@ -124,7 +124,7 @@ def _path_from_line(line: str) -> str | None:
         if unwrapped == text:
             break
         text = unwrapped
-    return text if _looks_like_path(text) else None
+    return text if looks_like_path(text) else None
 
 
 def _path_from_info(info: str) -> str | None:
@@ -139,7 +139,7 @@ def _path_from_info(info: str) -> str | None:
         elif ":" in token and not _DRIVE.match(token):
             token = token.rsplit(":", 1)[1]
         token = token.strip("\"'`")
-        if token and not token.startswith(".") and _looks_like_path(token):
+        if token and not token.startswith(".") and looks_like_path(token):
             return token
     return None
 
@@ -434,7 +434,7 @@ class _Scanner:
         if first is None:
             return lines, None
         named = lines[first].strip().strip("`*")
-        if not _looks_like_path(named):
+        if not looks_like_path(named):
             return lines, None
         path = self.targets.canonical(named)
         if path in self.targets.paths or path == self._canonical(fence_label):
@@ -445,7 +445,7 @@ class _Scanner:
         """A target named by the block's first line as a comment (``# temps.py``), as models often do."""
         first = next((line for line in lines if line.strip()), "")
         found = _COMMENT_PATH.match(first)
-        if found is None or not _looks_like_path(found["path"]):
+        if found is None or not looks_like_path(found["path"]):
             return None
         path = self.targets.canonical(found["path"])
         return path if path in self.targets.paths else None

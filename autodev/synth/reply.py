@@ -39,9 +39,18 @@ import ast
 import re
 import warnings
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 
 from autodev.errors import EditRejectedError, NoEditError
-from autodev.synth.blocks import BLOCK_HINT, REPLACE_END, CodeBlock, ReplaceBlock, Targets, scan_blocks
+from autodev.synth.blocks import (
+    BLOCK_HINT,
+    REPLACE_END,
+    CodeBlock,
+    ReplaceBlock,
+    Targets,
+    looks_like_path,
+    scan_blocks,
+)
 from autodev.synth.edit import MAX_FILE_CHARS, FileEdit
 
 MAX_REPLY_CHARS = 200_000
@@ -71,6 +80,8 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _PYTHON_INFO = frozenset({"", "python", "py", "python3", "py3"})
+_SOURCE_SUFFIXES = frozenset({".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".rs", ".go", ".java", ".rb"})
+"""Files that are code: an empty block for one is no file (an empty ``__init__.py`` is)."""
 
 
 # ------------------------------------------------------------------------------------------------ parse_reply
@@ -121,8 +132,28 @@ def _check_whole_content(path: str, content: str, line: int) -> None:
             )
 
 
+def _check_not_only_a_name(path: str, content: str, line: int) -> None:
+    """Reject a block that holds no code, only a name: small models answer "the path on one line, then the file"
+    with a block holding just ``fizz.py`` (or ``fizz``), and writing that word as the module is an ImportError the
+    repair then repeats. An empty block is no file either, except an ``__init__.py`` (or a non-source file)."""
+    text = content.strip()
+    name = PurePosixPath(path).name
+    if not text and (name == "__init__.py" or PurePosixPath(path).suffix not in _SOURCE_SUFFIXES):
+        return
+    single_word = bool(text) and "\n" not in text and not any(ch.isspace() for ch in text)
+    if text and not (single_word and (text.strip("`'\"") in {path, name, PurePosixPath(path).stem}
+                                      or looks_like_path(text.strip("`'\"")))):  # fmt: skip
+        return
+    held = f"only {text[:60]!r}" if text else "no code (at most its path)"
+    raise EditRejectedError(
+        f"Your code block for {path} (line {line}) holds {held}, not the file's code. Put the path alone on the "
+        "line before the block, and the complete contents of the file inside it."
+    )
+
+
 def _whole_edit(path: str, block: CodeBlock) -> FileEdit:
     content = block.text
+    _check_not_only_a_name(path, content, block.line)
     _check_whole_content(path, content, block.line)
     return FileEdit(path=path, kind="whole", content=content)
 
