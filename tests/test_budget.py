@@ -54,7 +54,7 @@ def no_litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse() -> None:
         raise AssertionError("LiteLLM was loaded to price a call")
 
-    monkeypatch.setattr("autodev.route.budget.load_litellm", refuse)
+    monkeypatch.setattr("autodev.llm.client.load_litellm", refuse)
     yield
 
 
@@ -120,8 +120,8 @@ class TestPriceList:
             loads.append(1)
             return SimpleNamespace(model_cost=cost_map)
 
-        monkeypatch.setattr("autodev.route.budget.load_litellm", fake_load)
-        monkeypatch.setattr("autodev.route.budget._cost_map_cache", {})
+        monkeypatch.setattr("autodev.llm.client.load_litellm", fake_load)
+        monkeypatch.setattr("autodev.llm.limits._cost_map_cache", {})
         return loads
 
     def test_unpriced_model_is_found_by_full_name_or_without_its_provider_prefix(self, listed: list[int]) -> None:
