@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import HOPELESS, REPO_ROOT, RIGHT, autodev, git, run_json, setup_example
+from helpers import HOPELESS, REPO_ROOT, RIGHT, autodev, fresh_python, git, run_json, setup_example
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from autodev.config import BudgetConfig, LLMConfig, load_config
 from autodev.errors import BudgetExceededError
-from autodev.llm.client import Completion, LiteLLMClient, Message
+from autodev.llm.client import Completion, LiteLLMClient, Message, load_litellm
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.project import ProjectPaths
-from autodev.route.budget import Budget
+from autodev.route.budget import Budget, estimate_prompt_tokens, prompt_tokens
 from autodev.route.router import Router
 from autodev.route.spend_file import SpendFile
 from autodev.testing import RecordedRequest, ScriptedReply, ScriptedServer
@@ -39,7 +39,7 @@ QUESTION: list[Message] = [{"role": "user", "content": "write it"}]
 def project_config(server_url: str, *, model_extra: str, budget: str, llm_extra: str = "") -> str:
     """One tier of one priced model at ``server_url``, no response cache (identical prompts must be real calls)."""
     return (
-        f'[project]\ntest_command = {json.dumps(f"{sys.executable} -m pytest")}\n'
+        f"[project]\ntest_command = {json.dumps(f'{sys.executable} -m pytest')}\n"
         "[synthesis]\nmax_attempts = 3\n"
         f"[llm]\ncache_responses = false\nretry_backoff_s = 0.01\n{llm_extra}"
         '[llm.tiers]\ntier1 = ["scripted"]\n'
@@ -177,11 +177,9 @@ class TestAcrossProcesses:
             config = project_config(server.url, model_extra=priced, budget="per_day_usd = 0.39")
             (root / "autodev.toml").write_text(config, encoding="utf-8")
             env = {"PYTHONPATH": str(REPO_ROOT), "AUTODEV_NO_NETWORK": "1", "PATH": "/usr/bin:/bin"}
-            workers = [
-                subprocess.Popen([sys.executable, "-c", _ROUTER_PROCESS, str(root), str(ready), name], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-                for name in ("a", "b")
-            ]
+            command = [sys.executable, "-c", _ROUTER_PROCESS, str(root), str(ready)]
+            pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+            workers = [subprocess.Popen([*command, name], env=env, **pipes) for name in ("a", "b")]
             outputs = [worker.communicate(timeout=180) for worker in workers]
             requests = server.requests
         assert [worker.returncode for worker in workers] == [0, 0], outputs
@@ -212,6 +210,35 @@ class TestMaxTokens:
         server.push("a")
         LiteLLMClient(retries=0).complete(local.model_copy(update={"api_base": server.url}), QUESTION)
         assert server.requests[0].body.get("max_tokens") == 300
+
+
+INDENTED_CODE: list[Message] = [{"role": "user", "content": "def f(x):\n    return x + 1\n" * 20}]
+
+
+class TestPromptTokens:
+    def test_an_openai_model_is_counted_with_its_tokenizer_once_litellm_is_loaded(self) -> None:
+        """Indented code is more tokens than 3 characters a token: the tokenizer's count is used where it is known;
+        a model whose tokenizer LiteLLM would have to guess or download keeps the estimate."""
+        litellm = load_litellm()
+        gpt = ResolvedModel(name="g", litellm_model="openai/gpt-4o-mini")
+        counted = litellm.token_counter(model="gpt-4o-mini", messages=INDENTED_CODE)
+        assert counted != estimate_prompt_tokens(INDENTED_CODE)
+        assert prompt_tokens(gpt, INDENTED_CODE) == counted
+        unknown = ResolvedModel(name="s", litellm_model="openai/scripted")
+        assert prompt_tokens(unknown, INDENTED_CODE) == estimate_prompt_tokens(INDENTED_CODE)
+
+    def test_without_litellm_loaded_the_estimate_is_used_and_litellm_stays_unloaded(self) -> None:
+        """A cap check never pays seconds for LiteLLM's import just to count a prompt."""
+        code = (
+            "import sys\nfrom autodev.llm.models import ResolvedModel\n"
+            "from autodev.route.budget import estimate_prompt_tokens, prompt_tokens\n"
+            "m = [{'role': 'user', 'content': 'def f(x):\\n    return x\\n' * 20}]\n"
+            "gpt = ResolvedModel(name='g', litellm_model='gpt-4o-mini')\n"
+            "print(prompt_tokens(gpt, m) == estimate_prompt_tokens(m), 'litellm' in sys.modules)\n"
+        )
+        result = fresh_python(code)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["True", "False"]
 
 
 class TestServerIgnoringMaxTokens:
@@ -251,9 +278,9 @@ class TestPaidCandidates:
     def test_candidates_paid_for_before_the_cap_stopped_the_round_are_tested_and_reported(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Three samples a round, each up to $1.00 (100 tokens at $0.01) and each $0.60: under a $2.30 day cap with $0.30
-        spent earlier today the third is refused. The two paid ones are tested (the second is right and committed), and --json and metrics
-        report $1.20, what spend.json gained."""
+        """Three samples a round, each up to $1.00 (100 tokens at $0.01) and each $0.60: under a $2.30 day cap
+        with $0.30 spent earlier today the third is refused. The two paid ones are tested (the second is right
+        and committed), and --json and metrics report $1.20, what spend.json gained."""
         priced = "input_cost_per_token = 0.0\noutput_cost_per_token = 0.01\nmax_tokens = 100\n"
         config = project_config(server.url, model_extra=priced, budget="per_day_usd = 2.3",
                                 llm_extra="[llm.samples]\ntier1 = 3\n")  # fmt: skip
