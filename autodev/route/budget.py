@@ -186,7 +186,8 @@ class Budget:
             cap = self.config.per_day_usd
             if cap is not None:
                 committed = max(self._refresh_day() + self._day_reserved, self._on_file_committed())
-                self._refuse_if_over("day", cap, committed, estimate, model)
+                if committed + estimate > cap:
+                    raise self._refusal("day", cap, committed, estimate, model)
 
     def reserve(self, model: ResolvedModel, messages: Sequence[Message]) -> Ticket | None:
         """Hold the call's worst case against every cap, or raise BudgetExceededError; None when no cap is set
@@ -253,8 +254,8 @@ class Budget:
             ("run", self.config.per_run_usd, self._run_spent + self._run_reserved),
         )
         for scope, cap, committed in scopes:
-            if cap is not None:
-                self._refuse_if_over(scope, cap, committed, estimate, model)
+            if cap is not None and committed + estimate > cap:
+                raise self._refusal(scope, cap, committed, estimate, model)
 
     def _reserve_day(self, model: ResolvedModel, estimate: float) -> str | None:
         """The day's reservation in spend.json, checked there against every process's spending and reservations."""
@@ -266,13 +267,13 @@ class Budget:
             self._day, estimate, cap=cap, floor_usd=floor, ttl_s=model.timeout_s + RESERVATION_GRACE_S
         )
         if reserved.id is None:
-            self._refuse_if_over("day", cap, reserved.committed_usd, estimate, model)
-            raise AssertionError("a refused reservation is over the cap")  # pragma: no cover - refused above
+            raise self._refusal("day", cap, reserved.committed_usd, estimate, model)
         return reserved.id
 
-    def _refuse_if_over(self, scope: str, cap: float, committed: float, estimate: float, model: ResolvedModel) -> None:
-        if committed + estimate <= cap:
-            return
+    def _refusal(
+        self, scope: str, cap: float, committed: float, estimate: float, model: ResolvedModel
+    ) -> BudgetExceededError:
+        """The refusal to raise, logged with the amounts (spent here counts what calls in flight reserved)."""
         self._log.warning(
             "budget_cap_reached",
             scope=scope,
@@ -282,7 +283,7 @@ class Budget:
             model=model.name,
             requirement=self.requirement_id,
         )
-        raise BudgetExceededError(scope, cap, committed, estimate)
+        return BudgetExceededError(scope, cap, committed, estimate)
 
     def _overshoot(self, model: ResolvedModel, completion: Completion, ticket: Ticket, cost: float) -> None:
         """Say that a call cost more than its reservation; the cap may be exceeded by this call, not by another."""
