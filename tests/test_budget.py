@@ -1,6 +1,9 @@
-"""Spending caps: checked before every call on the call's worst case, so a cap is never exceeded.
+"""Spending caps: checked before every call on the call's worst case, so a cap is never exceeded while the server
+keeps to the max_tokens it is sent; one that answers longer can take the total past a cap by that one call, and the
+next call is refused.
 
 Prices come from configured per-token prices or a fake price function: LiteLLM's price list is never loaded here.
+Across processes and over HTTP: tests/test_budget_holds.py.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def no_litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse() -> None:
         raise AssertionError("LiteLLM was loaded to price a call")
 
-    monkeypatch.setattr("autodev.route.budget.load_litellm", refuse)
+    monkeypatch.setattr("autodev.llm.client.load_litellm", refuse)
     yield
 
 
@@ -120,8 +123,8 @@ class TestPriceList:
             loads.append(1)
             return SimpleNamespace(model_cost=cost_map)
 
-        monkeypatch.setattr("autodev.route.budget.load_litellm", fake_load)
-        monkeypatch.setattr("autodev.route.budget._cost_map_cache", {})
+        monkeypatch.setattr("autodev.llm.client.load_litellm", fake_load)
+        monkeypatch.setattr("autodev.llm.limits._cost_map_cache", {})
         return loads
 
     def test_unpriced_model_is_found_by_full_name_or_without_its_provider_prefix(self, listed: list[int]) -> None:
@@ -219,6 +222,31 @@ class TestObserver:
         budget.after_call(model(), completion(0.5, cached=True), None)
         budget.after_call(model(), None, ModelError("m", "timed out", "slow", retryable=True))
         assert budget.spent_run_usd == pytest.approx(0.02)
+
+    def test_a_call_costing_more_than_its_worst_case_overshoots_the_cap_by_that_call_only(
+        self, tmp_path: Path
+    ) -> None:
+        """Each call reserves 0.034 but costs 0.1 (a server ignoring max_tokens): under a 0.15 run cap the second
+        call is allowed (0.1 + 0.034 <= 0.15), takes the total to 0.2, and the third is refused. The total stays
+        within the cap plus one call's real cost."""
+        budget = Budget(BudgetConfig(per_run_usd=0.15), tmp_path / "spend.json")
+        made = 0
+        with pytest.raises(BudgetExceededError):
+            for _ in range(10):
+                budget.before_call(model(), PROMPT)
+                budget.after_call(model(), completion(0.1), None)
+                made += 1
+        assert made == 2
+        assert budget.spent_run_usd == pytest.approx(0.2)
+        assert budget.spent_run_usd <= 0.15 + 0.1
+
+    def test_a_failed_call_frees_its_reservation(self, tmp_path: Path) -> None:
+        """A reservation held by a call that failed would shrink the cap for nothing: it is released."""
+        budget = Budget(BudgetConfig(per_run_usd=0.05), tmp_path / "spend.json")
+        for _ in range(3):
+            budget.before_call(model(), PROMPT)  # 0.034 of 0.05: a second reservation would not fit
+            budget.after_call(model(), None, ModelError("m", "server error", "500", retryable=True))
+        assert budget.spent_run_usd == 0.0
 
     def test_before_call_refuses_like_check(self, tmp_path: Path) -> None:
         """The dispatcher's hook is the cap check."""

@@ -35,7 +35,7 @@ def no_litellm(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse() -> None:
         raise AssertionError("LiteLLM was loaded to price the report")
 
-    monkeypatch.setattr("autodev.route.budget.load_litellm", refuse)
+    monkeypatch.setattr("autodev.llm.client.load_litellm", refuse)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from autodev.errors import ModelError
+from autodev.llm.limits import completion_bound
 from autodev.llm.models import ResolvedModel, is_loopback
 from autodev.llm.retry import call_with_retries
 from autodev.llm.stream import read_stream, unstreamed_reply
@@ -99,6 +100,12 @@ def load_litellm() -> ModuleType:
             litellm.suppress_debug_info = True
             litellm.telemetry = False
             _litellm_module = litellm
+        return _litellm_module
+
+
+def loaded_litellm() -> ModuleType | None:
+    """LiteLLM if a call has imported it already, else None: a cheap check must not pay for the import."""
+    with _litellm_lock:
         return _litellm_module
 
 
@@ -346,6 +353,8 @@ class _StreamResponse:
 
 
 def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any]:
+    """The request LiteLLM sends; ``max_tokens`` always, the bound the budget priced (a cap must not rest on a
+    server's default answer length)."""
     request: dict[str, Any] = {
         "model": model.litellm_model,
         "messages": list(messages),
@@ -357,8 +366,7 @@ def _request(model: ResolvedModel, messages: Sequence[Message]) -> dict[str, Any
         request["api_base"] = model.api_base
     if model.api_key is not None:
         request["api_key"] = model.api_key.get_secret_value()
-    if model.max_tokens is not None:
-        request["max_tokens"] = model.max_tokens
+    request["max_tokens"] = completion_bound(model)
     if model.seed is not None:
         request["seed"] = model.seed
     request["stream"] = True  # progress while the model works; the usage comes in the last chunk

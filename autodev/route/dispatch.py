@@ -62,7 +62,8 @@ class CallObserver(Protocol):
         """Before every real request, retries included, never for a cache hit; may raise BudgetExceededError."""
 
     def after_call(self, model: ResolvedModel, completion: Completion | None, error: ModelError | None) -> None:
-        """After every real request (its completion or its error) and every cache hit (``completion.cached``)."""
+        """After every real request (its completion, its error, or neither when it was interrupted) and every cache
+        hit (``completion.cached``)."""
 
 
 class TierDispatcher:
@@ -156,13 +157,18 @@ class TierDispatcher:
             self.cache.forget(completion.cache_key)
 
     def _request(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
-        """One real request, seen by the observer before (it may refuse: budget) and after when it fails."""
+        """One real request, seen by the observer before (it may refuse, or reserve: budget) and after when it fails;
+        an interrupted one (Ctrl-C, a bug) is reported with neither answer nor error, so that what was reserved for
+        it is freed."""
         if self.observer is not None:
             self.observer.before_call(model, messages)
         try:
             return self.transport.complete(model, messages)
         except ModelError as error:
             self._after(model, None, error)
+            raise
+        except BaseException:
+            self._after(model, None, None)
             raise
 
     def _after(self, model: ResolvedModel, completion: Completion | None, error: ModelError | None) -> None:

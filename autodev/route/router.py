@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 
 from autodev.config import Config
-from autodev.errors import ModelError, UsageError
+from autodev.errors import BudgetExceededError, ModelError, UsageError
 from autodev.llm.cache import ResponseCache
 from autodev.llm.client import ChatClient, Completion, Message, provider_known
 from autodev.llm.models import ResolvedModel, resolve_model
@@ -166,7 +166,8 @@ class TierCaller:
     def ask_samples(
         self, tier: TierPlan, messages: Sequence[Message], count: int
     ) -> list[tuple[ResolvedModel, Completion]]:
-        """Up to ``count`` answers at the sampling temperature, one seed each; fewer when a later call fails."""
+        """Up to ``count`` answers at the sampling temperature, one seed each; fewer when a later call fails or the
+        budget refuses it: the answers already paid for are returned to be tested, never dropped."""
         self._watch.tier = tier.name
         temperature = self._config.llm.sample_temperature
         models = [self._resolve(name) for name in tier.models]
@@ -175,9 +176,11 @@ class TierCaller:
             sampled = [m.model_copy(update={"temperature": temperature, "seed": (m.seed or 0) + index}) for m in models]
             try:
                 answers.append(self._dispatcher.complete(sampled, messages))
-            except ModelError:
+            except (ModelError, BudgetExceededError) as error:
                 if not answers:
                     raise
+                log = get_logger()
+                log.info("fewer samples", tier=tier.name, asked=count, answered=len(answers), reason=str(error))
                 break
         return answers
 

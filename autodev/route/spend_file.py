@@ -1,7 +1,11 @@
-"""The day totals of ``.autodev/spend.json``: what every process spent on each local calendar day.
+"""The day totals of ``.autodev/spend.json``: what every process spent on each local calendar day, and what the
+calls in flight may still cost.
 
-The daily cap holds across runs and processes only if each charge is merged into what is on file, so the file is
-re-read before every write. It is never fatal: a corrupt file is moved aside (kept for the user) and counts as
+The daily cap holds across runs and processes only if the check and the spend are one step: a process reserves a
+call's worst case (:meth:`SpendFile.reserve`) under the file's lock, against what is spent and what the other
+processes' calls in flight have reserved, and replaces the reservation with the real cost when the answer is in
+(:meth:`SpendFile.settle`). A reservation whose process is gone (killed mid-call) or whose time is up is ignored and
+dropped at the next write. The file is never fatal: a corrupt file is moved aside (kept for the user) and counts as
 empty, and a failed write is logged while the caller keeps counting in memory.
 """
 
@@ -12,10 +16,14 @@ import fcntl
 import json
 import math
 import os
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autodev.fileio import atomic_write
 from autodev.logs import get_logger
@@ -25,16 +33,67 @@ SPEND_DAYS_KEPT: Final = 31
 _O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 
 
-class SpendFile:
-    """The per-day totals on file at ``path``; each charge is one locked read-modify-write across processes."""
+class Reservation(BaseModel):
+    """One call in flight: its worst case, on the day it was reserved, held by ``pid`` until ``expires``."""
 
-    def __init__(self, path: Path) -> None:
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: str
+    usd: float = Field(ge=0, allow_inf_nan=False)
+    pid: int
+    expires: float  # seconds since the epoch
+
+
+class Reserved(BaseModel):
+    """What :meth:`SpendFile.reserve` found: the reservation's id (None when refused) and the day's committed total
+    before it (spent plus the live reservations)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None
+    committed_usd: float
+
+
+class _State(BaseModel):
+    """The file's content as read: per-day totals and the reservations, keyed by id."""
+
+    days: dict[str, float] = Field(default_factory=dict)
+    reservations: dict[str, Reservation] = Field(default_factory=dict)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (it may be another user's: still alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class SpendFile:
+    """The per-day totals on file at ``path``; each change is one locked read-modify-write across processes."""
+
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, alive: Callable[[int], bool] = pid_alive
+    ) -> None:
         self.path = path
+        self._clock = clock
+        self._alive = alive
         self._log = get_logger(component="budget")
 
     def total(self, day: date) -> float:
         """What is on file for ``day``."""
-        return self._read().get(day.isoformat(), 0.0)
+        return self._read().days.get(day.isoformat(), 0.0)
+
+    def reserved(self, day: date) -> float:
+        """What the live reservations of ``day`` hold (this process's included)."""
+        return sum(r.usd for r in self._live(self._read()).values() if r.day == day.isoformat())
 
     def add(self, day: date, cost_usd: float) -> float:
         """Add ``cost_usd`` to ``day`` (merged with other processes' charges); the day's new total on file.
@@ -42,13 +101,46 @@ class SpendFile:
         The read and the write happen under an exclusive lock on ``spend.json.lock``: two processes charging at
         once (a pass and an `ask`) would otherwise both read the old total, and one charge would be lost.
         """
+        return self.settle(None, day, cost_usd)
+
+    def reserve(self, day: date, usd: float, *, cap: float, floor_usd: float, ttl_s: float) -> Reserved:
+        """Reserve ``usd`` on ``day`` if spent + live reservations (at least ``floor_usd``, what this process knows
+        of) + ``usd`` stays within ``cap``; refused (``id`` None) otherwise. One locked step, so two processes
+        cannot both take the last of the cap."""
         with self._locked():
-            days = self._read()
+            state = self._read()
+            live = self._live(state)
             key = day.isoformat()
-            on_file = days.get(key, 0.0) + cost_usd
-            days[key] = on_file
-            self._write(days, day)
-        return on_file
+            on_file = state.days.get(key, 0.0) + sum(r.usd for r in live.values() if r.day == key)
+            committed = max(on_file, floor_usd)
+            if committed + usd > cap:
+                return Reserved(id=None, committed_usd=committed)
+            reservation_id = uuid.uuid4().hex
+            live[reservation_id] = Reservation(day=key, usd=usd, pid=os.getpid(), expires=self._clock() + ttl_s)
+            self._write(_State(days=state.days, reservations=live), day)
+        return Reserved(id=reservation_id, committed_usd=committed)
+
+    def settle(self, reservation_id: str | None, day: date, cost_usd: float) -> float:
+        """Replace the reservation (if any, and still on file) by the real cost on ``day``; the day's new total."""
+        with self._locked():
+            state = self._read()
+            live = self._live(state)
+            if reservation_id is not None:
+                live.pop(reservation_id, None)
+            key = day.isoformat()
+            days = dict(state.days)
+            days[key] = days.get(key, 0.0) + cost_usd
+            self._write(_State(days=days, reservations=live), day)
+        return days[key]
+
+    def release(self, reservation_id: str, day: date) -> None:
+        """Drop a reservation whose call cost nothing (it failed, or was never made)."""
+        self.settle(reservation_id, day, 0.0)
+
+    def _live(self, state: _State) -> dict[str, Reservation]:
+        """The reservations still held: unexpired, by a process that still runs."""
+        now = self._clock()
+        return {key: r for key, r in state.reservations.items() if r.expires > now and self._alive(r.pid)}
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -66,12 +158,13 @@ class SpendFile:
         finally:
             os.close(fd)
 
-    def _read(self) -> dict[str, float]:
-        """The per-day totals on file; a missing file is empty, a corrupt one is moved aside and counts as empty."""
+    def _read(self) -> _State:
+        """The totals and reservations on file; a missing file is empty, a corrupt one is moved aside and counts as
+        empty. Reservations that do not read are dropped (what is spent stays); their calls settle all the same."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {}
+            return _State()
         except (OSError, UnicodeDecodeError) as exc:
             return self._set_aside(f"unreadable: {exc}")
         try:
@@ -81,9 +174,20 @@ class SpendFile:
         days = _valid_days(data)
         if days is None:
             return self._set_aside(f"not a schema {SPEND_SCHEMA_VERSION} spend file")
-        return days
+        return _State(days=days, reservations=self._valid_reservations(data.get("reservations")))
 
-    def _set_aside(self, problem: str) -> dict[str, float]:
+    def _valid_reservations(self, raw: object) -> dict[str, Reservation]:
+        if raw is None:
+            return {}
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError("not an object")
+            return {str(key): Reservation.model_validate(value) for key, value in raw.items()}
+        except (TypeError, ValidationError) as exc:
+            self._log.warning("spend_file_reservations_dropped", path=str(self.path), problem=str(exc)[:200])
+            return {}
+
+    def _set_aside(self, problem: str) -> _State:
         aside = self.path.with_name(self.path.name + ".corrupt")
         try:
             self.path.replace(aside)
@@ -91,13 +195,16 @@ class SpendFile:
             self._log.warning("spend_file_corrupt", path=str(self.path), problem=problem, moved=False, error=str(exc))
         else:
             self._log.warning("spend_file_corrupt", path=str(self.path), problem=problem, moved_to=str(aside))
-        return {}
+        return _State()
 
-    def _write(self, days: dict[str, float], today: date) -> None:
-        """Keep the last 31 days; a failed write is logged, and the caller still counts what it spent."""
+    def _write(self, state: _State, today: date) -> None:
+        """Keep the last 31 days and the live reservations; a failed write is logged, and the caller still counts
+        what it spent."""
         oldest = (today - timedelta(days=SPEND_DAYS_KEPT - 1)).isoformat()
-        kept = {key: round(value, 10) for key, value in sorted(days.items()) if key >= oldest}
-        payload = {"schema": SPEND_SCHEMA_VERSION, "days": kept}
+        kept = {key: round(value, 10) for key, value in sorted(state.days.items()) if key >= oldest}
+        payload: dict[str, object] = {"schema": SPEND_SCHEMA_VERSION, "days": kept}
+        if state.reservations:
+            payload["reservations"] = {key: r.model_dump() for key, r in state.reservations.items()}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
