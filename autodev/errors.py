@@ -124,7 +124,8 @@ class WatchError(AutodevError):
 
 
 class BudgetExceededError(AutodevError):
-    """The next call could exceed a spending cap; it is not made (caps are never exceeded)."""
+    """The next call could exceed a spending cap; it is not made. A cap holds unless a server ignores
+    ``max_tokens``; then it is overshot by at most that one call."""
 
     def __init__(self, scope: str, cap_usd: float, spent_usd: float, estimate_usd: float) -> None:
         self.scope = scope
