@@ -1,7 +1,7 @@
 """Hard spending caps: a call is refused before it is made if its worst case could cross a cap.
 
 A cap is only a cap if it holds before the money is spent, so every call reserves its worst case first: the
-prompt's tokens over-estimated (ASCII characters / 3, every other character a token; LiteLLM's count when it is
+prompt's tokens over-estimated (autodev.tokens.upper_bound_tokens; LiteLLM's count when it is
 loaded and knows the model's tokenizer) and the longest answer the model may give, which is also the ``max_tokens``
 the request carries (:func:`autodev.llm.limits.completion_bound`). The reservation is checked against what is
 spent and what other calls in flight have reserved, in one step, and replaced by the real cost (the reply's usage,
@@ -15,7 +15,6 @@ import) is loaded only to price a model that has no configured price, and never 
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from autodev.llm.limits import DEFAULT_COMPLETION_BOUND, completion_bound, cost_
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
 from autodev.route.spend_file import SpendFile
+from autodev.tokens import upper_bound_tokens
 
 __all__ = [
     "DEFAULT_COMPLETION_BOUND",
@@ -42,7 +42,6 @@ __all__ = [
     "prompt_tokens",
 ]
 
-CHARS_PER_TOKEN_ESTIMATE: Final = 3  # real tokenizers average ~4 characters a token: 3 over-estimates on purpose
 TOKENS_PER_MESSAGE: Final = 4  # role and separators
 RESERVATION_GRACE_S: Final = 120.0  # a reservation outlives its call's timeout by this much, then lapses
 _OVERSHOOT_TOLERANCE_USD: Final = 1e-9
@@ -51,19 +50,9 @@ PriceFunction = Callable[[ResolvedModel], tuple[float, float]]
 
 
 def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
-    """An upper estimate of the prompt's tokens without a tokenizer (loading one costs more than the check).
-
-    ASCII text and code average about 4 characters a token, so 3 over-estimates; other scripts do not: Chinese
-    or Japanese can be a token per character (a spec in Chinese once cost twice the estimate), so every
-    non-ASCII character counts as a whole token.
-    """
-    ascii_chars = other_chars = 0
-    for message in messages:
-        content = message.get("content", "")
-        ascii_count = len(content.encode("ascii", "ignore"))
-        ascii_chars += ascii_count
-        other_chars += len(content) - ascii_count
-    return math.ceil(ascii_chars / CHARS_PER_TOKEN_ESTIMATE) + other_chars + TOKENS_PER_MESSAGE * len(messages)
+    """An upper bound of the prompt's tokens without a tokenizer (loading one costs more than the check):
+    :func:`autodev.tokens.upper_bound_tokens` per message, plus its role and separators."""
+    return sum(upper_bound_tokens(message.get("content", "")) + TOKENS_PER_MESSAGE for message in messages)
 
 
 def prompt_tokens(model: ResolvedModel, messages: Sequence[Message]) -> int:
