@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autodev.verify.adapters.pytest_runner import unshadowed
 from autodev.verify.junit import TestOutcome
 from autodev.verify.pristine import defined_tests, pristine_tests
 from autodev.verify.runner import TestRun, run_tests
@@ -57,9 +58,12 @@ def write(root: Path, files: Mapping[str, str]) -> None:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def run(root: Path, command: list[str] | None = None) -> TestRun:
-    scratch = root.parent / "scratch"
-    return run_tests(root, command or PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env())
+def run(root: Path, command: list[str] | None = None, *, path_too: bool = False) -> TestRun:
+    """A real run; ``path_too``: with the project on PYTHONPATH as well (a user's setting)."""
+    env = child_env()
+    if path_too:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(root)]))
+    return run_tests(root, command or PYTEST, timeout_s=60, scratch_dir=root.parent / "scratch", env=env)
 
 
 def tried(root: Path, tests: Mapping[str, str], before: Mapping[str, str], after: Mapping[str, str]) -> Verdict:
@@ -90,16 +94,47 @@ class TestTheRealPytestRuns:
         assert attempt.exit_code == 0, attempt.output
         assert judge(attempt, attempt, None, pristine_tests(FIZZ_TEST)).green
 
-    def test_a_pytest_console_script_is_not_shadowed_either(self, project: Path) -> None:
-        """A ``pytest`` script starts with its own directory on sys.path, not the project's."""
+    @pytest.mark.parametrize("command", ["module", "script"])
+    def test_not_even_with_the_project_on_pythonpath(self, project: Path, command: str) -> None:
+        """PYTHONPATH naming the project would put its pytest.py first for ``-m`` and for a ``pytest`` script."""
+        script = Path(sys.executable).with_name("pytest")
+        if command == "script" and not script.exists():
+            pytest.skip("no pytest console script beside this interpreter")
+        write(project, {**FIZZ_TEST, "fizz.py": STUB, "pytest.py": "import os\nos._exit(0)\n"})
+        attempt = run(project, [str(script)] if command == "script" else PYTEST, path_too=True)
+        assert attempt.exit_code == 1, attempt.output
+        assert attempt.outcomes["tests/test_fizz.py::test_fizz"].outcome == "failed"
+        assert attempt.session == SessionRecord(status=1, outcomes={"tests/test_fizz.py::test_fizz": "failed"})
+
+    def test_a_pytest_script_keeps_its_own_sys_path(self, project: Path) -> None:
+        """Run through the bootstrap, a script still starts from its own directory: the project is not importable
+        unless the project says so (``pythonpath``), exactly as when the script runs by itself."""
         script = Path(sys.executable).with_name("pytest")
         if not script.exists():
             pytest.skip("no pytest console script beside this interpreter")
-        write(project, {**FIZZ_TEST, "fizz.py": STUB, "pytest.py": "import os\nos._exit(0)\n"})
+        write(project, {**FIZZ_TEST, "fizz.py": RIGHT})
+        assert run(project, [str(script)]).outcomes["tests/test_fizz.py"].outcome == "error"
         (project / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
-        attempt = run(project, [str(script)])
-        assert attempt.exit_code == 1, attempt.output
-        assert attempt.outcomes["tests/test_fizz.py::test_fizz"].outcome == "failed"
+        assert run(project, [str(script)]).exit_code == 0
+
+    @pytest.mark.parametrize(
+        ("command", "kept"),
+        [
+            (["python", "-X", "dev", "-m", "pytest", "-q"], (["python", "-X", "dev", "-c"], ["-q"])),
+            (["python3", "-mpytest", "tests"], (["python3", "-c"], ["tests"])),
+            (["uv", "run", "python", "-m", "pytest"], (["uv", "run", "python", "-c"], [])),
+        ],
+    )
+    def test_python_m_pytest_becomes_the_bootstrap(self, command: list[str], kept: tuple[list[str], list[str]]) -> None:
+        before, after = kept
+        argv = unshadowed(command, ["autodev.spec.pytest_plugin"], Path.cwd(), {})
+        assert argv[: len(before)] == before
+        assert "import pytest" in argv[len(before)]
+        assert argv[len(before) + 1 :] == after
+
+    def test_other_commands_run_as_given(self) -> None:
+        for command in (["python", "run_tests.py"], ["python", "-c", "print(1)"], ["make", "test"]):
+            assert unshadowed(command, ["p"], Path.cwd(), {}) == command
 
 
 class TestTheReportIsOutOfSight:
