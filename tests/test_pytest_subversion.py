@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from helpers import HOPELESS, NO_SERVER, RIGHT, git, run_pass, setup_example
 
+from autodev.testing import FunctionClient
 from autodev.verify.adapters.pytest_runner import unshadowed
 from autodev.verify.junit import TestOutcome
 from autodev.verify.pristine import defined_tests, pristine_tests
@@ -30,7 +32,7 @@ PYTEST = [sys.executable, "-m", "pytest"]
 PASSING_OTHER = {"tests/test_other.py": "def test_other():\n    assert True\n"}
 FIZZ_TEST = {"tests/test_fizz.py": "from fizz import fizz\n\n\ndef test_fizz():\n    assert fizz(3) == 'Fizz'\n"}
 STUB = "def fizz(n):\n    return str(n)\n"
-RIGHT = "def fizz(n):\n    return 'Fizz' if n % 3 == 0 else str(n)\n"
+FIZZ = "def fizz(n):\n    return 'Fizz' if n % 3 == 0 else str(n)\n"
 FAKE_REPORT = (
     '<testsuites><testsuite><testcase classname="tests.test_fizz" name="test_fizz" file="tests/test_fizz.py"/>'
     "</testsuite></testsuites>"
@@ -89,7 +91,7 @@ class TestTheRealPytestRuns:
 
     def test_the_tests_still_import_the_project_from_its_root(self, project: Path) -> None:
         """The project's directory is back on sys.path once pytest is imported: ``from fizz import`` works."""
-        write(project, {**FIZZ_TEST, "fizz.py": RIGHT, "pytest.py": "raise SystemExit(3)\n"})
+        write(project, {**FIZZ_TEST, "fizz.py": FIZZ, "pytest.py": "raise SystemExit(3)\n"})
         attempt = run(project)
         assert attempt.exit_code == 0, attempt.output
         assert judge(attempt, attempt, None, pristine_tests(FIZZ_TEST)).green
@@ -112,7 +114,7 @@ class TestTheRealPytestRuns:
         script = Path(sys.executable).with_name("pytest")
         if not script.exists():
             pytest.skip("no pytest console script beside this interpreter")
-        write(project, {**FIZZ_TEST, "fizz.py": RIGHT})
+        write(project, {**FIZZ_TEST, "fizz.py": FIZZ})
         assert run(project, [str(script)]).outcomes["tests/test_fizz.py"].outcome == "error"
         (project / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
         assert run(project, [str(script)]).exit_code == 0
@@ -259,7 +261,7 @@ class TestTheTestsOwnSkipsStayGreen:
                     pass
             """,
         }
-        verdict = tried(project, tests, {"fizz.py": STUB}, {"fizz.py": RIGHT})
+        verdict = tried(project, tests, {"fizz.py": STUB}, {"fizz.py": FIZZ})
         assert verdict.green, verdict.reason
         assert verdict.reason == "all 3 tests pass (4 skipped)"
 
@@ -269,8 +271,52 @@ class TestTheTestsOwnSkipsStayGreen:
             "tests/test_later.py": "def test_later(later):\n    pass\n",
             **FIZZ_TEST,
         }
-        verdict = tried(project, tests, {"fizz.py": STUB}, {"fizz.py": RIGHT})
+        verdict = tried(project, tests, {"fizz.py": STUB}, {"fizz.py": FIZZ})
         assert verdict.green, verdict.reason
+
+
+class TestInAPass:
+    """The whole path: a reply's code tried in the pass's copy, judged by the trial, nothing committed."""
+
+    @pytest.fixture
+    def project(self, repo: Path) -> Path:
+        """The temperature example (judged as a whole suite) with a second test file that passes anyway."""
+        setup_example(repo, NO_SERVER, stub=True)
+        (repo / "tests" / "test_other.py").write_text("def test_other():\n    pass\n", encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "another test")
+        return repo
+
+    def reason(self, project: Path, reply: str) -> str:
+        result = run_pass(project, FunctionClient.replying(reply), max_attempts=1)
+        assert result.status != "satisfied"
+        assert git(project, "log", "--format=%s").splitlines()[0] == "another test"
+        return str(result.requirements[0].attempts[0].reason)
+
+    def test_code_that_skips_the_test_module_is_not_committed(self, project: Path) -> None:
+        head = "temps.py\n```python\n"
+        reply = RIGHT.replace(head, head + "import pytest\npytest.skip('later', allow_module_level=True)\n")
+        assert self.reason(project, reply) == "tests/test_temps.py was skipped by the code under test (temps.py:2)"
+
+    def test_code_that_rewrites_the_report_at_exit_is_not_committed(self, project: Path) -> None:
+        """Wrong code, and an ``atexit`` handler that strips the failures from the report named on the command
+        line and exits 0: there is no such path any more, and the exit status disagrees with pytest's."""
+        cheat = (
+            "import atexit, os, re, sys\n\n\n"
+            "def _cheat():\n"
+            "    for arg in sys.argv:\n"
+            "        if arg.startswith('--junitxml='):\n"
+            "            path = arg.split('=', 1)[1]\n"
+            "            text = open(path).read()\n"
+            "            open(path, 'w').write(re.sub('<failure.*?</failure>', '', text, flags=re.S))\n"
+            "    os._exit(0)\n\n\n"
+            "atexit.register(_cheat)\n"
+        )
+        head = "temps.py\n```python\n"
+        reason = self.reason(project, HOPELESS.replace(head, head + cheat))
+        assert reason == (
+            "the run's exit status 0 does not agree with pytest's 1: something in the code under test changed it"
+        )
 
 
 class TestThePristineCollection:
