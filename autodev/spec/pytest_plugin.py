@@ -115,8 +115,10 @@ def _session_recorder(out: Path) -> object:
                 self._add(report.nodeid, "error" if report.failed else "skipped")
 
         def _add(self, nodeid: str, kind: str) -> None:
+            if kind not in _SEVERITY:  # a plugin's own kind (``rerun``): its final report follows
+                return
             previous = self.outcomes.get(nodeid)
-            if previous is None or _SEVERITY.get(kind, 2) > _SEVERITY.get(previous, 2):
+            if previous is None or _SEVERITY[kind] > _SEVERITY[previous]:
                 self.outcomes[nodeid] = kind
 
         @pytest.hookimpl(hookwrapper=True, tryfirst=True)

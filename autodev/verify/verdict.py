@@ -121,7 +121,9 @@ def _hidden_reason(baseline: TestRun, attempt: TestRun, expected: PristineTests 
     blamed = [
         (outcome.test_id, place)
         for outcome in attempt.outcomes.values()
-        if outcome.outcome == "skipped" and (place := _skipped_by_code(outcome, expected)) is not None
+        if outcome.outcome == "skipped"
+        and (place := _skipped_by_code(outcome, expected)) is not None
+        and not _skipped_alike(baseline, outcome)
     ]
     if blamed:
         test_id, place = blamed[0]
@@ -160,6 +162,12 @@ def _skipped_by_code(outcome: TestOutcome, expected: PristineTests | None) -> st
     if expected is None or file not in expected.files or file in expected.skipping_files:
         return None
     return place or "a place the report does not name"
+
+
+def _skipped_alike(baseline: TestRun, outcome: TestOutcome) -> bool:
+    """The baseline skipped this test at the same place: the project's code as committed did, not the attempt."""
+    before = baseline.outcomes.get(outcome.test_id)
+    return before is not None and before.outcome == "skipped" and before.location == outcome.location
 
 
 def _vanished(baseline: TestRun, attempt: TestRun, expected: PristineTests | None) -> list[str]:
