@@ -54,7 +54,10 @@ for name in default_plugins:
     except Exception:
         pass
 for name in PLUGINS:
-    importlib.import_module(name)
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
 sys.path[:] = kept if safe else [FIRST or here] + kept
 sys.argv[0] = PROGRAM or os.path.join(os.path.dirname(pytest.__file__), "__main__.py")
 main = getattr(pytest, "console_main", None)
