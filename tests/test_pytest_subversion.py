@@ -207,7 +207,7 @@ class TestTestsTheCodeHides:
         hostile = f"__all__ = ['fizz', '__test__']\n__test__ = False\n\n\n{STUB}"
         verdict = tried(project, tests, {"fizz.py": STUB}, {"fizz.py": hostile})
         assert not verdict.green
-        assert verdict.reason == "1 test the test files define does not run any more: tests/test_fizz.py::test_fizz"
+        assert verdict.reason == "1 test the test files define has no result (vanished): tests/test_fizz.py::test_fizz"
 
     def test_a_target_test_skipped_by_the_code_is_red(self, project: Path) -> None:
         hostile = "import pytest\n\n\ndef fizz(n):\n    pytest.skip('no')\n"
@@ -362,11 +362,37 @@ class TestThePristineCollection:
 
     def test_only_tests_the_baseline_ran_are_required(self) -> None:
         """A test the project's own selection leaves out (``-m``, ``--deselect``) is not required to run."""
-        passed = TestOutcome(test_id="tests/test_a.py::test_a", outcome="passed")
-        run = TestRun(command=PYTEST, exit_code=0, timed_out=False, duration_s=0.1, output="",
-                      outcomes={passed.test_id: passed}, used_junit=True, runner="pytest")  # fmt: skip
+        run = junit_run(TestOutcome(test_id="tests/test_a.py::test_a", outcome="passed"))
         expected = pristine_tests({"tests/test_a.py": "def test_a(): pass\ndef test_deselected(): pass\n"})
         assert judge(run, run, None, expected).green
+
+
+def junit_run(*outcomes: TestOutcome) -> TestRun:
+    return TestRun(command=PYTEST, exit_code=0, timed_out=False, duration_s=0.1, output="",
+                   outcomes={o.test_id: o for o in outcomes}, used_junit=True, runner="pytest")  # fmt: skip
+
+
+class TestAgainstTheBaseline:
+    def test_a_test_that_failed_before_must_not_be_skipped_or_gone(self) -> None:
+        failed = TestOutcome(test_id="tests/test_a.py::test_a", outcome="failed")
+        other = TestOutcome(test_id="tests/test_b.py::test_b", outcome="passed")
+        skipped = TestOutcome(test_id=failed.test_id, outcome="skipped", location="tests/test_a.py:3")
+        baseline = junit_run(failed, other)
+        for attempt in (junit_run(other), junit_run(skipped, other)):
+            verdict = judge(baseline, attempt)
+            assert not verdict.green
+            assert verdict.reason == "1 test that failed before is skipped or gone now: tests/test_a.py::test_a"
+
+    def test_a_skip_the_baseline_had_at_the_same_place_is_the_committed_codes(self) -> None:
+        """Not the attempt's doing: the project's code as committed skipped it already."""
+        skipped = TestOutcome(test_id="tests/test_a.py", outcome="skipped", location="lib/compat.py:4")
+        passed = TestOutcome(test_id="tests/test_b.py::test_b", outcome="passed")
+        files = {"tests/test_a.py": "def test_a(): pass\n", "tests/test_b.py": "def test_b(): pass\n"}
+        expected = pristine_tests(files)
+        assert judge(junit_run(skipped, passed), junit_run(skipped, passed), None, expected).green
+        moved = skipped.model_copy(update={"location": "lib/compat.py:9"})
+        verdict = judge(junit_run(skipped, passed), junit_run(moved, passed), None, expected)
+        assert verdict.reason == "tests/test_a.py was skipped by the code under test (lib/compat.py:9)"
 
 
 class TestAgreement:

@@ -131,8 +131,8 @@ def _hidden_reason(baseline: TestRun, attempt: TestRun, expected: PristineTests 
         return f"{test_id} was skipped by the code under test ({place}){more}"
     vanished = _vanished(baseline, attempt, expected)
     if vanished:
-        verb = "does" if len(vanished) == 1 else "do"
-        return f"{_counted(len(vanished), 'test')} the test files define {verb} not run any more: {_names(vanished)}"
+        has = "has" if len(vanished) == 1 else "have"
+        return f"{_counted(len(vanished), 'test')} the test files define {has} no result (vanished): {_names(vanished)}"
     gone = sorted(
         test_id
         for test_id in baseline.failing_ids
