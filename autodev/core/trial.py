@@ -23,6 +23,7 @@ from autodev.logs import get_logger
 from autodev.progress import Committed, EditsApplied, RolledBack, report
 from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
 from autodev.verify.copy import ProjectCopy, copy_for
+from autodev.verify.pristine import pristine_tests
 from autodev.verify.runner import TestRun
 from autodev.verify.verdict import Verdict, judge
 
@@ -51,6 +52,7 @@ class Trial:
         self.assignment = assignment
         self.log = get_logger()
         self._copy = copy
+        self._expected = pristine_tests({t.path: t.content or "" for t in assignment.tests})  # as the user wrote them
 
     @property
     def copy(self) -> ProjectCopy:
@@ -61,7 +63,7 @@ class Trial:
 
     def judge(self, run: TestRun) -> Verdict:
         """The one green-or-red decision for a candidate, wherever its tests ran."""
-        return judge(self.assignment.baseline, run, self.assignment.target_tests)
+        return judge(self.assignment.baseline, run, self.assignment.target_tests, self._expected)
 
     def run(self, changes: Mapping[str, str], *, label: str, author: str) -> TrialOutcome:
         """Test in the copy; when green and the targets are as the attempt found them, apply and commit."""

@@ -7,7 +7,12 @@ runs in another interpreter), so it always registers the marker: a project run w
 run killed at its timeout can say which test hung. With ``AUTODEV_COLLECT_OUT``, at the end of collection it
 writes JSON to that path: every collected test with its line, the requirement IDs it is marked with or
 mentions, the modules its file imports, and the collectors that failed (a syntax error, a module that is not
-written yet), which autodev then reads without importing them.
+written yet), which autodev then reads without importing them. With ``AUTODEV_RESULTS_DIR`` it writes pytest's junit
+report there (``junit.xml``: the path is on no command line) and a record of the session (``session.json``: pytest's
+own exit status and each test's outcome as its hooks saw them), which autodev compares with the report and with the
+process's exit status: code under test that rewrites the report or exits early with status 0 is caught that way.
+The private variables are taken out of ``os.environ`` when this module is imported, before any test module is.
+(PYTEST_DONT_REWRITE: the module is imported before pytest loads it, and has no asserts to rewrite.)
 
 This module uses only the standard library and never imports pytest or autodev at run time: it runs inside the
 project's interpreter, which may have neither autodev nor its dependencies, and autodev itself (which does not
@@ -35,6 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 
 OUT_ENV = "AUTODEV_COLLECT_OUT"
 RUNNING_ENV = "AUTODEV_RUNNING_OUT"
+RESULTS_ENV = "AUTODEV_RESULTS_DIR"
+JUNIT_NAME = "junit.xml"
+SESSION_NAME = "session.json"
+SESSION_PLUGIN_NAME = "autodev-session"
 REQ_MARKER = "req"
 PLUGIN_NAME = "autodev-collect"
 RUNNING_PLUGIN_NAME = "autodev-running"
@@ -44,15 +53,84 @@ REQUIREMENT_ID = re.compile(r"(?<![\w-])[A-Z]+(?:-[A-Z]+)*-\d+(?:\.\d+)*(?![\w-]
 """A requirement ID in prose, as the spec parser reads them: ``REQ-12``, ``AUTH-LOGIN-3``, ``REQ-1.2``."""
 
 
+_PRIVATE: dict[str, str] = {}
+"""The variables that name autodev's files, out of the environment the tests see."""
+
+
+def _take_private() -> None:
+    """Move the private variables from ``os.environ`` here, so that code under test cannot read where they point."""
+    for name in (RUNNING_ENV, RESULTS_ENV):
+        value = os.environ.pop(name, None)
+        if value is not None:
+            _PRIVATE[name] = value
+
+
+_take_private()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker always, the reporter and the running-test file only when autodev asked for them."""
+    """Register the marker always, the reporter and the running-test file only when autodev asked for them.
+
+    The junit report's path is set here rather than on the command line: this plugin is loaded with ``-p`` after
+    pytest's own plugins, so its ``pytest_configure`` runs before the junitxml plugin's reads the option.
+    """
     config.addinivalue_line("markers", AUTODEV_MARKER_LINE)
+    _take_private()
     out = os.environ.get(OUT_ENV)
     if out and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(_Reporter(Path(out), config.rootpath), PLUGIN_NAME)
-    running = os.environ.get(RUNNING_ENV)
+    running = _PRIVATE.get(RUNNING_ENV)
     if running and not config.pluginmanager.has_plugin(RUNNING_PLUGIN_NAME):
         config.pluginmanager.register(_RunningTest(Path(running)), RUNNING_PLUGIN_NAME)
+    results = _PRIVATE.get(RESULTS_ENV)
+    if results and not config.pluginmanager.has_plugin(SESSION_PLUGIN_NAME):
+        config.option.xmlpath = str(Path(results) / JUNIT_NAME)
+        config.pluginmanager.register(_session_recorder(Path(results) / SESSION_NAME), SESSION_PLUGIN_NAME)
+
+
+_SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}
+
+
+def _session_recorder(out: Path) -> object:
+    """The outcome of each test as pytest's hooks report it, and the session's exit status, written at its end.
+
+    The outcomes follow the junit report's rules (a failure outside the call is an error, the first of two
+    failures counts) so that the two can be compared one for one. pytest is imported here, inside pytest, so
+    that autodev itself can import this module without it.
+    """
+    import pytest  # only ever called inside a pytest run
+
+    class SessionRecord:
+        def __init__(self) -> None:
+            self.outcomes: dict[str, str] = {}
+
+        def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+            if report.passed and report.when != "call":
+                return
+            kind = "error" if report.failed and report.when != "call" else report.outcome
+            self._add(report.nodeid, kind)
+
+        def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+            if not report.passed:
+                self._add(report.nodeid, "error" if report.failed else "skipped")
+
+        def _add(self, nodeid: str, kind: str) -> None:
+            if kind not in _SEVERITY:  # a plugin's own kind (``rerun``): its final report follows
+                return
+            previous = self.outcomes.get(nodeid)
+            if previous is None or _SEVERITY[kind] > _SEVERITY[previous]:
+                self.outcomes[nodeid] = kind
+
+        @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+        def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+            yield  # the outermost wrapper: what every other plugin did to the exit status is done
+            data = {"status": int(session.exitstatus), "outcomes": self.outcomes}
+            with contextlib.suppress(OSError):
+                temp = out.with_name(out.name + ".part")
+                temp.write_text(json.dumps(data), encoding="utf-8")
+                temp.replace(out)
+
+    return SessionRecord()
 
 
 class _RunningTest:

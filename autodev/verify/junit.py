@@ -7,6 +7,7 @@ back to the exit status instead of guessing.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -30,6 +31,8 @@ INTERNAL_ERROR_ID = "<pytest internal error>"
 _SEVERITY: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}
 _EXCEPTION_LINE = re.compile(r"^E\s+([\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failed)\b.*)$")
 _E_LINE = re.compile(r"^E\s+(.*)$")
+_SKIP_LOCATION = re.compile(r"^(?P<path>.+?):(?P<line>\d+): ")
+"""xunit1 writes a skipped test's ``path:line: reason`` as the element's text (a skipped module's as a tuple)."""
 
 
 class TestOutcome(BaseModel):
@@ -42,6 +45,8 @@ class TestOutcome(BaseModel):
     outcome: OutcomeKind
     message: str = ""
     details: str = ""
+    location: str = ""
+    """Where a skip was raised (``path:line``, relative to the project when inside it), when the report says."""
 
     @property
     def is_failing(self) -> bool:
@@ -144,10 +149,46 @@ def _outcome_of(case: ET.Element, root: Path | None) -> TestOutcome:
     skipped = case.find("skipped")
     if skipped is not None:
         reason = _one_line(skipped.get("message", "") or "") or _one_line(skipped.get("type", "") or "")
+        text = skipped.text or ""
         return TestOutcome(
-            test_id=test_id, outcome="skipped", message=reason, details=_trim_details(skipped.text or "")
+            test_id=test_id,
+            outcome="skipped",
+            message=reason,
+            details=_trim_details(text),
+            location=_skip_location(text, root),
         )
     return TestOutcome(test_id=test_id, outcome="passed")
+
+
+def _skip_location(text: str, root: Path | None) -> str:
+    """``path:line`` of the skip: ``/abs/tests/test_a.py:3: reason`` for a test, ``('/abs/fizz.py', 2, 'Skipped:
+    reason')`` for a module skipped while it was imported; the path relative to ``root`` when it lies inside."""
+    text = text.strip()
+    path, line = "", ""
+    if text.startswith("("):
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            parsed = None
+        if isinstance(parsed, tuple) and len(parsed) >= 2 and isinstance(parsed[0], str):
+            path, line = parsed[0], str(parsed[1])
+    else:
+        match = _SKIP_LOCATION.match(text)
+        if match is not None:
+            path, line = match.group("path"), match.group("line")
+    if not path:
+        return ""
+    return f"{_relative(path, root)}:{line}"
+
+
+def _relative(path: str, root: Path | None) -> str:
+    candidate = Path(path)
+    if root is None or not candidate.is_absolute():
+        return path.replace("\\", "/")
+    try:
+        return candidate.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
 
 
 def _first_child(case: ET.Element, tags: tuple[str, ...]) -> ET.Element | None:

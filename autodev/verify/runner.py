@@ -22,12 +22,13 @@ from typing import IO, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import TestRunError
-from autodev.verify.adapters.base import RunnerAdapter, RunPlace, is_load_failure
+from autodev.verify.adapters.base import RecordsSession, RunnerAdapter, RunPlace, is_load_failure
 from autodev.verify.adapters.choose import RunnerName, adapter_for
 from autodev.verify.adapters.pytest_runner import PYTEST_NO_TESTS_COLLECTED, is_pytest_command
 from autodev.verify.environment import environment_for_tests
 from autodev.verify.junit import TestOutcome
 from autodev.verify.leftovers import mark_environment, reap
+from autodev.verify.session import SessionRecord
 
 __all__ = [
     "PYTEST_NO_TESTS_COLLECTED",
@@ -76,6 +77,8 @@ class TestRun(BaseModel):
     running: str | None = None
     """The test in progress when the run was killed at its timeout, when the runner could tell."""
     runner: str | None = None
+    session: SessionRecord | None = None
+    """The runner's own record of the run (pytest's, through autodev's plugin); None: the runner keeps none."""
 
     @property
     def passed_ids(self) -> frozenset[str]:
@@ -205,6 +208,7 @@ def _run(
             whole = _read_whole_output(output_file) if adapter.reads_output else output
         outcomes = adapter.outcomes(place, whole)
         running = adapter.running(place) if timed_out else None
+        session = adapter.session(place) if isinstance(adapter, RecordsSession) else None
     return TestRun(
         command=argv,
         exit_code=exit_code,
@@ -216,6 +220,7 @@ def _run(
         timeout_s=timeout_s,
         running=running,
         runner=adapter.name,
+        session=session,
     )
 
 

@@ -2,19 +2,28 @@
 
 Commit only on green: the target tests pass and nothing that passed before the attempt stopped passing. The
 failure summary is what the model sees on a retry; on a CPU prompt tokens cost the most time, so it is short.
+
+The code under test ran inside the run it is judged by, so a pytest run is believed only when its exit status and
+junit report agree with pytest's own record of the session (:mod:`autodev.verify.session`), every test the pristine
+test files define that the baseline ran has a result (:mod:`autodev.verify.pristine`), a skip comes from a test
+file or a ``conftest.py`` rather than from the code, and no test that failed in the baseline vanished or was skipped.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
+from pathlib import PurePath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from autodev.discovery import is_test_file
 from autodev.verify.collection import cannot_load, pytest_lines
 from autodev.verify.junit import TestOutcome
+from autodev.verify.pristine import PristineTests
 from autodev.verify.runner import TestRun
+from autodev.verify.session import disagreement
 from autodev.verify.timeout import seconds, timed_out_reason
 
 __all__ = ["Verdict", "failure_summary", "judge"]
@@ -53,16 +62,25 @@ class Verdict(BaseModel):
     fixed: list[str]
 
 
-def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | None = None) -> Verdict:
+def judge(
+    baseline: TestRun,
+    attempt: TestRun,
+    target_tests: Collection[str] | None = None,
+    expected: PristineTests | None = None,
+) -> Verdict:
     """Green iff the attempt finished, its target tests pass (at least one) and no baseline pass was lost.
 
     ``target_tests`` may name node ids, files or classes (``tests/test_x.py``, ``tests/test_x.py::TestA``)
     or a test without its parameters; ``None`` means every test in the attempt. An empty collection is never
     green: nothing would have been shown to work. Baseline and attempt must have run the same selection of
-    tests, otherwise tests missing from the attempt count as lost.
+    tests, otherwise tests missing from the attempt count as lost. ``expected``: the tests the pristine test files
+    define, each of which the attempt must have a result for where the baseline ran it.
     """
     if attempt.timed_out:
         return _red(timed_out_reason(attempt))
+    untrusted = _untrusted(attempt)
+    if untrusted is not None:
+        return _red(untrusted)
     if not attempt.used_junit:
         return _judge_by_exit_status(attempt)
     if attempt.no_tests_collected:
@@ -73,7 +91,9 @@ def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | N
     missing = [target for target, status in statuses.items() if status == "missing"]
     still_failing = sorted((attempt.failing_ids - baseline.passed_ids) | set(missing))
     fixed = sorted(attempt.passed_ids - baseline.passed_ids)
-    reason = _red_reason(attempt, newly_failing, statuses, everything=target_tests is None)
+    reason = _red_reason(attempt, newly_failing, statuses, everything=target_tests is None) or _hidden_reason(
+        baseline, attempt, expected
+    )
     return Verdict(
         green=reason is None,
         reason=reason or _green_reason(statuses, everything=target_tests is None),
@@ -81,6 +101,84 @@ def judge(baseline: TestRun, attempt: TestRun, target_tests: Collection[str] | N
         still_failing=still_failing,
         fixed=fixed,
     )
+
+
+def _untrusted(attempt: TestRun) -> str | None:
+    """Why the run's exit status or report cannot be believed: they disagree with pytest's record of the session."""
+    if attempt.session is None:
+        return None
+    problem = disagreement(attempt.session, attempt.exit_code, attempt.outcomes if attempt.used_junit else None)
+    if problem is None and attempt.exit_code == 0 and attempt.failing_ids:
+        count = len(attempt.failing_ids)
+        problem = f"the run's exit status 0 does not agree with its {_counted(count, 'failing test')}"
+    return problem
+
+
+def _hidden_reason(baseline: TestRun, attempt: TestRun, expected: PristineTests | None) -> str | None:
+    """Tests the code under test made disappear: skipped by it, vanished, or failing before and gone now."""
+    if not (attempt.ran_pytest and attempt.used_junit):
+        return None
+    blamed = [
+        (outcome.test_id, place)
+        for outcome in attempt.outcomes.values()
+        if outcome.outcome == "skipped"
+        and (place := _skipped_by_code(outcome, expected)) is not None
+        and not _skipped_alike(baseline, outcome)
+    ]
+    if blamed:
+        test_id, place = blamed[0]
+        more = f" (and {_counted(len(blamed) - 1, 'other')})" if len(blamed) > 1 else ""
+        return f"{test_id} was skipped by the code under test ({place}){more}"
+    vanished = _vanished(baseline, attempt, expected)
+    if vanished:
+        has = "has" if len(vanished) == 1 else "have"
+        return f"{_counted(len(vanished), 'test')} the test files define {has} no result (vanished): {_names(vanished)}"
+    gone = sorted(
+        test_id
+        for test_id in baseline.failing_ids
+        if "::" in test_id and status_of(attempt, test_id) in ("missing", "skipped")
+    )
+    if gone:
+        verb = "is" if len(gone) == 1 else "are"
+        return f"{_counted(len(gone), 'test')} that failed before {verb} skipped or gone now: {_names(gone)}"
+    return None
+
+
+def _skipped_by_code(outcome: TestOutcome, expected: PristineTests | None) -> str | None:
+    """Where the code under test skipped this test (its ``path:line``), or None when a test file or conftest did.
+
+    A skip located in a test file or a ``conftest.py`` is the tests' own (a marker, ``pytest.skip``,
+    ``importorskip``); one located elsewhere in the project is the code's. pytest names its own frames for some
+    skips (``unittest.SkipTest``) and none for an xfail: then the test's file must say skip or xfail somewhere.
+    """
+    place = outcome.location
+    path = place.rpartition(":")[0]
+    name = PurePath(path).name
+    if name == "conftest.py" or is_test_file(name) or (expected is not None and path in expected.files):
+        return None
+    if path and not PurePath(path).is_absolute() and not path.startswith("../"):
+        return place
+    file = outcome.test_id.split("::", 1)[0]
+    if expected is None or file not in expected.files or file in expected.skipping_files:
+        return None
+    return place or "a place the report does not name"
+
+
+def _skipped_alike(baseline: TestRun, outcome: TestOutcome) -> bool:
+    """The baseline skipped this test at the same place: the project's code as committed did, not the attempt."""
+    before = baseline.outcomes.get(outcome.test_id)
+    return before is not None and before.outcome == "skipped" and before.location == outcome.location
+
+
+def _vanished(baseline: TestRun, attempt: TestRun, expected: PristineTests | None) -> list[str]:
+    """Tests the pristine files define, that the baseline ran (or could not import), without a result now."""
+    if expected is None:
+        return []
+    return [
+        test_id
+        for test_id in expected.ids
+        if status_of(baseline, test_id) != "missing" and status_of(attempt, test_id) == "missing"
+    ]
 
 
 def _red(reason: str) -> Verdict:

@@ -17,11 +17,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from autodev.verify.junit import TestOutcome
+from autodev.verify.session import SessionRecord
 
-__all__ = ["CommandAdapter", "RunPlace", "RunnerAdapter", "is_load_failure", "load_failure", "relative_to_root"]
+__all__ = [
+    "CommandAdapter",
+    "RecordsSession",
+    "RunPlace",
+    "RunnerAdapter",
+    "is_load_failure",
+    "load_failure",
+    "relative_to_root",
+]
 
 TEST_ID_SEPARATORS = ("::", " > ")
 """Between a file and a test's name: pytest and cargo ids use ``::``, JavaScript runners `` > `` (as they print)."""
@@ -63,6 +72,16 @@ class RunnerAdapter(Protocol):
 
     def running(self, place: RunPlace) -> str | None:
         """The test in progress when the run was killed at its timeout, when the runner can tell."""
+        ...
+
+
+@runtime_checkable
+class RecordsSession(Protocol):
+    """An adapter whose runner keeps its own record of the run (pytest, through autodev's plugin), which the judge
+    compares with the exit status and the report (:mod:`autodev.verify.session`)."""
+
+    def session(self, place: RunPlace) -> SessionRecord:
+        """The record; one with no status when the runner wrote none."""
         ...
 
 
