@@ -21,6 +21,7 @@ from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
 from autodev.route import TierCaller, TierPlan
+from autodev.synth.runner_access import check_runner_access
 
 _LOGGED_REPLY_CHARS = 8000
 Answer = tuple[ResolvedModel, Completion]
@@ -116,6 +117,8 @@ class Rounds:
         changes = reply_changes(
             work.root, completion.text, targets=work.targets, tests=work.tests, protected=work.protected
         )
+        if not work.config.tests.allow_runner_access:
+            check_runner_access(changes)
         dirty = work.repo.uncommitted(changes)
         if dirty:
             raise EditRejectedError(
