@@ -369,3 +369,19 @@ class TestGitControlFiles:
         assert changed(before, snapshot(dirs, linked)) == [
             f"{(repo / '.git' / 'hooks' / 'pre-commit').resolve()} (added)"
         ]
+
+    def test_a_hook_written_by_one_of_several_sampled_candidates_makes_the_round_red(self, repo: Path) -> None:
+        """Sampled candidates run side by side in scratch copies: which one wrote it is not known, so none is
+        applied, and the warning is given once."""
+        config = config_text(NO_SERVER, max_attempts="2") + "[llm.samples]\ntier1 = 2\n"
+        setup_example(repo, NO_SERVER, config=config, stub=True)
+        hook = repo.resolve() / ".git" / "hooks" / "pre-commit"
+        writes_hook = with_lines(f"open({str(hook)!r}, 'w').write('#!/bin/sh\\n')")
+        result = run_pass(repo, FunctionClient.replying(writes_hook, RIGHT), max_attempts=2)
+        assert result.status != "satisfied"
+        assert [a.outcome for a in result.attempts] == ["red", "red"]
+        assert all(".git/hooks/pre-commit (added)" in a.reason for a in result.attempts)
+        assert hook.exists()
+        assert git(repo, "log", "--format=%s").splitlines() == ["spec and tests"]
+        log = (repo / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
+        assert log.count("in your repository; review it") == 1

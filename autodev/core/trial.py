@@ -79,7 +79,7 @@ class Trial:
         if tampered:
             verdict = _tampered(verdict, tampered)
         if git_changed:
-            verdict = self._git_changed(verdict, git_changed)
+            verdict = self.git_changed(verdict, git_changed)
         if verdict.green:
             verdict = self._special_cased(verdict, changes, started)
         if not verdict.green:
@@ -96,11 +96,12 @@ class Trial:
         report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
         return self._commit(transaction, sorted(changes), run, verdict, author)
 
-    def _git_changed(self, verdict: Verdict, what: list[str]) -> Verdict:
+    def git_changed(self, verdict: Verdict, what: list[str], *, warn: bool = True) -> Verdict:
         """Red, and said loudly: the code under test wrote into the user's repository (a hook runs at the next
         commit). Nothing is restored: the user reviews it."""
         shown = ", ".join(what)
-        self.log.warning(f"the code under test changed {shown} in your repository; review it", files=what)
+        if warn:
+            self.log.warning(f"the code under test changed {shown} in your repository; review it", files=what)
         reason = (
             f"the code under test changed {shown} in the repository (not in its copy); autodev left it as it is: "
             "code under test must not touch git"
