@@ -56,6 +56,7 @@ HOSTILE = {
     "dunder-import": ("runner = __import__('pytest')\n", "fizz.py:1 imports pytest"),
     "import-module": ("import importlib\nm = importlib.import_module('_pytest.runner')\n", "fizz.py:2 imports _pytest"),
     "import-module-from": ("from importlib import import_module as im\nim('atexit')\n", "fizz.py:2 imports atexit"),
+    "importlib-dunder-import": ("import importlib\nimportlib.__import__('pluggy')\n", "fizz.py:2 imports pluggy"),
     "dynamic-gc": ("__import__('gc').get_objects()\n", "fizz.py:1 uses gc.get_objects"),
     "sys-modules": ("import sys\nsys.modules['pytest'].approx = None\n", "fizz.py:2 takes pytest from sys.modules"),
 }

@@ -182,7 +182,7 @@ class _Finder(ast.NodeVisitor):
 
 def _literal_module(call: ast.Call, callee: str | None) -> str | None:
     """The module a dynamic import with a literal name asks for: ``__import__("pytest")``."""
-    if callee not in ("__import__", "importlib.import_module", "builtins.__import__"):
+    if callee not in ("__import__", "importlib.import_module", "importlib.__import__", "builtins.__import__"):
         return None
     if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
         return call.args[0].value
