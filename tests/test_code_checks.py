@@ -386,3 +386,20 @@ class TestGitControlFiles:
         assert git(repo, "log", "--format=%s").splitlines() == ["spec and tests"]
         log = (repo / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8")
         assert log.count("in your repository; review it") == 1
+
+
+@pytest.mark.req("CORE-9")
+class TestReplayOfRunnerAccess:
+    def test_a_change_verified_with_allow_runner_access_is_not_replayed_once_it_is_off(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        config = config_text(server.url, max_attempts="1").replace("[tests]\n", "[tests]\nallow_runner_access = true\n")
+        setup_example(repo, server.url, config=config, stub=True)
+        server.push(with_lines("import pytest"))  # the second pass gets it from the response cache
+        assert autodev(repo, "run", "--once") == 0
+        git(repo, "revert", "--no-edit", "HEAD")
+        monkeypatch.setenv("AUTODEV_TESTS__ALLOW_RUNNER_ACCESS", "false")
+        code, result = run_json(repo, capsys)
+        assert code != 0
+        assert [(a["tier"], a["outcome"]) for a in result["attempts"]] == [("tier1", "rejected")]  # not replayed
+        assert "temps.py:1 imports pytest" in result["attempts"][0]["reason"]
