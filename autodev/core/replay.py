@@ -14,6 +14,7 @@ from autodev.core.tried import Tried, after_trial
 from autodev.core.verified import VerifiedStore, keyed_files, state_key
 from autodev.logs import get_logger
 from autodev.progress import Decided, report
+from autodev.synth.runner_access import runner_access
 from autodev.verify.adapters.choose import project_test_command
 
 REPLAY_MODEL = "tier0/replay"
@@ -35,6 +36,8 @@ def replay(
     entry = store.get(key)
     if entry is None:
         return None
+    if not assignment.config.tests.allow_runner_access and runner_access(entry.changes):
+        return None  # verified while [tests] allow_runner_access was on: the models are asked again
     route.append("replay: these tests and files were made green before; replaying without a model call")
     reason = "verified result for this exact state"
     get_logger().info("route", action="replay", tier=REPLAY_TIER, reason=reason)

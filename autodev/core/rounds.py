@@ -21,6 +21,8 @@ from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.logs import get_logger
 from autodev.route import TierCaller, TierPlan
+from autodev.synth.runner_access import check_runner_access
+from autodev.vcs.control import changed, snapshot
 
 _LOGGED_REPLY_CHARS = 8000
 Answer = tuple[ResolvedModel, Completion]
@@ -91,14 +93,18 @@ class Rounds:
                 tried = rejected(self.log, facts, completion.text, error, self.assignment.target_count)
                 round_.tried.append(self._judged(tried, completion))
         work = self.assignment
+        before = snapshot(work.repo.dirs, work.root)
         runs = try_all_in_scratch(
             work.root,
             [changes for _, changes in testable],
             lambda copy: work.run_tests("candidate", copy),
             workers=os.cpu_count() or 1,
         )
-        for (answer, changes), run in zip(testable, runs, strict=True):
+        git_changed = changed(before, snapshot(work.repo.dirs, work.root))  # which candidate did it is not known
+        for index, ((answer, changes), run) in enumerate(zip(testable, runs, strict=True)):
             verdict = self.trial.judge(run)
+            if git_changed:
+                verdict = self.trial.git_changed(verdict, git_changed, warn=index == 0)
             if verdict.green and round_.green is None:
                 round_.tried.append(self._try(tier, answer, changes))
                 continue
@@ -116,6 +122,8 @@ class Rounds:
         changes = reply_changes(
             work.root, completion.text, targets=work.targets, tests=work.tests, protected=work.protected
         )
+        if not work.config.tests.allow_runner_access:
+            check_runner_access(changes)
         dirty = work.repo.uncommitted(changes)
         if dirty:
             raise EditRejectedError(

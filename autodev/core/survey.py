@@ -9,7 +9,7 @@ from pathlib import Path
 from autodev.config import Config
 from autodev.core.assignment import LabelledTestRun
 from autodev.discovery import find_test_files
-from autodev.errors import WorkspaceWriteError
+from autodev.errors import VcsError, WorkspaceWriteError
 from autodev.ledger import Ledger, LedgerDiff, diff_ledger, load_ledger, rebuild_from_git
 from autodev.logs import get_logger
 from autodev.memory import NO_MEMORY, Memory
@@ -19,6 +19,7 @@ from autodev.spec.model import Requirement, TestLinks
 from autodev.spec.order import order_requirements
 from autodev.spec.parser import load_specs
 from autodev.synth.memory_prompt import project_memory
+from autodev.vcs.control import GitDirs, changed, snapshot
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.collection import cannot_collect_reason, project_problems
 from autodev.verify.copy import copy_for
@@ -71,7 +72,7 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
         "requirements", total=len(requirements), added=diff.added, changed=diff.changed, removed=diff.removed
     )
     place = _synced_copy(paths)  # the baseline runs where the attempts will (and what collecting did is undone)
-    baseline = run_tests("baseline", place)
+    baseline = _watched_baseline(root, run_tests, place)
     if baseline.timed_out:
         raise SurveyFailed(f"the tests time out before any change: {timed_out_reason(baseline, test_command)}")
     problems = project_problems(baseline, place)
@@ -79,6 +80,22 @@ def survey(paths: ProjectPaths, config: Config, run_tests: LabelledTestRun) -> S
         raise SurveyFailed(cannot_collect_reason(problems, runner=baseline.runner or "pytest"))
     return Survey(requirements, links, ledger, diff, baseline, test_files if whole_suite else None,
                   _memory(root, config))  # fmt: skip
+
+
+def _watched_baseline(root: Path, run_tests: LabelledTestRun, place: Path) -> TestRun:
+    """The baseline run, the repository's control files compared around it: the code as committed may be hostile,
+    and what it changed in .git is said (not undone) before autodev's first commit of the pass."""
+    try:
+        dirs = GitDirs.of(root)
+    except VcsError:  # not a repository git can read: prepare says so; nothing to compare
+        return run_tests("baseline", place)
+    before = snapshot(dirs, root)
+    baseline = run_tests("baseline", place)
+    what = changed(before, snapshot(dirs, root))
+    if what:
+        shown = ", ".join(what)
+        get_logger().warning(f"the tests of the baseline run changed {shown} in your repository; review it", files=what)
+    return baseline
 
 
 def _synced_copy(paths: ProjectPaths) -> Path:

@@ -21,10 +21,12 @@ from autodev.errors import VcsError, WorkspaceWriteError
 from autodev.journal import EditTransaction
 from autodev.logs import get_logger
 from autodev.progress import Committed, EditsApplied, RolledBack, report
+from autodev.vcs.control import changed, snapshot
 from autodev.vcs.trailers import MODEL_TRAILER, REQUIREMENT_TRAILER
 from autodev.verify.copy import ProjectCopy, copy_for
 from autodev.verify.pristine import pristine_tests
 from autodev.verify.runner import TestRun
+from autodev.verify.special_case import spec_text, special_cases
 from autodev.verify.verdict import Verdict, judge
 
 TrialKind = Literal["green", "red", "commit_failed"]
@@ -70,11 +72,18 @@ class Trial:
         work = self.assignment
         started = _on_disk(work.root, changes)
         copy = self._prepared(changes)
+        dirs = work.repo.dirs
+        control = snapshot(dirs, work.root)
         run = work.run_tests(label, copy.root)
+        git_changed = changed(control, snapshot(dirs, work.root))
         verdict = self.judge(run)
         tampered = copy.tampered([t.path for t in work.tests], changes)
         if tampered:
             verdict = _tampered(verdict, tampered)
+        if git_changed:
+            verdict = self.git_changed(verdict, git_changed)
+        if verdict.green:
+            verdict = self._special_cased(verdict, changes, started)
         if not verdict.green:
             self.log.info("red in the copy; the user's tree untouched", reason=verdict.reason)
             report(RolledBack(requirement=work.requirement.id, files=(), reason=verdict.reason))
@@ -88,6 +97,34 @@ class Trial:
         self.log.info("edits applied", files=sorted(changes))
         report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
         return self._commit(transaction, sorted(changes), run, verdict, author)
+
+    def git_changed(self, verdict: Verdict, what: list[str], *, warn: bool = True) -> Verdict:
+        """Red, and said loudly: the code under test wrote into the user's repository (a hook runs at the next
+        commit). Nothing is restored: the user reviews it."""
+        shown = ", ".join(what)
+        if warn:
+            self.log.warning(f"the code under test changed {shown} in your repository; review it", files=what)
+        reason = (
+            f"the code under test changed {shown} in the repository (not in its copy); autodev left it as it is: "
+            "code under test must not touch git"
+        )
+        return verdict.model_copy(update={"green": False, "reason": reason})
+
+    def _special_cased(
+        self, verdict: Verdict, changes: Mapping[str, str], started: Mapping[str, bytes | None]
+    ) -> Verdict:
+        """Red when the green code hard-codes the tests' expected results instead of computing them."""
+        work = self.assignment
+        if not work.config.tests.special_case_check:
+            return verdict
+        before = {rel: data.decode("utf-8", "replace") if data is not None else None for rel, data in started.items()}
+        tests = {t.path: t.content or "" for t in work.tests}
+        found = special_cases(changes, before, tests, spec_text(work.requirement))
+        if not found:
+            return verdict
+        reason = "; ".join(map(str, found[:3])) + ("; ..." if len(found) > 3 else "")
+        self.log.info("special-cased the tests", cases=[str(case) for case in found])
+        return verdict.model_copy(update={"green": False, "reason": reason})
 
     def _prepared(self, changes: Mapping[str, str]) -> ProjectCopy:
         """The copy synced to the project as it is now, with the attempt's changes written into it."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from autodev.errors import NotARepositoryError, VcsError
 from autodev.fileio import atomic_write
 from autodev.vcs import commit, lock
+from autodev.vcs.control import GitDirs
 from autodev.vcs.git import git_output, git_path, run_git, split_nul, stderr_of
 from autodev.vcs.history import head_commit
 
@@ -56,6 +58,11 @@ class GitRepo:
         raise VcsError(f"git cannot open the repository at {path}: {message}")
 
     # ------------------------------------------------------------------------------------------ queries
+
+    @cached_property
+    def dirs(self) -> GitDirs:
+        """Its git directory and common directory, asked of git once (a linked worktree's ``.git`` is a file)."""
+        return GitDirs.of(self.root)
 
     def head_sha(self) -> str | None:
         return head_commit(self.root)
