@@ -32,11 +32,11 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.config import TestsConfig
 from autodev.errors import TestRunError
-from autodev.logs import get_logger
 
 __all__ = [
     "UNCONFINED",
     "Confinement",
+    "ConfinementState",
     "Probe",
     "confined_argv",
     "describe",
@@ -44,6 +44,7 @@ __all__ = [
     "launch_failure",
     "probe",
     "protected_trees",
+    "state",
 ]
 
 ConfineMode = Literal["auto", "on", "off"]
@@ -106,6 +107,23 @@ def probe() -> Probe:
         reason = said[-1].removeprefix(MARK).strip() if said else f"exit status {done.returncode}"
         return Probe(available=False, reason=reason)
     return Probe(available=True)
+
+
+class ConfinementState(BaseModel):
+    """What `models doctor --json` and `status --json` say: whether a run is confined, and the line they print."""
+
+    model_config = ConfigDict(frozen=True)
+
+    confined: bool
+    mode: ConfineMode
+    network: bool
+    description: str
+
+
+def state(confinement: Confinement) -> ConfinementState:
+    confined = confinement.mode != "off" and probe().available
+    return ConfinementState(confined=confined, mode=confinement.mode, network=confinement.network,
+                            description=describe(confinement))  # fmt: skip
 
 
 def describe(confinement: Confinement) -> str:
@@ -221,6 +239,8 @@ def _warn_unconfined(reason: str) -> None:
     if reason in _warned:
         return
     _warned.add(reason)
+    from autodev.logs import get_logger  # here: `autodev status` reads the state without importing structlog
+
     get_logger().warning(
         'tests run unconfined: confinement is not available here ([tests] confine = "off" silences this)',
         reason=reason,
