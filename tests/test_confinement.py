@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import autodev, git, head, snapshot
+from helpers import NO_SERVER, RIGHT, autodev, git, head, run_pass, setup_example, snapshot
 
 from autodev.config import TestsConfig
 from autodev.errors import TestRunError
+from autodev.testing import FunctionClient
 from autodev.verify import confine
 from autodev.verify.confine import Confinement, Probe, launch_failure, probe, protected_trees
 from autodev.verify.copy import ProjectCopy
@@ -155,6 +156,34 @@ def test_write_the_project():
 """, Confinement(mode="off", project=project))  # fmt: skip
         assert run.exit_code == 0, run.output
         assert (project / "written-unconfined.txt").read_text(encoding="utf-8") == "yes"
+
+
+@needs_confinement
+def test_a_pass_confines_its_attempts_by_default(repo: Path) -> None:
+    """The right code, plus lines run at import that write the user's README by its absolute path, delete the
+    copy's .git and commit: the attempt is green, and only autodev's commit of temps.py reaches the user's tree."""
+    setup_example(repo, NO_SERVER, stub=True)
+    (repo / "README.md").write_text("# mine\n", encoding="utf-8")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-qm", "readme")
+    before = snapshot(repo)
+    lines = [
+        "import os, shutil, subprocess",
+        "try:",
+        f"    open({str(repo / 'README.md')!r}, 'w').write('pwned')",
+        "except OSError:",
+        "    pass",
+        "shutil.rmtree('.git', ignore_errors=True)",
+        "subprocess.run('git add -A && git -c user.name=x -c user.email=x@x commit -qm planted', shell=True)",
+    ]
+    head_line = "temps.py\n```python\n"
+    reply = RIGHT.replace(head_line, head_line + "".join(f"{line}\n" for line in lines))
+    result = run_pass(repo, FunctionClient.replying(reply), max_attempts=1)
+    assert result.status == "satisfied", result.reason
+    after = snapshot(repo)
+    assert after.pop("temps.py") != before.pop("temps.py")
+    assert after == before
+    assert git(repo, "log", "--format=%s").splitlines()[1:] == ["readme", "spec and tests"]
 
 
 def interfaces() -> list[str]:

@@ -39,7 +39,7 @@ ALLOWED_NAMES: Final = frozenset(
 ALLOWED_PREFIXES: Final = ("LC_", "AUTODEV_", "PYTEST_", "COVERAGE_")
 TOOL_HOMES: Final = (
     ("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup"), ("XDG_CACHE_HOME", ".cache"), ("npm_config_cache", ".npm"),
-    ("PYTHONUSERBASE", ".local"), ("GOPATH", "go"),
+    ("PYTHONUSERBASE", ".local"), ("GOPATH", "go"), ("PYENV_ROOT", ".pyenv"),
 )  # fmt: skip
 """Where the toolchains look under HOME (variable, directory): kept pointing at the user's under a scratch HOME, so
 that cargo finds its toolchain and registry, pip, uv and npm their caches, Python the user's ``pip --user``
