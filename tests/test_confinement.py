@@ -352,6 +352,16 @@ class TestWhereItIsSaid:
         assert said == {"confined": False, "mode": "off", "network": False,
                         "description": 'no ([tests] confine = "off")'}  # fmt: skip
 
+    def test_models_doctor_says_it_before_its_verdict(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        code = autodev(project, "models", "doctor", "--no-speed")
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert f"tests confined     {confine.describe(Confinement())}" in lines
+        assert lines[-1].startswith(("ok: ", "PROBLEM: ")), lines
+        autodev(project, "models", "doctor", "--no-speed", "--json")
+        said = json.loads(capsys.readouterr().out)
+        assert said["tests_confined"]["description"] == confine.describe(Confinement())
+        assert code in (0, 1)
+
     def test_the_line_names_how_and_the_network(self) -> None:
         if not probe().available:
             assert confine.describe(Confinement()).startswith("no (")

@@ -188,13 +188,13 @@ def doctor(options: GlobalOptions, as_json: bool, no_speed: bool) -> None:
     if as_json:
         click.echo(json.dumps({**report.model_dump(mode="json"), "tests_confined": confined.model_dump()}, indent=2))
     else:
-        click.echo(_doctor_text(report))
-        click.echo(f"tests confined     {confined.description}")
+        click.echo(_doctor_text(report, confined.description))
     if not report.healthy:
         raise click.exceptions.Exit(1)
 
 
-def _doctor_text(report: DoctorReport) -> str:
+def _doctor_text(report: DoctorReport, confined: str) -> str:
+    """The report, the line on the tests' confinement, and the verdict on the build last."""
     lines = [
         f"llama-cpp-python   {report.llama_cpp_python or 'not installed'} (Python {report.python})",
         f"CPU                {report.cpu} ({report.machine})",
@@ -213,6 +213,7 @@ def _doctor_text(report: DoctorReport) -> str:
         )
     if report.system_info:
         lines.append(f"system info        {report.system_info}")
+    lines.append(f"tests confined     {confined}")
     lines += [f"PROBLEM: {problem}" for problem in report.problems] or ["ok: this llama.cpp build suits this machine"]
     return "\n".join(lines)
 
