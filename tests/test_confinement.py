@@ -8,9 +8,12 @@ that tries to get out; what it managed is read from the user's tree afterwards, 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -285,6 +288,44 @@ def test_forge():
             with pytest.raises(TestRunError, match="cannot run the test command 'no-such-runner'"):
                 run_tests(project, ["no-such-runner"], timeout_s=30, scratch_dir=project / ".autodev" / "tmp",
                           confine=Confinement(mode=mode, project=project))  # fmt: skip
+
+
+NOBODY_PYTHON = Path("/usr/bin/python3")
+
+
+@pytest.mark.skipif(
+    os.getuid() != 0 or shutil.which("setpriv") is None or not NOBODY_PYTHON.exists(),
+    reason="needs root, setpriv and /usr/bin/python3 to run the launcher as an unprivileged user",
+)
+def test_an_unprivileged_user_gets_a_user_namespace_with_its_own_uid() -> None:
+    """Not root: the launcher makes a user namespace, maps the user to itself, and the read-only bind holds."""
+    tmp_path = Path(tempfile.mkdtemp(prefix="autodev-unprivileged-"))  # pytest's are the root's alone
+    try:
+        _as_nobody(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path)
+
+
+def _as_nobody(tmp_path: Path) -> None:
+    tmp_path.chmod(0o777)
+    (tmp_path / "project" / "copy").mkdir(parents=True)
+    (tmp_path / "project" / "copy").chmod(0o777)  # the user's own place; mkdir's mode would go through the umask
+    (tmp_path / "project" / "README.md").write_text("mine\n", encoding="utf-8")
+    helper = tmp_path / "confine_exec.py"
+    shutil.copy(confine.HELPER, helper)
+    helper.chmod(0o644)
+    spec = {"writable": [str(tmp_path / "project" / "copy")], "readonly": [str(tmp_path / "project")],
+            "cwd": str(tmp_path / "project" / "copy"), "network": False}  # fmt: skip
+    script = "id -u; echo x > ../README.md || echo refused; echo y > mine.txt && echo wrote"
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(NOBODY_PYTHON), "-I", "-S", str(helper),
+         json.dumps(spec), "--", "sh", "-c", script],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if done.returncode == 97:
+        pytest.skip(f"user namespaces are not available to an unprivileged user here: {done.stderr.strip()}")
+    assert done.stdout.split() == ["65534", "refused", "wrote"], done.stderr
+    assert (tmp_path / "project" / "README.md").read_text(encoding="utf-8") == "mine\n"
 
 
 class TestScratchHome:
