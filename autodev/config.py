@@ -51,6 +51,10 @@ class TestsConfig(_Section):
     include_ignored: bool = False  # cargo: `-- --include-ignored`, so #[ignore] tests run too
     # variables (names or fnmatch patterns) the tests see beyond the allowlist of verify/environment.py
     pass_env: list[str] = Field(default_factory=list)
+    # Linux namespaces around the run (verify/confine.py): "auto" where available, "on" or an error, "off"
+    confine: Literal["auto", "on", "off"] = "auto"
+    network: bool = False  # a confined run has no network but loopback unless this is true
+    home: Literal["scratch", "user"] = "scratch"  # HOME of the run: an empty directory of its own, or the user's
     # code that imports pytest, walks gc's objects, calls os._exit... is refused before its tests run
     # (synth/runner_access.py); true for a project whose code legitimately imports pytest (a pytest plugin)
     allow_runner_access: bool = False

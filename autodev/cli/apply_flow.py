@@ -20,6 +20,7 @@ from autodev.ask.changes import Applied, apply_changes, diff_text, propose, refu
 from autodev.logs import colours_wanted
 from autodev.vcs.trailers import CONVERSATION_TRAILER, MODEL_TRAILER
 from autodev.verify.adapters.choose import project_tests
+from autodev.verify.confine import Confinement
 from autodev.verify.runner import run_tests
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ def apply_answer(
         chosen = project_tests(config, paths.root)
         tests = functools.partial(run_tests, command=chosen.command, timeout_s=config.tests.timeout_s,
                                   scratch_dir=paths.scratch_dir, runner=chosen.adapter,
-                                  pass_env=config.tests.pass_env)  # fmt: skip
+                                  pass_env=config.tests.pass_env,
+                                  confine=Confinement.from_config(config.tests, paths.root))  # fmt: skip
     applied = apply_changes(
         paths,
         proposal.changes,

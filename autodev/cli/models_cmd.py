@@ -19,6 +19,7 @@ from autodev.local.registry import ServerRegistry
 from autodev.local.server import ServerManager, llama_server_available, stop_server
 from autodev.local.serving import server_manager
 from autodev.logs import configure_logging
+from autodev.verify.confine import Confinement, state
 
 if TYPE_CHECKING:
     from autodev.local.doctor import DoctorReport
@@ -183,15 +184,17 @@ def doctor(options: GlobalOptions, as_json: bool, no_speed: bool) -> None:
     config = options.config(options.project_root)
     directory = models_dir(config.local.models_dir, os.environ)
     report = diagnose(extra_buffers=config.local.extra_buffers, models_directory=directory, measure=not no_speed)
+    confined = state(Confinement.from_config(config.tests, options.project_root))
     if as_json:
-        click.echo(report.model_dump_json(indent=2))
+        click.echo(json.dumps({**report.model_dump(mode="json"), "tests_confined": confined.model_dump()}, indent=2))
     else:
-        click.echo(_doctor_text(report))
+        click.echo(_doctor_text(report, confined.description))
     if not report.healthy:
         raise click.exceptions.Exit(1)
 
 
-def _doctor_text(report: DoctorReport) -> str:
+def _doctor_text(report: DoctorReport, confined: str) -> str:
+    """The report, the line on the tests' confinement, and the verdict on the build last."""
     lines = [
         f"llama-cpp-python   {report.llama_cpp_python or 'not installed'} (Python {report.python})",
         f"CPU                {report.cpu} ({report.machine})",
@@ -210,6 +213,7 @@ def _doctor_text(report: DoctorReport) -> str:
         )
     if report.system_info:
         lines.append(f"system info        {report.system_info}")
+    lines.append(f"tests confined     {confined}")
     lines += [f"PROBLEM: {problem}" for problem in report.problems] or ["ok: this llama.cpp build suits this machine"]
     return "\n".join(lines)
 

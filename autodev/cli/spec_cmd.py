@@ -18,6 +18,7 @@ from autodev.spec.lint import check_specs
 from autodev.spec.model import Requirement, SpecSet
 from autodev.spec.parser import load_specs, read_specs
 from autodev.verify.adapters.choose import project_test_command
+from autodev.verify.confine import Confinement
 from autodev.verify.runner import pytest_argv
 
 
@@ -98,7 +99,8 @@ def _collected(root: Path, config: Config) -> Collected | None:
         return None
     paths.ensure_state_dirs()
     return project_collection(root, command, scratch_dir=paths.scratch_dir, timeout_s=config.tests.timeout_s,
-                              pass_env=config.tests.pass_env)  # fmt: skip
+                              pass_env=config.tests.pass_env,
+                              confine=Confinement.from_config(config.tests, root))  # fmt: skip
 
 
 def _shown(requirement: Requirement) -> dict[str, object]:

@@ -18,6 +18,7 @@ from autodev.ledger import Ledger, LedgerEntry, load_ledger
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.spec.parser import load_specs
+from autodev.verify.confine import Confinement, state
 
 _REASON_COLUMN = 61  # the width of the columns before the reason, spaces included
 _NARROWEST_REASON = 20
@@ -29,7 +30,8 @@ _NARROWEST_REASON = 20
 def status(options: GlobalOptions, as_json: bool) -> None:
     """Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending."""
     paths = ProjectPaths(root=options.root)  # nothing here logs: structlog is not even imported
-    specs = load_specs(paths.root, options.config(paths.root).specs.paths)
+    config = options.config(paths.root)
+    specs = load_specs(paths.root, config.specs.paths)
     ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
     if warning:
         click.echo(f"warning: {warning}", err=True)
@@ -37,10 +39,12 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     known = {r.id for r in specs.requirements}
     rows += [_row(None, entry) for entry in ledger.entries.values() if entry.id not in known]
     pending = pending_attempt(paths.journal_file)
+    confined = state(Confinement.from_config(config.tests, paths.root))
     if as_json:
         payload = {
             "requirements": [row.model_dump(mode="json") for row in rows],
             "recovery": pending.model_dump(mode="json") if pending else None,
+            "tests_confined": confined.model_dump(mode="json"),
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -55,6 +59,7 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no requirements")
     if pending:
         click.echo(_recovery_line(pending))
+    click.echo(f"tests confined: {confined.description}")
 
 
 def _reason_width() -> int | None:

@@ -17,6 +17,7 @@ from autodev.synth.context import SourceFile
 from autodev.synth.guard import MANIFEST_FILE_NAMES
 from autodev.vcs import GitRepo
 from autodev.verify.adapters.choose import project_tests
+from autodev.verify.confine import Confinement
 from autodev.verify.copy import anchored_command
 from autodev.verify.environment import withheld
 from autodev.verify.runner import TestRun, TestRunner
@@ -66,6 +67,7 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
     log = get_logger()
     chosen = project_tests(config, paths.root)
     in_copy = chosen.in_copy()
+    confine = Confinement.from_config(config.tests, paths.root)
     held_back = withheld(os.environ, config.tests.pass_env)
     if held_back:  # a test that needs one of them fails for a reason the log should name
         log.info("tests run without some of your variables ([tests] pass_env lets them through)", names=held_back)
@@ -75,7 +77,7 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
         adapter = chosen.adapter if root == paths.root else in_copy  # a copy: the pass's, or a candidate's
         command = chosen.command if root == paths.root else anchored_command(chosen.command, paths.root)
         result = runner(root, command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
-                        runner=adapter, pass_env=config.tests.pass_env)  # fmt: skip
+                        runner=adapter, pass_env=config.tests.pass_env, confine=confine)  # fmt: skip
         log.info(
             f"{label} tests",
             passed=len(result.passed_ids),

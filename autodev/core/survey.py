@@ -22,6 +22,7 @@ from autodev.synth.memory_prompt import project_memory
 from autodev.vcs.control import GitDirs, changed, snapshot
 from autodev.verify.adapters.choose import project_tests
 from autodev.verify.collection import cannot_collect_reason, project_problems
+from autodev.verify.confine import Confinement
 from autodev.verify.copy import copy_for
 from autodev.verify.runner import TestRun, pytest_argv
 from autodev.verify.timeout import timed_out_reason
@@ -148,6 +149,7 @@ def _links(
         scratch_dir=paths.scratch_dir,
         timeout_s=config.tests.timeout_s,
         pass_env=config.tests.pass_env,
+        confine=Confinement.from_config(config.tests, paths.root),
     )
     get_logger().info("tests linked", links=links.by_requirement, unlinked=links.unlinked)
     return links

@@ -31,6 +31,7 @@ from autodev.logs import get_logger
 from autodev.spec import pytest_plugin
 from autodev.spec.model import TestItem
 from autodev.verify.collection import CollectionProblem, project_problems
+from autodev.verify.confine import UNCONFINED, Confinement
 from autodev.verify.runner import TestRun, is_pytest_command, run_tests
 
 _PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?[tw]?(\.exe)?$")
@@ -117,7 +118,13 @@ def collect_tests(root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, 
 
 
 def collect(
-    root: Path, pytest_argv: Sequence[str], *, scratch_dir: Path, timeout_s: float, pass_env: Sequence[str] = ()
+    root: Path,
+    pytest_argv: Sequence[str],
+    *,
+    scratch_dir: Path,
+    timeout_s: float,
+    pass_env: Sequence[str] = (),
+    confine: Confinement = UNCONFINED,
 ) -> Collected:
     """:func:`collect_tests`, with the collection failures that are the project's (``spec check`` reports them);
     the collection sees the environment a test run sees (``[tests] pass_env`` included)."""
@@ -134,7 +141,7 @@ def collect(
         env = {**os.environ, pytest_plugin.OUT_ENV: str(out)}
         options = ["--collect-only"]  # run_tests loads the plugin into every pytest it recognises
         run = run_tests(root, argv, timeout_s=timeout_s, scratch_dir=work, env=env, extra_args=options,
-                        pass_env=pass_env)  # fmt: skip
+                        pass_env=pass_env, confine=confine)  # fmt: skip
         report = _read_report(out)
     problems = project_problems(run, root)
     if report is not None:

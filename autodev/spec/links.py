@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from autodev.spec.collect import Collected, collect, collect_argv
 from autodev.spec.model import Requirement, TestItem, TestLinks
+from autodev.verify.confine import UNCONFINED, Confinement
 
 _PYTHON_SUFFIXES = frozenset({".py", ".pyi"})
 _GLOB_CHARACTERS = frozenset("*?[")
@@ -111,16 +112,23 @@ def project_links(
     scratch_dir: Path,
     timeout_s: float,
     pass_env: Sequence[str] = (),
+    confine: Confinement = UNCONFINED,
 ) -> TestLinks:
     """Collect the project's tests the way its test command runs them, and link them to ``requirements``."""
     collected = project_collection(root, test_command, scratch_dir=scratch_dir, timeout_s=timeout_s,
-                                   pass_env=pass_env)  # fmt: skip
+                                   pass_env=pass_env, confine=confine)  # fmt: skip
     return link_tests(requirements, collected.tests)
 
 
 def project_collection(
-    root: Path, test_command: str, *, scratch_dir: Path, timeout_s: float, pass_env: Sequence[str] = ()
+    root: Path,
+    test_command: str,
+    *,
+    scratch_dir: Path,
+    timeout_s: float,
+    pass_env: Sequence[str] = (),
+    confine: Confinement = UNCONFINED,
 ) -> Collected:
     """The project's tests as its test command's pytest collects them, with what keeps it from collecting."""
     argv = collect_argv(test_command, root=root)
-    return collect(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s, pass_env=pass_env)
+    return collect(root, argv, scratch_dir=scratch_dir, timeout_s=timeout_s, pass_env=pass_env, confine=confine)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.verify.adapters.base import RunnerAdapter
 from autodev.verify.adapters.choose import RunnerName
+from autodev.verify.confine import UNCONFINED, Confinement
 from autodev.verify.junit import OutcomeKind, TestOutcome
 from autodev.verify.runner import PYTEST_NO_TESTS_COLLECTED, TestRun
 
@@ -109,6 +110,7 @@ class FunctionTestRunner:
         scratch_dir: Path,
         runner: RunnerName | RunnerAdapter = "auto",
         pass_env: Sequence[str] = (),
+        confine: Confinement = UNCONFINED,
     ) -> TestRun:
         argv = command if isinstance(command, str) else list(command)
         name = runner if isinstance(runner, str) else runner.name

@@ -11,11 +11,12 @@ import contextlib
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, ClassVar, Protocol
 
@@ -25,7 +26,8 @@ from autodev.errors import TestRunError
 from autodev.verify.adapters.base import RecordsSession, RunnerAdapter, RunPlace, is_load_failure
 from autodev.verify.adapters.choose import RunnerName, adapter_for
 from autodev.verify.adapters.pytest_runner import PYTEST_NO_TESTS_COLLECTED, is_pytest_command
-from autodev.verify.environment import environment_for_tests
+from autodev.verify.confine import UNCONFINED, Confinement, confined_argv, is_confined, launch_failure
+from autodev.verify.environment import environment_for_tests, with_scratch_home
 from autodev.verify.junit import TestOutcome
 from autodev.verify.leftovers import mark_environment, reap
 from autodev.verify.session import SessionRecord
@@ -138,7 +140,8 @@ def strip_ansi(text: str) -> str:
 class TestRunner(Protocol):
     """What a pass needs to run the tests: :func:`run_tests`'s shape, so that a test double can stand in.
 
-    ``runner`` is the adapter the project's configuration chose (a double may ignore it)."""
+    ``runner`` is the adapter the project's configuration chose, ``confine`` how the run is confined (a double may
+    ignore both)."""
 
     def __call__(
         self,
@@ -149,6 +152,7 @@ class TestRunner(Protocol):
         scratch_dir: Path,
         runner: RunnerName | RunnerAdapter = "auto",
         pass_env: Sequence[str] = (),
+        confine: Confinement = UNCONFINED,
     ) -> TestRun: ...
 
 
@@ -162,11 +166,14 @@ def run_tests(
     extra_args: Sequence[str] = (),
     runner: RunnerName | RunnerAdapter = "auto",
     pass_env: Sequence[str] = (),
+    confine: Confinement = UNCONFINED,
 ) -> TestRun:
     """Run the test command in ``root`` and collect what happened; never leaves a process or a file behind.
 
     ``runner`` is an adapter (``verify/adapters/``) or its name; ``auto`` picks it from the command. The adapter adds
-    its reporter options and reads the per-test outcomes; ``extra_args`` come last.
+    its reporter options and reads the per-test outcomes; ``extra_args`` come last. ``confine`` says whether the run
+    is confined (``verify/confine.py``: the project read-only but for ``root`` and ``scratch_dir``, no network) and
+    whether HOME is a scratch directory of the run's own; the default, :data:`UNCONFINED`, is neither.
 
     Raises TestRunError when the command cannot be started at all; a command that starts and fails is a red
     TestRun, not an error.
@@ -181,8 +188,9 @@ def run_tests(
     adapter = adapter_for(runner, base_argv, root) if isinstance(runner, str) else runner
     child_env = scrubbed_environment(os.environ if env is None else env, pass_env)
     token = mark_environment(child_env, root)
+    launch = _Launch(confine, is_confined(confine))
     try:
-        return _run(root, base_argv, adapter, child_env, scratch, timeout_s, extra_args)
+        return _run(root, base_argv, adapter, child_env, scratch, timeout_s, extra_args, launch)
     finally:
         reap(token=token)  # what left the process group (a setsid double fork) goes too
 
@@ -195,15 +203,22 @@ def _run(
     scratch: Path,
     timeout_s: float,
     extra_args: Sequence[str],
+    launch: _Launch,
 ) -> TestRun:
     with tempfile.TemporaryDirectory(dir=scratch, prefix="run-") as work_dir:
-        place = RunPlace(root=root, work=Path(work_dir), env=child_env)
+        work = Path(work_dir)
+        if launch.confinement.home == "scratch":
+            child_env = with_scratch_home(child_env, work / "home")
+        place = RunPlace(root=root, work=work, env=child_env)
         argv = [*adapter.argv(base_argv, place), *extra_args]
-        with tempfile.TemporaryFile(dir=place.work, prefix="output-") as output_file:
+        with tempfile.TemporaryFile(dir=place.work, prefix="output-") as output_file, launch.reporting() as report:
             started = time.monotonic()
-            process = _start(argv, root, child_env, output_file)
+            started_argv = launch.argv(argv, root, scratch, child_env)
+            process = _start(started_argv, root, child_env, output_file, launch.pass_fds)
+            launch.started()
             exit_code, timed_out = _wait_and_kill_group(process, timeout_s)
             duration_s = time.monotonic() - started
+            launch.check(report)
             output = _read_output_tail(output_file)
             whole = _read_whole_output(output_file) if adapter.reads_output else output
         outcomes = adapter.outcomes(place, whole)
@@ -224,6 +239,73 @@ def _run(
     )
 
 
+class _Launch:
+    """How one run is started: the command itself, or through the confinement launcher with a pipe on which the
+    launcher tells its own failures (closed on exec, so nothing the code under test writes can pass for one)."""
+
+    def __init__(self, confinement: Confinement, confined: bool) -> None:
+        self.confinement = confinement
+        self.confined = confined
+        self._write_end: int | None = None
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return (self._write_end,) if self._write_end is not None else ()
+
+    @contextlib.contextmanager
+    def reporting(self) -> Iterator[int | None]:
+        """The read end of the report pipe while the run lasts (None unconfined); both ends closed after."""
+        if not self.confined:
+            yield None
+            return
+        read_end, self._write_end = os.pipe()
+        try:
+            yield read_end
+        finally:
+            os.close(read_end)
+            self.started()
+
+    def argv(self, argv: list[str], root: Path, scratch: Path, env: Mapping[str, str]) -> list[str]:
+        if not self.confined or self._write_end is None:
+            return argv
+        if _program(argv[0], root, env) is None:  # the error an unconfined start gives, not a red run
+            raise _cannot_run(argv[0], "No such file or directory")
+        return confined_argv(argv, self.confinement, root=root, writable=[scratch], report_fd=self._write_end)
+
+    def started(self) -> None:
+        """The launcher has its own copy of the write end now: ours goes, so the read end sees the end."""
+        if self._write_end is not None:
+            os.close(self._write_end)
+            self._write_end = None
+
+    def check(self, read_end: int | None) -> None:
+        """Raise the launcher's own failure, when it told one (every writer has exited: the read cannot block)."""
+        if read_end is None:
+            return
+        os.set_blocking(read_end, False)
+        try:
+            said = os.read(read_end, 4096).decode("utf-8", errors="replace")
+        except BlockingIOError:
+            said = ""
+        failure = launch_failure(said)
+        if failure is not None:
+            raise failure
+
+
+def _program(name: str, root: Path, env: Mapping[str, str]) -> str | None:
+    if "/" in name:
+        path = Path(name) if Path(name).is_absolute() else root / name
+        return str(path) if os.access(path, os.X_OK) and path.is_file() else None
+    return shutil.which(name, path=env.get("PATH", os.defpath))
+
+
+def _cannot_run(program: str, reason: str) -> TestRunError:
+    return TestRunError(
+        f"cannot run the test command {program!r}: {reason}; set `[project] test_command` in "
+        "autodev.toml to a command that runs your tests (for example `python -m pytest`)"
+    )
+
+
 def _command_argv(command: str | Sequence[str]) -> list[str]:
     try:
         argv = shlex.split(command) if isinstance(command, str) else list(command)
@@ -236,7 +318,9 @@ def _command_argv(command: str | Sequence[str]) -> list[str]:
     return argv
 
 
-def _start(argv: list[str], root: Path, env: dict[str, str], output: IO[bytes]) -> subprocess.Popen[bytes]:
+def _start(
+    argv: list[str], root: Path, env: dict[str, str], output: IO[bytes], pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
             argv,
@@ -246,13 +330,10 @@ def _start(argv: list[str], root: Path, env: dict[str, str], output: IO[bytes]) 
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise TestRunError(
-            f"cannot run the test command {argv[0]!r}: {reason}; set `[project] test_command` in "
-            "autodev.toml to a command that runs your tests (for example `python -m pytest`)"
-        ) from exc
+        raise _cannot_run(argv[0], exc.strerror or str(exc)) from exc
 
 
 def _wait_and_kill_group(process: subprocess.Popen[bytes], timeout_s: float) -> tuple[int | None, bool]:
