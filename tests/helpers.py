@@ -437,3 +437,19 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, *trailers: 
 def status_lines(root: Path) -> list[str]:
     """``git status --porcelain`` as lines, to see what is staged, modified or untracked."""
     return git(root, "status", "--porcelain=v1", "-uall").splitlines()
+
+
+def processes_working_in(directory: Path) -> list[int]:
+    """The processes (but this one) whose working directory lies under ``directory``, found through /proc: a
+    confined test run has pids of its own namespace, so its pid says nothing here, but its place does."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if cwd.is_relative_to(directory):
+            found.append(int(entry.name))
+    return found

@@ -313,12 +313,19 @@ class TestSpecialCasesInAPass:
 # ------------------------------------------------------------------------------------------ .git during a run
 
 
+def unconfined_config(server_url: str, **overrides: str) -> str:
+    """The example's config with the test runs unconfined, so that a write into .git reaches it."""
+    return config_text(server_url, **overrides).replace("[tests]\n", '[tests]\nconfine = "off"\n')
+
+
 @pytest.mark.req("CORE-10")
 class TestGitControlFiles:
     def test_a_hook_written_through_an_absolute_path_makes_the_attempt_red_and_is_reported_not_removed(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        setup_example(repo, server.url, stub=True)
+        """Unconfined (a machine without user namespaces; a confined run cannot write there at all), the snapshot
+        is what notices it."""
+        setup_example(repo, server.url, config=unconfined_config(server.url), stub=True)
         hook = repo.resolve() / ".git" / "hooks" / "pre-commit"
         server.push(with_lines(f"open({str(hook)!r}, 'w').write('#!/bin/sh\\nexit 0\\n')"))
         capsys.readouterr()
@@ -337,7 +344,10 @@ class TestGitControlFiles:
         warned = [entry for entry in log if entry.get("level") == "warning" and "review it" in entry.get("event", "")]
         assert [entry["files"] for entry in warned] == [[".git/hooks/pre-commit (added)"]]
 
-    def test_the_snapshot_sees_config_refs_and_hooks_but_not_the_index(self, repo: Path) -> None:
+    def test_the_snapshot_sees_config_hooks_and_the_current_branch_but_not_the_index_or_other_branches(
+        self, repo: Path
+    ) -> None:
+        """Another worktree may commit to its own branch while the tests run: only this one's branch is watched."""
         (repo / "a.txt").write_text("a\n", encoding="utf-8")
         git(repo, "add", "a.txt")
         git(repo, "commit", "-q", "-m", "a")
@@ -346,13 +356,16 @@ class TestGitControlFiles:
         (repo / "a.txt").write_text("b\n", encoding="utf-8")
         git(repo, "add", "a.txt")  # the index changes
         assert changed(before, snapshot(dirs, repo)) == []
-        git(repo, "config", "alias.x", "!echo")
         git(repo, "branch", "other")
+        assert changed(before, snapshot(dirs, repo)) == []
+        git(repo, "config", "alias.x", "!echo")
+        git(repo, "commit", "-q", "-m", "b")
         (repo / ".git" / "hooks" / "post-checkout").write_text("#!/bin/sh\n", encoding="utf-8")
+        branch = git(repo, "symbolic-ref", "--short", "HEAD").strip()
         assert changed(before, snapshot(dirs, repo)) == [
             ".git/config (changed)",
             ".git/hooks/post-checkout (added)",
-            ".git/refs/heads/other (added)",
+            f".git/refs/heads/{branch} (changed)",
         ]
 
     def test_a_linked_worktree_resolves_to_the_repository_it_belongs_to(self, repo: Path, tmp_path: Path) -> None:
@@ -374,7 +387,7 @@ class TestGitControlFiles:
     def test_a_hook_written_by_one_of_several_sampled_candidates_makes_the_round_red(self, repo: Path) -> None:
         """Sampled candidates run side by side in scratch copies: which one wrote it is not known, so none is
         applied, and the warning is given once."""
-        config = config_text(NO_SERVER, max_attempts="2") + "[llm.samples]\ntier1 = 2\n"
+        config = unconfined_config(NO_SERVER, max_attempts="2") + "[llm.samples]\ntier1 = 2\n"
         setup_example(repo, NO_SERVER, config=config, stub=True)
         hook = repo.resolve() / ".git" / "hooks" / "pre-commit"
         writes_hook = with_lines(f"open({str(hook)!r}, 'w').write('#!/bin/sh\\n')")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from helpers import HOPELESS, NO_SERVER, RIGHT, git, run_pass, setup_example
+from helpers import HOPELESS, NO_SERVER, RIGHT, config_text, git, run_pass, setup_example
 
 from autodev.testing import FunctionClient
 from autodev.verify.adapters.pytest_runner import unshadowed
@@ -274,14 +274,28 @@ class TestTheTestsOwnSkipsStayGreen:
         verdict = tried(project, tests, {"fizz.py": STUB}, {"fizz.py": FIZZ})
         assert verdict.green, verdict.reason
 
+    def test_a_skip_from_a_helper_module_under_tests_is_the_tests_own(self, project: Path) -> None:
+        """No reply may write under tests/, so a helper there that skips (a missing service, say) is pristine: the
+        test, which could not be collected before fizz.py existed, is skipped now, and that is green."""
+        helper = {"tests/helpers.py": "import pytest\n\n\ndef need_service():\n    pytest.skip('no service here')\n"}
+        tests = {
+            "tests/test_service.py": "from fizz import fizz\nfrom helpers import need_service\n\n\n"
+            "def test_service():\n    need_service()\n",
+            **FIZZ_TEST,
+        }
+        verdict = tried(project, tests, helper, {"fizz.py": FIZZ})  # the helper is no test file of the pass
+        assert verdict.green, verdict.reason
+
 
 class TestInAPass:
     """The whole path: a reply's code tried in the pass's copy, judged by the trial, nothing committed."""
 
     @pytest.fixture
     def project(self, repo: Path) -> Path:
-        """The temperature example (judged as a whole suite) with a second test file that passes anyway."""
-        setup_example(repo, NO_SERVER, stub=True)
+        """The temperature example (judged as a whole suite) with a second test file that passes anyway; the check
+        that refuses code importing pytest or atexit (CORE-9) is off, so the run itself must catch them."""
+        config = config_text(NO_SERVER).replace("[tests]\n", "[tests]\nallow_runner_access = true\n")
+        setup_example(repo, NO_SERVER, config=config, stub=True)
         (repo / "tests" / "test_other.py").write_text("def test_other():\n    pass\n", encoding="utf-8")
         git(repo, "add", "-A")
         git(repo, "commit", "-qm", "another test")

@@ -20,8 +20,11 @@ from pathlib import Path
 
 from autodev.vcs.git import git_output
 
-_TOP_FILES = ("config", "config.worktree", "HEAD", "packed-refs", "commondir", "gitdir")
-_TREES = ("hooks", "info", "refs/heads")
+_OWN_FILES = ("HEAD", "config.worktree", "commondir", "gitdir")
+"""A work tree's own: in a linked worktree's git dir, not the repository's (another worktree's HEAD may move)."""
+_SHARED_FILES = ("config", "packed-refs")
+_SHARED_TREES = ("hooks", "info")
+_SYMBOLIC_REF = "ref: "
 
 Stamp = tuple[int, int, int, int]
 Snapshot = dict[str, Stamp]  # the file's path, as shown to people -> its stamp
@@ -48,13 +51,12 @@ class GitDirs:
 def snapshot(dirs: GitDirs, root: Path) -> Snapshot:
     """The stamp of every control file of the repository (missing ones are simply absent)."""
     found: Snapshot = {}
-    for directory in dict.fromkeys((dirs.git_dir, dirs.common_dir)):
-        for path in _control_files(directory):
-            try:
-                st = path.lstat()
-            except OSError:
-                continue
-            found[_shown(path, root)] = (st.st_size, st.st_mode, st.st_ino, st.st_ctime_ns)
+    for path in _control_files(dirs):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        found[_shown(path, root)] = (st.st_size, st.st_mode, st.st_ino, st.st_ctime_ns)
     return found
 
 
@@ -71,11 +73,30 @@ def changed(before: Snapshot, after: Snapshot) -> list[str]:
     return words
 
 
-def _control_files(directory: Path) -> Iterator[Path]:
-    for name in _TOP_FILES:
-        yield directory / name
-    for tree in _TREES:
-        yield from _walk(directory / tree)
+def _control_files(dirs: GitDirs) -> Iterator[Path]:
+    """The work tree's HEAD and the branch it names (a commit made there moves it), the repository's config,
+    packed refs, hooks and info; other branches are left out: another worktree may commit to them meanwhile."""
+    for name in _OWN_FILES:
+        yield dirs.git_dir / name
+    for name in _SHARED_FILES:
+        yield dirs.common_dir / name
+    for tree in _SHARED_TREES:
+        yield from _walk(dirs.common_dir / tree)
+    branch = _current_branch_ref(dirs.git_dir)
+    if branch is not None:
+        yield dirs.common_dir / branch
+
+
+def _current_branch_ref(git_dir: Path) -> str | None:
+    """``refs/heads/main`` from HEAD's ``ref: refs/heads/main``; None for a detached HEAD or an unreadable one."""
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    ref = head.removeprefix(_SYMBOLIC_REF)
+    if ref == head or not ref.startswith("refs/heads/") or ".." in ref:
+        return None
+    return ref
 
 
 def _walk(directory: Path) -> Iterator[Path]:

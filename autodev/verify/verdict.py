@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.discovery import is_test_file
+from autodev.synth.guard import is_test_path
 from autodev.verify.collection import cannot_load, pytest_lines
 from autodev.verify.junit import TestOutcome
 from autodev.verify.pristine import PristineTests
@@ -147,15 +147,15 @@ def _hidden_reason(baseline: TestRun, attempt: TestRun, expected: PristineTests 
 def _skipped_by_code(outcome: TestOutcome, expected: PristineTests | None) -> str | None:
     """Where the code under test skipped this test (its ``path:line``), or None when a test file or conftest did.
 
-    A skip located in a test file or a ``conftest.py`` is the tests' own (a marker, ``pytest.skip``,
+    A skip located in a file no reply may write (a test file, a ``conftest.py``, a helper under ``tests/``:
+    ``synth.guard.is_test_path``) is the tests' own (a marker, ``pytest.skip``,
     ``importorskip``); one located elsewhere in the project is the code's. pytest names its own frames for some
     skips (``unittest.SkipTest``) and none for an xfail: then the test's file must say skip or xfail somewhere.
     """
     place = outcome.location
     path = place.rpartition(":")[0]
-    name = PurePath(path).name
-    if name == "conftest.py" or is_test_file(name) or (expected is not None and path in expected.files):
-        return None
+    if is_test_path(path) or (expected is not None and path in expected.files):
+        return None  # a file no reply may write (a test file, a conftest.py, anything under tests/)
     if path and not PurePath(path).is_absolute() and not path.startswith("../"):
         return place
     file = outcome.test_id.split("::", 1)[0]
