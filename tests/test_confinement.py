@@ -393,6 +393,27 @@ class TestWhereItIsSaid:
         assert said == {"confined": False, "mode": "off", "network": False,
                         "description": 'no ([tests] confine = "off")'}  # fmt: skip
 
+    def test_status_reads_the_probe_the_project_last_had_and_probes_again_when_it_is_stale(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`status` should not start a process to say it: the answer is kept in .autodev for a day, for this
+        kernel, user, interpreter and launcher; another key, or an old record, is probed afresh."""
+        (project / ".autodev").mkdir(exist_ok=True)
+        calls: list[int] = []
+        monkeypatch.setattr(confine, "probe", lambda: calls.append(1) or Probe(available=False, reason="simulated"))
+        assert confine.remembered_probe(project) == Probe(available=False, reason="simulated")
+        assert confine.remembered_probe(project) == Probe(available=False, reason="simulated")
+        assert len(calls) == 1
+        record = project / ".autodev" / confine.PROBE_RECORD
+        data = json.loads(record.read_text(encoding="utf-8"))
+        record.write_text(json.dumps({**data, "key": "another kernel"}), encoding="utf-8")
+        confine.remembered_probe(project)
+        record.write_text(json.dumps({**data, "at": data["at"] - confine.PROBE_RECORD_TTL_S - 1}), encoding="utf-8")
+        confine.remembered_probe(project)
+        record.write_text("{not json", encoding="utf-8")
+        confine.remembered_probe(project)
+        assert len(calls) == 4
+
     def test_models_doctor_says_it_before_its_verdict(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
         code = autodev(project, "models", "doctor", "--no-speed")
         lines = capsys.readouterr().out.strip().splitlines()

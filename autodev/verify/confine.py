@@ -13,17 +13,20 @@ or an error (``"on"``).
 
 What it does not stop: anything the code under test does inside its own process (patching pytest, rewriting its
 report); writes outside the project (the user's home, /tmp); other paths to the same files (a second mount of
-the project's filesystem). docs/loop.md says so.
+the project's filesystem). docs/confinement.md says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -32,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.config import TestsConfig
 from autodev.errors import TestRunError
+from autodev.fileio import atomic_write
 
 __all__ = [
     "UNCONFINED",
@@ -44,6 +48,7 @@ __all__ = [
     "launch_failure",
     "probe",
     "protected_trees",
+    "remembered_probe",
     "state",
 ]
 
@@ -52,6 +57,8 @@ HomeMode = Literal["scratch", "user"]
 HELPER = Path(__file__).with_name("confine_exec.py")
 MARK = "autodev-confine:"
 PROBE_TIMEOUT_S = 20.0
+PROBE_RECORD = "confine-probe.json"
+PROBE_RECORD_TTL_S = 24 * 3600.0
 
 
 class Confinement(BaseModel):
@@ -120,17 +127,45 @@ class ConfinementState(BaseModel):
     description: str
 
 
+def remembered_probe(project: Path | None) -> Probe:
+    """:func:`probe`'s answer as the project last had it, for `status`, which should not start a process to say
+    it: kept in ``.autodev/confine-probe.json`` for a day, for this kernel, user, interpreter and launcher."""
+    record = None if project is None else project / ".autodev" / PROBE_RECORD
+    key = _probe_key()
+    if record is not None:
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            if data.get("key") == key and time.time() - float(data.get("at", 0)) < PROBE_RECORD_TTL_S:
+                return Probe(available=bool(data["available"]), reason=str(data.get("reason", "")))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    found = probe()
+    if record is not None and record.parent.is_dir():
+        with contextlib.suppress(OSError):
+            atomic_write(record, json.dumps({"key": key, "at": time.time(), **found.model_dump()}).encode("utf-8"))
+    return found
+
+
+def _probe_key() -> str:
+    try:
+        launcher = HELPER.stat().st_mtime_ns
+    except OSError:
+        launcher = 0
+    return f"{platform.release()}|{os.getuid()}|{sys.executable}|{launcher}"
+
+
 def state(confinement: Confinement) -> ConfinementState:
-    confined = confinement.mode != "off" and probe().available
+    found = remembered_probe(confinement.project) if confinement.mode != "off" else Probe(available=False)
+    confined = confinement.mode != "off" and found.available
     return ConfinementState(confined=confined, mode=confinement.mode, network=confinement.network,
-                            description=describe(confinement))  # fmt: skip
+                            description=describe(confinement, found))  # fmt: skip
 
 
-def describe(confinement: Confinement) -> str:
+def describe(confinement: Confinement, found: Probe | None = None) -> str:
     """One line for `models doctor` and `status`: whether tests run confined, how, or why not."""
     if confinement.mode == "off":
         return 'no ([tests] confine = "off")'
-    found = probe()
+    found = probe() if found is None else found
     if not found.available:
         if confinement.mode == "on":
             return f'no: every test run fails ({found.reason}; [tests] confine = "on")'
