@@ -47,6 +47,9 @@ class TestsConfig(_Section):
     __test__ = False
 
     timeout_s: float = Field(default=300.0, gt=0)
+    # pytest: each test (and each test file's import) stopped after this long, so that one endless loop costs a
+    # minute, not the whole run's timeout, and the model is told which test; 0 turns it off
+    test_timeout_s: float = Field(default=60.0, ge=0)
     runner: TestRunnerName = "auto"
     include_ignored: bool = False  # cargo: `-- --include-ignored`, so #[ignore] tests run too
     # variables (names or fnmatch patterns) the tests see beyond the allowlist of verify/environment.py

@@ -28,8 +28,10 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
+import threading
 import tokenize
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -41,6 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 OUT_ENV = "AUTODEV_COLLECT_OUT"
 RUNNING_ENV = "AUTODEV_RUNNING_OUT"
 RESULTS_ENV = "AUTODEV_RESULTS_DIR"
+TEST_TIMEOUT_ENV = "AUTODEV_TEST_TIMEOUT_S"
+TEST_BOUND_PLUGIN_NAME = "autodev-test-bound"
 JUNIT_NAME = "junit.xml"
 SESSION_NAME = "session.json"
 SESSION_PLUGIN_NAME = "autodev-session"
@@ -59,7 +63,7 @@ _PRIVATE: dict[str, str] = {}
 
 def _take_private() -> None:
     """Move the private variables from ``os.environ`` here, so that code under test cannot read where they point."""
-    for name in (RUNNING_ENV, RESULTS_ENV):
+    for name in (RUNNING_ENV, RESULTS_ENV, TEST_TIMEOUT_ENV):
         value = os.environ.pop(name, None)
         if value is not None:
             _PRIVATE[name] = value
@@ -86,6 +90,86 @@ def pytest_configure(config: pytest.Config) -> None:
     if results and not config.pluginmanager.has_plugin(SESSION_PLUGIN_NAME):
         config.option.xmlpath = str(Path(results) / JUNIT_NAME)
         config.pluginmanager.register(_session_recorder(Path(results) / SESSION_NAME), SESSION_PLUGIN_NAME)
+    bound = _seconds(_PRIVATE.get(TEST_TIMEOUT_ENV, ""))
+    usable = bound > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if (
+        usable
+        and not _bounded_by_pytest_timeout(config)
+        and not config.pluginmanager.has_plugin(TEST_BOUND_PLUGIN_NAME)
+    ):
+        config.pluginmanager.register(_test_bound(bound), TEST_BOUND_PLUGIN_NAME)
+
+
+def _bounded_by_pytest_timeout(config: pytest.Config) -> bool:
+    """Whether the project bounds its tests with pytest-timeout (a ``timeout`` set): then its rules apply."""
+    if not config.pluginmanager.has_plugin("timeout"):
+        return False
+    try:
+        value = getattr(config.option, "timeout", None) or config.getini("timeout") or os.environ.get("PYTEST_TIMEOUT")
+        return _seconds(str(value or 0)) > 0
+    except (ValueError, KeyError):
+        return False
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+class TookTooLong(BaseException):
+    """Raised in a test that ran past autodev's bound: a BaseException, so that ``except Exception`` in a loop of
+    the code under test does not swallow it (the timer fires again every second if something does)."""
+
+
+def _test_bound(seconds: float) -> object:
+    """Each test's setup, call and teardown, and each test file's import, stopped after ``seconds``: one endless loop
+    costs that, not the whole run's timeout, and the failure names the test that hung."""
+    import pytest  # only ever called inside a pytest run
+
+    @contextlib.contextmanager
+    def alarm(what: str) -> Any:
+        def stop(signum: int, frame: object) -> None:
+            __tracebackhide__ = True  # the failure shows the line the test was stuck on, not this one
+            raise TookTooLong(
+                f"{what} ran longer than {seconds:g} s, autodev's bound for one test ([tests] test_timeout_s): "
+                "does it loop forever?"
+            )
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    class TestBound:
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_setup(self, item: pytest.Item) -> Any:
+            with alarm("the setup of this test"):
+                yield
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_call(self, item: pytest.Item) -> Any:
+            with alarm("this test"):
+                yield
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_teardown(self, item: pytest.Item) -> Any:
+            with alarm("the teardown of this test"):
+                yield
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+            if type(collector).__name__ != "Module":
+                yield
+                return
+            with alarm(f"importing {collector.nodeid} (and the code it imports)"):
+                yield
+
+    return TestBound()
 
 
 _SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 2}

@@ -52,12 +52,17 @@ _SCAN_LIMIT = 2_000
 
 
 def adapter_for(
-    runner: RunnerName | str, command: Sequence[str], root: Path, *, include_ignored: bool = False
+    runner: RunnerName | str,
+    command: Sequence[str],
+    root: Path,
+    *,
+    include_ignored: bool = False,
+    test_timeout_s: float = 0.0,
 ) -> RunnerAdapter:
     """The adapter named by ``runner``; for ``auto``, the one the command (and the project's package.json) shows."""
     name = runner if runner != "auto" else runner_of_command(command, root)
     if name == "pytest":
-        return PytestAdapter()
+        return PytestAdapter(test_timeout_s=test_timeout_s)
     if name == "node":
         return NodeAdapter()
     if name == "jest":
@@ -198,6 +203,7 @@ def project_tests(config: Config, root: Path) -> ProjectTests:
         argv = shlex.split(command)
     except ValueError:
         argv = []  # run_tests says what is wrong with it
-    adapter = adapter_for(config.tests.runner, argv, root, include_ignored=config.tests.include_ignored)
+    adapter = adapter_for(config.tests.runner, argv, root, include_ignored=config.tests.include_ignored,
+                          test_timeout_s=config.tests.test_timeout_s)  # fmt: skip
     named = adapter.name if adapter.name != "command" else detect_runner(root)
     return ProjectTests(command=command, adapter=adapter, languages=languages_of(named))

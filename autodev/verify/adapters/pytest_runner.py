@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from autodev.spec.pytest_plugin import JUNIT_NAME, RESULTS_ENV, SESSION_NAME
+from autodev.spec.pytest_plugin import JUNIT_NAME, RESULTS_ENV, SESSION_NAME, TEST_TIMEOUT_ENV
 from autodev.verify.adapters.base import RunPlace
 from autodev.verify.junit import TestOutcome, read_junit_file
 from autodev.verify.plugin import plugin_options, running_test
@@ -167,6 +167,10 @@ class PytestAdapter:
     name = "pytest"
     reads_output = False
 
+    def __init__(self, *, test_timeout_s: float = 0.0) -> None:
+        self.test_timeout_s = test_timeout_s
+        """Each test's bound (``[tests] test_timeout_s``), enforced by the plugin; 0: none but the run's."""
+
     def argv(self, command: Sequence[str], place: RunPlace) -> list[str]:
         """Per-test outcomes via junit (xunit1 has the file attribute), autodev's plugin, nothing in the user's tree.
 
@@ -175,6 +179,8 @@ class PytestAdapter:
         The report's directory is a fresh one in the run's own, named only in the environment (see the module).
         """
         place.env[RESULTS_ENV] = tempfile.mkdtemp(dir=place.work, prefix="results-")
+        if self.test_timeout_s > 0:
+            place.env[TEST_TIMEOUT_ENV] = f"{self.test_timeout_s:g}"
         plugin = plugin_options(command, place.root, place.work, place.env)
         options = ["-o", "junit_family=xunit1", "-p", "no:cacheprovider", "--continue-on-collection-errors", *plugin]
         already_quiet = any(arg == "--quiet" or re.fullmatch(r"-q+", arg) for arg in command)
