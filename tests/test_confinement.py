@@ -14,10 +14,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
-from helpers import NO_SERVER, RIGHT, autodev, git, head, run_pass, setup_example, snapshot
+from helpers import NO_SERVER, RIGHT, autodev, git, head, processes_working_in, run_pass, setup_example, snapshot
 
 from autodev.config import TestsConfig
 from autodev.errors import TestRunError
@@ -363,6 +364,43 @@ def test_home():
         run = run_tests(copy.root, PYTEST, timeout_s=120, scratch_dir=project / ".autodev" / "tmp", env=env,
                         confine=Confinement(home="user", project=project))  # fmt: skip
         assert run.exit_code == 0, run.output
+
+
+@needs_confinement
+class TestTheRunEndsWithAutodev:
+    def test_a_kill_9_of_autodev_takes_its_test_run_down_too(self, project: Path, tmp_path: Path) -> None:
+        """autodev SIGKILLed while the tests run (the code under test cannot do it: it sees no pid outside its
+        namespace): the launcher and the test's pid 1 die with it (a parent-death signal each), and with pid 1 every
+        process of the namespace."""
+        marker = tmp_path / "started"
+        test = f"import time\n\n\ndef test_waits():\n    open({str(marker)!r}, 'w').write('x')\n    time.sleep(60)\n"
+        runner = (  # what a pass does: sync the copy, write the attempt, run the tests confined
+            "import sys\nfrom pathlib import Path\nfrom autodev.config import TestsConfig\n"
+            "from autodev.verify.confine import Confinement\nfrom autodev.verify.copy import ProjectCopy\n"
+            "from autodev.verify.runner import run_tests\n"
+            f"project = Path({str(project)!r})\n"
+            "copy = ProjectCopy(project, project / '.autodev' / 'scratch' / 'copy')\ncopy.sync()\n"
+            f"copy.write({{'tests/test_waits.py': {test!r}}})\n"
+            "confine = Confinement.from_config(TestsConfig(), project)\n"
+            "run_tests(copy.root, [sys.executable, '-m', 'pytest'], timeout_s=120,\n"
+            "          scratch_dir=project / '.autodev' / 'tmp', confine=confine)\n"
+        )
+        process = subprocess.Popen([sys.executable, "-c", runner], env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+        try:
+            deadline = time.monotonic() + 60
+            while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert marker.exists(), "the test never started"
+            copy = (project / ".autodev").resolve()
+            assert processes_working_in(copy)
+            process.kill()
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while processes_working_in(copy) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_working_in(copy) == []
 
 
 class TestWhatIsProtected:

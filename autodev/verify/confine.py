@@ -206,6 +206,7 @@ def confined_argv(
         "cwd": str(root),
         "network": confinement.network,
         "report_fd": report_fd,
+        "parent": os.getpid(),
     }
     return _launcher(spec, argv)
 

@@ -30,6 +30,7 @@ import struct
 import sys
 
 SETUP_FAILED = 97
+PR_SET_PDEATHSIG = 1
 MARK = "autodev-confine:"
 
 CLONE_NEWNS = 0x00020000
@@ -121,8 +122,10 @@ def _loopback_up() -> None:
 
 
 def _child(spec: dict[str, object], argv: list[str]) -> None:
-    """Pid 1 of the new namespace: its own /proc, no CAP_SYS_ADMIN to come, then the command."""
+    """Pid 1 of the new namespace: its own /proc, no CAP_SYS_ADMIN to come, then the command; killed with the
+    launcher (and so, being pid 1, with every process of the namespace)."""
     try:
+        _die_with_parent(os.getppid(), "the launcher")
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mount /proc")
         _check(_libc.prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), "drop CAP_SYS_ADMIN")
         os.chdir(str(spec["cwd"]))  # through the new mounts: the old working directory is the writable tree
@@ -133,6 +136,14 @@ def _child(spec: dict[str, object], argv: list[str]) -> None:
     except OSError as exc:
         _say(f"exec: {exc.strerror}")
         os._exit(127)
+
+
+def _die_with_parent(parent: int, who: str) -> None:
+    """SIGKILL when the parent dies: code under test that kills autodev (or a kill -9 of it) must not leave the
+    run going; a parent already gone by now is the same case."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "set the parent-death signal")
+    if os.getppid() != parent:
+        _fail(f"{who} (pid {parent}) ended before the run started")
 
 
 def _wait(pid: int) -> int:
@@ -177,6 +188,7 @@ def main(args: list[str]) -> int:
         _report_fd = spec["report_fd"]
         os.set_inheritable(_report_fd, False)  # closed when the command is executed
     try:
+        _die_with_parent(int(spec.get("parent", os.getppid())), "autodev")
         _unshare(bool(spec.get("network")))
         _mounts(list(spec.get("writable", [])), list(spec.get("readonly", [])))
         if not spec.get("network"):
