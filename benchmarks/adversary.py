@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from adversary.common import Options, RowResult  # noqa: E402
+from adversary.common import Options, RowResult
 
 ROWS = {
     "kill": "adversary.kill",
@@ -40,7 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a few trials per row (about 3 minutes)")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from {','.join(ROWS)}")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--jobs", type=int, default=2, help="trials in parallel within a row")
+    parser.add_argument("--jobs", type=int, default=3, help="trials in parallel within a row")
     parser.add_argument("--limit", type=int, default=0, help="at most N trials per row (0: the row's own count)")
     parser.add_argument("--json", action="store_true", help="the rows and every trial as one JSON object")
     args = parser.parse_args(argv)
@@ -61,7 +61,9 @@ def table(results: list[RowResult]) -> str:
     lines = [f"{'family':<12} | {'tried':>5} | {'contained':>9} | {'failed':>6} | {'seconds':>7}", "-" * 52]
     for row in results:
         contained = len(row.cases) - len(row.failed)
-        lines.append(f"{row.family:<12} | {len(row.cases):>5} | {contained:>9} | {len(row.failed):>6} | {row.seconds:>7.1f}")
+        lines.append(
+            f"{row.family:<12} | {len(row.cases):>5} | {contained:>9} | {len(row.failed):>6} | {row.seconds:>7.1f}"
+        )
     failures = [(row.family, case) for row in results for case in row.failed]
     if failures:
         lines += ["", "failed:"]
@@ -76,22 +78,33 @@ def main(argv: list[str]) -> int:
     for name in args.rows.split(","):
         results.append(run_row(name, options))
         if not args.json:
-            print(f"{name}: {len(results[-1].cases)} trials, {len(results[-1].failed)} failed, "
-                  f"{results[-1].seconds:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"{name}: {len(results[-1].cases)} trials, {len(results[-1].failed)} failed, "
+                f"{results[-1].seconds:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     if args.json:
-        print(json.dumps({
-            "rows": [
+        print(
+            json.dumps(
                 {
-                    "family": row.family,
-                    "tried": len(row.cases),
-                    "contained": len(row.cases) - len(row.failed),
-                    "failed": len(row.failed),
-                    "seconds": round(row.seconds, 1),
-                    "cases": [{"name": c.name, "ok": c.ok, "problems": c.problems, "note": c.note} for c in row.cases],
-                }
-                for row in results
-            ]
-        }, indent=2))
+                    "rows": [
+                        {
+                            "family": row.family,
+                            "tried": len(row.cases),
+                            "contained": len(row.cases) - len(row.failed),
+                            "failed": len(row.failed),
+                            "seconds": round(row.seconds, 1),
+                            "cases": [
+                                {"name": c.name, "ok": c.ok, "problems": c.problems, "note": c.note} for c in row.cases
+                            ],
+                        }
+                        for row in results
+                    ]
+                },
+                indent=2,
+            )
+        )
     else:
         print(table(results))
     return 1 if any(row.failed for row in results) else 0

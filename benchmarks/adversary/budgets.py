@@ -13,16 +13,14 @@ import subprocess
 from dataclasses import dataclass
 from datetime import date
 
-from autodev.testing import RecordedRequest, ScriptedReply, ScriptedServer
-
 from adversary import common
 from adversary.common import Case, Options, Trial
+from autodev.testing import RecordedRequest, ScriptedReply, ScriptedServer
 
 IN_PRICE, OUT_PRICE, MAX_TOKENS = 0.001, 0.002, 100
 WRONG = "temps.py\n```python\n" + common.WRONG_CODE + "```\n"
-NON_ASCII_SPEC = (
-    "# 温度変換 🌡️\n\n温度を摂氏・華氏・ケルビンの間で変換する。\n\nFiles: temps.py\n\n"
-    + "".join(f"- 要件 {n}: 絶対零度（-273.15 °C）未満は ValueError(\"below absolute zero\") を送出する。🔥❄️\n" for n in range(6))
+NON_ASCII_SPEC = "# 温度変換 🌡️\n\n温度を摂氏・華氏・ケルビンの間で変換する。\n\nFiles: temps.py\n\n" + "".join(
+    f'- 要件 {n}: 絶対零度（-273.15 °C）未満は ValueError("below absolute zero") を送出する。🔥❄️\n' for n in range(6)
 )
 
 
@@ -42,12 +40,24 @@ SCENARIOS = [
     Scenario("per_run cap", "per_run_usd = 2.0\nper_day_usd = 1000\n", 2.0),
     Scenario("per_requirement cap", "per_requirement_usd = 1.5\nper_day_usd = 1000\n", 1.5),
     Scenario("per_day cap, $0.50 already spent today", "per_day_usd = 1.5\n", 1.5, prespent=0.5),
-    Scenario("server ignores max_tokens (400 of 100)", "per_run_usd = 2.0\nper_day_usd = 1000\n", 2.0, completion_tokens=400),
-    Scenario("non-ASCII spec, a byte-per-token tokenizer", "per_run_usd = 2.0\nper_day_usd = 1000\n", 2.0,
-             byte_tokens=True, non_ascii=True),
+    Scenario(
+        "server ignores max_tokens (400 of 100)", "per_run_usd = 2.0\nper_day_usd = 1000\n", 2.0, completion_tokens=400
+    ),
+    Scenario(
+        "non-ASCII spec, a byte-per-token tokenizer",
+        "per_run_usd = 2.0\nper_day_usd = 1000\n",
+        2.0,
+        byte_tokens=True,
+        non_ascii=True,
+    ),
     Scenario("two processes at once, one per_day cap", "per_day_usd = 2.0\n", 2.0, processes=2),
-    Scenario("three processes at once, server ignores max_tokens", "per_day_usd = 2.0\n", 2.0, completion_tokens=300,
-             processes=3),
+    Scenario(
+        "three processes at once, server ignores max_tokens",
+        "per_day_usd = 2.0\n",
+        2.0,
+        completion_tokens=300,
+        processes=3,
+    ),
 ]
 
 
@@ -115,7 +125,9 @@ def _judge(sc: Scenario, grew: float, reported: float, runs: list[dict[str, obje
     problems = []
     total = grew + sc.prespent
     overshoot = max(0.0, sc.completion_tokens - MAX_TOKENS) * OUT_PRICE
-    note = f"spent ${grew:.4f} (cap ${sc.cap:.2f}{', counting today' if total != grew else ''}), reported ${reported:.4f}"
+    note = (
+        f"spent ${grew:.4f} (cap ${sc.cap:.2f}{', counting today' if total != grew else ''}), reported ${reported:.4f}"
+    )
     if total > sc.cap + overshoot + 1e-9:
         problems.append(f"spent ${total:.4f} over the ${sc.cap:.2f} cap (allowed overshoot ${overshoot:.4f})")
     elif total > sc.cap + 1e-9:
@@ -128,5 +140,5 @@ def _judge(sc: Scenario, grew: float, reported: float, runs: list[dict[str, obje
 
 
 def run(options: Options) -> list[Case]:
-    found = SCENARIOS[:: 2 if options.quick else 1]
+    found = SCENARIOS[:: 3 if options.quick else 1]
     return common.run_cases(list(found[: options.limit or None]), one, options.jobs)

@@ -185,7 +185,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
         if rel.parts[0] in {".git", ".autodev"} or "__pycache__" in rel.parts or ".pytest_cache" in rel.parts:
             continue
         if path.is_symlink():
-            files[rel.as_posix()] = (os.readlink(path).encode(), 0o120000)
+            files[rel.as_posix()] = (str(path.readlink()).encode(), 0o120000)
         elif path.is_file():
             files[rel.as_posix()] = (path.read_bytes(), path.stat().st_mode & 0o7777)
     return files
@@ -282,8 +282,10 @@ def marked_processes(token: str, root: Path | None = None) -> list[tuple[int, st
         except OSError:
             continue
         items = environ.split(b"\0")
-        if token in cmdline or any(item == wanted[0] for item in items) or (
-            len(wanted) > 1 and any(i.startswith(b"AUTODEV_TEST_RUN=") and i.endswith(wanted[1]) for i in items)
+        if (
+            token in cmdline
+            or any(item == wanted[0] for item in items)
+            or (len(wanted) > 1 and any(i.startswith(b"AUTODEV_TEST_RUN=") and i.endswith(wanted[1]) for i in items))
         ):
             found.append((int(entry.name), cmdline[:120]))
     return found
@@ -363,7 +365,9 @@ def files_problems(
 JUDGES = ("tests/", "conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "autodev.toml", "SPEC.md")
 
 
-def history_problems(root: Path, before_head: str, targets: Iterable[str] = (TARGET,)) -> tuple[list[str], dict[str, bytes]]:
+def history_problems(
+    root: Path, before_head: str, targets: Iterable[str] = (TARGET,)
+) -> tuple[list[str], dict[str, bytes]]:
     """HEAD unchanged, or exactly one autodev commit on top of it touching only targets or new files.
 
     Returns the problems and the files that commit holds (path -> bytes), for the byte checks.
@@ -488,7 +492,8 @@ def secret_problems(tr: Trial, extra_paths: Iterable[Path] = ()) -> list[str]:
     candidates += [p for p in extra_paths if p.is_file()]
     with contextlib.suppress(OSError):
         candidates += [
-            p for p in Path("/tmp").iterdir() if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= tr.started
+            p
+            for p in Path("/tmp").iterdir()  # noqa: S108 - where exfiltrated secrets would land if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= tr.started
         ]
     for path in candidates:
         try:
@@ -524,7 +529,11 @@ def hook_state(root: Path, home: Path) -> dict[str, bytes]:
 
 def hook_problems(before: dict[str, bytes], root: Path, home: Path) -> list[str]:
     after = hook_state(root, home)
-    return [f"git hook or config changed: {name}" for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+    return [
+        f"git hook or config changed: {name}"
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
 
 
 # ------------------------------------------------------------------------------------------ running cases

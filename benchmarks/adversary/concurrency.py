@@ -14,10 +14,9 @@ import subprocess
 import threading
 import time
 
-from autodev.testing import ScriptedReply, ScriptedServer
-
 from adversary import common
 from adversary.common import Case, Options, Trial
+from autodev.testing import ScriptedReply, ScriptedServer
 
 RECOVERY_EVENTS = ("rolled back an interrupted attempt", "killed test processes left by an interrupted run")
 # (first: "run" or "loop", the first's event at which the second starts, the second's extra flag)
@@ -85,7 +84,11 @@ def one(item: object) -> Case:
     slow = ScriptedReply(content=common.RIGHT, delay_s=2.0)
     with common.trial("conc") as tr, ScriptedServer(responder=lambda r: slow) as server:
         common.make_project(tr.project, server.url)
-        before, before_head, dirty = common.snapshot(tr.project), common.head(tr.project), common.dirty_paths(tr.project)
+        before, before_head, dirty = (
+            common.snapshot(tr.project),
+            common.head(tr.project),
+            common.dirty_paths(tr.project),
+        )
         first = Watched(tr, *(["loop", "run"] if first_kind == "loop" else ["run", "--once", "--json"]))
         problems = [] if first.wait_for(event) else [f"the first never logged {event!r}"]
         second = Watched(tr, "run", "--once", "--json", *([flag] if flag else []))
@@ -134,7 +137,7 @@ def _first_commit_kept(tr: Trial, first_kind: str, first: Watched) -> list[str]:
 
 
 def run(options: Options) -> list[Case]:
-    plans = PLANS[:: 3 if options.quick else 1]
+    plans = PLANS[:: 4 if options.quick else 1]
     if options.limit:
         plans = plans[: options.limit]
     return common.run_cases(list(plans), one, options.jobs)

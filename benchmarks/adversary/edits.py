@@ -9,7 +9,6 @@ commit may land, holding the tested candidate, with the tree equal to it.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import threading
@@ -17,14 +16,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autodev.testing import ScriptedServer
-
 from adversary import common
 from adversary.common import Case, Options
+from autodev.testing import ScriptedServer
 
 STUB = "def to_kelvin(celsius):\n    raise NotImplementedError\n"
 USER = "# the user's own version, saved while autodev's tests ran\n" + common.RIGHT_CODE
-SLOW_TEST = "import time\n\n\ndef test_slow_once_temps_imports():\n    import temps  # noqa: F401\n\n    time.sleep(1.5)\n"
+SLOW_TEST = (
+    "import time\n\n\ndef test_slow_once_temps_imports():\n    import temps  # noqa: F401\n\n    time.sleep(1.5)\n"
+)
 
 
 def _save(path: Path) -> None:
@@ -36,11 +36,11 @@ def _delete(path: Path) -> None:
 
 
 def _chmod(path: Path) -> None:
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
 
 
 def _chmod_exec(path: Path) -> None:
-    os.chmod(path, 0o755)
+    path.chmod(0o755)
 
 
 def _touch(path: Path) -> None:
@@ -72,11 +72,11 @@ ACTIONS: dict[str, tuple[Callable[[Path], None], bool]] = {  # name -> (action, 
 
 
 def plans(options: Options) -> list[tuple[str, float]]:
-    rng = random.Random(options.seed)
+    rng = random.Random(options.seed)  # noqa: S311 - a seeded, repeatable trial plan
     names = list(ACTIONS)
     items = [(name, rng.uniform(0.2, 1.0)) for name in names]
     items += [(rng.choice(names), rng.uniform(0.0, 1.4)) for _ in range(options.count(0, 5))]
-    return items[:: 2 if options.quick else 1][: options.limit or None]
+    return items[:: 3 if options.quick else 1][: options.limit or None]
 
 
 def one(item: object) -> Case:
@@ -86,12 +86,20 @@ def one(item: object) -> Case:
     with common.trial("edit") as tr, ScriptedServer(responder=lambda r: common.RIGHT) as server:
         common.make_project(tr.project, server.url, extra_files={"temps.py": STUB, "tests/test_slow.py": SLOW_TEST})
         target = tr.project / common.TARGET
-        before, before_head, dirty = common.snapshot(tr.project), common.head(tr.project), common.dirty_paths(tr.project)
+        before, before_head, dirty = (
+            common.snapshot(tr.project),
+            common.head(tr.project),
+            common.dirty_paths(tr.project),
+        )
         user_state: dict[str, object] = {}
         process = subprocess.Popen(
             common.autodev_argv(tr.project, "run", "--once", "--json", log_json=True),
-            cwd=tr.project, env=tr.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cwd=tr.project,
+            env=tr.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         editor = threading.Thread(target=_edit_when_synced, args=(process, target, action, delay, user_state))
         editor.start()
@@ -100,7 +108,11 @@ def one(item: object) -> Case:
         problems = _judge(tr, before, before_head, dirty, user_state, same_bytes)
         if process.returncode not in (0, 1):
             problems.append(f"autodev exited {process.returncode}")
-        return Case(name=name, problems=problems, note=str(common.result_json(common.Done(0, out.decode(), "", 0)).get("reason", ""))[:100])
+        return Case(
+            name=name,
+            problems=problems,
+            note=str(common.result_json(common.Done(0, out.decode(), "", 0)).get("reason", ""))[:100],
+        )
 
 
 def _stdout(process: subprocess.Popen[bytes], timeout: float = 120) -> bytes:
@@ -116,8 +128,13 @@ def _stdout(process: subprocess.Popen[bytes], timeout: float = 120) -> bytes:
         timer.cancel()
 
 
-def _edit_when_synced(process: subprocess.Popen[bytes], target: Path, action: Callable[[Path], None], delay: float,
-                      state: dict[str, object]) -> None:
+def _edit_when_synced(
+    process: subprocess.Popen[bytes],
+    target: Path,
+    action: Callable[[Path], None],
+    delay: float,
+    state: dict[str, object],
+) -> None:
     """Read autodev's log until the attempt's copy is synced, wait ``delay``, act; record what the user left."""
     assert process.stderr is not None
     for raw in process.stderr:
@@ -132,8 +149,14 @@ def _edit_when_synced(process: subprocess.Popen[bytes], target: Path, action: Ca
         pass
 
 
-def _judge(tr: common.Trial, before: dict[str, tuple[bytes, int]], before_head: str, dirty: set[str],
-           user: dict[str, object], same_bytes: bool) -> list[str]:
+def _judge(
+    tr: common.Trial,
+    before: dict[str, tuple[bytes, int]],
+    before_head: str,
+    dirty: set[str],
+    user: dict[str, object],
+    same_bytes: bool,
+) -> list[str]:
     if "at" not in user:
         return ["the attempt's tests never started (no 'copy synced' logged)"]
     target = tr.project / common.TARGET
@@ -143,9 +166,13 @@ def _judge(tr: common.Trial, before: dict[str, tuple[bytes, int]], before_head: 
     expected = committed[common.TARGET] if same_bytes and common.TARGET in committed else user["bytes"]
     now = target.read_bytes() if target.exists() else None
     if now != expected:
-        problems.append("the user's bytes of temps.py did not win" + (" (it was deleted)" if user["bytes"] is None else ""))
+        problems.append(
+            "the user's bytes of temps.py did not win" + (" (it was deleted)" if user["bytes"] is None else "")
+        )
     elif now is not None and target.stat().st_mode & 0o7777 != user["mode"]:
-        problems.append(f"the user's mode of temps.py did not win ({user['mode']:o} -> {target.stat().st_mode & 0o7777:o})")
+        problems.append(
+            f"the user's mode of temps.py did not win ({user['mode']:o} -> {target.stat().st_mode & 0o7777:o})"
+        )
     if committed and not same_bytes:
         problems.append("committed although the user changed temps.py during the attempt")
     others = {rel: value for rel, value in before.items() if rel != common.TARGET}

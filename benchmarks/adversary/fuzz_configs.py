@@ -20,8 +20,25 @@ from adversary.fuzz_specs import NO_SERVER
 TIMEOUT_S = 30
 BASE = common.config_text(NO_SERVER)
 VALUES = [
-    "5", "-1", "0", "1e309", "nan", "inf", "true", '""', '"\\u0000"', "[]", "{}", "[[]]", '"x"', "2**64",
-    "18446744073709551617", '"' + "x" * 10000 + '"', "1979-05-27T07:32:00Z", "[1, 'a']", '"\\ud800"',
+    "5",
+    "-1",
+    "0",
+    "1e309",
+    "nan",
+    "inf",
+    "true",
+    '""',
+    '"\\u0000"',
+    "[]",
+    "{}",
+    "[[]]",
+    '"x"',
+    "2**64",
+    "18446744073709551617",
+    '"' + "x" * 10000 + '"',
+    "1979-05-27T07:32:00Z",
+    "[1, 'a']",
+    '"\\ud800"',
 ]
 
 
@@ -37,7 +54,7 @@ def _fifo(path: Path) -> None:
 
 
 def _dev_zero(path: Path) -> None:
-    os.symlink("/dev/zero", path)
+    path.symlink_to("/dev/zero")
 
 
 def _directory(path: Path) -> None:
@@ -45,7 +62,7 @@ def _directory(path: Path) -> None:
 
 
 def _dangling(path: Path) -> None:
-    os.symlink(path.parent / "missing.toml", path)
+    path.symlink_to(path.parent / "missing.toml")
 
 
 SPECIAL: dict[str, Callable[[Path], None]] = {
@@ -71,6 +88,19 @@ SPECIAL: dict[str, Callable[[Path], None]] = {
 }
 
 
+# The crashes of the earlier adversarial run: also through `status` and `run --once` in a --quick run.
+HISTORICAL = frozenset(
+    {
+        "NUL in test_command",
+        "5,000-deep list",
+        "FIFO named autodev.toml",
+        "link to /dev/zero",
+        "directory named autodev.toml",
+        "BOM before a valid file",
+    }
+)
+
+
 def mutate(rng: random.Random) -> str:
     lines = BASE.splitlines()
     for _ in range(rng.randint(1, 3)):
@@ -93,9 +123,12 @@ def mutate(rng: random.Random) -> str:
 
 
 def plans(options: Options) -> list[tuple[str, str]]:
-    rng = random.Random(options.seed)
-    count = options.count(16, 120)
-    items = [(f"special: {name}", "special") for name in SPECIAL]
+    rng = random.Random(options.seed)  # noqa: S311 - a seeded, repeatable trial plan
+    count = options.count(8, 80)
+    items = [
+        (f"special: {name}", "special" if name in HISTORICAL or not options.quick else "special-light")
+        for name in SPECIAL
+    ]
     items += [(f"mutant #{n}", mutate(rng)) for n in range(count)]
     return items
 
@@ -107,13 +140,16 @@ def one(item: object) -> Case:
         common.make_project(tr.project, NO_SERVER)
         config = tr.project / "autodev.toml"
         config.unlink()
-        if text == "special":
+        if text.startswith("special"):
             SPECIAL[name.removeprefix("special: ")](config)
         else:
             config.write_text(text, encoding="utf-8")
         commands = [("config", "show")]
         if text == "special":
-            commands += [("status",), ("run", "--once", "--json", "--max-attempts", "1", "--model", "openai/adversary-none")]
+            commands += [
+                ("status",),
+                ("run", "--once", "--json", "--max-attempts", "1", "--model", "openai/adversary-none"),
+            ]
         for command in commands:
             done = common.run_autodev(tr, *command, timeout=TIMEOUT_S if command[0] != "run" else 90)
             problems += [f"{' '.join(command)}: {p}" for p in _problems(name, command, done)]
