@@ -1,7 +1,7 @@
 """A bounded adversarial suite for autodev: each row a family of hostile trials, each trial contained or failed.
 
     python benchmarks/adversary.py [--quick] [--rows kill,hostile,specs,configs,concurrency,budgets,edits]
-                                   [--seed N] [--jobs N] [--json]
+                                   [--seed N] [--jobs N] [--limit N] [--json] [--json-out FILE]
 
 Every trial runs the real CLI in subprocesses, in a temporary git project of its own, with the scripted
 OpenAI-compatible server as the model. It prints ``family | tried | contained | failed | seconds`` per row, then
@@ -41,8 +41,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from {','.join(ROWS)}")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=3, help="trials in parallel within a row")
-    parser.add_argument("--limit", type=int, default=0, help="at most N trials per row (0: the row's own count)")
+    parser.add_argument("--limit", type=int, default=0, help="cap on the generated trials of each row (0: the row's own count)")
     parser.add_argument("--json", action="store_true", help="the rows and every trial as one JSON object")
+    parser.add_argument("--json-out", type=Path, help="also write that JSON object to this file")
     args = parser.parse_args(argv)
     unknown = [row for row in args.rows.split(",") if row not in ROWS]
     if unknown:
@@ -71,42 +72,39 @@ def table(results: list[RowResult]) -> str:
     return "\n".join(lines)
 
 
+def as_json(results: list[RowResult]) -> dict[str, object]:
+    """The rows and every trial, for --json and --json-out."""
+    return {
+        "rows": [
+            {
+                "family": row.family,
+                "tried": len(row.cases),
+                "contained": len(row.cases) - len(row.failed),
+                "failed": len(row.failed),
+                "seconds": round(row.seconds, 1),
+                "cases": [{"name": c.name, "ok": c.ok, "problems": c.problems, "note": c.note} for c in row.cases],
+            }
+            for row in results
+        ]
+    }
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     options = Options(quick=args.quick, seed=args.seed, jobs=args.jobs, limit=args.limit)
     results = []
     for name in args.rows.split(","):
         results.append(run_row(name, options))
-        if not args.json:
-            print(
-                f"{name}: {len(results[-1].cases)} trials, {len(results[-1].failed)} failed, "
-                f"{results[-1].seconds:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-    if args.json:
+        row = results[-1]
         print(
-            json.dumps(
-                {
-                    "rows": [
-                        {
-                            "family": row.family,
-                            "tried": len(row.cases),
-                            "contained": len(row.cases) - len(row.failed),
-                            "failed": len(row.failed),
-                            "seconds": round(row.seconds, 1),
-                            "cases": [
-                                {"name": c.name, "ok": c.ok, "problems": c.problems, "note": c.note} for c in row.cases
-                            ],
-                        }
-                        for row in results
-                    ]
-                },
-                indent=2,
-            )
+            f"{name}: {len(row.cases)} trials, {len(row.failed)} failed, {row.seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
         )
-    else:
-        print(table(results))
+    report = json.dumps(as_json(results), indent=2)
+    if args.json_out:
+        args.json_out.write_text(report + "\n", encoding="utf-8")
+    print(report if args.json else table(results))
     return 1 if any(row.failed for row in results) else 0
 
 
