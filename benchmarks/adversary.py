@@ -41,7 +41,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from {','.join(ROWS)}")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=3, help="trials in parallel within a row")
-    parser.add_argument("--limit", type=int, default=0, help="cap on the generated trials of each row (0: the row's own count)")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="cap on the generated trials of each row (0: the row's own count)"
+    )
     parser.add_argument("--json", action="store_true", help="the rows and every trial as one JSON object")
     parser.add_argument("--json-out", type=Path, help="also write that JSON object to this file")
     args = parser.parse_args(argv)
@@ -101,10 +103,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    report = json.dumps(as_json(results), indent=2)
-    if args.json_out:
-        args.json_out.write_text(report + "\n", encoding="utf-8")
-    print(report if args.json else table(results))
+        if args.json_out:  # after every row, so that a run cut short still leaves its finished rows
+            args.json_out.write_text(json.dumps(as_json(results), indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(as_json(results), indent=2) if args.json else table(results))
     return 1 if any(row.failed for row in results) else 0
 
 
