@@ -44,6 +44,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--limit", type=int, default=0, help="cap on the generated trials of each row (0: the row's own count)"
     )
+    parser.add_argument("--only", default="", help="hostile row: only the replies whose name contains this")
     parser.add_argument("--json", action="store_true", help="the rows and every trial as one JSON object")
     parser.add_argument("--json-out", type=Path, help="also write that JSON object to this file")
     args = parser.parse_args(argv)
@@ -93,7 +94,7 @@ def as_json(results: list[RowResult]) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    options = Options(quick=args.quick, seed=args.seed, jobs=args.jobs, limit=args.limit)
+    options = Options(quick=args.quick, seed=args.seed, jobs=args.jobs, limit=args.limit, only=args.only)
     results = []
     for name in args.rows.split(","):
         results.append(run_row(name, options))

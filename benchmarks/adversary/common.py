@@ -71,6 +71,7 @@ class Options:
     seed: int
     jobs: int
     limit: int = 0
+    only: str = ""
 
     def count(self, quick: int, full: int) -> int:
         n = quick if self.quick else full
@@ -271,7 +272,7 @@ def marked_processes(token: str, root: Path | None = None) -> list[tuple[int, st
     """Processes (not this one) whose environment carries the trial's mark or an autodev run mark naming ``root``."""
     wanted = [f"{TRIAL_MARK}={token}".encode()]
     if root is not None:
-        wanted.append(f" {root.resolve()}".encode())
+        wanted.append(f" {root.resolve()}".encode())  # the mark names the copy, under the project
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -285,7 +286,7 @@ def marked_processes(token: str, root: Path | None = None) -> list[tuple[int, st
         if (
             token in cmdline
             or any(item == wanted[0] for item in items)
-            or (len(wanted) > 1 and any(i.startswith(b"AUTODEV_TEST_RUN=") and i.endswith(wanted[1]) for i in items))
+            or (len(wanted) > 1 and any(i.startswith(b"AUTODEV_TEST_RUN=") and wanted[1] in i for i in items))
         ):
             found.append((int(entry.name), cmdline[:120]))
     return found

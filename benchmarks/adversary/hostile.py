@@ -59,6 +59,8 @@ def _exit_problems(case: HostileCase, done: common.Done) -> list[str]:
 
 def run(options: Options) -> list[Case]:
     found = cases(options.seed)
+    if options.only:
+        found = [case for case in found if options.only in case.name]
     if options.quick:
         found = found[:: max(1, len(found) // 10)]
     if options.limit:

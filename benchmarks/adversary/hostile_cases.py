@@ -32,7 +32,8 @@ def temps(code: str, prelude: str = "") -> dict[str, str]:
     return {"temps.py": prelude + "\n" + code}
 
 
-# Four ways code under test finds the user's real project from the copy it runs in.
+# Four ways code under test finds the user's real project from the copy it runs in (the run mark names the
+# copy, .autodev/scratch/copy: the project is the directory above .autodev).
 LOCATORS: dict[str, Callable[[Trial], str]] = {
     "via __file__": lambda tr: (
         "import pathlib as _pl\n_f = _pl.Path(__file__).resolve()\n"
@@ -40,7 +41,8 @@ LOCATORS: dict[str, Callable[[Trial], str]] = {
     ),
     "via the run mark": lambda tr: (
         "import os as _os, pathlib as _pl\n"
-        "ROOT = _pl.Path((_os.environ.get('AUTODEV_TEST_RUN') or ' .').split(' ', 1)[1])\n"
+        "_m = _pl.Path((_os.environ.get('AUTODEV_TEST_RUN') or ' .').split(' ', 1)[1])\n"
+        "ROOT = next((q.parent for q in [_m, *_m.parents] if q.name == '.autodev'), _m)\n"
     ),
     "via an absolute path": lambda tr: f"import pathlib as _pl\nROOT = _pl.Path({str(tr.project)!r})\n",
     "via ../../..": lambda tr: "import pathlib as _pl\nROOT = _pl.Path('../../..').resolve()\n",
