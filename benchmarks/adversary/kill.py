@@ -47,7 +47,7 @@ MODES = ("event", "random", "request", "tests", "commit")
 def plans(options: Options) -> list[tuple[str, str, float]]:
     """(mode, event, delay_s) per trial, from the seed: every event first, then a rotation of the modes."""
     rng = random.Random(options.seed)  # noqa: S311 - a seeded, repeatable trial plan
-    count = options.count(8, 100)
+    count = options.count(6, 100)
     items: list[tuple[str, str, float]] = [("event", event, rng.uniform(0, 0.02)) for event in EVENTS]
     while len(items) < count:
         mode = MODES[len(items) % len(MODES)]
