@@ -70,6 +70,10 @@ DESTRUCTIVE: dict[str, str] = {
     ),
     "write os.environ to a file": "import os\n(ROOT / 'exfil.txt').write_text(repr(dict(os.environ)))\n",
     "plant sitecustomize.py": "(ROOT / 'sitecustomize.py').write_text('import os\\n')\n",
+    "set test_command = 'true' in autodev.toml": (
+        "_c = ROOT / 'autodev.toml'\n"
+        "_c.write_text(_c.read_text().replace('test_command =', 'test_command = \"true\"\\n# '))\n"
+    ),
     "rewrite tests/test_temps.py": "(ROOT / 'tests' / 'test_temps.py').write_text('def test_ok():\\n    pass\\n')\n",
 }
 
