@@ -94,10 +94,11 @@ class TestEstimates:
             assert estimate_prompt_tokens(messages) >= litellm.token_counter(model="gpt-4o-mini", messages=messages)
 
     @pytest.mark.req("ROUTE-3")
-    def test_every_non_ascii_character_counts_as_a_token(self) -> None:
-        """A spec in Chinese is about a token a character: 12 CJK characters and a 6-letter word, 12 + 1 + 4."""
+    def test_a_non_ascii_character_counts_as_many_tokens_as_its_utf8_bytes(self) -> None:
+        """A Chinese character is one to three tokens, as many as its UTF-8 bytes at most: 12 of them (3 bytes each)
+        and a 6-letter word, 36 + 1 + 4."""
         messages: list[Message] = [{"role": "user", "content": "温度转换器要求：摄氏度转华氏度abcdef"[:12] + "abcdef"}]
-        assert estimate_prompt_tokens(messages) == 12 + 1 + 4
+        assert estimate_prompt_tokens(messages) == 36 + 1 + 4
 
     def test_call_cost_is_prompt_estimate_plus_the_longest_possible_answer(self) -> None:
         """14 prompt tokens at 0.001 and a 10-token bound at 0.002 cost at most 0.034."""
