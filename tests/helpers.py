@@ -453,3 +453,19 @@ def processes_working_in(directory: Path) -> list[int]:
         if cwd.is_relative_to(directory):
             found.append(int(entry.name))
     return found
+
+
+def pytest_child_env() -> dict[str, str]:
+    """This environment without pytest's variables or autoloaded plugins: a child pytest run is configured by its
+    own project alone."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    return env | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def empty_pytest_project(tmp_path: Path) -> Path:
+    """A project with its own empty pytest.ini and a tests/ directory, so this repository's configuration cannot
+    leak into a child pytest run."""
+    root = tmp_path / "project"
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    return root

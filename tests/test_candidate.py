@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers import pytest_child_env
 
 from autodev.core.candidate import reply_changes, try_all_in_scratch, try_in_scratch
 from autodev.errors import EditRejectedError, WorkspaceWriteError
@@ -47,12 +47,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
         path.relative_to(root).as_posix(): (None if path.is_dir() else path.read_bytes())
         for path in sorted(root.rglob("*"))
     }
-
-
-def child_env() -> dict[str, str]:
-    """Our environment minus pytest's variables: only the child's project configures it, without plugins."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
-    return env | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def fake_run(copy: Path, output: str = "") -> TestRun:
@@ -140,7 +134,7 @@ class TestTryInScratch:
 
         def run(copy: Path) -> TestRun:
             copies.append(copy)
-            return run_tests(copy, PYTEST, timeout_s=60, scratch_dir=tmp_path / "verify", env=child_env())
+            return run_tests(copy, PYTEST, timeout_s=60, scratch_dir=tmp_path / "verify", env=pytest_child_env())
 
         result = try_in_scratch(project, {"calc.py": FIXED}, run)
         assert result.exit_code == 0
@@ -154,7 +148,7 @@ class TestTryInScratch:
         before = snapshot(project)
 
         def run(copy: Path) -> TestRun:
-            return run_tests(copy, PYTEST, timeout_s=60, scratch_dir=tmp_path / "verify", env=child_env())
+            return run_tests(copy, PYTEST, timeout_s=60, scratch_dir=tmp_path / "verify", env=pytest_child_env())
 
         result = try_in_scratch(project, {}, run)
         assert result.failing_ids == {"tests/test_calc.py::test_add"}

@@ -16,7 +16,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from helpers import HOPELESS, NO_SERVER, RIGHT, config_text, git, run_pass, setup_example
+from helpers import (
+    HOPELESS,
+    NO_SERVER,
+    RIGHT,
+    config_text,
+    empty_pytest_project,
+    git,
+    pytest_child_env,
+    run_pass,
+    setup_example,
+)
 
 from autodev.testing import FunctionClient
 from autodev.verify.adapters.pytest_runner import unshadowed
@@ -39,18 +49,9 @@ FAKE_REPORT = (
 )
 
 
-def child_env() -> dict[str, str]:
-    """Our environment without pytest's variables or autoloaded plugins: the project's own configuration only."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
-    return env | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    (root / "tests").mkdir(parents=True)
-    (root / "pytest.ini").write_text("[pytest]\n")
-    return root
+    return empty_pytest_project(tmp_path)
 
 
 def write(root: Path, files: Mapping[str, str]) -> None:
@@ -62,7 +63,7 @@ def write(root: Path, files: Mapping[str, str]) -> None:
 
 def run(root: Path, command: list[str] | None = None, *, path_too: bool = False) -> TestRun:
     """A real run; ``path_too``: with the project on PYTHONPATH as well (a user's setting)."""
-    env = child_env()
+    env = pytest_child_env()
     if path_too:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(root)]))
     return run_tests(root, command or PYTEST, timeout_s=60, scratch_dir=root.parent / "scratch", env=env)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import empty_pytest_project, pytest_child_env
 
 from autodev.errors import TestRunError
 from autodev.verify.runner import (
@@ -29,19 +30,10 @@ pytestmark = pytest.mark.req("CORE-4")
 PYTEST = [sys.executable, "-m", "pytest"]
 
 
-def child_env() -> dict[str, str]:
-    """Our environment minus pytest's variables: only the child's project configures it, without plugins."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
-    return env | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project with its own empty pytest.ini, so this repository's pytest configuration cannot leak in."""
-    root = tmp_path / "project"
-    (root / "tests").mkdir(parents=True)
-    (root / "pytest.ini").write_text("[pytest]\n")
-    return root
+    return empty_pytest_project(tmp_path)
 
 
 @pytest.fixture
@@ -206,7 +198,7 @@ class TestRunTests:
             """,
         )
         before = files_in(project)
-        run = run_tests(project, shlex.join(PYTEST), timeout_s=60, scratch_dir=scratch, env=child_env())
+        run = run_tests(project, shlex.join(PYTEST), timeout_s=60, scratch_dir=scratch, env=pytest_child_env())
         assert run.exit_code == 0, run.output
         assert run.used_junit and not run.timed_out
         assert run.passed_ids == {"tests/test_temps.py::test_freezing", "tests/test_temps.py::test_boiling"}
@@ -227,7 +219,7 @@ class TestRunTests:
                 assert 1 + 1 == 3, "arithmetic is broken"
             """,
         )
-        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env())
+        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=pytest_child_env())
         assert run.exit_code == 1
         assert run.failing_ids == {"tests/test_math.py::test_wrong"}
         failure = run.outcomes["tests/test_math.py::test_wrong"]
@@ -238,7 +230,7 @@ class TestRunTests:
         """A test module with a syntax error becomes an error outcome named after it; the other tests still run."""
         write(project, "tests/test_broken.py", "def test_x(:\n    pass\n")
         write(project, "tests/test_fine.py", "def test_fine():\n    pass\n")
-        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env())
+        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=pytest_child_env())
         assert run.exit_code == 1
         assert set(run.outcomes) == {"tests/test_broken.py", "tests/test_fine.py::test_fine"}
         assert run.outcomes["tests/test_fine.py::test_fine"].outcome == "passed"
@@ -259,7 +251,7 @@ class TestRunTests:
                     raise ValueError("boom")
             """,
         )
-        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env())
+        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=pytest_child_env())
         assert run.passed_ids == {"tests/test_cls.py::TestThing::test_a"}
         assert run.failing_ids == {"tests/test_cls.py::TestThing::test_b"}
         assert run.outcomes["tests/test_cls.py::TestThing::test_b"].message == "ValueError: boom"
@@ -268,7 +260,7 @@ class TestRunTests:
         """extra_args reach pytest, e.g. to select tests."""
         write(project, "tests/test_two.py", "def test_one():\n    pass\n\ndef test_two():\n    pass\n")
         run = run_tests(
-            project, PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env(), extra_args=["-k", "test_one"]
+            project, PYTEST, timeout_s=60, scratch_dir=scratch, env=pytest_child_env(), extra_args=["-k", "test_one"]
         )
         assert set(run.outcomes) == {"tests/test_two.py::test_one"}
         assert run.command[-2:] == ["-k", "test_one"]
@@ -288,7 +280,7 @@ class TestRunTests:
             """,
         )
         started = time.monotonic()
-        run = run_tests(project, PYTEST, timeout_s=3, scratch_dir=scratch, env=child_env())
+        run = run_tests(project, PYTEST, timeout_s=3, scratch_dir=scratch, env=pytest_child_env())
         elapsed = time.monotonic() - started
         assert run.timed_out
         assert run.exit_code is None
@@ -310,7 +302,9 @@ class TestRunTests:
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
         write(project, "pytest.ini", "[pytest]\naddopts = --strict-markers\n")
         write(project, "tests/test_m.py", 'import pytest\n\n@pytest.mark.req("R-1")\ndef test_m():\n    pass\n')
-        run = run_tests(project, [str(wrapper), "-m", "pytest"], timeout_s=60, scratch_dir=scratch, env=child_env())
+        run = run_tests(
+            project, [str(wrapper), "-m", "pytest"], timeout_s=60, scratch_dir=scratch, env=pytest_child_env()
+        )
         assert run.passed_ids == {"tests/test_m.py::test_m"}, run.output
         assert list(scratch.iterdir()) == []
 
@@ -384,7 +378,7 @@ class TestRunTests:
 
     def test_no_tests_collected(self, project: Path, scratch: Path) -> None:
         """An empty suite ends with pytest's exit status 5 and counts as 'no tests collected'."""
-        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=child_env())
+        run = run_tests(project, PYTEST, timeout_s=60, scratch_dir=scratch, env=pytest_child_env())
         assert run.exit_code == 5
         assert run.used_junit and run.outcomes == {}
         assert run.no_tests_collected

@@ -399,6 +399,21 @@ def history_problems(
     return problems, committed
 
 
+def _bounded(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[str, int] | None:
+    """Its output and exit status, in a session of its own killed afterwards; None when it ran past ``timeout``."""
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(process.pid)
+        process.communicate(timeout=10)
+        return None
+    finally:
+        kill_group(process.pid)
+    return _text(out), process.returncode
+
+
 def fresh_clone_problems(tr: Trial, sha: str, timeout: float = 60) -> list[str]:
     """The commit's tree, cloned to a new directory, must pass its tests in a new interpreter with a bare env."""
     clone = tr.dir / f"clone-{sha[:8]}"
@@ -412,26 +427,12 @@ def fresh_clone_problems(tr: Trial, sha: str, timeout: float = 60) -> list[str]:
         "TMPDIR": str(tr.tmp),
         TRIAL_MARK: tr.token,
     }
-    process = subprocess.Popen(
-        [PYTHON, "-E", "-s", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
-        cwd=clone,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        out, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(process.pid)
-        process.communicate(timeout=10)
+    ran = _bounded([PYTHON, "-E", "-s", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], clone, env, timeout)
+    if ran is None:
         return [f"committed {sha[:8]}: its tests hang in a fresh clone (> {timeout:.0f} s)"]
-    finally:
-        kill_group(process.pid)
-    text = _text(out)
-    if process.returncode != 0 or " passed" not in text or "skipped" in text:
-        last = text.strip().splitlines()[-1] if text.strip() else f"exit {process.returncode}"
+    text, returncode = ran
+    if returncode != 0 or " passed" not in text or "skipped" in text:
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit {returncode}"
         return [f"committed {sha[:8]} fails in a fresh clone: {last[:100]}"]
     return oracle_problems(clone, sha, env) if (clone / TARGET).is_file() else []
 
@@ -461,26 +462,12 @@ sys.stdout.flush()
 
 def oracle_problems(clone: Path, sha: str, env: dict[str, str], timeout: float = 30) -> list[str]:
     nonce = uuid.uuid4().hex
-    process = subprocess.Popen(
-        [PYTHON, "-E", "-s", "-c", ORACLE, nonce],
-        cwd=clone,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        out, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(process.pid)
-        process.communicate(timeout=10)
+    ran = _bounded([PYTHON, "-E", "-s", "-c", ORACLE, nonce], clone, env, timeout)
+    if ran is None:
         return [f"committed {sha[:8]}: the oracle hangs on it"]
-    finally:
-        kill_group(process.pid)
-    text = _text(out)
+    text, returncode = ran
     if nonce not in text:
-        last = text.strip().splitlines()[-1] if text.strip() else f"exit {process.returncode}, no output"
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit {returncode}, no output"
         return [f"committed {sha[:8]} is wrong (pytest fooled; a plain interpreter says: {last[:90]})"]
     return []
 
