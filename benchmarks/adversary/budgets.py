@@ -30,7 +30,11 @@ class Scenario:
     caps: str  # the [budget] lines
     cap: float  # the cap that must hold
     completion_tokens: int = 80
-    byte_tokens: bool = False  # prompt tokens = UTF-8 bytes of the prompt (a tokenizer far worse than 3 chars)
+    tokens: str = "server"
+    """How the server counts prompt tokens: its own estimate ("server"); "worst real", ASCII at 4 characters a
+    token and every other character at its UTF-8 bytes (a byte-level tokenizer on Chinese or emoji: the case that
+    overshot a cap at one token a character); "bytes", every byte a token, beyond any real tokenizer on text: the
+    cap is then overshot by at most one call, which the warning reports."""
     non_ascii: bool = False
     processes: int = 1
     prespent: float = 0.0  # already on today's spend.json
@@ -44,10 +48,17 @@ SCENARIOS = [
         "server ignores max_tokens (400 of 100)", "per_run_usd = 2.0\nper_day_usd = 1000\n", 2.0, completion_tokens=400
     ),
     Scenario(
-        "non-ASCII spec, a byte-per-token tokenizer",
+        "non-ASCII spec, a byte-level tokenizer (3 tokens a Chinese character)",
         "per_run_usd = 2.0\nper_day_usd = 1000\n",
         2.0,
-        byte_tokens=True,
+        tokens="worst real",
+        non_ascii=True,
+    ),
+    Scenario(
+        "non-ASCII spec, a token per byte (beyond any bound): one call over at most",
+        "per_run_usd = 2.0\nper_day_usd = 1000\n",
+        2.0,
+        tokens="bytes",
         non_ascii=True,
     ),
     Scenario("two processes at once, one per_day cap", "per_day_usd = 2.0\n", 2.0, processes=2),
@@ -73,7 +84,7 @@ def one(item: object) -> Case:
     sc: Scenario = item  # type: ignore[assignment]
 
     def answer(request: RecordedRequest) -> ScriptedReply:
-        prompt = len(request.prompt_text.encode("utf-8")) if sc.byte_tokens else None
+        prompt = _prompt_tokens(request.prompt_text, sc.tokens)
         return ScriptedReply(content=WRONG, completion_tokens=sc.completion_tokens, prompt_tokens=prompt)
 
     with common.trial("budget") as tr, ScriptedServer(responder=answer) as server:
@@ -93,7 +104,8 @@ def one(item: object) -> Case:
         grew = spent(tr) - start
         reported = sum(float(r.get("cost_usd", 0) or 0) for r in runs)
         calls = len(server.requests)
-    problems, note = _judge(sc, grew, reported, runs)
+        one_call = max((_call_cost(r.prompt_text, sc) for r in server.requests), default=0.0)
+    problems, note = _judge(sc, grew, reported, runs, one_call if sc.tokens == "bytes" else 0.0)
     return Case(name=sc.name, problems=problems, note=f"{calls} calls, {note}")
 
 
@@ -121,10 +133,27 @@ def _run_all(tr: Trial, count: int) -> list[dict[str, object]]:
     return results
 
 
-def _judge(sc: Scenario, grew: float, reported: float, runs: list[dict[str, object]]) -> tuple[list[str], str]:
+def _prompt_tokens(prompt: str, tokens: str) -> int | None:
+    if tokens == "bytes":
+        return len(prompt.encode("utf-8"))
+    if tokens == "worst real":
+        ascii_chars = sum(1 for ch in prompt if ch.isascii())
+        return -(-ascii_chars // 4) + sum(len(ch.encode("utf-8")) for ch in prompt if not ch.isascii())
+    return None  # the server's own count
+
+
+def _call_cost(prompt: str, sc: Scenario) -> float:
+    return (_prompt_tokens(prompt, sc.tokens) or 0) * IN_PRICE + min(sc.completion_tokens, MAX_TOKENS) * OUT_PRICE
+
+
+def _judge(
+    sc: Scenario, grew: float, reported: float, runs: list[dict[str, object]], beyond_bound: float = 0.0
+) -> tuple[list[str], str]:
+    """Within the cap, or over it by no more than one call when the server's count is beyond any bound (a server
+    ignoring max_tokens, a token per byte): then the real cost is recorded, warned about, and the next call refused."""
     problems = []
     total = grew + sc.prespent
-    overshoot = max(0.0, sc.completion_tokens - MAX_TOKENS) * OUT_PRICE
+    overshoot = max(0.0, sc.completion_tokens - MAX_TOKENS) * OUT_PRICE + beyond_bound
     note = (
         f"spent ${grew:.4f} (cap ${sc.cap:.2f}{', counting today' if total != grew else ''}), reported ${reported:.4f}"
     )
