@@ -13,6 +13,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +22,18 @@ _TEMP_TOKEN_HEX = 12
 _NAME_ROOM = 200  # leaves room for the temp name's dot, token and suffix under NAME_MAX (255)
 # fsync on a directory is unsupported on some filesystems; the rename itself already happened.
 _DIR_FSYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EBADF}
+
+
+def bytes_on_disk(root: Path, rels: Iterable[str]) -> dict[str, bytes | None]:
+    """The bytes of each file under ``root``, None for one that does not exist or cannot be read: what an attempt
+    compares before and after its tests ran, to know whether the user saved a file meanwhile."""
+    found: dict[str, bytes | None] = {}
+    for rel in rels:
+        try:
+            found[rel] = (root / rel).read_bytes()
+        except OSError:
+            found[rel] = None
+    return found
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:

@@ -26,7 +26,7 @@ from autodev.errors import (
     VcsError,
     WorkspaceWriteError,
 )
-from autodev.fileio import atomic_write
+from autodev.fileio import atomic_write, bytes_on_disk
 from autodev.journal import EditTransaction, pending_attempt, recover
 from autodev.logs import get_logger
 from autodev.passlock import pass_lock
@@ -268,16 +268,6 @@ def _tested_in_copy(paths: ProjectPaths, changes: Mapping[str, str], tests: Test
     return before, tests(copy.root)
 
 
-def _on_disk(root: Path, rels: Sequence[str]) -> dict[str, bytes | None]:
-    found: dict[str, bytes | None] = {}
-    for rel in rels:
-        try:
-            found[rel] = (root / rel).read_bytes()
-        except OSError:
-            found[rel] = None
-    return found
-
-
 def apply_changes(
     paths: ProjectPaths,
     changes: Mapping[str, str],
@@ -311,11 +301,11 @@ def _apply_locked(
     files = tuple(changes)
     tests_before = tests_after = None
     if tests is not None:
-        started = _on_disk(paths.root, files)
+        started = bytes_on_disk(paths.root, files)
         before, after = _tested_in_copy(paths, changes, tests)
         tests_before, tests_after = counts(before), counts(after)
         worse = got_worse(before, after)
-        edited = [rel for rel, data in _on_disk(paths.root, files).items() if data != started[rel]]
+        edited = [rel for rel, data in bytes_on_disk(paths.root, files).items() if data != started[rel]]
         if worse is not None or edited:
             reason = f"{worse}; every file is as it was" if worse is not None else _edited_meanwhile(edited)
             return Applied(files=files, kept=False, commit=None, reason=reason,

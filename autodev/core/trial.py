@@ -11,13 +11,13 @@ from: a file the user saved meanwhile is theirs, and nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from autodev.core.assignment import Assignment
 from autodev.errors import VcsError, WorkspaceWriteError
+from autodev.fileio import bytes_on_disk
 from autodev.journal import EditTransaction
 from autodev.logs import get_logger
 from autodev.progress import Committed, EditsApplied, RolledBack, report
@@ -70,7 +70,7 @@ class Trial:
     def run(self, changes: Mapping[str, str], *, label: str, author: str) -> TrialOutcome:
         """Test in the copy; when green and the targets are as the attempt found them, apply and commit."""
         work = self.assignment
-        started = _on_disk(work.root, changes)
+        started = bytes_on_disk(work.root, changes)
         copy = self._prepared(changes)
         dirs = work.repo.dirs
         control = snapshot(dirs, work.root)
@@ -88,7 +88,7 @@ class Trial:
             self.log.info("red in the copy; the user's tree untouched", reason=verdict.reason)
             report(RolledBack(requirement=work.requirement.id, files=(), reason=verdict.reason))
             return TrialOutcome("red", run, verdict)
-        now = _on_disk(work.root, changes)
+        now = bytes_on_disk(work.root, changes)
         edited = [rel for rel in sorted(changes) if now[rel] != started[rel]]
         if edited:
             return self._user_edited(edited, run, verdict)
@@ -165,17 +165,6 @@ class Trial:
         transaction.finish()
         report(Committed(requirement=requirement.id, sha=sha, files=tuple(files)))
         return TrialOutcome("green", run, verdict, commit=sha)
-
-
-def _on_disk(root: Path, rels: Iterable[str]) -> dict[str, bytes | None]:
-    """The bytes of each file in the user's tree, None for one that does not exist."""
-    found: dict[str, bytes | None] = {}
-    for rel in rels:
-        try:
-            found[rel] = (root / rel).read_bytes()
-        except OSError:
-            found[rel] = None
-    return found
 
 
 def _tampered(verdict: Verdict, changed: list[str]) -> Verdict:
