@@ -255,16 +255,9 @@ def _tested_in_copy(paths: ProjectPaths, changes: Mapping[str, str], tests: Test
     """The tests before and after the change, both in the project's disposable copy (autodev.verify.copy): the
     code under test is the model's even when the user asked for it, so it never runs in the user's tree."""
     copy = copy_for(paths.root, paths.trial_copy_dir)
-    try:
-        copy.sync()
-        before = tests(copy.root)
-        copy.sync()
-        copy.write(changes)
-    except (OSError, ValueError) as exc:
-        raise WorkspaceWriteError(
-            f"could not prepare the copy of the project in {copy.root} to test the changes: {exc}; "
-            "your files are untouched"
-        ) from exc
+    copy.prepare({})
+    before = tests(copy.root)
+    copy.prepare(changes)
     return before, tests(copy.root)
 
 

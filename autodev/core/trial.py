@@ -129,14 +129,7 @@ class Trial:
     def _prepared(self, changes: Mapping[str, str]) -> ProjectCopy:
         """The copy synced to the project as it is now, with the attempt's changes written into it."""
         copy = self.copy
-        try:
-            stats = copy.sync()
-            copy.write(changes)
-        except (OSError, ValueError) as exc:
-            raise WorkspaceWriteError(
-                f"could not prepare the copy of the project in {copy.root} to test the changes: {exc}; "
-                "your files are untouched"
-            ) from exc
+        stats = copy.prepare(changes)
         self.log.debug("copy synced", copied=stats.copied, removed=stats.removed, seconds=round(stats.seconds, 3))
         return copy
 

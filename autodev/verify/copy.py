@@ -32,6 +32,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from autodev.discovery import CACHE_DIRS, NOT_COPIED_AT_TOP, is_test_file
+from autodev.errors import WorkspaceWriteError
 
 __all__ = ["PRISTINE_AT_TOP", "ProjectCopy", "SyncStats", "anchored_command", "copy_for", "is_pristine"]
 
@@ -179,6 +180,20 @@ class ProjectCopy:
             (guard / sub).mkdir(parents=True, exist_ok=True)
         for name, text in _GIT_GUARD.items():
             (guard / name).write_text(text, encoding="utf-8")
+
+    def prepare(self, changes: Mapping[str, str]) -> SyncStats:
+        """:meth:`sync`, then :meth:`write` ``changes``: the copy as the project is now, with an attempt's files in it.
+
+        A failure is WorkspaceWriteError, whose message says the user's files are untouched (only the copy is)."""
+        try:
+            stats = self.sync()
+            self.write(changes)
+        except (OSError, ValueError) as exc:
+            raise WorkspaceWriteError(
+                f"could not prepare the copy of the project in {self.root} to test the changes: {exc}; "
+                "your files are untouched"
+            ) from exc
+        return stats
 
     def write(self, changes: Mapping[str, str]) -> None:
         """The attempt's files, written into the copy (new directories made as needed)."""

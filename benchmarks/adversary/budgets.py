@@ -110,18 +110,7 @@ def one(item: object) -> Case:
 
 
 def _run_all(tr: Trial, count: int) -> list[dict[str, object]]:
-    processes = [
-        subprocess.Popen(
-            common.autodev_argv(tr.project, "run", "--once", "--json", "--wait"),
-            cwd=tr.project,
-            env=tr.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for _ in range(count)
-    ]
+    processes = [common.start_autodev(tr, "run", "--once", "--json", "--wait") for _ in range(count)]
     results = []
     for process in processes:
         try:

@@ -216,18 +216,26 @@ def autodev_argv(project: Path, *args: str, log_json: bool = False) -> list[str]
     return [PYTHON, "-m", "autodev", *(["--log-json", "-v"] if log_json else []), "-C", str(project), *args]
 
 
-def run_autodev(tr: Trial, *args: str, timeout: float = 90, log_json: bool = False, cwd: Path | None = None) -> Done:
-    """autodev ARGS to its end, killed (whole session) after ``timeout``."""
-    started = time.monotonic()
-    process = subprocess.Popen(
-        autodev_argv(tr.project, *args, log_json=log_json),
+def start_autodev(
+    tr: Trial, *args: str, log_json: bool = False, cwd: Path | None = None, stdout: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """autodev ARGS started in a session of its own (so its whole group can be killed), output piped."""
+    argv = autodev_argv(tr.project, *args, log_json=log_json)
+    return subprocess.Popen(
+        argv,
         cwd=cwd or tr.project,
         env=tr.env(),
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def run_autodev(tr: Trial, *args: str, timeout: float = 90, log_json: bool = False, cwd: Path | None = None) -> Done:
+    """autodev ARGS to its end, killed (whole session) after ``timeout``."""
+    started = time.monotonic()
+    process = start_autodev(tr, *args, log_json=log_json, cwd=cwd)
     try:
         out, err = process.communicate(timeout=timeout)
         return Done(process.returncode, _text(out), _text(err), time.monotonic() - started)

@@ -36,15 +36,7 @@ class Watched:
     """A process whose --log-json stderr is read as it comes; ``wait_for`` blocks until an event was logged."""
 
     def __init__(self, tr: Trial, *args: str) -> None:
-        self.process = subprocess.Popen(
-            common.autodev_argv(tr.project, *args, log_json=True),
-            cwd=tr.project,
-            env=tr.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self.process = common.start_autodev(tr, *args, log_json=True)
         self.events: list[str] = []
         self.stdout = b""
         self.changed = threading.Condition()

@@ -92,15 +92,7 @@ def one(item: object) -> Case:
             common.dirty_paths(tr.project),
         )
         user_state: dict[str, object] = {}
-        process = subprocess.Popen(
-            common.autodev_argv(tr.project, "run", "--once", "--json", log_json=True),
-            cwd=tr.project,
-            env=tr.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        process = common.start_autodev(tr, "run", "--once", "--json", log_json=True)
         editor = threading.Thread(target=_edit_when_synced, args=(process, target, action, delay, user_state))
         editor.start()
         out = _stdout(process)

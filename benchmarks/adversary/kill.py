@@ -83,15 +83,7 @@ def one(plan: object) -> Case:
 
 def _run_and_kill(tr: Trial, server: ScriptedServer, mode: str, event: str, delay: float) -> str:
     """Start the pass, wait for the moment, SIGKILL autodev alone; the last event seen before the kill."""
-    process = subprocess.Popen(
-        common.autodev_argv(tr.project, "run", "--once", "--json", log_json=True),
-        cwd=tr.project,
-        env=tr.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = common.start_autodev(tr, "run", "--once", "--json", log_json=True, stdout=subprocess.DEVNULL)
     seen: list[str] = []
     fire = threading.Event()
     started = time.monotonic()
