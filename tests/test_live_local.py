@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,40 @@ class TestLiveJavaScript:
             judged_by_node = [a for a in attempts if a["outcome"] == "red" and "tests/words.test.js" in a["reason"]]
             assert judged_by_node, attempts
         assert git(repo, "status", "--porcelain").strip() == ""
+
+
+FIZZ_SPEC = """# FizzBuzz
+Write `fizzbuzz(n)` in `fizz.py`: it returns a list of strings for the numbers 1 to n. Multiples of 3 are "Fizz",
+multiples of 5 are "Buzz", multiples of both are "FizzBuzz", and every other number is the number itself as a string.
+"""
+FIZZ_TESTS = (  # the issue's test file, byte for byte: one long assertion line
+    "from fizz import fizzbuzz\n"
+    "def test_first_fifteen():\n"
+    '    assert fizzbuzz(15) == ["1", "2", "Fizz", "4", "Buzz", "Fizz", "7", "8", "Fizz", "Buzz", "11", "Fizz", '
+    '"13", "14", "FizzBuzz"]\n'
+    "def test_empty():\n"
+    "    assert fizzbuzz(0) == []\n"
+)
+
+
+class TestLiveFizzBuzz:
+    def test_the_small_coder_alone_commits_a_passing_fizz_py(
+        self, repo: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The easiest spec there is (issue 20's): the 0.5B tier alone, in at most the default three attempts, commits
+        a fizz.py that the tests pass in a fresh clone (it once sent the same broken one-liner twice)."""
+        need(SMALL)
+        (repo / "tests").mkdir()
+        (repo / "SPEC.md").write_text(FIZZ_SPEC, encoding="utf-8")
+        (repo / "tests" / "test_fizz.py").write_text(FIZZ_TESTS, encoding="utf-8")
+        (repo / "autodev.toml").write_text(f'[llm.tiers]\ntier1 = ["{SMALL}"]\n', encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "spec and tests")
+        code, result = run_json(repo, capsys)
+        assert code == 0, result
+        assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["fizz.py"]
+        clone = repo.parent / "clone"
+        git(repo.parent, "clone", "-q", str(repo), str(clone))
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=clone,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:]
