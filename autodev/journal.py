@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from autodev.errors import AutodevError, EditRejectedError, JournalError
 from autodev.fileio import atomic_write, fsync_directory, move_aside, remove_durably, remove_stale_temps
 from autodev.interrupts import deferred_interrupts
+from autodev.processes import process_alive
 
 JOURNAL_SCHEMA_VERSION: Final = 1
 JOURNAL_MODE = 0o600  # the journal holds file contents, which may be private
@@ -474,18 +475,6 @@ def pending_attempt(journal_path: Path) -> PendingAttempt | None:
         files=tuple(snapshot.path for snapshot in journal.snapshots),
         pid=journal.pid,
         started_at=journal.started_at,
-        running=journal.pid != os.getpid() and _alive(journal.pid),
+        running=journal.pid != os.getpid() and process_alive(journal.pid),
         requirement=journal.requirement,
     )
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:  # 0 and negative numbers name process groups, not a process
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "autodev"
 # Lowest first; a module may import its own layer and those below. Keep in step with docs/architecture.md.
 LAYERS: list[tuple[str, list[str]]] = [
     ("leaf", ["autodev", "autodev.errors", "autodev.logs", "autodev.records", "autodev.templates",
-              "autodev.progress", "autodev.interrupts", "autodev.tokens"]),
+              "autodev.progress", "autodev.interrupts", "autodev.tokens", "autodev.processes"]),
     ("foundation", ["autodev.fileio", "autodev.journal", "autodev.discovery", "autodev.model_catalog",
                     "autodev.config", "autodev.project", "autodev.config_layers", "autodev.config_show",
                     "autodev.results", "autodev.commands", "autodev.credentials", "autodev.passlock"]),

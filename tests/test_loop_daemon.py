@@ -27,8 +27,9 @@ from autodev.loop.daemon import (
     start_background,
     stop,
 )
-from autodev.loop.pidlock import LoopLock, is_alive, read_holder
+from autodev.loop.pidlock import LoopLock, read_holder
 from autodev.loop.status import LastPass, LoopState, read_state, utc_now, write_state
+from autodev.processes import process_alive
 
 pytestmark = pytest.mark.req("LOOP-2")
 
@@ -68,7 +69,7 @@ def fake_loop(root: Path, mode: str = "ok") -> list[str]:
 def wait_until_gone(pid: int, timeout_s: float = 5.0) -> bool:
     """The start's reaper thread reaps the loop once it exits; until then it is a zombie."""
     deadline = time.monotonic() + timeout_s
-    while is_alive(pid):
+    while process_alive(pid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.01)

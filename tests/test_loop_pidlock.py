@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from autodev.errors import UsageError
-from autodev.loop.pidlock import LoopLock, is_alive, read_holder, read_pid_file
+from autodev.loop.pidlock import LoopLock, read_holder, read_pid_file
+from autodev.processes import process_alive
 
 pytestmark = pytest.mark.req("LOOP-2")
 
@@ -148,7 +149,7 @@ class TestLoopLock:
             assert holder.stdout.readline() == "locked\n"
             os.kill(holder.pid, signal.SIGKILL)
             holder.wait()
-            assert is_alive(grandchild)
+            assert process_alive(grandchild)
             assert read_holder(pid_file) is None
         finally:
             os.kill(grandchild, signal.SIGKILL)
@@ -210,7 +211,7 @@ class TestReadPidFile:
 class TestIsAlive:
     def test_tells_live_from_dead(self) -> None:
         """Our own process lives; a reaped one and impossible pids do not."""
-        assert is_alive(os.getpid())
-        assert not is_alive(dead_pid())
-        assert not is_alive(0)
-        assert not is_alive(-1)
+        assert process_alive(os.getpid())
+        assert not process_alive(dead_pid())
+        assert not process_alive(0)
+        assert not process_alive(-1)

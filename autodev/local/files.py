@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import LocalModelError
 from autodev.local.catalog import CATALOG, DEFAULT_LADDER, LocalModelSpec, ModelPart
+from autodev.processes import process_alive
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 CHUNK = 4 * 1024 * 1024
@@ -151,19 +152,9 @@ def _remove_orphaned_temporaries(spec: LocalModelSpec, directory: Path) -> None:
     """Temporaries of processes that were killed mid-assembly would otherwise fill the disk a gigabyte at a time."""
     for path in directory.glob(f".{spec.file_name}.tmp-*"):
         pid = path.name.rpartition("-")[2]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True
 
 
 def _digest_file(path: Path, total: int, progress: Progress | None) -> tuple[int, str]:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Final
 
 from autodev.errors import UsageError
+from autodev.processes import process_alive
 
 PID_FILE_NAME: Final = "loop.pid"
 # A status probe holds a shared lock for microseconds; a start that meets one retries this long before failing.
@@ -90,7 +91,7 @@ class LoopLock:
                 holder = _pid_in(fd)
                 os.close(fd)
                 # A live pid means a real loop; a dead or missing one means a status probe, which is gone soon.
-                if (holder is not None and is_alive(holder)) or time.monotonic() >= deadline:
+                if (holder is not None and process_alive(holder)) or time.monotonic() >= deadline:
                     raise already_running_error(self.root, holder) from None
                 time.sleep(_POLL_S)
                 continue
@@ -137,23 +138,10 @@ def read_pid_file(path: Path) -> int | None:
         return None
 
 
-def is_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (a zombie counts: it has not been reaped yet)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
 def _wait_for_holder_pid(fd: int) -> int | None:
     deadline = time.monotonic() + _PID_WRITE_GRACE_S
     pid = _pid_in(fd)
-    while not (pid is not None and is_alive(pid)) and time.monotonic() < deadline:
+    while not (pid is not None and process_alive(pid)) and time.monotonic() < deadline:
         time.sleep(_POLL_S)
         pid = _pid_in(fd)
     return pid

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autodev.fileio import atomic_write
 from autodev.logs import get_logger
+from autodev.processes import process_alive
 
 SPEND_SCHEMA_VERSION: Final = 1
 SPEND_DAYS_KEPT: Final = 31
@@ -61,26 +62,11 @@ class _State(BaseModel):
     reservations: dict[str, Reservation] = Field(default_factory=dict)
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (it may be another user's: still alive)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 class SpendFile:
     """The per-day totals on file at ``path``; each change is one locked read-modify-write across processes."""
 
     def __init__(
-        self, path: Path, *, clock: Callable[[], float] = time.time, alive: Callable[[int], bool] = pid_alive
+        self, path: Path, *, clock: Callable[[], float] = time.time, alive: Callable[[int], bool] = process_alive
     ) -> None:
         self.path = path
         self._clock = clock
