@@ -54,7 +54,8 @@ class Trial:
         self.assignment = assignment
         self.log = get_logger()
         self._copy = copy
-        self._expected = pristine_tests({t.path: t.content or "" for t in assignment.tests})  # as the user wrote them
+        self._test_sources = {t.path: t.content or "" for t in assignment.tests}  # as the user wrote them
+        self._expected = pristine_tests(self._test_sources)
 
     @property
     def copy(self) -> ProjectCopy:
@@ -118,8 +119,7 @@ class Trial:
         if not work.config.tests.special_case_check:
             return verdict
         before = {rel: data.decode("utf-8", "replace") if data is not None else None for rel, data in started.items()}
-        tests = {t.path: t.content or "" for t in work.tests}
-        found = special_cases(changes, before, tests, spec_text(work.requirement))
+        found = special_cases(changes, before, self._test_sources, spec_text(work.requirement))
         if not found:
             return verdict
         reason = "; ".join(map(str, found[:3])) + ("; ..." if len(found) > 3 else "")
