@@ -79,6 +79,9 @@ class SynthesisConfig(_Section):
 
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_temperature: float = Field(default=0.7, ge=0, le=2)
+    # false: a repair is a fresh sample of the first prompt with the failure in it (small models copy their own
+    # reply when it is shown); true: the failed reply and the failure follow the first prompt as a conversation
+    repair_shows_reply: bool = False
     incremental: bool = True
     test_first: bool = True
     max_increment_size: int = Field(default=50, ge=1)

@@ -17,22 +17,25 @@ TESTS = [SourceFile(path="tests/test_temps.py", content="from temps import to_ke
 
 class TestBuildMessages:
     def test_first_attempt_has_spec_tests_and_files(self) -> None:
-        """The first prompt shows the spec, the read-only tests and the current target files."""
+        """The first prompt shows the tests, the spec and the current target files, and ends with the task.
+
+        The tests come first so that the block just before the instruction is the file to write (a small model
+        copies the last block it read); the model is asked to explain before it writes (benchmarks/results/
+        solve-rate/: a format-only ending took its reasoning away)."""
         targets = [SourceFile(path="temps.py", content="def to_kelvin(c):\n    pass\n")]
         messages = build_messages(REQUIREMENT, TESTS, targets)
         assert [m["role"] for m in messages] == ["system", "user"]
         user = messages[1]["content"]
         assert (
-            user.index("SPEC.md:")
-            < user.index("The test file tests/test_temps.py")
-            < user.index("The current temps.py")
+            user.index("The tests in tests/test_temps.py") < user.index("SPEC.md:") < user.index("The current temps.py")
         )
         assert "from temps import to_kelvin" in user
         assert "def to_kelvin(c):" in user
         assert user.endswith(
-            "Write the complete temps.py so that all the tests pass. Reply with the path on one line, "
-            "then the whole file in one fenced code block, and nothing else."
+            "Send the whole temps.py: the path on one line, then the complete file in one fenced code block. "
+            "First explain in a few sentences how the code must work. Write temps.py so that all the tests pass."
         )
+        assert "nothing else" not in user and "No explanations" not in messages[0]["content"]
         assert "\n# " not in user.replace("# Temps", "")  # no headings a small model could echo into a file
 
     def test_retry_keeps_the_prefix_and_appends_the_failure(self) -> None:
@@ -62,7 +65,7 @@ class TestBuildMessages:
         assert [m["role"] for m in messages] == ["system", "user"]
         user = messages[1]["content"]
         assert "junk reply" not in user
-        assert user.index("ImportError: cannot import name") < user.index("Write the complete temps.py")
+        assert user.index("ImportError: cannot import name") < user.index("Send the whole temps.py")
 
     def test_search_replace_help_only_for_long_files(self) -> None:
         """The SEARCH/REPLACE instructions cost tokens, so they appear only when a target file is long."""

@@ -97,15 +97,43 @@ class TestRedPath:
         assert len(client.calls) == 2
         assert (project / "temps.py").read_bytes() == STUB
 
-    def test_retry_feeds_the_failure_back(self, project: Path) -> None:
-        """A failed first attempt is retried with the previous reply and the failing test in the prompt."""
+    def test_a_repair_is_the_first_prompt_with_the_failure_and_without_the_failed_reply(self, project: Path) -> None:
+        """A failed first attempt is retried as a fresh prompt: the failing test in it, the failed code not.
+
+        Shown its own reply, a small model sends it back unchanged (benchmarks/results/solve-rate/). The system
+        message and the tests, spec and files before the failure are the first prompt's, so a local server reuses
+        its cached prefix."""
+        client = FunctionClient.replying(WRONG, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        first, second = client.calls
+        assert [m["role"] for m in second.messages] == ["system", "user"]
+        assert second.messages[0] == first.messages[0]
+        repair = second.messages[1]["content"]
+        assert "test_below_absolute_zero_is_rejected" in repair and "below absolute zero" in repair
+        assert "Here is the converter." not in repair  # WRONG's prose
+        failure_at = repair.index("An earlier attempt failed:")
+        assert first.messages[1]["content"].startswith(repair[:failure_at])
+
+    def test_repair_shows_reply_sends_the_failed_reply_back_as_a_conversation(self, project: Path) -> None:
+        """With [synthesis] repair_shows_reply the previous reply and its failure follow the first prompt."""
+        config = (project / "autodev.toml").read_text(encoding="utf-8")
+        config = config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n")
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        git(project, "commit", "-qam", "show replies")
         client = FunctionClient.replying(WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second = client.calls
         assert second.messages[-2] == {"role": "assistant", "content": WRONG}
         assert "test_below_absolute_zero_is_rejected" in second.messages[-1]["content"]
-        assert "below absolute zero" in second.messages[-1]["content"]
         assert second.messages[:2] == first.messages
+
+    def test_a_repair_works_on_the_best_failure_so_far_not_the_last(self, project: Path) -> None:
+        """After a nearly right attempt and a hopeless one, the third prompt carries the nearly right one's failure."""
+        client = FunctionClient.replying(WRONG, HOPELESS, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        second, third = client.calls[1].prompt_text, client.calls[2].prompt_text
+        assert "3 tests still fail" in second
+        assert "3 tests still fail" in third and "6 tests still fail" not in third
 
     def test_the_attempt_limit_bounds_the_calls(self, project: Path) -> None:
         """max_attempts caps the model calls of the pass, and a pass out of attempts has failed."""

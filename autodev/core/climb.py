@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog
-from autodev.core.prompt import memory_for, round_messages
+from autodev.core.prompt import memory_for, reply_tokens, round_messages
 from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
 from autodev.core.rounds import Rounds
 from autodev.core.trial import Trial
@@ -50,7 +50,7 @@ class Climb:
         self.tiers = self.caller.tiers
         self.trial = Trial(assignment)
         self.route: list[str] = []
-        self.best: Failure | None = None  # the last round's failure closest to green
+        self.best: Failure | None = None  # the failure closest to green so far (most tests passing, latest on a tie)
         self.feedback: Feedback | None = None  # what the next prompt may show of it
         self.memory: dict[str, str] = {}  # tier name -> the project memory its prompts carry
         self.logger = get_logger()
@@ -63,6 +63,7 @@ class Climb:
         if replayed is not None:
             return self._end("satisfied", replayed.record.reason, REPLAY_TIER, replayed.run, model=REPLAY_MODEL)
         first = round_messages(self.assignment, None, None, self.tiers[0].models[0])
+        self.rounds.reply_tokens = reply_tokens(self.assignment)
         self.log.size = size_class(sum(len(m["content"]) for m in first))
         policy = self._policy(max_attempts)
         decision = policy.first()
@@ -84,7 +85,8 @@ class Climb:
                 return self._end("satisfied", green.record.reason, green.record.tier, green.run)
             best = round_.best_failure()
             assert best is not None and best.failure is not None  # a round without green has a failure
-            self.feedback, self.best = best.feedback, best.failure
+            if self.best is None or best.failure.passed >= self.best.passed:
+                self.feedback, self.best = best.feedback, best.failure  # else the next round repairs the better one
             decision = policy.after_failure(best.failure, attempts=len(round_.tried))
 
     def _round(self, decision: Decision, attempts_left: int) -> Round:

@@ -8,18 +8,27 @@ from autodev.llm.client import Message
 from autodev.route import Failure
 from autodev.synth.context import Feedback, SourceFile, build_messages
 from autodev.synth.memory_prompt import MemorySection, memory_budget, memory_section
+from autodev.synth.reply_bound import reply_token_bound
 
 
 def round_messages(
     assignment: Assignment, feedback: Feedback | None, best: Failure | None, model_name: str, *, memory: str = ""
 ) -> list[Message]:
-    """Show the failed reply to the model that wrote it, or to the next tier when it was nearly right.
+    """The first prompt with the last failure in it; the failed reply only with ``repair_shows_reply``.
+
+    Measured (benchmarks/results/solve-rate/): shown its own failed reply, a small model sends it back character
+    for character, even when sampling. With ``repair_shows_reply`` the reply is shown to the model that wrote it,
+    or to the next tier when it was nearly right.
 
     ``memory`` is the project memory this tier may carry (:func:`memory_for`), the same for every round of it.
     """
-    targets = [SourceFile(path=p, content=read_text(assignment.root / p)) for p in assignment.targets]
+    targets = _targets(assignment)
     nearly = best is not None and best.total > 0 and best.passed * 2 >= best.total
-    show = feedback is not None and (feedback.model == model_name or nearly)
+    show = (
+        assignment.config.synthesis.repair_shows_reply
+        and feedback is not None
+        and (feedback.model == model_name or nearly)
+    )
     return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show,
                           memory=memory)  # fmt: skip
 
@@ -28,3 +37,12 @@ def memory_for(assignment: Assignment, tier: str, *, served_locally: bool) -> Me
     """The memory that applies to the assignment's target files, within the tier's budget."""
     budget = memory_budget(assignment.config.context, tier, served_locally=served_locally)
     return memory_section(assignment.memory, assignment.targets, budget)
+
+
+def reply_tokens(assignment: Assignment) -> int:
+    """The longest reply worth waiting for from a local model (:func:`~autodev.synth.reply_bound.reply_token_bound`)."""
+    return reply_token_bound(_targets(assignment))
+
+
+def _targets(assignment: Assignment) -> list[SourceFile]:
+    return [SourceFile(path=p, content=read_text(assignment.root / p)) for p in assignment.targets]

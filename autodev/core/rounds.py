@@ -19,6 +19,7 @@ from autodev.core.verified import VerifiedStore
 from autodev.errors import EditRejectedError
 from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
+from autodev.llm.stream import LOOPED
 from autodev.logs import get_logger
 from autodev.route import TierCaller, TierPlan
 from autodev.synth.runner_access import check_runner_access
@@ -41,14 +42,16 @@ class Rounds:
         self.log = log
         self.store = store
         self.key = key
+        self.reply_tokens: int | None = None  # a local model's replies are cut there (synth/reply_bound.py)
         self.logger = get_logger()
 
     def run(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> Round:
         """Ask the tier for ``samples`` candidates and try them; stops at the first green one."""
         if samples == 1:
-            answer = self.caller.ask(tier, messages, repair=repair, attempt=len(self.log.records))
+            attempt = len(self.log.records)
+            answer = self.caller.ask(tier, messages, repair=repair, attempt=attempt, reply_tokens=self.reply_tokens)
             return Round([self._in_place(tier, answer)])
-        answers = self.caller.ask_samples(tier, messages, samples)
+        answers = self.caller.ask_samples(tier, messages, samples, reply_tokens=self.reply_tokens)
         self.logger.info("candidates", tier=tier.name, count=len(answers))
         return self._sampled(tier, answers)
 
@@ -119,9 +122,17 @@ class Rounds:
     def _changes(self, completion: Completion) -> dict[str, str]:
         """The reply as changed files; files the user changed and did not commit are never written."""
         work = self.assignment
-        changes = reply_changes(
-            work.root, completion.text, targets=work.targets, tests=work.tests, protected=work.protected
-        )
+        try:
+            changes = reply_changes(
+                work.root, completion.text, targets=work.targets, tests=work.tests, protected=work.protected
+            )
+        except EditRejectedError as error:
+            if completion.finish_reason != LOOPED:
+                raise
+            raise EditRejectedError(
+                "Your reply repeated the same text over and over and was cut off. Write each line once.",
+                summary="the reply looped and was cut off",
+            ) from error
         if not work.config.tests.allow_runner_access:
             check_runner_access(changes)
         dirty = work.repo.uncommitted(changes)

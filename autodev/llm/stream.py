@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autodev.errors import ModelError
+from autodev.llm.repetition import looping
 from autodev.progress import ModelStreaming, report
 
 TIMEOUT_HINT = "raise [llm.models.NAME] timeout_s, or use a faster model"
+LOOP_CHECK_EVERY = 32  # chunks between two looks for a loop (llm/repetition.py)
+LOOPED = "repetition"  # the finish reason of a reply cut off because it looped
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,11 @@ def read_stream(
     started: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> StreamedReply:
-    """Every chunk of ``stream``; each content delta reported as :class:`ModelStreaming` for ``model``."""
+    """Every chunk of ``stream``; each content delta reported as :class:`ModelStreaming` for ``model``.
+
+    A reply that loops (:func:`~autodev.llm.repetition.looping`) is cut off: its text so far, finish reason
+    ``repetition``.
+    """
     parts: list[str] = []
     chunks: list[Any] = []
     finish_reason: str | None = None
@@ -53,6 +60,10 @@ def read_stream(
                 parts.append(content)
                 report(ModelStreaming(model=model, tokens=len(parts), text=content))
             finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+        if len(parts) % LOOP_CHECK_EVERY == 0 and parts and looping("".join(parts)):
+            _close(stream)
+            finish_reason = LOOPED
+            break
         if clock() - started > timeout_s:
             _close(stream)
             detail = f"no complete reply within {timeout_s:g} s ({TIMEOUT_HINT})"

@@ -15,6 +15,7 @@ from autodev.config import Config
 from autodev.errors import BudgetExceededError, ModelError, UsageError
 from autodev.llm.cache import ResponseCache
 from autodev.llm.client import ChatClient, Completion, Message, provider_known
+from autodev.llm.limits import completion_bound
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.local.files import installed_local_ladder
 from autodev.logs import get_logger
@@ -152,25 +153,26 @@ class TierCaller:
         self._config = config
 
     def ask(
-        self, tier: TierPlan, messages: Sequence[Message], *, repair: bool, attempt: int
-    ) -> tuple[ResolvedModel, Completion]:
+        self, tier: TierPlan, messages: Sequence[Message], *, repair: bool, attempt: int,
+        reply_tokens: int | None = None,
+    ) -> tuple[ResolvedModel, Completion]:  # fmt: skip
         """One answer from the first model of the tier that gives one.
 
         A repair by the same model samples (greedy decoding repeats itself), with a seed that varies per
-        ``attempt`` (the number of attempts made so far).
+        ``attempt`` (the number of attempts made so far). ``reply_tokens`` bounds a local model's reply.
         """
         self._watch.tier = tier.name
-        models = [self._model(name, repair=repair, attempt=attempt) for name in tier.models]
+        models = [self._model(name, repair=repair, attempt=attempt, reply_tokens=reply_tokens) for name in tier.models]
         return self._dispatcher.complete(models, messages)
 
     def ask_samples(
-        self, tier: TierPlan, messages: Sequence[Message], count: int
+        self, tier: TierPlan, messages: Sequence[Message], count: int, *, reply_tokens: int | None = None
     ) -> list[tuple[ResolvedModel, Completion]]:
         """Up to ``count`` answers at the sampling temperature, one seed each; fewer when a later call fails or the
         budget refuses it: the answers already paid for are returned to be tested, never dropped."""
         self._watch.tier = tier.name
         temperature = self._config.llm.sample_temperature
-        models = [self._resolve(name) for name in tier.models]
+        models = [_bounded(self._resolve(name), reply_tokens) for name in tier.models]
         answers: list[tuple[ResolvedModel, Completion]] = []
         for index in range(count):
             sampled = [m.model_copy(update={"temperature": temperature, "seed": (m.seed or 0) + index}) for m in models]
@@ -192,13 +194,20 @@ class TierCaller:
         """The pass rejected this answer (no usable edit, red tests): a rerun must not replay it from the cache."""
         self._dispatcher.forget(completion)
 
-    def _model(self, name: str, *, repair: bool, attempt: int) -> ResolvedModel:
-        model = self._resolve(name)
+    def _model(self, name: str, *, repair: bool, attempt: int, reply_tokens: int | None) -> ResolvedModel:
+        model = _bounded(self._resolve(name), reply_tokens)
         retry_temperature = self._config.synthesis.retry_temperature
         if repair and retry_temperature > model.temperature:
             seed = (model.seed or 0) + attempt + 1
             model = model.model_copy(update={"temperature": retry_temperature, "seed": seed})
         return model
+
+
+def _bounded(model: ResolvedModel, reply_tokens: int | None) -> ResolvedModel:
+    """A local model's reply capped at ``reply_tokens``; a hosted model keeps its own bound (it writes fast)."""
+    if reply_tokens is None or not model.served_locally or completion_bound(model) <= reply_tokens:
+        return model
+    return model.model_copy(update={"max_tokens": reply_tokens})
 
 
 class _CallWatch:

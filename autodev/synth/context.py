@@ -22,8 +22,12 @@ LONG_FILE_LINES = 150
 SYSTEM_PROMPT = """\
 You are an expert programmer. Write the code that makes the project's tests pass.
 The tests are the specification and cannot be changed: change only the code.
-Answer with each file you write in full: its path alone on a line, then a fenced code block with the \
-complete content of the file. No explanations are needed."""
+Send each file you write in full: its path alone on a line, then a fenced code block with the complete \
+content of the file."""
+
+# Measured on the development set (benchmarks/results/solve-rate/): a format-only instruction ("... and nothing
+# else") takes away the little reasoning a small model does, so the model is asked to explain first.
+EXPLAIN_FIRST = "First explain in a few sentences how the code must work."
 
 SEARCH_REPLACE_HELP = """
 For a long existing file you may instead send SEARCH/REPLACE blocks after its path line:
@@ -109,22 +113,24 @@ def task_prompt(
     targets: Sequence[SourceFile],
     earlier_failure: str | None = None,
 ) -> str:
-    """The first user message: spec, tests, current files, and last the one thing to do.
+    """The first user message: tests, spec, current files, and last the one thing to do.
 
     Small models copy the structure of what they read, so the prompt has no headings they could echo back as
-    part of a file, and it ends with the instruction (what comes last is what they follow).
+    part of a file, and it ends with the instruction (what comes last is what they follow). The tests come first:
+    the block a small model most likely copies is the last one before the instruction, and that should be the
+    file it is to write, not the tests (measured: the 0.5B model answered with the test file on most exercises).
     """
-    parts = [f"{requirement.source}:\n{requirement.text}"]
-    parts.extend(
-        f"The test file {test.path}, which the code must pass (do not change or repeat it):\n"
-        f"{fence(test.content or '', language_of(test.path))}"
-        for test in tests
-    )
+    parts = [_describe_test(test) for test in tests]
+    parts.append(f"{requirement.source}:\n{requirement.text}")
     parts.extend(_describe_target(target) for target in targets)
     if earlier_failure:
-        parts.append(f"An earlier attempt by another model failed:\n{earlier_failure}")
+        parts.append(f"An earlier attempt failed:\n{earlier_failure}")
     parts.append(_instruction(targets, tests))
     return "\n\n".join(parts)
+
+
+def _describe_test(test: SourceFile) -> str:
+    return f"The tests in {test.path}, already written:\n{fence(test.content or '', language_of(test.path))}"
 
 
 def _describe_target(target: SourceFile) -> str:
@@ -138,16 +144,16 @@ def _describe_target(target: SourceFile) -> str:
 def _instruction(targets: Sequence[SourceFile], tests: Sequence[SourceFile] = ()) -> str:
     if not targets:
         return (
-            "Write the code the tests import: choose the file paths from the tests' imports. For each file, reply "
-            "with its path on one line, then its complete content in one fenced code block."
+            "For each file, send its path on one line, then its complete content in one fenced code block. "
+            f"{EXPLAIN_FIRST} Write the code the tests import: choose the file paths from the tests' imports."
         )
     names = " and ".join(target.path for target in targets)
     block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
     hints = [export_hint(target.path, [(test.path, test.content or "") for test in tests]) for target in targets]
     exports = "".join(f" {hint}" for hint in hints if hint)  # JavaScript targets only: Python's text is unchanged
     return (
-        f"Write the complete {names} so that all the tests pass.{exports} Reply with the path on one line, then "
-        f"the whole file in {block}, and nothing else."
+        f"Send the whole {names}: the path on one line, then the complete file in {block}.{exports} "
+        f"{EXPLAIN_FIRST} Write {names} so that all the tests pass."
     )
 
 
