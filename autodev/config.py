@@ -144,6 +144,15 @@ class LocalConfig(_Section):
         return command
 
 
+class ConsensusConfig(_Section):
+    """How the candidates of a sampled round are gathered and one of them chosen (docs/routing.md, "Consensus")."""
+
+    across_models: bool = False  # a sampled round asks each model of the tier in turn, not only the first
+    parallel_calls: int = Field(default=4, ge=1, le=16)  # hosted calls of one round at once (local ones: one)
+    probe_inputs: int = Field(default=8, ge=0, le=64)  # extra inputs that green candidates are compared on; 0: off
+    merge: bool = True  # no green candidate, two passing different tests: one attempt given both
+
+
 class LLMConfig(_Section):
     """Which models are called, in which order, and how calls are retried (docs/routing.md)."""
 
@@ -155,6 +164,7 @@ class LLMConfig(_Section):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     samples: dict[str, int] = Field(default_factory=dict)  # candidates per tier, default 1
     sample_temperature: float = Field(default=0.8, ge=0, le=2)
+    consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
     retries: int = Field(default=2, ge=0, le=10)  # per call, on rate limits, 5xx, timeouts and lost connections
     retry_backoff_s: float = Field(default=1.0, ge=0)  # doubles with each retry
     cooldown_after: int = Field(default=3, ge=1)  # failed calls in a row (after retries) before a rest
