@@ -18,6 +18,7 @@ from autodev.synth.context import SourceFile
 from autodev.synth.edit import FileEdit
 from autodev.synth.guard import check_writable, confine, is_test_path
 from autodev.synth.reply import parse_reply
+from autodev.synth.strip_tests import without_test_code
 from autodev.verify.copy import ProjectCopy
 from autodev.verify.runner import TestRun
 
@@ -65,11 +66,23 @@ def reply_changes(
     if refused:
         get_logger().info("test edits in the reply dropped", reasons=[str(error) for error in refused])
     edits = kept
-    changes = apply_edits(edits, lambda path: read_text(root / path))
+    changes = _without_pasted_tests(apply_edits(edits, lambda path: read_text(root / path)))
     changes = {path: text for path, text in changes.items() if text != read_text(root / path)}
     if not changes:
         raise EditRejectedError("Your reply changed nothing; the tests still fail. Send the corrected files.")
     return changes
+
+
+def _without_pasted_tests(changes: dict[str, str]) -> dict[str, str]:
+    """Python code files with the test classes and functions a model pasted into them removed (synth/strip_tests.py)."""
+    cleaned: dict[str, str] = {}
+    for path, text in changes.items():
+        if path.endswith(".py") and not is_test_path(path):
+            text, removed = without_test_code(text)
+            if removed:
+                get_logger().info("test code in the reply dropped", path=path, removed=removed)
+        cleaned[path] = text
+    return cleaned
 
 
 def _is_echo(root: Path, edit: FileEdit, tests: Sequence[SourceFile]) -> bool:

@@ -1,0 +1,66 @@
+"""Test code a model pasted into the module it was asked to write, taken out again.
+
+Small models often end a solution with the tests they were shown (measured: the 0.5B model on the development
+set's pangram appended the whole ``unittest`` class, without its import, so the module failed to load and a correct
+function would have been judged red). Test classes and functions in a code module are never needed: test runners
+collect only test files. So they are removed by line range, the rest of the text kept byte for byte.
+
+Python only; a module that does not parse is left as it is (the test run reports the syntax error).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+_TEST_CASE_BASES = frozenset({"TestCase", "unittest.TestCase"})
+_MAIN_CALLS = ("unittest.main", "pytest.main")
+
+
+def without_test_code(code: str) -> tuple[str, list[str]]:
+    """``code`` without top-level test classes, ``test_`` functions and a ``__main__`` block that runs tests;
+    with the names removed (empty when nothing was)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code, []
+    doomed = [node for node in tree.body if _is_test_code(node)]
+    if not doomed or len(doomed) == len(tree.body):
+        return code, []  # nothing to remove, or nothing would be left: not this module's business
+    lines = code.splitlines(keepends=True)
+    drop = {number for node in doomed for number in _line_numbers(node)}
+    kept = "".join(line for number, line in enumerate(lines, start=1) if number not in drop)
+    kept = _without_unused_unittest_import(kept)
+    return kept.rstrip("\n") + "\n", [_name(node) for node in doomed]
+
+
+def _is_test_code(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ClassDef):
+        return any(ast.unparse(base) in _TEST_CASE_BASES for base in node.bases) or any(
+            isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name.startswith("test_")
+            for item in node.body
+        )
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return node.name.startswith("test_")
+    if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
+        body = ast.unparse(node)
+        return any(call in body for call in _MAIN_CALLS)
+    return False
+
+
+def _line_numbers(node: ast.stmt) -> Iterable[int]:
+    first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", []))])
+    return range(first, (node.end_lineno or node.lineno) + 1)
+
+
+def _name(node: ast.stmt) -> str:
+    return node.name if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) else "__main__ block"
+
+
+def _without_unused_unittest_import(code: str) -> str:
+    lines = code.splitlines(keepends=True)
+    imports = [line for line in lines if line.strip() == "import unittest"]
+    others = [line for line in lines if "unittest" in line and line.strip() != "import unittest"]
+    if imports and not others:
+        return "".join(line for line in lines if line.strip() != "import unittest")
+    return code
