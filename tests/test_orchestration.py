@@ -15,17 +15,20 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import HOPELESS, RIGHT, run_pass, setup_example, two_models
 
 from autodev.config import load_config
+from autodev.errors import ModelError
 from autodev.llm.client import Completion, LiteLLMClient, Message
 from autodev.llm.models import ResolvedModel
 from autodev.project import ProjectPaths
+from autodev.route.dispatch import Cooldowns, TierDispatcher
 from autodev.route.router import Router, TierCaller
 from autodev.route.samples import gather
-from autodev.testing import RecordedRequest, ScriptedReply, ScriptedServer
+from autodev.testing import FunctionClient, RecordedRequest, ScriptedReply, ScriptedServer
 
 pytestmark = pytest.mark.req("ROUTE-6")
 
@@ -154,6 +157,33 @@ class TestParallelCalls:
         assert texts(gathered.answers) == ["small", "big", "small", "big"]
         assert peaks == {"small": 1, "big": 2}
         assert both_at_once.is_set()
+
+    def test_hosted_calls_falling_back_to_a_local_model_wait_for_its_call_in_flight(self) -> None:
+        """The hosted model is down and both its candidates fall back to the local one while the local candidate
+        is being answered: the local server still gets one request at a time (the dispatcher's turn)."""
+        local = ResolvedModel(name="small", litellm_model="openai/small", gguf="small.gguf")
+        hosted = ResolvedModel(name="big", litellm_model="openai/big")
+        lock = threading.Lock()
+        open_local = [0]
+        peak_local = [0]
+
+        def answer(model: ResolvedModel, messages: list[dict[str, Any]]) -> str:
+            if model.name == "big":
+                raise ModelError("big", "server error", "HTTP 500", retryable=False)
+            with lock:
+                open_local[0] += 1
+                peak_local[0] = max(peak_local[0], open_local[0])
+            time.sleep(0.2)
+            with lock:
+                open_local[0] -= 1
+            return "small"
+
+        dispatcher = TierDispatcher(FunctionClient(answer), cache=None, observer=None, retries=0, backoff_s=0.0,
+                                    cooldowns=Cooldowns(after=10, seconds=60.0))  # fmt: skip
+        calls = [[local], [hosted, local], [hosted, local]]
+        gathered = gather(calls, lambda models: dispatcher.complete(models, QUESTION), parallel=4)
+        assert texts(gathered.answers) == ["small"] * 3
+        assert peak_local[0] == 1
 
 
 class TestBudget:
