@@ -115,7 +115,7 @@ class TestWhichModelAnswers:
             requests = server.requests
         assert [model.name for model, _ in answers] == ["scripted"] * 4
         assert texts(answers) == ["scripted 0", "scripted 3", "scripted 1", "scripted 5"]
-        assert sorted(request.model for request in requests).count("big") == 2
+        assert [request.model for request in requests].count("big") == 2
 
 
 class TestParallelCalls:
@@ -147,11 +147,11 @@ class TestParallelCalls:
                 peaks[name] = max(peaks[name], open_calls[name])
                 if open_calls["small"] and open_calls["big"]:
                     both_at_once.set()
-            time.sleep(0.3)
+            time.sleep(0.5)
             with lock:
                 open_calls[name] -= 1
             return models[0], Completion(text=name, model=models[0].litellm_model, input_tokens=1, output_tokens=1,
-                                         cost_usd=0.0, duration_s=0.3)  # fmt: skip
+                                         cost_usd=0.0, duration_s=0.5)  # fmt: skip
 
         gathered = gather([[local], [hosted], [local], [hosted]], complete, parallel=4)
         assert texts(gathered.answers) == ["small", "big", "small", "big"]
