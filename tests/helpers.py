@@ -129,6 +129,15 @@ def two_tiers(server_url: str, *, extra: str = "", big_extra: str = "") -> str:
     return text + f'[llm.models.big]\nmodel = "openai/big"\napi_base = "{server_url}"\ntimeout_s = 20\n' + big_extra
 
 
+def two_models(server_url: str, *, extra: str = "", model_extra: str = "", **overrides: str) -> str:
+    """One tier of two models, ``scripted`` then ``big``, both at ``server_url`` (the server tells them apart by the
+    request's model); ``extra`` goes into [llm], ``model_extra`` into both models' sections."""
+    text = config_text(server_url, **overrides).replace('tier1 = ["scripted"]', 'tier1 = ["scripted", "big"]')
+    text = text.replace("[llm.tiers]", "[llm]\nretry_backoff_s = 0.01\n" + extra + "[llm.tiers]")
+    text = text.replace("timeout_s = 20\n", "timeout_s = 20\n" + model_extra)
+    return text + f'[llm.models.big]\nmodel = "openai/big"\napi_base = "{server_url}"\ntimeout_s = 20\n' + model_extra
+
+
 def setup_example(root: Path, server_url: str, *, config: str | None = None, stub: bool = False) -> None:
     """examples/temperature in ``root`` (an empty repository), all committed.
 

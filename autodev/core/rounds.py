@@ -52,7 +52,7 @@ class Rounds:
             answer = self.caller.ask(tier, messages, repair=repair, attempt=attempt, reply_tokens=self.reply_tokens)
             return Round([self._in_place(tier, answer)])
         answers = self.caller.ask_samples(tier, messages, samples, reply_tokens=self.reply_tokens)
-        self.logger.info("candidates", tier=tier.name, count=len(answers))
+        self.logger.info("candidates", tier=tier.name, count=len(answers), models=[model.name for model, _ in answers])
         return self._sampled(tier, answers)
 
     def _judged(self, tried: Tried, completion: Completion) -> Tried:

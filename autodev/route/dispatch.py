@@ -7,10 +7,16 @@ stays. ``cache=None`` (``cache_responses = false``, ``--no-cache``) neither read
 Retries live here rather than in the transport so that the budget observer sees every real request, each retry
 included: a cap is checked before every call, and a retry costs as much as a first try. Models that keep failing
 rest for a while (in this process only), so a dead server is not asked again on every attempt.
+
+The candidates of a sampled round may be asked from several threads (autodev.route.samples): the cool-downs are
+kept under a lock, and requests to local models are made one at a time, because one llama.cpp server answers one
+request at a time (a hosted call that falls back to a local model waits its turn).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -36,23 +42,27 @@ class Cooldowns:
         self._clock = clock
         self._failures: dict[str, int] = {}
         self._until: dict[str, float] = {}
+        self._lock = threading.Lock()  # calls of one round fail and succeed in several threads
 
     def resting(self, name: str) -> float:
         """Seconds of rest left; 0.0 when the model may be called."""
-        until = self._until.get(name)
+        with self._lock:
+            until = self._until.get(name)
         if until is None:
             return 0.0
         return max(0.0, until - self._clock())
 
     def failed(self, name: str) -> None:
-        count = self._failures.get(name, 0) + 1
-        self._failures[name] = count
-        if count >= self.after:
-            self._until[name] = self._clock() + self.seconds
+        with self._lock:
+            count = self._failures.get(name, 0) + 1
+            self._failures[name] = count
+            if count >= self.after:
+                self._until[name] = self._clock() + self.seconds
 
     def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)
-        self._until.pop(name, None)
+        with self._lock:
+            self._failures.pop(name, None)
+            self._until.pop(name, None)
 
 
 class CallObserver(Protocol):
@@ -89,6 +99,7 @@ class TierDispatcher:
         self.cooldowns = cooldowns
         self._sleep = sleep
         self._log = log if log is not None else get_logger(component="dispatch")
+        self._local_turn = threading.Lock()  # one request at a time to local models, whichever thread asks
 
     def complete(
         self, models: Sequence[ResolvedModel], messages: Sequence[Message]
@@ -159,17 +170,18 @@ class TierDispatcher:
     def _request(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
         """One real request, seen by the observer before (it may refuse, or reserve: budget) and after when it fails;
         an interrupted one (Ctrl-C, a bug) is reported with neither answer nor error, so that what was reserved for
-        it is freed."""
-        if self.observer is not None:
-            self.observer.before_call(model, messages)
-        try:
-            return self.transport.complete(model, messages)
-        except ModelError as error:
-            self._after(model, None, error)
-            raise
-        except BaseException:
-            self._after(model, None, None)
-            raise
+        it is freed. A local model's request waits for the one in flight, before anything is reserved for it."""
+        with self._local_turn if model.served_locally else contextlib.nullcontext():
+            if self.observer is not None:
+                self.observer.before_call(model, messages)
+            try:
+                return self.transport.complete(model, messages)
+            except ModelError as error:
+                self._after(model, None, error)
+                raise
+            except BaseException:
+                self._after(model, None, None)
+                raise
 
     def _after(self, model: ResolvedModel, completion: Completion | None, error: ModelError | None) -> None:
         if self.observer is not None:

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 
 from autodev.config import Config
-from autodev.errors import BudgetExceededError, ModelError, UsageError
+from autodev.errors import ModelError, UsageError
 from autodev.llm.cache import ResponseCache
 from autodev.llm.client import ChatClient, Completion, Message, provider_known
 from autodev.llm.limits import completion_bound
@@ -25,6 +25,7 @@ from autodev.route.budget import Budget, price_per_token
 from autodev.route.dispatch import Cooldowns, TierDispatcher
 from autodev.route.metrics import MetricsStore
 from autodev.route.policy import EscalationPolicy, TierPlan, plan_tiers, starting_tier
+from autodev.route.samples import gather, sample_calls
 
 CallFailed = Callable[[str, ResolvedModel, ModelError], None]  # (tier, model, error): a request that failed
 
@@ -168,23 +169,26 @@ class TierCaller:
     def ask_samples(
         self, tier: TierPlan, messages: Sequence[Message], count: int, *, reply_tokens: int | None = None
     ) -> list[tuple[ResolvedModel, Completion]]:
-        """Up to ``count`` answers at the sampling temperature, one seed each; fewer when a later call fails or the
-        budget refuses it: the answers already paid for are returned to be tested, never dropped."""
+        """Up to ``count`` answers at the sampling temperature, one seed each, in the candidates' order; fewer when a
+        call fails or the budget refuses it: the answers already paid for are returned to be tested, never dropped.
+
+        ``[llm.consensus] across_models`` spreads the candidates over the tier's models and makes its hosted calls
+        in parallel (autodev.route.samples); without it every candidate asks the first model, one after the other.
+        """
         self._watch.tier = tier.name
-        temperature = self._config.llm.sample_temperature
+        consensus = self._config.llm.consensus
         models = [_bounded(self._resolve(name), reply_tokens) for name in tier.models]
-        answers: list[tuple[ResolvedModel, Completion]] = []
-        for index in range(count):
-            sampled = [m.model_copy(update={"temperature": temperature, "seed": (m.seed or 0) + index}) for m in models]
-            try:
-                answers.append(self._dispatcher.complete(sampled, messages))
-            except (ModelError, BudgetExceededError) as error:
-                if not answers:
-                    raise
-                log = get_logger()
-                log.info("fewer samples", tier=tier.name, asked=count, answered=len(answers), reason=str(error))
-                break
-        return answers
+        calls = sample_calls(
+            models, count, temperature=self._config.llm.sample_temperature, across_models=consensus.across_models
+        )
+        parallel = consensus.parallel_calls if consensus.across_models else 1
+        gathered = gather(calls, lambda asked: self._dispatcher.complete(asked, messages), parallel=parallel)
+        if gathered.failure is not None:
+            if not gathered.answers:
+                raise gathered.failure
+            get_logger().info("fewer samples", tier=tier.name, asked=count, answered=len(gathered.answers),
+                              reason=str(gathered.failure))  # fmt: skip
+        return gathered.answers
 
     def resolve(self, name: str) -> ResolvedModel:
         """The model a name stands for (its prompt's memory budget depends on where it runs)."""
