@@ -87,8 +87,21 @@ class TestEscalation:
         assert client.model_names == ["scripted", "big"]
         assert not (project / "temps.py").exists()  # the example has no stub: nothing was left behind
 
-    def test_a_nearly_right_reply_is_shown_to_the_next_tier(self, project: Path) -> None:
+    def test_the_next_tier_gets_the_best_failure_but_no_failed_reply(self, project: Path) -> None:
+        """By default the next tier's prompt holds the failure of the reply that passed half the tests, not the
+        reply itself (small models copy what they are shown)."""
+        client = FunctionClient.replying(BROKEN, WRONG, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        assert client.model_names == ["scripted", "scripted", "big"]
+        assert "3 tests still fail" in client.calls[2].prompt_text
+        assert WRONG not in client.calls[2].prompt_text and BROKEN not in client.calls[2].prompt_text
+
+    def test_with_repair_shows_reply_a_nearly_right_reply_is_shown_to_the_next_tier(self, project: Path) -> None:
         """With no repair round (max one per tier), the next tier sees the reply that passed half the tests."""
+        config = (project / "autodev.toml").read_text(encoding="utf-8")
+        (project / "autodev.toml").write_text(
+            config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n"), encoding="utf-8"
+        )
         client = FunctionClient.replying(BROKEN, WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         assert client.model_names == ["scripted", "scripted", "big"]
