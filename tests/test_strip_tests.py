@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import NO_SERVER, RIGHT, run_pass, setup_example, temperature_runner
 
+from autodev.errors import EditRejectedError
+from autodev.synth.reply import parse_reply
 from autodev.synth.strip_tests import without_test_code
 from autodev.testing import FunctionClient
 
@@ -46,6 +48,29 @@ class TestWithoutTestCode:
     )
     def test_anything_else_is_left_alone(self, code: str) -> None:
         assert without_test_code(code) == (code, [])
+
+
+class TestCutOffInPastedTests:
+    def test_a_block_cut_off_inside_pasted_tests_keeps_the_code_before_them(self) -> None:
+        """The 0.5B on allergies: solution, "# Test the class", a unittest class, then max_tokens: the code is used."""
+        reply = (
+            "Here is the implementation:\n\n```python\n" + SOLUTION + "\n# Test the class\n"
+            "class PangramTest(unittest.TestCase):\n    def test_empty(self):\n        self.assertIs(is_pan"
+        )
+        [edit] = parse_reply(reply, ["pangram.py"])
+        assert (edit.path, edit.content) == ("pangram.py", SOLUTION + "\n# Test the class\n")
+
+    @pytest.mark.parametrize(
+        "reply",
+        [
+            "```python\ndef is_pangram(sentence):\n    return set(",  # cut inside the code itself
+            "```python\nimport unittest\nclass PangramTest(unittest.TestCase):\n    def test_a(self):\n",  # only tests
+            "```python\ndef is_pangram(s):\n    return (\nclass PangramTest(unittest.TestCase):\n",  # code broken
+        ],
+    )
+    def test_a_block_cut_off_anywhere_else_is_still_rejected(self, reply: str) -> None:
+        with pytest.raises(EditRejectedError, match="probably cut off"):
+            parse_reply(reply, ["pangram.py"])
 
 
 class TestInAPass:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from autodev.errors import EditRejectedError
+from autodev.synth.strip_tests import code_before_pasted_tests
 
 BLOCK_HINT = "write <<<<<<< SEARCH, the old lines, =======, the new lines, then >>>>>>> REPLACE."
 
@@ -410,11 +411,10 @@ class _Scanner:
             since_last_block.append(line)
             i += 1
         else:
-            raise EditRejectedError(
-                f"Your reply ended inside the code block opened at line {start + 1} (no closing {fence}): "
-                "it was probably cut off. Send a shorter answer: only the changed parts as SEARCH/REPLACE "
-                "blocks, or a smaller file, and close every code block."
-            )
+            salvaged = None if found_replace else code_before_pasted_tests(body)
+            if salvaged is None:
+                raise self._cut_off(start, fence)
+            body = salvaged  # the reply ran on into pasted tests and was cut there: the code before them is whole
         if not found_replace:
             lines, named = self._without_path_line(_outdent(body, opening["indent"]), fence_label)
             label = fence_label or named or self._first_line_target(lines)
@@ -424,6 +424,14 @@ class _Scanner:
                 CodeBlock(line=start + 1, info=info, lines=lines, label=self._canonical(label), mention=mention)
             )
         return i + 1
+
+    @staticmethod
+    def _cut_off(start: int, fence: str) -> EditRejectedError:
+        return EditRejectedError(
+            f"Your reply ended inside the code block opened at line {start + 1} (no closing {fence}): "
+            "it was probably cut off. Send a shorter answer: only the changed parts as SEARCH/REPLACE "
+            "blocks, or a smaller file, and close every code block."
+        )
 
     def _without_path_line(self, lines: tuple[str, ...], fence_label: str | None) -> tuple[tuple[str, ...], str | None]:
         """The block without a first line that is only its path (``temps.py`` as line one would be code).

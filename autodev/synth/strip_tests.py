@@ -11,10 +11,16 @@ Python only; a module that does not parse is left as it is (the test run reports
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 
 _TEST_CASE_BASES = frozenset({"TestCase", "unittest.TestCase"})
 _MAIN_CALLS = ("unittest.main", "pytest.main")
+# A top-level line where pasted tests begin: a test class or function, a test framework import, a __main__ guard.
+_TESTS_BEGIN = re.compile(
+    r"^(?:class\s+\w*Tests?\b|class\s+Test|(?:async\s+)?def\s+test_|import\s+(?:unittest|pytest)\b"
+    r"|from\s+(?:unittest|pytest)\b|if\s+__name__\s*==)"
+)
 
 
 def without_test_code(code: str) -> tuple[str, list[str]]:
@@ -64,3 +70,22 @@ def _without_unused_unittest_import(code: str) -> str:
     if imports and not others:
         return "".join(line for line in lines if line.strip() != "import unittest")
     return code
+
+
+def code_before_pasted_tests(lines: Sequence[str]) -> list[str] | None:
+    """The lines of a cut-off Python block before the tests the model ran on into, when they stand alone.
+
+    A small model that pastes the tests after its solution often runs out of tokens inside them, and the block never
+    closes. The solution before them is whole: it is used when it parses and defines something; otherwise None
+    (the block really was cut off inside the code).
+    """
+    start = next((n for n, line in enumerate(lines) if n and _TESTS_BEGIN.match(line)), None)
+    if start is None:
+        return None
+    head = list(lines[:start])
+    try:
+        tree = ast.parse("\n".join(head))
+    except (SyntaxError, ValueError):
+        return None
+    defines = any(isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) for node in tree.body)
+    return head if defines else None
