@@ -280,6 +280,12 @@ def run_json(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> t
     return code, json.loads(capsys.readouterr().out)
 
 
+def log_events(project: Path) -> list[dict[str, Any]]:
+    """Every event of the project's JSON log (.autodev/logs/autodev.jsonl), in order."""
+    lines = (project / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def run_pass(
     project: Path,
     client: ChatClient,

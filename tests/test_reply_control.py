@@ -9,18 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import NO_SERVER, RIGHT, run_pass, setup_example, temperature_runner
+from helpers import NO_SERVER, RIGHT, log_events, run_pass, setup_example, temperature_runner
 from pydantic import SecretStr
 
 from autodev.config import Config
 from autodev.llm.client import Completion, LiteLLMClient, Message
 from autodev.llm.models import ResolvedModel
 from autodev.llm.repetition import looping
-from autodev.llm.stream import LOOPED
+from autodev.llm.stream import ENOUGH, LOOPED, reading_until
 from autodev.project import ProjectPaths
 from autodev.route import Router, TierPlan
 from autodev.synth.context import SourceFile
 from autodev.synth.reply_bound import TOKENS_PER_FILE, reply_token_bound
+from autodev.synth.reply_done import every_target_written
 from autodev.testing import FunctionClient, ScriptedReply, ScriptedServer, completion_for
 from autodev.tokens import upper_bound_tokens
 
@@ -124,3 +125,61 @@ class TestLoopedAttempt:
         assert result.attempts[0].outcome == "rejected"
         assert result.attempts[0].reason == "the reply looped and was cut off"
         assert "repeated the same text over and over" in client.calls[1].prompt_text
+
+
+PANGRAM = 'def is_pangram(sentence):\n    return set("abcdefghijklmnopqrstuvwxyz") <= set(sentence.lower())\n'
+AFTERWORD = "\n### Explanation of changes\n" + " ".join(
+    f"Step {n}: letter {chr(97 + n % 26)} is checked." for n in range(60)
+)
+
+
+class TestReadUntilEveryTargetIsWritten:
+    def _read(self, server: ScriptedServer, reply: str, targets: list[str]) -> Completion:
+        server.push(ScriptedReply(content=reply))
+        done = every_target_written(targets)
+        assert done is not None
+        with reading_until(done):
+            return LiteLLMClient(retries=0).complete(model_at(server.url), [{"role": "user", "content": "go"}])
+
+    def test_the_explanation_after_the_file_is_not_waited_for(self, server: ScriptedServer) -> None:
+        """The reply stops being read at the fence that closes the target's file: finish reason ``enough``."""
+        head = "It checks every letter.\n\npangram.py\n```python\n" + PANGRAM + "```\n"
+        completion = self._read(server, head + AFTERWORD, ["pangram.py"])
+        assert (completion.text.rstrip("\n"), completion.finish_reason) == (head.rstrip("\n"), ENOUGH)
+
+    def test_an_echoed_test_block_and_a_path_only_block_do_not_end_the_reply(self, server: ScriptedServer) -> None:
+        """A block of the tests, or one holding only the path, is not the file: reading goes on to the real one."""
+        echo = "```python\nimport unittest\nclass PangramTest(unittest.TestCase):\n    def test_a(self):\n"
+        echo += "        pass\n```\n"
+        path_only = "```bash\npangram.py\n```\n"
+        reply = echo + path_only + "```python\n" + PANGRAM + "```\n" + AFTERWORD
+        completion = self._read(server, reply, ["pangram.py"])
+        assert completion.text.rstrip("\n") == echo + path_only + "```python\n" + PANGRAM + "```"
+
+    def test_with_two_targets_the_reply_is_read_until_both_are_written(self, server: ScriptedServer) -> None:
+        """The first file alone is not enough."""
+        first = "a.py\n```python\ndef a():\n    return 1\n```\n"
+        second = "b.py\n```python\ndef b():\n    return 2\n```\n"
+        completion = self._read(server, first + "Now b.\n" + second + AFTERWORD, ["a.py", "b.py"])
+        assert completion.text.rstrip("\n") == first + "Now b.\n" + second.rstrip("\n")
+
+    def test_a_reply_without_a_whole_file_is_read_to_its_end(self, server: ScriptedServer) -> None:
+        """SEARCH/REPLACE edits may continue after a block: read to the end, the server's finish reason kept."""
+        reply = "pangram.py\n```python\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n" + AFTERWORD
+        completion = self._read(server, reply, ["pangram.py"])
+        assert (completion.text, completion.finish_reason) == (reply, "stop")
+
+    def test_no_targets_means_no_early_stop(self) -> None:
+        """When the model chooses the paths, nothing says which files are enough."""
+        assert every_target_written([]) is None
+
+
+class TestInAPass:
+    def test_a_pass_reads_the_reply_only_until_the_target_is_written(self, repo: Path, server: ScriptedServer) -> None:
+        """Through the real client: the reply the pass logs and judges ends with the file; it is committed."""
+        setup_example(repo, server.url, stub=True)
+        server.push(ScriptedReply(content=RIGHT + AFTERWORD))
+        result = run_pass(repo, LiteLLMClient(retries=0), test_runner=temperature_runner())
+        assert result.status == "satisfied"
+        [reply] = [event["reply"] for event in log_events(repo) if event["event"] == "model reply"]
+        assert reply.rstrip("\n") == RIGHT.rstrip("\n")

@@ -7,6 +7,7 @@ only ever receives a change that already made the tests pass somewhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 
@@ -19,9 +20,10 @@ from autodev.core.verified import VerifiedStore
 from autodev.errors import EditRejectedError
 from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
-from autodev.llm.stream import LOOPED
+from autodev.llm.stream import LOOPED, reading_until
 from autodev.logs import get_logger
 from autodev.route import TierCaller, TierPlan
+from autodev.synth.reply_done import every_target_written
 from autodev.synth.runner_access import check_runner_access
 from autodev.vcs.control import changed, snapshot
 
@@ -47,13 +49,20 @@ class Rounds:
 
     def run(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> Round:
         """Ask the tier for ``samples`` candidates and try them; stops at the first green one."""
+        answers = self._ask(tier, messages, samples, repair=repair)
         if samples == 1:
-            attempt = len(self.log.records)
-            answer = self.caller.ask(tier, messages, repair=repair, attempt=attempt, reply_tokens=self.reply_tokens)
-            return Round([self._in_place(tier, answer)])
-        answers = self.caller.ask_samples(tier, messages, samples, reply_tokens=self.reply_tokens)
+            return Round([self._in_place(tier, answers[0])])
         self.logger.info("candidates", tier=tier.name, count=len(answers), models=[model.name for model, _ in answers])
         return self._sampled(tier, answers)
+
+    def _ask(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> list[Answer]:
+        """The round's answers, each read only until it holds every target (synth/reply_done.py)."""
+        done = every_target_written(self.assignment.targets)
+        with reading_until(done) if done is not None else contextlib.nullcontext():
+            if samples == 1:
+                attempt = len(self.log.records)
+                return [self.caller.ask(tier, messages, repair=repair, attempt=attempt, reply_tokens=self.reply_tokens)]
+            return self.caller.ask_samples(tier, messages, samples, reply_tokens=self.reply_tokens)
 
     def _judged(self, tried: Tried, completion: Completion) -> Tried:
         """An answer the tests or the checks rejected leaves the response cache: a rerun asks again, not replays it."""

@@ -89,3 +89,13 @@ def code_before_pasted_tests(lines: Sequence[str]) -> list[str] | None:
         return None
     defines = any(isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) for node in tree.body)
     return head if defines else None
+
+
+def defines_code(code: str) -> bool:
+    """Whether Python ``code`` parses and defines a class or function that is not test code."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    definitions = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return any(isinstance(node, definitions) and not _is_test_code(node) for node in tree.body)
