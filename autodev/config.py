@@ -82,6 +82,7 @@ class SynthesisConfig(_Section):
     # false: a repair is a fresh sample of the first prompt with the failure in it (small models copy their own
     # reply when it is shown); true: the failed reply and the failure follow the first prompt as a conversation
     repair_shows_reply: bool = False
+    explain_first: bool = True  # the model is asked to explain how the code must work before it writes it
     incremental: bool = True
     test_first: bool = True
     max_increment_size: int = Field(default=50, ge=1)

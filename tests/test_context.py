@@ -47,6 +47,13 @@ class TestBuildMessages:
         assert retry[2] == {"role": "assistant", "content": "old reply"}
         assert "assert 1 == 2" in retry[3]["content"]
 
+    def test_without_explain_the_instruction_asks_for_the_files_only(self) -> None:
+        """``[synthesis] explain_first = false``: the same prompt without the request to explain first."""
+        targets = [SourceFile(path="temps.py", content=None)]
+        user = build_messages(REQUIREMENT, TESTS, targets, explain=False)[1]["content"]
+        assert user.endswith("the complete file in one fenced code block. Write temps.py so that all the tests pass.")
+        assert "explain" not in user
+
     def test_missing_target_is_to_be_created(self) -> None:
         """A target that does not exist yet is described as such, not shown as an empty block."""
         messages = build_messages(REQUIREMENT, TESTS, [SourceFile(path="temps.py", content=None)])

@@ -30,7 +30,7 @@ def round_messages(
         and (feedback.model == model_name or nearly)
     )
     return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show,
-                          memory=memory)  # fmt: skip
+                          memory=memory, explain=assignment.config.synthesis.explain_first)  # fmt: skip
 
 
 def memory_for(assignment: Assignment, tier: str, *, served_locally: bool) -> MemorySection:

@@ -112,6 +112,8 @@ def task_prompt(
     tests: Sequence[SourceFile],
     targets: Sequence[SourceFile],
     earlier_failure: str | None = None,
+    *,
+    explain: bool = True,
 ) -> str:
     """The first user message: tests, spec, current files, and last the one thing to do.
 
@@ -125,7 +127,7 @@ def task_prompt(
     parts.extend(_describe_target(target) for target in targets)
     if earlier_failure:
         parts.append(f"An earlier attempt failed:\n{earlier_failure}")
-    parts.append(_instruction(targets, tests))
+    parts.append(_instruction(targets, tests, explain=explain))
     return "\n\n".join(parts)
 
 
@@ -141,19 +143,20 @@ def _describe_target(target: SourceFile) -> str:
     return f"The current {target.path}:\n{fence(target.content, language_of(target.path))}"
 
 
-def _instruction(targets: Sequence[SourceFile], tests: Sequence[SourceFile] = ()) -> str:
+def _instruction(targets: Sequence[SourceFile], tests: Sequence[SourceFile] = (), *, explain: bool = True) -> str:
+    first = f" {EXPLAIN_FIRST}" if explain else ""
     if not targets:
         return (
-            "For each file, send its path on one line, then its complete content in one fenced code block. "
-            f"{EXPLAIN_FIRST} Write the code the tests import: choose the file paths from the tests' imports."
+            "For each file, send its path on one line, then its complete content in one fenced code block."
+            f"{first} Write the code the tests import: choose the file paths from the tests' imports."
         )
     names = " and ".join(target.path for target in targets)
     block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
     hints = [export_hint(target.path, [(test.path, test.content or "") for test in tests]) for target in targets]
     exports = "".join(f" {hint}" for hint in hints if hint)  # JavaScript targets only: Python's text is unchanged
     return (
-        f"Send the whole {names}: the path on one line, then the complete file in {block}.{exports} "
-        f"{EXPLAIN_FIRST} Write {names} so that all the tests pass."
+        f"Send the whole {names}: the path on one line, then the complete file in {block}.{exports}"
+        f"{first} Write {names} so that all the tests pass."
     )
 
 
@@ -172,6 +175,7 @@ def build_messages(
     *,
     show_reply: bool = True,
     memory: str = "",
+    explain: bool = True,
 ) -> list[Message]:
     """The chat for one attempt; a retry appends only the last reply and its failure, never the whole history.
 
@@ -184,11 +188,11 @@ def build_messages(
     if feedback is not None and not show_reply:
         return [
             {"role": "system", "content": system},
-            {"role": "user", "content": task_prompt(requirement, tests, targets, feedback.failure)},
+            {"role": "user", "content": task_prompt(requirement, tests, targets, feedback.failure, explain=explain)},
         ]
     messages: list[Message] = [
         {"role": "system", "content": system},
-        {"role": "user", "content": task_prompt(requirement, tests, targets)},
+        {"role": "user", "content": task_prompt(requirement, tests, targets, explain=explain)},
     ]
     if feedback is not None:
         messages.append({"role": "assistant", "content": feedback.reply})
