@@ -1,8 +1,9 @@
 """One round at one tier: ask for candidates, turn each reply into changes, and try them.
 
 One candidate is tried in the user's tree directly (through a :class:`~autodev.core.trial.Trial`). Several are
-first tested side by side in scratch copies, and only the first green one is tried in the user's tree, so the tree
-only ever receives a change that already made the tests pass somewhere.
+first tested side by side in scratch copies, and only one green one, chosen among the green ones
+(:mod:`autodev.core.consensus`), is tried in the user's tree, so the tree only ever receives a change that already
+made the tests pass somewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog, call_facts
 from autodev.core.candidate import reply_changes, try_all_in_scratch
+from autodev.core.consensus import Consensus
 from autodev.core.trial import Trial
 from autodev.core.tried import Round, Tried, after_trial, red, rejected
 from autodev.core.verified import VerifiedStore
@@ -85,7 +87,8 @@ class Rounds:
         return self._judged(tried, completion)
 
     def _sampled(self, tier: TierPlan, answers: Sequence[Answer]) -> Round:
-        """Each candidate tested in its own scratch copy; the first green one is tried in place and committed."""
+        """Each candidate tested in its own scratch copy; one green one, chosen (core/consensus.py), is tried in
+        place and committed."""
         round_ = Round()
         testable: list[tuple[Answer, dict[str, str]]] = []
         for model, completion in answers:
@@ -103,16 +106,23 @@ class Rounds:
             lambda copy: work.run_tests("candidate", copy),
             workers=os.cpu_count() or 1,
         )
+        verdicts = [self.trial.judge(run) for run in runs]
+        green = [index for index, verdict in enumerate(verdicts) if verdict.green]
+        choice = Consensus(work).choose([testable[index][1] for index in green]) if green else None
         git_changed = changed(before, snapshot(work.repo.dirs, work.root))  # which candidate did it is not known
-        for index, ((answer, changes), run) in enumerate(zip(testable, runs, strict=True)):
-            verdict = self.trial.judge(run)
-            if git_changed:
-                verdict = self.trial.git_changed(verdict, git_changed, warn=index == 0)
-            if verdict.green and round_.green is None:
+        if git_changed:
+            verdicts = [self.trial.git_changed(v, git_changed, warn=i == 0) for i, v in enumerate(verdicts)]
+        elif choice is not None:
+            self.logger.info("candidate chosen", tier=tier.name, candidate=green[choice.index] + 1,
+                             green=len(green), reason=choice.reason)  # fmt: skip
+        for index, ((answer, changes), run, verdict) in enumerate(zip(testable, runs, verdicts, strict=True)):
+            if verdict.green and choice is not None and index == green[choice.index]:
                 round_.tried.append(self._try(tier, answer, changes))
                 continue
             model, completion = answer
-            reason = "another candidate was green first" if verdict.green else verdict.reason
+            reason = verdict.reason
+            if verdict.green and choice is not None:
+                reason = choice.others.get(green.index(index), "green, not chosen")
             facts = call_facts(model.name, tier.name, completion)
             tried = red(self.log, facts, run, verdict, reason, changes, reply=completion.text,
                         target_count=work.target_count)  # fmt: skip
