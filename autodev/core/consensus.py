@@ -56,8 +56,14 @@ def choose(greens: Sequence[Green], *, probes: int = 0, why_no_probes: str = "")
         return _smallest(greens, range(len(greens)), note)
     best = [index for index, score in enumerate(scores) if score == top]
     winner = min(best, key=lambda index: (greens[index].changed_lines, index))
+
+    def lines(index: int) -> int:
+        return greens[index].changed_lines
+
     agrees = f"agrees with {top} of {len(greens) - 1} others on {probes} probes"
     reason = agrees if len(best) == 1 else f"{agrees}; smallest change of the {len(best)} that do"
+    if len(best) == len(greens):
+        reason = f"all {len(greens)} green agree on {probes} probes; smallest change ({lines(winner)} changed lines)"
     others: dict[int, str] = {}
     for index, score in enumerate(scores):
         if index == winner:

@@ -82,20 +82,17 @@ def derive_probes(tests: Mapping[str, str], limit: int) -> list[Probe]:
     if limit <= 0:
         return []
     usable = [e for e in expectations(tests, distinctive_only=False) if _callable_from_imports(e, tests)]
-    tested = {(e.function, _shown(e.args)) for e in usable}
+    seen = {(e.function, _shown(e.args)) for e in usable}  # what the tests try, then what is taken
     per_call = [_varied(e) for e in usable]
     probes: list[Probe] = []
-    seen: set[tuple[str, str]] = set(tested)
     while per_call and len(probes) < limit:
         for variants in list(per_call):
-            probe = next(variants, None)
+            probe = next((p for p in variants if (p.function, _shown(p.args)) not in seen), None)
             if probe is None:
                 per_call.remove(variants)
                 continue
-            key = (probe.function, _shown(probe.args))
-            if key not in seen:
-                seen.add(key)
-                probes.append(probe)
+            seen.add((probe.function, _shown(probe.args)))
+            probes.append(probe)
             if len(probes) >= limit:
                 break
     return probes
