@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from helpers import EXAMPLE, config_text, git, run_json, write_files
 
+from autodev.cli.steps import step_line
 from autodev.core.consensus import Green, changed_lines, choose
+from autodev.progress import Decided
 from autodev.route import EscalationPolicy, Failure, TierPlan, merge_pair
 from autodev.testing import ScriptedServer
 from autodev.verify.junit import TestOutcome
@@ -248,6 +250,10 @@ class TestAgreementChoice:
         assert choice.others[2] == "green, not chosen: a change as small (2 changed lines) as an earlier candidate's"
         assert choose([Green(2), Green(2)], why_no_probes="probe_inputs = 0").index == 0
         assert choose([Green(9)]).reason == "only green candidate"
+
+    def test_the_console_says_which_candidate_was_chosen_and_why(self) -> None:
+        step = Decided(action="choose", tier="tier1", reason="candidate 2: agrees with 1 of 2 others on 3 probes")
+        assert step_line(step, started=True) == ("  chose candidate 2: agrees with 1 of 2 others on 3 probes", "")
 
     def test_changed_lines_count_additions_and_removals_against_the_current_text(self) -> None:
         assert changed_lines({"a.py": "x = 1\ny = 2\n"}, {"a.py": "x = 1\ny = 3\n"}) == 2

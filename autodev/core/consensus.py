@@ -134,8 +134,12 @@ class Consensus:
         modules = {path: text for path, text in probe_modules(tests, probes).items() if not (work.root / path).exists()}
         if not probes or not modules:
             return choose(greens, why_no_probes="no tested call to vary")
-        runs = try_all_in_scratch(work.root, [{**changes, **modules} for changes in candidates],
-                                  lambda copy: work.run_tests("probes", copy), workers=os.cpu_count() or 1)  # fmt: skip
+        runs = try_all_in_scratch(
+            work.root,
+            [{**changes, **modules} for changes in candidates],
+            lambda copy: work.run_tests("probe inputs", copy),
+            workers=os.cpu_count() or 1,
+        )
         outputs = [probe_outputs(run.outcomes, len(probes)) for run in runs]
         self.logger.info("probes run", probes=[p.call for p in probes], candidates=len(candidates))
         probed = [Green(g.changed_lines, out) for g, out in zip(greens, outputs, strict=True)]

@@ -23,6 +23,7 @@ from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.llm.stream import LOOPED
 from autodev.logs import get_logger
+from autodev.progress import Decided, report
 from autodev.route import TierCaller, TierPlan
 from autodev.synth.runner_access import check_runner_access
 from autodev.vcs.control import changed, snapshot
@@ -112,9 +113,11 @@ class Rounds:
         git_changed = changed(before, snapshot(work.repo.dirs, work.root))  # which candidate did it is not known
         if git_changed:
             verdicts = [self.trial.git_changed(v, git_changed, warn=i == 0) for i, v in enumerate(verdicts)]
-        elif choice is not None:
-            self.logger.info("candidate chosen", tier=tier.name, candidate=green[choice.index] + 1,
-                             green=len(green), reason=choice.reason)  # fmt: skip
+        elif choice is not None and len(green) > 1:
+            number = green[choice.index] + 1
+            self.logger.info("candidate chosen", tier=tier.name, candidate=number, green=len(green),
+                             reason=choice.reason)  # fmt: skip
+            report(Decided(action="choose", tier=tier.name, reason=f"candidate {number}: {choice.reason}"))
         for index, ((answer, changes), run, verdict) in enumerate(zip(testable, runs, verdicts, strict=True)):
             if verdict.green and choice is not None and index == green[choice.index]:
                 round_.tried.append(self._try(tier, answer, changes))
