@@ -102,6 +102,18 @@ class TestChoosingAmongGreenCandidates:
         assert chosen[0]["candidate"] == 3
         assert [attempt["outcome"] for attempt in result["attempts"]] == ["red", "red", "green"]
 
+    def test_a_single_green_candidate_is_chosen_as_the_only_one(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """One of two candidates green: it is committed, no probe runs, and the log says it was the only one."""
+        python_project(repo, server.url, spec=SPEC, tests=TESTS, consensus="", samples="2")
+        server.push(reply("def double(n):\n    return n\n"), reply(TIMES_TWO))
+        code, result = run_json(repo, capsys)
+        assert code == 0, result
+        assert committed(repo, "calc.py") == TIMES_TWO
+        assert [c["reason"] for c in log_events(repo, "candidate chosen")] == ["only green candidate"]
+        assert not log_events(repo, "probes run")
+
     @pytest.mark.skipif(not shutil.which("node"), reason="no node")
     def test_targets_that_are_not_python_get_the_smallest_change(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
@@ -222,6 +234,8 @@ class TestProbeDerivation:
             ),
         }
         assert probe_outputs(outcomes, 2) == ("no result", "failed: AssertionError: probe ab 8")
+        at = {"t.py::test_autodev_probe_0": TestOutcome(test_id="p", outcome="failed", message="<X at 0x7f3a9c1d2e50>")}
+        assert probe_outputs(at, 1) == ("failed: <X at 0x*>",)  # an address is not an output
         tests_only = {"tests/test_calc.py::test_double": outcomes["tests/test_calc.py::test_double"]}
         assert probe_outputs(tests_only, 2) is None
 

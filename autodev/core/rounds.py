@@ -113,7 +113,7 @@ class Rounds:
         git_changed = changed(before, snapshot(work.repo.dirs, work.root))  # which candidate did it is not known
         if git_changed:
             verdicts = [self.trial.git_changed(v, git_changed, warn=i == 0) for i, v in enumerate(verdicts)]
-        elif choice is not None and len(green) > 1:
+        elif choice is not None:
             number = green[choice.index] + 1
             self.logger.info("candidate chosen", tier=tier.name, candidate=number, green=len(green),
                              reason=choice.reason)  # fmt: skip

@@ -18,6 +18,7 @@ only their outcomes are read.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import PurePosixPath
 
@@ -29,6 +30,7 @@ from autodev.verify.special_case import Expectation, expectations
 PROBE_TEST = "test_autodev_probe_"
 NO_RESULT = "no result"
 _MESSAGE_CHARS = 120
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 
 _HEADER = '''\
 """Probe inputs written by autodev to compare green candidates; it exists only in a scratch copy."""
@@ -151,7 +153,8 @@ def probe_outputs(outcomes: Mapping[str, TestOutcome], count: int) -> tuple[str,
     for test_id, outcome in outcomes.items():
         name = test_id.rsplit("::", 1)[-1]
         if name.startswith(PROBE_TEST) and name[len(PROBE_TEST) :].isdigit():
-            by_index[int(name[len(PROBE_TEST) :])] = f"{outcome.outcome}: {outcome.message}"
+            message = _ADDRESS.sub("0x*", outcome.message)  # an object's default repr differs run by run
+            by_index[int(name[len(PROBE_TEST) :])] = f"{outcome.outcome}: {message}"
     if not by_index:
         return None
     return tuple(by_index.get(index, NO_RESULT) for index in range(count))
