@@ -27,6 +27,7 @@ from autodev.progress import Decided, report
 from autodev.route import TierCaller, TierPlan
 from autodev.synth.runner_access import check_runner_access
 from autodev.vcs.control import changed, snapshot
+from autodev.verify.verdict import Verdict
 
 _LOGGED_REPLY_CHARS = 8000
 Answer = tuple[ResolvedModel, Completion]
@@ -49,7 +50,7 @@ class Rounds:
         self.logger = get_logger()
 
     def run(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> Round:
-        """Ask the tier for ``samples`` candidates and try them; stops at the first green one."""
+        """Ask the tier for ``samples`` candidates and try them; only one green one is tried in the user's tree."""
         if samples == 1:
             attempt = len(self.log.records)
             answer = self.caller.ask(tier, messages, repair=repair, attempt=attempt, reply_tokens=self.reply_tokens)
@@ -91,10 +92,10 @@ class Rounds:
         """Each candidate tested in its own scratch copy; one green one, chosen (core/consensus.py), is tried in
         place and committed."""
         round_ = Round()
-        testable: list[tuple[Answer, dict[str, str]]] = []
-        for model, completion in answers:
+        testable: list[tuple[int, Answer, dict[str, str]]] = []  # the answer's number (from 1), it, its changes
+        for number, (model, completion) in enumerate(answers, start=1):
             try:
-                testable.append(((model, completion), self._changes(completion)))
+                testable.append((number, (model, completion), self._changes(completion)))
             except EditRejectedError as error:
                 facts = call_facts(model.name, tier.name, completion)
                 tried = rejected(self.log, facts, completion.text, error, self.assignment.target_count)
@@ -103,34 +104,42 @@ class Rounds:
         before = snapshot(work.repo.dirs, work.root)
         runs = try_all_in_scratch(
             work.root,
-            [changes for _, changes in testable],
+            [changes for _, _, changes in testable],
             lambda copy: work.run_tests("candidate", copy),
             workers=os.cpu_count() or 1,
         )
         verdicts = [self.trial.judge(run) for run in runs]
-        green = [index for index, verdict in enumerate(verdicts) if verdict.green]
-        choice = Consensus(work).choose([testable[index][1] for index in green]) if green else None
+        chosen, not_chosen = self._choose(tier, testable, verdicts)  # the probes run here, in copies too
         git_changed = changed(before, snapshot(work.repo.dirs, work.root))  # which candidate did it is not known
         if git_changed:
             verdicts = [self.trial.git_changed(v, git_changed, warn=i == 0) for i, v in enumerate(verdicts)]
-        elif choice is not None:
-            number = green[choice.index] + 1
-            self.logger.info("candidate chosen", tier=tier.name, candidate=number, green=len(green),
-                             reason=choice.reason)  # fmt: skip
-            report(Decided(action="choose", tier=tier.name, reason=f"candidate {number}: {choice.reason}"))
-        for index, ((answer, changes), run, verdict) in enumerate(zip(testable, runs, verdicts, strict=True)):
-            if verdict.green and choice is not None and index == green[choice.index]:
+            chosen = None
+        for index, ((_, answer, changes), run, verdict) in enumerate(zip(testable, runs, verdicts, strict=True)):
+            if index == chosen:
                 round_.tried.append(self._try(tier, answer, changes))
                 continue
             model, completion = answer
-            reason = verdict.reason
-            if verdict.green and choice is not None:
-                reason = choice.others.get(green.index(index), "green, not chosen")
+            reason = not_chosen.get(index, verdict.reason) if verdict.green else verdict.reason
             facts = call_facts(model.name, tier.name, completion)
             tried = red(self.log, facts, run, verdict, reason, changes, reply=completion.text,
                         target_count=work.target_count)  # fmt: skip
             round_.tried.append(self._judged(tried, completion))
         return round_
+
+    def _choose(
+        self, tier: TierPlan, testable: Sequence[tuple[int, Answer, dict[str, str]]], verdicts: Sequence[Verdict]
+    ) -> tuple[int | None, dict[int, str]]:
+        """Which green candidate is tried in place (an index into ``testable``), and why each other green one is
+        not; logged and shown with the candidate's number among the round's answers."""
+        green = [index for index, verdict in enumerate(verdicts) if verdict.green]
+        if not green:
+            return None, {}
+        choice = Consensus(self.assignment).choose([testable[index][2] for index in green])
+        number = testable[green[choice.index]][0]
+        self.logger.info("candidate chosen", tier=tier.name, candidate=number, green=len(green),
+                         reason=choice.reason)  # fmt: skip
+        report(Decided(action="choose", tier=tier.name, reason=f"candidate {number}: {choice.reason}"))
+        return green[choice.index], {green[i]: reason for i, reason in choice.others.items()}
 
     def _changes(self, completion: Completion) -> dict[str, str]:
         """The reply as changed files; files the user changed and did not commit are never written."""
