@@ -18,6 +18,8 @@ from autodev.core.assignment import Assignment
 from autodev.core.candidate import read_text, try_all_in_scratch
 from autodev.logs import get_logger
 from autodev.verify.probes import derive_probes, probe_modules, probe_outputs
+from autodev.verify.runner import TestRun
+from autodev.verify.session import disagreement
 
 ONLY_ONE = "only green candidate"
 
@@ -140,10 +142,15 @@ class Consensus:
             lambda copy: work.run_tests("probe inputs", copy),
             workers=os.cpu_count() or 1,
         )
-        outputs = [probe_outputs(run.outcomes, len(probes)) for run in runs]
+        outputs = [None if _untrusted(run) else probe_outputs(run.outcomes, len(probes)) for run in runs]
         self.logger.info("probes run", probes=[p.call for p in probes], candidates=len(candidates))
         probed = [Green(g.changed_lines, out) for g, out in zip(greens, outputs, strict=True)]
         return choose(probed, probes=len(probes), why_no_probes="the probes gave no result")
+
+
+def _untrusted(run: TestRun) -> bool:
+    """A probe run whose report pytest's own record contradicts (verify/session.py) gives no outputs."""
+    return run.session is not None and disagreement(run.session, run.exit_code, run.outcomes) is not None
 
 
 def _python(targets: Sequence[str], candidates: Sequence[Mapping[str, str]]) -> bool:
