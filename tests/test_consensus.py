@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import EXAMPLE, config_text, git, run_json, write_files
+from helpers import EXAMPLE, autodev, config_text, git, run_json, write_files
 
 from autodev.cli.steps import step_line
 from autodev.core.consensus import Green, changed_lines, choose
@@ -157,8 +157,16 @@ class TestMerging:
         assert committed(repo, "calc.py") == BOTH
         assert [attempt["outcome"] for attempt in result["attempts"]] == ["red", "red", "green"]
         merges = [entry for entry in log_events(repo, "route") if entry.get("action") == "merge"]
-        assert len(merges) == 1 and "two candidates pass different tests" in merges[0]["reason"]
+        assert [entry["reason"] for entry in merges] == [
+            "merge at tier1: two candidates pass different tests (1 and 1 of 2, 2 together): one attempt given both"
+        ]
         assert any(step.startswith("merge: merge at tier1") for step in result["requirements"][0]["route"])
+        capsys.readouterr()
+        assert autodev(repo, "metrics", "--json") == 0
+        metrics = json.loads(capsys.readouterr().out)
+        assert metrics["totals"]["merges"] == 1 and metrics["totals"]["attempts"] == 3
+        assert autodev(repo, "metrics") == 0
+        assert "merge rounds: 1 (two red candidates passing different tests" in capsys.readouterr().out
 
     def test_the_attempt_limit_leaves_no_room_for_a_merge(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]

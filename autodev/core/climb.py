@@ -116,8 +116,9 @@ class Climb:
             return None
         self.merging = [red[pair[0]], red[pair[1]]]
         first, second = (len(passed[index]) for index in pair)
+        total = max(t.failure.total if t.failure else 0 for t in self.merging)
         return (
-            f"two candidates pass different tests ({first} and {second} of {self.assignment.target_count}, "
+            f"two candidates pass different tests ({first} and {second} of {total}, "
             f"{len(passed[pair[0]] | passed[pair[1]])} together): one attempt given both"
         )
 
@@ -146,6 +147,9 @@ class Climb:
         if decision.action == "escalate":
             previous = self.tiers[decision.tier - 1]
             self.log.escalated(previous.name, previous.models[0], self.tiers[decision.tier].name, decision.reason)
+        if decision.action == "merge":
+            tier = self.tiers[decision.tier]
+            self.log.merged(tier.name, tier.models[0], decision.reason)
 
     def _tier(self, decision: Decision) -> str:
         return self.tiers[min(decision.tier, len(self.tiers) - 1)].name
