@@ -91,7 +91,8 @@ class Climb:
             decision = policy.after_failure(best.failure, attempts=len(round_.tried), mergeable=self._mergeable(round_))
 
     def _round(self, decision: Decision, attempts_left: int) -> Round:
-        """Ask and try: one candidate for a repair, the tier's samples otherwise, never more than attempts left."""
+        """Ask and try: one candidate for a repair or a merge (the two kept by :meth:`_mergeable`), the tier's
+        samples otherwise, never more than attempts left."""
         tier = self.tiers[decision.tier]
         if decision.action == "merge":
             messages = merge_round_messages(self.assignment, self.merging, memory=self._memory(tier))
