@@ -40,7 +40,8 @@ class RequirementFinished(Step):
 
 
 class Decided(Step):
-    """The router's next move for the requirement: attempt, repair, escalate, replay, skip or stop."""
+    """The router's next move for the requirement: attempt, repair, merge, escalate, replay, skip or stop; or which
+    green candidate of a round is tried (choose)."""
 
     action: str
     tier: str

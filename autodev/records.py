@@ -42,12 +42,13 @@ class AttemptRecord(CallFacts):
 
 
 class CallEvent(CallFacts):
-    """One line of the metrics: a candidate's call (``kind="call"``) or an escalation to ``to_tier``.
+    """One line of the metrics: a candidate's call (``kind="call"``), an escalation to ``to_tier``, or a merge
+    round decided at ``tier`` (``kind="merge"``: two red candidates given to one call; its call is a line too).
 
     ``model_seconds`` was written as ``duration_s`` before the records shared their names; old lines still read.
     """
 
-    kind: Literal["call", "escalation"] = "call"
+    kind: Literal["call", "escalation", "merge"] = "call"
     at: float  # unix time
     requirement: str
     size_class: str = ""

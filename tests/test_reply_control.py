@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import NO_SERVER, RIGHT, log_events, run_pass, setup_example, temperature_runner
+from helpers import NO_SERVER, RIGHT, config_text, log_events, run_pass, setup_example, temperature_runner
 from pydantic import SecretStr
 
 from autodev.config import Config
@@ -176,10 +176,22 @@ class TestReadUntilEveryTargetIsWritten:
 
 class TestInAPass:
     def test_a_pass_reads_the_reply_only_until_the_target_is_written(self, repo: Path, server: ScriptedServer) -> None:
-        """Through the real client: the reply the pass logs and judges ends with the file; it is committed."""
-        setup_example(repo, server.url, stub=True)
+        """A local model (a GGUF file, here answered by the scripted server) through the real client: the reply the
+        pass logs and judges ends with the file; it is committed."""
+        config = config_text(server.url).replace(
+            'model = "openai/scripted"', 'model = "openai/scripted"\ngguf = "s.gguf"'
+        )
+        setup_example(repo, server.url, config=config, stub=True)
         server.push(ScriptedReply(content=RIGHT + AFTERWORD))
         result = run_pass(repo, LiteLLMClient(retries=0), test_runner=temperature_runner())
         assert result.status == "satisfied"
         [reply] = [event["reply"] for event in log_events(repo) if event["event"] == "model reply"]
         assert reply.rstrip("\n") == RIGHT.rstrip("\n")
+
+    def test_a_hosted_models_reply_is_read_to_its_end(self, repo: Path, server: ScriptedServer) -> None:
+        """A hosted model's usage comes at the end of the stream, and the budget settles with it: read it all."""
+        setup_example(repo, server.url, stub=True)
+        server.push(ScriptedReply(content=RIGHT + AFTERWORD))
+        assert run_pass(repo, LiteLLMClient(retries=0), test_runner=temperature_runner()).status == "satisfied"
+        [reply] = [event["reply"] for event in log_events(repo) if event["event"] == "model reply"]
+        assert reply == RIGHT + AFTERWORD

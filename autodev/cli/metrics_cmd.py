@@ -87,6 +87,8 @@ def render(summary: MetricsSummary) -> str:
     lines.insert(len(lines) - 1, lines[1])
     lines.append(_estimate_line(summary))
     totals = summary.totals
+    if totals.merges:
+        lines.append(f"merge rounds: {totals.merges} (two red candidates passing different tests, given to one call)")
     if totals.cache_hits:
         lines.append(
             f"from the response cache: {totals.cache_hits} repl{'y' if totals.cache_hits == 1 else 'ies'}, "

@@ -24,6 +24,8 @@ _SHOWN_FAILING = 3
 _ESCALATIONS = {
     "escalate": "escalating to {tier}: {reason}",
     "repair": "repair at {tier}: {reason}",
+    "merge": "{reason}",
+    "choose": "chose {reason}",
     "replay": "replaying a change verified for this exact state ({tier}, no model call)",
     "skip": "skipped: {reason}",
 }

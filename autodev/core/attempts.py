@@ -81,6 +81,10 @@ class AttemptLog:
     def escalated(self, tier: str, model: str, to_tier: str, reason: str) -> None:
         self._append(CallFacts(model=model, tier=tier), kind="escalation", to_tier=to_tier, reason=reason)
 
+    def merged(self, tier: str, model: str, reason: str) -> None:
+        """A merge round was decided at ``tier`` (``autodev metrics`` counts them)."""
+        self._append(CallFacts(model=model, tier=tier), kind="merge", reason=reason)
+
     def _append(self, facts: CallFacts, **fields: object) -> None:
         event = CallEvent.model_validate(
             facts.model_dump() | {"at": time.time(), "requirement": self.requirement, "size_class": self.size} | fields

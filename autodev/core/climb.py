@@ -10,18 +10,18 @@ from dataclasses import dataclass, field
 
 from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog
-from autodev.core.prompt import memory_for, reply_tokens, round_messages
+from autodev.core.prompt import memory_for, merge_round_messages, reply_tokens, round_messages
 from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
 from autodev.core.rounds import Rounds
 from autodev.core.trial import Trial
-from autodev.core.tried import Round
+from autodev.core.tried import Round, Tried
 from autodev.core.verified import VerifiedStore
 from autodev.errors import BudgetExceededError, ModelError
 from autodev.logs import get_logger
 from autodev.progress import Decided, report
 from autodev.records import AttemptRecord
 from autodev.results import RequirementStatus
-from autodev.route import Decision, EscalationPolicy, Failure, Router, TierPlan, size_class
+from autodev.route import Decision, EscalationPolicy, Failure, Router, TierPlan, merge_pair, size_class
 from autodev.synth.context import Feedback
 from autodev.verify.runner import TestRun
 
@@ -53,6 +53,7 @@ class Climb:
         self.best: Failure | None = None  # the failure closest to green so far (most tests passing, latest on a tie)
         self.feedback: Feedback | None = None  # what the next prompt may show of it
         self.memory: dict[str, str] = {}  # tier name -> the project memory its prompts carry
+        self.merging: list[Tried] = []  # two red candidates passing different tests: the next round merges them
         self.logger = get_logger()
         store, key = VerifiedStore(assignment.paths.verified_dir), assignment_key(assignment)
         self.rounds = Rounds(assignment, self.caller, self.trial, self.log, store=store, key=key)
@@ -87,16 +88,40 @@ class Climb:
             assert best is not None and best.failure is not None  # a round without green has a failure
             if self.best is None or best.failure.passed >= self.best.passed:
                 self.feedback, self.best = best.feedback, best.failure  # else the next round repairs the better one
-            decision = policy.after_failure(best.failure, attempts=len(round_.tried))
+            decision = policy.after_failure(best.failure, attempts=len(round_.tried), mergeable=self._mergeable(round_))
 
     def _round(self, decision: Decision, attempts_left: int) -> Round:
-        """Ask and try: one candidate for a repair, the tier's samples otherwise, never more than attempts left."""
+        """Ask and try: one candidate for a repair or a merge (the two kept by :meth:`_mergeable`), the tier's
+        samples otherwise, never more than attempts left."""
         tier = self.tiers[decision.tier]
+        if decision.action == "merge":
+            messages = merge_round_messages(self.assignment, self.merging, memory=self._memory(tier))
+            return self.rounds.run(tier, messages, 1, repair=False)
         repair = decision.action == "repair"
         samples = max(1, min(1 if repair else tier.samples, attempts_left))
         messages = round_messages(self.assignment, self.feedback, self.best, tier.models[0],
                                   memory=self._memory(tier))  # fmt: skip
         return self.rounds.run(tier, messages, samples, repair=repair)
+
+    def _mergeable(self, round_: Round) -> str | None:
+        """Two red candidates of the round that pass different target tests, when ``[llm.consensus] merge`` is on:
+        kept for the merge round; said as the reason for it."""
+        self.merging = []
+        if not self.assignment.config.llm.consensus.merge:
+            return None
+        wanted = self.assignment.target_tests
+        red = [t for t in round_.tried if t.changes and t.failure is not None]
+        passed = [t.passed & set(wanted) if wanted is not None else t.passed for t in red]
+        pair = merge_pair(passed)
+        if pair is None:
+            return None
+        self.merging = [red[pair[0]], red[pair[1]]]
+        first, second = (len(passed[index]) for index in pair)
+        total = max(t.failure.total if t.failure else 0 for t in self.merging)
+        return (
+            f"two candidates pass different tests ({first} and {second} of {total}, "
+            f"{len(passed[pair[0]] | passed[pair[1]])} together): one attempt given both"
+        )
 
     def _memory(self, tier: TierPlan) -> str:
         """The tier's memory text, the same for all its rounds; what its budget kept out is said once per tier."""
@@ -123,6 +148,9 @@ class Climb:
         if decision.action == "escalate":
             previous = self.tiers[decision.tier - 1]
             self.log.escalated(previous.name, previous.models[0], self.tiers[decision.tier].name, decision.reason)
+        if decision.action == "merge":
+            tier = self.tiers[decision.tier]
+            self.log.merged(tier.name, tier.models[0], decision.reason)
 
     def _tier(self, decision: Decision) -> str:
         return self.tiers[min(decision.tier, len(self.tiers) - 1)].name

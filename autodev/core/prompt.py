@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from autodev.core.assignment import Assignment
 from autodev.core.candidate import read_text
+from autodev.core.tried import Tried
 from autodev.llm.client import Message
 from autodev.route import Failure
 from autodev.synth.context import Feedback, SourceFile, build_messages
 from autodev.synth.memory_prompt import MemorySection, memory_budget, memory_section
+from autodev.synth.merge_prompt import MergeCandidate, merge_messages
 from autodev.synth.reply_bound import reply_token_bound
 
 
@@ -31,6 +35,21 @@ def round_messages(
     )
     return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show,
                           memory=memory, explain=assignment.config.synthesis.explain_first)  # fmt: skip
+
+
+def merge_round_messages(assignment: Assignment, candidates: Sequence[Tried], *, memory: str = "") -> list[Message]:
+    """The merge attempt's prompt: the red candidates (A, B) with the target tests each passes and fails."""
+    wanted = set(assignment.target_tests) if assignment.target_tests is not None else None
+    shown = [
+        MergeCandidate(
+            label=chr(ord("A") + index),
+            passes=sorted(t for t in tried.passed if wanted is None or t in wanted),
+            fails=sorted(t for t in tried.failing if wanted is None or t in wanted),
+            files=[SourceFile(path=path, content=text) for path, text in sorted(tried.changes.items())],
+        )
+        for index, tried in enumerate(candidates)
+    ]
+    return merge_messages(assignment.requirement, assignment.tests, _targets(assignment), shown, memory=memory)
 
 
 def memory_for(assignment: Assignment, tier: str, *, served_locally: bool) -> MemorySection:

@@ -1,8 +1,9 @@
 """One round at one tier: ask for candidates, turn each reply into changes, and try them.
 
 One candidate is tried in the user's tree directly (through a :class:`~autodev.core.trial.Trial`). Several are
-first tested side by side in scratch copies, and only the first green one is tried in the user's tree, so the tree
-only ever receives a change that already made the tests pass somewhere.
+first tested side by side in scratch copies, and only one green one, chosen among the green ones
+(:mod:`autodev.core.consensus`), is tried in the user's tree, so the tree only ever receives a change that already
+made the tests pass somewhere.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog, call_facts
 from autodev.core.candidate import reply_changes, try_all_in_scratch
+from autodev.core.consensus import Consensus
 from autodev.core.trial import Trial
 from autodev.core.tried import Round, Tried, after_trial, red, rejected
 from autodev.core.verified import VerifiedStore
@@ -22,10 +24,12 @@ from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.llm.stream import LOOPED, reading_until
 from autodev.logs import get_logger
+from autodev.progress import Decided, report
 from autodev.route import TierCaller, TierPlan
 from autodev.synth.reply_done import every_target_written
 from autodev.synth.runner_access import check_runner_access
 from autodev.vcs.control import changed, snapshot
+from autodev.verify.verdict import Verdict
 
 _LOGGED_REPLY_CHARS = 8000
 Answer = tuple[ResolvedModel, Completion]
@@ -48,7 +52,7 @@ class Rounds:
         self.logger = get_logger()
 
     def run(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> Round:
-        """Ask the tier for ``samples`` candidates and try them; stops at the first green one."""
+        """Ask the tier for ``samples`` candidates and try them; only one green one is tried in the user's tree."""
         answers = self._ask(tier, messages, samples, repair=repair)
         if samples == 1:
             return Round([self._in_place(tier, answers[0])])
@@ -56,8 +60,13 @@ class Rounds:
         return self._sampled(tier, answers)
 
     def _ask(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> list[Answer]:
-        """The round's answers, each read only until it holds every target (synth/reply_done.py)."""
-        done = every_target_written(self.assignment.targets)
+        """The round's answers; a local model's read only until it holds every target (synth/reply_done.py).
+
+        Hosted models write fast and report their usage at the end of the stream: cutting them short would save
+        little and leave their cost an estimate.
+        """
+        local = self.caller.resolve(tier.models[0]).served_locally
+        done = every_target_written(self.assignment.targets) if local else None
         with reading_until(done) if done is not None else contextlib.nullcontext():
             if samples == 1:
                 attempt = len(self.log.records)
@@ -94,12 +103,13 @@ class Rounds:
         return self._judged(tried, completion)
 
     def _sampled(self, tier: TierPlan, answers: Sequence[Answer]) -> Round:
-        """Each candidate tested in its own scratch copy; the first green one is tried in place and committed."""
+        """Each candidate tested in its own scratch copy; one green one, chosen (core/consensus.py), is tried in
+        place and committed."""
         round_ = Round()
-        testable: list[tuple[Answer, dict[str, str]]] = []
-        for model, completion in answers:
+        testable: list[tuple[int, Answer, dict[str, str]]] = []  # the answer's number (from 1), it, its changes
+        for number, (model, completion) in enumerate(answers, start=1):
             try:
-                testable.append(((model, completion), self._changes(completion)))
+                testable.append((number, (model, completion), self._changes(completion)))
             except EditRejectedError as error:
                 facts = call_facts(model.name, tier.name, completion)
                 tried = rejected(self.log, facts, completion.text, error, self.assignment.target_count)
@@ -108,25 +118,42 @@ class Rounds:
         before = snapshot(work.repo.dirs, work.root)
         runs = try_all_in_scratch(
             work.root,
-            [changes for _, changes in testable],
+            [changes for _, _, changes in testable],
             lambda copy: work.run_tests("candidate", copy),
             workers=os.cpu_count() or 1,
         )
+        verdicts = [self.trial.judge(run) for run in runs]
+        chosen, not_chosen = self._choose(tier, testable, verdicts)  # the probes run here, in copies too
         git_changed = changed(before, snapshot(work.repo.dirs, work.root))  # which candidate did it is not known
-        for index, ((answer, changes), run) in enumerate(zip(testable, runs, strict=True)):
-            verdict = self.trial.judge(run)
-            if git_changed:
-                verdict = self.trial.git_changed(verdict, git_changed, warn=index == 0)
-            if verdict.green and round_.green is None:
+        if git_changed:
+            verdicts = [self.trial.git_changed(v, git_changed, warn=i == 0) for i, v in enumerate(verdicts)]
+            chosen = None
+        for index, ((_, answer, changes), run, verdict) in enumerate(zip(testable, runs, verdicts, strict=True)):
+            if index == chosen:
                 round_.tried.append(self._try(tier, answer, changes))
                 continue
             model, completion = answer
-            reason = "another candidate was green first" if verdict.green else verdict.reason
+            reason = not_chosen.get(index, verdict.reason) if verdict.green else verdict.reason
             facts = call_facts(model.name, tier.name, completion)
             tried = red(self.log, facts, run, verdict, reason, changes, reply=completion.text,
                         target_count=work.target_count)  # fmt: skip
             round_.tried.append(self._judged(tried, completion))
         return round_
+
+    def _choose(
+        self, tier: TierPlan, testable: Sequence[tuple[int, Answer, dict[str, str]]], verdicts: Sequence[Verdict]
+    ) -> tuple[int | None, dict[int, str]]:
+        """Which green candidate is tried in place (an index into ``testable``), and why each other green one is
+        not; logged and shown with the candidate's number among the round's answers."""
+        green = [index for index, verdict in enumerate(verdicts) if verdict.green]
+        if not green:
+            return None, {}
+        choice = Consensus(self.assignment).choose([testable[index][2] for index in green])
+        number = testable[green[choice.index]][0]
+        self.logger.info("candidate chosen", tier=tier.name, candidate=number, green=len(green),
+                         reason=choice.reason)  # fmt: skip
+        report(Decided(action="choose", tier=tier.name, reason=f"candidate {number}: {choice.reason}"))
+        return green[choice.index], {green[i]: reason for i, reason in choice.others.items()}
 
     def _changes(self, completion: Completion) -> dict[str, str]:
         """The reply as changed files; files the user changed and did not commit are never written."""

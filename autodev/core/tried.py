@@ -29,6 +29,9 @@ class Tried:
     feedback: Feedback | None = None
     failure: Failure | None = None
     run: TestRun | None = None
+    changes: Mapping[str, str] = field(default_factory=dict)  # a red candidate's files, for a merge attempt
+    passed: frozenset[str] = frozenset()  # the tests a red candidate passed
+    failing: frozenset[str] = frozenset()  # and those it failed
 
     @property
     def green(self) -> bool:
@@ -94,7 +97,8 @@ def red(
     summary = failure_summary(run)
     text = f"{verdict.reason}\n{summary}" if summary else verdict.reason
     feedback = Feedback(reply=reply, failure=text, model=facts.model)
-    return Tried(record, feedback, describe_failure(run, None, target_count))
+    return Tried(record, feedback, describe_failure(run, None, target_count), changes=dict(changes),
+                 passed=frozenset(run.passed_ids), failing=frozenset(run.failing_ids))  # fmt: skip
 
 
 def rejected(log: AttemptLog, facts: CallFacts, reply: str, error: EditRejectedError, target_count: int) -> Tried:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from autodev.route.policy import Decision, EscalationPolicy, Failure, TierPlan, describe_failure, size_class
+from autodev.route.policy import (
+    Decision,
+    EscalationPolicy,
+    Failure,
+    TierPlan,
+    describe_failure,
+    merge_pair,
+    size_class,
+)
 
 if TYPE_CHECKING:
     from autodev.route.router import Router, TierCaller
@@ -21,6 +29,7 @@ __all__ = [
     "TierCaller",
     "TierPlan",
     "describe_failure",
+    "merge_pair",
     "size_class",
 ]
 

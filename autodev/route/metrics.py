@@ -178,6 +178,7 @@ class CallTotals(_Frozen):
     attempts: int = 0
     green_rate: float | None = None  # green / attempts; None before the first attempt
     escalations: int = 0
+    merges: int = 0  # merge rounds decided (core/climb.py): two red candidates given to one call
     errors: int = 0
 
 
@@ -206,12 +207,15 @@ class _Tally:
     def __init__(self) -> None:
         self.calls = self.prompt_tokens = self.completion_tokens = 0
         self.cache_hits = self.cached_prompt_tokens = self.cached_completion_tokens = 0
-        self.green = self.attempts = self.escalations = self.errors = 0
+        self.green = self.attempts = self.escalations = self.merges = self.errors = 0
         self.cost_usd = 0.0
 
     def add(self, event: CallEvent) -> None:
         if event.kind == "escalation":
             self.escalations += 1
+            return
+        if event.kind == "merge":
+            self.merges += 1
             return
         if event.cached:
             self.cache_hits += 1
@@ -239,6 +243,7 @@ class _Tally:
             "attempts": self.attempts,
             "green_rate": self.green / self.attempts if self.attempts else None,
             "escalations": self.escalations,
+            "merges": self.merges,
             "errors": self.errors,
         }
 

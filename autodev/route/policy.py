@@ -151,7 +151,22 @@ def _normal(text: str) -> str:
     return _VOLATILE.sub("*", first)[:300]
 
 
-Action = Literal["attempt", "repair", "escalate", "stop"]
+def merge_pair(passed: Sequence[frozenset[str]]) -> tuple[int, int] | None:
+    """Two red candidates worth one merge attempt: each passes a test the other fails (neither set holds the
+    other). Of several such pairs: the one passing the most tests together, then the earliest."""
+    pairs = [
+        (len(passed[i] | passed[j]), -i, -j)
+        for i in range(len(passed))
+        for j in range(i + 1, len(passed))
+        if passed[i] - passed[j] and passed[j] - passed[i]
+    ]
+    if not pairs:
+        return None
+    _, i, j = max(pairs)
+    return -i, -j
+
+
+Action = Literal["attempt", "repair", "merge", "escalate", "stop"]
 
 
 class Decision(BaseModel):
@@ -168,9 +183,11 @@ class Decision(BaseModel):
 class EscalationPolicy:
     """The state of one requirement's climb: which tier, whether it was repaired there, the last failure.
 
-    Rules: a failed round gets one repair round at the same tier when the failure looks cheap to fix, otherwise
-    the next tier; the top tier repairs while attempts remain; the same failure twice in a row escalates at once
-    (at the top tier it ends the requirement as blocked); ``max_attempts`` bounds the whole climb.
+    Rules: a failed round of several candidates, two of which pass different tests, gets one merge round at the
+    same tier (when the climb says merging is on: ``mergeable``); otherwise a failed round gets one repair round at
+    the same tier when the failure looks cheap to fix, otherwise the next tier; the top tier repairs while attempts
+    remain; the same failure twice in a row escalates at once (at the top tier it ends the requirement as
+    blocked); ``max_attempts`` bounds the whole climb.
     """
 
     def __init__(self, tiers: Sequence[TierPlan], *, start: int, max_attempts: int) -> None:
@@ -188,14 +205,18 @@ class EscalationPolicy:
     def first(self) -> Decision:
         return Decision(action="attempt", tier=self.tier, reason=f"start at {self.tiers[self.tier].name}")
 
-    def after_failure(self, failure: Failure, *, attempts: int) -> Decision:
-        """The next step after a red round that used ``attempts`` candidates."""
+    def after_failure(self, failure: Failure, *, attempts: int, mergeable: str | None = None) -> Decision:
+        """The next step after a red round that used ``attempts`` candidates; ``mergeable`` says which two of
+        them pass different tests (:func:`merge_pair`), None when there are no such two or merging is off."""
         self.attempts += attempts
         looped = failure.signature == self.last_signature
         self.last_signature = failure.signature
         if self.attempts >= self.max_attempts:
             reason = f"{self.attempts} attempt(s) used, the limit ([synthesis] max_attempts = {self.max_attempts})"
             return self._stop("failed", reason)
+        if mergeable:
+            reason = f"merge at {self.tiers[self.tier].name}: {mergeable}"
+            return Decision(action="merge", tier=self.tier, reason=reason)
         if looped:
             if self.at_top:
                 return self._stop("blocked", f"the same failure twice in a row at the top tier: {_first(failure)}")

@@ -45,6 +45,8 @@ class Expectation:
     call: str  # the call as written in the test, e.g. ``fizzbuzz(15)``
     expected: object
     args: tuple[object, ...]
+    function: str = ""  # the called expression as written, e.g. ``fizzbuzz`` or ``Shop().price``
+    keywords: tuple[str, ...] = ()  # the names of the last ``len(keywords)`` of ``args``, passed by keyword
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,9 @@ class SpecialCase:
         )
 
 
-def expectations(tests: Mapping[str, str]) -> list[Expectation]:
-    """The (call, expected) pairs of the Python test files (path -> text) whose expected result is distinctive."""
+def expectations(tests: Mapping[str, str], *, distinctive_only: bool = True) -> list[Expectation]:
+    """The (call, expected) pairs of the Python test files (path -> text) whose expected result is distinctive
+    (with ``distinctive_only`` false: every pair, as the consensus probes derive inputs from them all)."""
     found: list[Expectation] = []
     for path, text in sorted(tests.items()):
         if not path.endswith(".py"):
@@ -71,7 +74,7 @@ def expectations(tests: Mapping[str, str]) -> list[Expectation]:
             tree = ast.parse(text, filename=path)
         except (SyntaxError, ValueError):
             continue
-        found.extend(e for e in _expectations(path, tree) if _distinctive(e.expected))
+        found.extend(e for e in _expectations(path, tree) if not distinctive_only or _distinctive(e.expected))
     return found
 
 
@@ -105,7 +108,8 @@ def _expectations(path: str, tree: ast.Module) -> Iterator[Expectation]:
             for call, expected in _compared(node):
                 pair = _literal_pair(call, expected, names)
                 if pair is not None:
-                    yield Expectation(path, _shown(call), pair[1], pair[0])
+                    keywords = tuple(k.arg or "" for k in call.keywords)
+                    yield Expectation(path, _shown(call), pair[1], pair[0], ast.unparse(call.func), keywords)
 
 
 def _scopes(tree: ast.Module) -> Iterator[ast.AST]:
