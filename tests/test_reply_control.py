@@ -147,6 +147,16 @@ class TestReadUntilEveryTargetIsWritten:
         completion = self._read(server, head + AFTERWORD, ["pangram.py"])
         assert (completion.text.rstrip("\n"), completion.finish_reason) == (head.rstrip("\n"), ENOUGH)
 
+    def test_a_reply_that_runs_on_into_pasted_tests_stops_where_they_begin(self, server: ScriptedServer) -> None:
+        """The 0.5B pastes the tests into its block and writes them to max_tokens: reading stops at the test class."""
+        head = "pangram.py\n```python\n" + PANGRAM + "\n# Test cases\nclass PangramTest(unittest.TestCase):\n"
+        pasted = "".join(
+            f"    def test_{n}(self):\n        self.assertIs(is_pangram('{n}'), False)\n" for n in range(50)
+        )
+        completion = self._read(server, head + pasted, ["pangram.py"])
+        assert completion.finish_reason == ENOUGH
+        assert head in completion.text and len(completion.text) < len(head) + 200
+
     def test_an_echoed_test_block_and_a_path_only_block_do_not_end_the_reply(self, server: ScriptedServer) -> None:
         """A block of the tests, or one holding only the path, is not the file: reading goes on to the real one."""
         echo = "```python\nimport unittest\nclass PangramTest(unittest.TestCase):\n    def test_a(self):\n"

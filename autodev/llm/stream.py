@@ -25,7 +25,7 @@ LOOPED = "repetition"  # the finish reason of a reply cut off because it looped
 ENOUGH = "enough"  # the finish reason of a reply whose caller had what it asked for (see reading_until)
 
 ReplyDone = Callable[[str], bool]
-"""Whether the text so far holds everything the caller asked for; asked when a line ends with a code fence."""
+"""Whether the text so far holds everything the caller asked for; asked each time a line ends."""
 
 _reply_done: contextvars.ContextVar[ReplyDone | None] = contextvars.ContextVar("reply_done", default=None)
 
@@ -88,7 +88,7 @@ def read_stream(
             _close(stream)
             finish_reason = LOOPED
             break
-        if done is not None and parts and _ends_a_fence(parts) and done("".join(parts)):
+        if done is not None and parts and "\n" in parts[-1] and done("".join(parts)):
             _close(stream)
             finish_reason = ENOUGH
             break
@@ -103,15 +103,6 @@ def read_stream(
         output_tokens=_count(usage, "completion_tokens"),
         chunks=chunks,
     )
-
-
-def _ends_a_fence(parts: list[str]) -> bool:
-    """Whether the text so far ends with a fence line (```` ``` ```` or ``~~~`` and a newline), cheaply."""
-    tail = "".join(parts[-4:])
-    if not tail.endswith("\n"):
-        return False
-    last = tail.rstrip("\n").rsplit("\n", 1)[-1].strip()
-    return len(last) >= 3 and (set(last) == {"`"} or set(last) == {"~"})
 
 
 def _count(usage: Any, name: str) -> int | None:

@@ -1,9 +1,12 @@
 """When a streamed reply holds every file asked for, so that the rest need not be waited for.
 
 Models explain their code after the block as well as before it; on a CPU those tokens cost as much as code. The
-reply is read with the real parser (synth/reply.py) each time a line closes a fence: once every target has a whole
-file that defines something of its own (a Python target: a class or function that is not test code), the reply is
-complete. SEARCH/REPLACE answers are read to the end: a later block may belong to the same file.
+reply is read with the real parser (synth/reply.py) each time a line ends: once every target has a whole file that
+defines something of its own (a Python target: a class or function that is not test code), the reply is complete.
+A block still open counts once the model has run on into pasted tests (synth/strip_tests.py: a test class, a
+``unittest`` import, a ``__main__`` guard after the code): the small models paste the tests they were shown and
+would write them to the end of ``max_tokens``. SEARCH/REPLACE answers are read to the end: a later block may
+belong to the same file.
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Sequence
 
 _TEST_CASE_BASES = frozenset({"TestCase", "unittest.TestCase"})
 _MAIN_CALLS = ("unittest.main", "pytest.main")
-# A top-level line where pasted tests begin: a test class or function, a test framework import, a __main__ guard.
+# A top-level line where pasted tests begin: a test class, a test framework import, a __main__ guard. Not a ``test_``
+# function: a solution may name a helper so, and a reply still streaming is read with this (synth/reply_done.py).
 _TESTS_BEGIN = re.compile(
-    r"^(?:class\s+\w*Tests?\b|class\s+Test|(?:async\s+)?def\s+test_|import\s+(?:unittest|pytest)\b"
+    r"^(?:class\s+\w*Tests?\b|class\s+Test|import\s+(?:unittest|pytest)\b"
     r"|from\s+(?:unittest|pytest)\b|if\s+__name__\s*==)"
 )
 
