@@ -68,7 +68,9 @@ class TestLiveLocalModels:
         # six attempts: the tiny model's two, then the small one's reply and its repair rounds. The small model's
         # greedy reply was seen to differ between runs on a loaded 2-core machine (one full suite run in three,
         # 2026-12-02; again with max_attempts = 4 on 2026-12-03), and each repair samples with another seed.
-        tiers = f'tier1 = ["{TINY}"]\ntier2 = ["{SMALL}"]\n\n[synthesis]\nmax_attempts = 6'
+        # explain_first off: with the explanation the 0.5B failed longest_word('') six times running on 2026-12-06
+        # (benchmarks/results/solve-rate/: whether the explanation pays is not measured yet).
+        tiers = f'tier1 = ["{TINY}"]\ntier2 = ["{SMALL}"]\n\n[synthesis]\nmax_attempts = 6\nexplain_first = false'
         project = words_project(repo, tiers)
         code, result = run_json(project, capsys)
         assert code == 0, result

@@ -79,7 +79,12 @@ class TestEscalation:
         assert result.tier == "tier2"
 
     def test_the_same_failure_twice_escalates_at_once_and_blocks_at_the_top(self, project: Path) -> None:
-        """tier2 failing exactly as tier1 did is a loop: no repair round at the top, the requirement is blocked."""
+        """With the reply shown (repair_shows_reply), tier2 failing exactly as tier1 did is a loop: no repair round
+        at the top, the requirement is blocked."""
+        config = (project / "autodev.toml").read_text(encoding="utf-8")
+        (project / "autodev.toml").write_text(
+            config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n"), encoding="utf-8"
+        )
         client = FunctionClient.replying(HOPELESS, HOPELESS, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert result.status == "blocked"
@@ -144,13 +149,13 @@ class TestCache:
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Red replies are forgotten by the response cache: the same prompts again are real calls, none cached."""
-        client = FunctionClient.replying(HOPELESS, HOPELESS, HOPELESS, HOPELESS)
+        client = FunctionClient.replying(*[HOPELESS] * 6)
         first = run_pass(project, client, test_runner=temperature_runner())
-        assert len(client.calls) == 2
+        assert len(client.calls) == 3
         second = run_pass(project, client, test_runner=temperature_runner())
-        assert (first.status, second.status) == ("blocked", "blocked")
-        assert len(client.calls) == 4
-        assert [a.cached for a in second.attempts] == [False, False]
+        assert (first.status, second.status) == ("failed", "failed")
+        assert len(client.calls) == 6
+        assert [a.cached for a in second.attempts] == [False, False, False]
         assert second.reason == first.reason
         assert metrics(project, capsys)["totals"]["cache_hits"] == 0
 

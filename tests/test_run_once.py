@@ -88,14 +88,26 @@ class TestGreenPath:
 
 
 class TestRedPath:
-    def test_the_same_failure_twice_at_the_top_tier_blocks(self, project: Path) -> None:
-        """Two replies failing the same tests the same way end the pass as blocked, attempts left unused."""
+    def test_the_same_failure_three_times_at_the_top_tier_blocks(self, project: Path) -> None:
+        """Fresh repairs (the default): three replies failing the same way end the pass as blocked, attempts left."""
+        client = FunctionClient.replying(WRONG, WRONG, WRONG, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner(), max_attempts=5)
+        assert result.status == "blocked"
+        assert "the same failure three times in a row at the top tier" in result.reason
+        assert len(client.calls) == 3
+        assert (project / "temps.py").read_bytes() == STUB
+
+    def test_with_the_reply_shown_the_same_failure_twice_blocks(self, project: Path) -> None:
+        """A repair shown its own reply copies it: with repair_shows_reply, two equal failures are a loop."""
+        config = (project / "autodev.toml").read_text(encoding="utf-8")
+        config = config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n")
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        git(project, "commit", "-qam", "show replies")
         client = FunctionClient.replying(WRONG, WRONG, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert result.status == "blocked"
         assert "the same failure twice in a row at the top tier" in result.reason
         assert len(client.calls) == 2
-        assert (project / "temps.py").read_bytes() == STUB
 
     def test_a_repair_is_the_first_prompt_with_the_failure_and_without_the_failed_reply(self, project: Path) -> None:
         """A failed first attempt is retried as a fresh prompt: the failing test in it, the failed code not.

@@ -186,17 +186,19 @@ class EscalationPolicy:
     Rules: a failed round of several candidates, two of which pass different tests, gets one merge round at the
     same tier (when the climb says merging is on: ``mergeable``); otherwise a failed round gets one repair round at
     the same tier when the failure looks cheap to fix, otherwise the next tier; the top tier repairs while attempts
-    remain; the same failure twice in a row escalates at once (at the top tier it ends the requirement as
-    blocked); ``max_attempts`` bounds the whole climb.
+    remain; the same failure ``loop_after`` times in a row (2, or 3 for fresh repairs) escalates at once (at the
+    top tier it ends the requirement as blocked); ``max_attempts`` bounds the whole climb.
     """
 
-    def __init__(self, tiers: Sequence[TierPlan], *, start: int, max_attempts: int) -> None:
+    def __init__(self, tiers: Sequence[TierPlan], *, start: int, max_attempts: int, loop_after: int = 2) -> None:
         self.tiers = list(tiers)
         self.tier = start
         self.max_attempts = max_attempts
+        self.loop_after = loop_after  # the same failure this many times in a row is a loop
         self.attempts = 0
         self.repaired_here = False
         self.last_signature: str | None = None
+        self.repeats = 0
 
     @property
     def at_top(self) -> bool:
@@ -209,8 +211,9 @@ class EscalationPolicy:
         """The next step after a red round that used ``attempts`` candidates; ``mergeable`` says which two of
         them pass different tests (:func:`merge_pair`), None when there are no such two or merging is off."""
         self.attempts += attempts
-        looped = failure.signature == self.last_signature
+        self.repeats = self.repeats + 1 if failure.signature == self.last_signature else 1
         self.last_signature = failure.signature
+        looped = self.repeats >= self.loop_after
         if self.attempts >= self.max_attempts:
             reason = f"{self.attempts} attempt(s) used, the limit ([synthesis] max_attempts = {self.max_attempts})"
             return self._stop("failed", reason)
@@ -219,8 +222,10 @@ class EscalationPolicy:
             return Decision(action="merge", tier=self.tier, reason=reason)
         if looped:
             if self.at_top:
-                return self._stop("blocked", f"the same failure twice in a row at the top tier: {_first(failure)}")
-            return self._escalate(f"the same failure twice in a row ({_first(failure)})")
+                return self._stop(
+                    "blocked", f"the same failure {self._times} in a row at the top tier: {_first(failure)}"
+                )
+            return self._escalate(f"the same failure {self._times} in a row ({_first(failure)})")
         if self.at_top:
             self.repaired_here = True
             return Decision(action="repair", tier=self.tier, reason=f"top tier: repair ({failure.why})")
@@ -229,6 +234,10 @@ class EscalationPolicy:
             return Decision(action="repair", tier=self.tier, reason=f"looks cheap to fix: {failure.why}")
         why = "its repair round failed too" if self.repaired_here else f"not cheap to fix: {failure.why}"
         return self._escalate(why)
+
+    @property
+    def _times(self) -> str:
+        return {2: "twice", 3: "three times"}.get(self.repeats, f"{self.repeats} times")
 
     def after_call_error(self, error: str) -> Decision:
         """Every model of the tier failed to answer: the next tier, or the end at the top."""

@@ -87,7 +87,11 @@ class Router:
         """The escalation policy for one requirement, starting at the first tier worth calling, and why tiers were
         skipped; only the tiered strategy skips tiers on history."""
         start, skipped = self._start(size)
-        return EscalationPolicy(self.tiers, start=start, max_attempts=max_attempts), skipped
+        # A repair shown its own reply copies it: the same failure twice is a loop. A fresh sample (the default)
+        # may still differ after two equal failures, so it takes three.
+        loop_after = 2 if self.config.synthesis.repair_shows_reply else 3
+        policy = EscalationPolicy(self.tiers, start=start, max_attempts=max_attempts, loop_after=loop_after)
+        return policy, skipped
 
     def resolve(self, name: str) -> ResolvedModel:
         """Resolve once per pass, logging any guess about a bare name once."""
