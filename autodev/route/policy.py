@@ -213,7 +213,8 @@ class EscalationPolicy:
         self.attempts += attempts
         self.repeats = self.repeats + 1 if failure.signature == self.last_signature else 1
         self.last_signature = failure.signature
-        looped = self.repeats >= self.loop_after
+        needed = 2 if failure.signature.startswith("rejected:") else self.loop_after  # unusable replies recur
+        looped = self.repeats >= needed
         if self.attempts >= self.max_attempts:
             reason = f"{self.attempts} attempt(s) used, the limit ([synthesis] max_attempts = {self.max_attempts})"
             return self._stop("failed", reason)
