@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import EXAMPLE, autodev, config_text, git, run_json, write_files
+from helpers import EXAMPLE, autodev, config_text, git, log_events, run_json, write_files
 
 from autodev.cli.steps import step_line
 from autodev.core.consensus import Green, changed_lines, choose
@@ -56,10 +56,8 @@ def python_project(root: Path, server_url: str, *, spec: str, tests: str, consen
     git(root, "commit", "-q", "-m", "spec and tests")
 
 
-def log_events(root: Path, event: str) -> list[dict[str, Any]]:
-    lines = (root / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8").splitlines()
-    entries = [json.loads(line) for line in lines]
-    return [entry for entry in entries if entry.get("event") == event]
+def events_named(root: Path, event: str) -> list[dict[str, Any]]:
+    return [entry for entry in log_events(root) if entry.get("event") == event]
 
 
 def committed(root: Path, path: str) -> str:
@@ -77,7 +75,7 @@ class TestChoosingAmongGreenCandidates:
         code, result = run_json(repo, capsys)
         assert code == 0, result
         assert committed(repo, "calc.py") == TIMES_TWO
-        chosen = log_events(repo, "candidate chosen")
+        chosen = events_named(repo, "candidate chosen")
         assert [(c["candidate"], c["green"]) for c in chosen] == [(2, 3)]
         assert chosen[0]["reason"] == "agrees with 1 of 2 others on 3 probes; smallest change of the 2 that do"
         reasons = [attempt["reason"] for attempt in result["attempts"]]
@@ -97,7 +95,7 @@ class TestChoosingAmongGreenCandidates:
         code, result = run_json(repo, capsys)
         assert code == 0, result
         assert committed(repo, "calc.py") == PLUS_THREE
-        chosen = log_events(repo, "candidate chosen")
+        chosen = events_named(repo, "candidate chosen")
         assert chosen[0]["reason"] == "probe_inputs = 0; smallest change of 3 green (2 changed lines)"
         assert chosen[0]["candidate"] == 3
         assert [attempt["outcome"] for attempt in result["attempts"]] == ["red", "red", "green"]
@@ -111,8 +109,8 @@ class TestChoosingAmongGreenCandidates:
         code, result = run_json(repo, capsys)
         assert code == 0, result
         assert committed(repo, "calc.py") == TIMES_TWO
-        assert [c["reason"] for c in log_events(repo, "candidate chosen")] == ["only green candidate"]
-        assert not log_events(repo, "probes run")
+        assert [c["reason"] for c in events_named(repo, "candidate chosen")] == ["only green candidate"]
+        assert not events_named(repo, "probes run")
 
     @pytest.mark.skipif(not shutil.which("node"), reason="no node")
     def test_targets_that_are_not_python_get_the_smallest_change(
@@ -133,7 +131,7 @@ class TestChoosingAmongGreenCandidates:
         code, result = run_json(repo, capsys)
         assert code == 0, result
         assert "// the slug" not in committed(repo, "src/slug.js")
-        chosen = log_events(repo, "candidate chosen")
+        chosen = events_named(repo, "candidate chosen")
         assert chosen[0]["candidate"] == 2
         assert chosen[0]["reason"].startswith("no probes for targets that are not Python; smallest change of 2 green")
 
@@ -156,7 +154,7 @@ class TestMerging:
                                         "tests pass.")  # fmt: skip
         assert committed(repo, "calc.py") == BOTH
         assert [attempt["outcome"] for attempt in result["attempts"]] == ["red", "red", "green"]
-        merges = [entry for entry in log_events(repo, "route") if entry.get("action") == "merge"]
+        merges = [entry for entry in events_named(repo, "route") if entry.get("action") == "merge"]
         assert [entry["reason"] for entry in merges] == [
             "merge at tier1: two candidates pass different tests (1 and 1 of 2, 2 together): one attempt given both"
         ]
@@ -177,7 +175,7 @@ class TestMerging:
         code, result = run_json(repo, capsys)
         assert code == 1, result
         assert len(server.requests) == 2
-        assert not [entry for entry in log_events(repo, "route") if entry.get("action") == "merge"]
+        assert not [entry for entry in events_named(repo, "route") if entry.get("action") == "merge"]
 
     def test_merge_false_repairs_instead(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
@@ -189,7 +187,7 @@ class TestMerging:
         code, result = run_json(repo, capsys)
         assert code == 0, result
         assert "Candidate A" not in server.requests[2].prompt_text
-        assert not [entry for entry in log_events(repo, "route") if entry.get("action") == "merge"]
+        assert not [entry for entry in events_named(repo, "route") if entry.get("action") == "merge"]
 
 
 class TestProbeDerivation:
