@@ -82,6 +82,8 @@ class SynthesisConfig(_Section):
     # false: a repair is a fresh sample of the first prompt with the failure in it (small models copy their own
     # reply when it is shown); true: the failed reply and the failure follow the first prompt as a conversation
     repair_shows_reply: bool = False
+    # a repair after a candidate that passed at least half the tests shows its files as the targets to correct
+    fix_nearly_right: bool = True
     explain_first: bool = True  # the model is asked to explain how the code must work before it writes it
     incremental: bool = True
     test_first: bool = True

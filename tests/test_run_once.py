@@ -110,21 +110,56 @@ class TestRedPath:
         assert len(client.calls) == 2
 
     def test_a_repair_is_the_first_prompt_with_the_failure_and_without_the_failed_reply(self, project: Path) -> None:
-        """A failed first attempt is retried as a fresh prompt: the failing test in it, the failed code not.
+        """A failed first attempt far from green is retried as a fresh prompt: the failing tests in it, the failed
+        code not.
 
         Shown its own reply, a small model sends it back unchanged (benchmarks/results/solve-rate/). The system
         message and the tests, spec and files before the failure are the first prompt's, so a local server reuses
         its cached prefix."""
+        client = FunctionClient.replying(HOPELESS, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        first, second = client.calls
+        assert [m["role"] for m in second.messages] == ["system", "user"]
+        assert second.messages[0] == first.messages[0]
+        repair = second.messages[1]["content"]
+        assert "test_below_absolute_zero_is_rejected" in repair and "test_freezing_point_in_kelvin" in repair
+        assert "return 0" not in repair  # HOPELESS's code
+        failure_at = repair.index("An earlier attempt failed:")
+        assert first.messages[1]["content"].startswith(repair[:failure_at])
+        assert repair.endswith("Write temps.py so that all the tests pass.")
+
+    def test_a_nearly_right_candidate_is_shown_as_the_file_to_correct(self, project: Path) -> None:
+        """A candidate passing at least half the tests stands in the repair prompt as the current temps.py, its
+        failures below it, and the model is asked to correct it; its prose is left out (it is a file, not the
+        model's turn). The tests and spec before the file are the first prompt's (the cached prefix)."""
         client = FunctionClient.replying(WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second = client.calls
         assert [m["role"] for m in second.messages] == ["system", "user"]
         assert second.messages[0] == first.messages[0]
         repair = second.messages[1]["content"]
-        assert "test_below_absolute_zero_is_rejected" in repair and "below absolute zero" in repair
-        assert "Here is the converter." not in repair  # WRONG's prose
-        failure_at = repair.index("An earlier attempt failed:")
-        assert first.messages[1]["content"].startswith(repair[:failure_at])
+        draft_at = repair.index(
+            "The current temps.py:\n```python\ndef to_kelvin(celsius):\n    return celsius + 273.15"
+        )
+        assert first.messages[1]["content"].startswith(repair[:draft_at])
+        assert "raise NotImplementedError" not in repair  # the stub in the user's tree is not what is shown
+        assert "Here is the converter." not in repair
+        failure = repair[repair.index("With this temps.py the tests fail:") :]
+        assert "test_below_absolute_zero_is_rejected" in failure and "DID NOT RAISE" in failure
+        assert repair.endswith(
+            "First explain in a few sentences why the tests fail. Correct temps.py so that all the tests pass."
+        )
+
+    def test_fix_nearly_right_off_keeps_the_fresh_prompt(self, project: Path) -> None:
+        """``[synthesis] fix_nearly_right = false``: a nearly right candidate's code is not shown either."""
+        config = (project / "autodev.toml").read_text(encoding="utf-8")
+        config = config.replace("[synthesis]\n", "[synthesis]\nfix_nearly_right = false\n")
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        git(project, "commit", "-qam", "no drafts")
+        client = FunctionClient.replying(WRONG, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        repair = client.calls[1].messages[1]["content"]
+        assert "An earlier attempt failed:" in repair and "return celsius + 273.15" not in repair
 
     def test_repair_shows_reply_sends_the_failed_reply_back_as_a_conversation(self, project: Path) -> None:
         """With [synthesis] repair_shows_reply the previous reply and its failure follow the first prompt."""

@@ -9,7 +9,7 @@ from autodev.core.candidate import read_text
 from autodev.core.tried import Tried
 from autodev.llm.client import Message
 from autodev.route import Failure
-from autodev.synth.context import Feedback, SourceFile, build_messages
+from autodev.synth.context import LONG_FILE_LINES, Feedback, SourceFile, build_messages
 from autodev.synth.memory_prompt import MemorySection, memory_budget, memory_section
 from autodev.synth.merge_prompt import MergeCandidate, merge_messages
 from autodev.synth.reply_bound import reply_token_bound
@@ -18,23 +18,33 @@ from autodev.synth.reply_bound import reply_token_bound
 def round_messages(
     assignment: Assignment, feedback: Feedback | None, best: Failure | None, model_name: str, *, memory: str = ""
 ) -> list[Message]:
-    """The first prompt with the last failure in it; the failed reply only with ``repair_shows_reply``.
+    """The first prompt with the best failure so far in it; its code only when it was nearly right.
 
     Measured (benchmarks/results/solve-rate/): shown its own failed reply, a small model sends it back character
-    for character, even when sampling. With ``repair_shows_reply`` the reply is shown to the model that wrote it,
-    or to the next tier when it was nearly right.
+    for character, even when sampling. So a failure is told in a fresh prompt, and a candidate that passed at least
+    half the tests (``fix_nearly_right``) stands there as the current file to correct, its failures below it: a
+    rewrite from scratch lost what it got right. With ``repair_shows_reply`` the reply is shown as the model's own
+    turn instead, to the model that wrote it or, when it was nearly right, to the next tier.
 
     ``memory`` is the project memory this tier may carry (:func:`memory_for`), the same for every round of it.
     """
+    synthesis = assignment.config.synthesis
     targets = _targets(assignment)
     nearly = best is not None and best.total > 0 and best.passed * 2 >= best.total
-    show = (
-        assignment.config.synthesis.repair_shows_reply
-        and feedback is not None
-        and (feedback.model == model_name or nearly)
-    )
+    show = synthesis.repair_shows_reply and feedback is not None and (feedback.model == model_name or nearly)
+    draft = nearly and not synthesis.repair_shows_reply and synthesis.fix_nearly_right and _drafted(feedback, targets)
     return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show,
-                          memory=memory, explain=assignment.config.synthesis.explain_first)  # fmt: skip
+                          show_draft=draft, memory=memory, explain=synthesis.explain_first)  # fmt: skip
+
+
+def _drafted(feedback: Feedback | None, targets: Sequence[SourceFile]) -> bool:
+    """Whether the failed attempt's files can stand in for the targets: it wrote only targets, each in whole-file
+    form (a long target invites SEARCH/REPLACE blocks, which would be applied to the real file, not the draft)."""
+    if feedback is None or not feedback.files:
+        return False
+    paths = {target.path for target in targets}
+    long_target = any((t.content or "").count("\n") > LONG_FILE_LINES for t in targets)
+    return set(feedback.files) <= paths and not long_target
 
 
 def merge_round_messages(assignment: Assignment, candidates: Sequence[Tried], *, memory: str = "") -> list[Message]:

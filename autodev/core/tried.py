@@ -96,7 +96,7 @@ def red(
     record = log.attempt(facts, "red", reason, files=sorted(changes), test_seconds=run.duration_s, metric=metric)
     summary = failure_summary(run)
     text = f"{verdict.reason}\n{summary}" if summary else verdict.reason
-    feedback = Feedback(reply=reply, failure=text, model=facts.model)
+    feedback = Feedback(reply=reply, failure=text, model=facts.model, files=dict(changes))
     return Tried(record, feedback, describe_failure(run, None, target_count), changes=dict(changes),
                  passed=frozenset(run.passed_ids), failing=frozenset(run.failing_ids))  # fmt: skip
 

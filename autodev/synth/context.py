@@ -28,6 +28,7 @@ content of the file."""
 # Measured on the development set (benchmarks/results/solve-rate/): a format-only instruction ("... and nothing
 # else") takes away the little reasoning a small model does, so the model is asked to explain first.
 EXPLAIN_FIRST = "First explain in a few sentences how the code must work."
+EXPLAIN_FAILURE = "First explain in a few sentences why the tests fail."
 
 SEARCH_REPLACE_HELP = """
 For a long existing file you may instead send SEARCH/REPLACE blocks after its path line:
@@ -55,6 +56,7 @@ class Feedback(BaseModel):
     reply: str
     failure: str
     model: str = ""
+    files: dict[str, str] = {}  # what the attempt wrote, path -> content: a draft to fix (:func:`build_messages`)
 
 
 def fence(content: str, language: str = "") -> str:
@@ -114,6 +116,7 @@ def task_prompt(
     earlier_failure: str | None = None,
     *,
     explain: bool = True,
+    fixing: bool = False,
 ) -> str:
     """The first user message: tests, spec, current files, and last the one thing to do.
 
@@ -121,13 +124,16 @@ def task_prompt(
     part of a file, and it ends with the instruction (what comes last is what they follow). The tests come first:
     the block a small model most likely copies is the last one before the instruction, and that should be the
     file it is to write, not the tests (measured: the 0.5B model answered with the test file on most exercises).
+    With ``fixing`` the targets hold a nearly right draft and ``earlier_failure`` is what its tests said.
     """
     parts = [_describe_test(test) for test in tests]
     parts.append(f"{requirement.source}:\n{requirement.text}")
     parts.extend(_describe_target(target) for target in targets)
-    if earlier_failure:
+    if earlier_failure and fixing:
+        parts.append(f"With this {_names(targets)} the tests fail:\n{earlier_failure}")
+    elif earlier_failure:
         parts.append(f"An earlier attempt failed:\n{earlier_failure}")
-    parts.append(_instruction(targets, tests, explain=explain))
+    parts.append(_instruction(targets, tests, explain=explain, fixing=fixing))
     return "\n\n".join(parts)
 
 
@@ -143,21 +149,25 @@ def _describe_target(target: SourceFile) -> str:
     return f"The current {target.path}:\n{fence(target.content, language_of(target.path))}"
 
 
-def _instruction(targets: Sequence[SourceFile], tests: Sequence[SourceFile] = (), *, explain: bool = True) -> str:
-    first = f" {EXPLAIN_FIRST}" if explain else ""
+def _instruction(
+    targets: Sequence[SourceFile], tests: Sequence[SourceFile] = (), *, explain: bool = True, fixing: bool = False
+) -> str:
+    first = f" {EXPLAIN_FAILURE if fixing else EXPLAIN_FIRST}" if explain else ""
     if not targets:
         return (
             "For each file, send its path on one line, then its complete content in one fenced code block."
             f"{first} Write the code the tests import: choose the file paths from the tests' imports."
         )
-    names = " and ".join(target.path for target in targets)
+    names = _names(targets)
     block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
     hints = [export_hint(target.path, [(test.path, test.content or "") for test in tests]) for target in targets]
     exports = "".join(f" {hint}" for hint in hints if hint)  # JavaScript targets only: Python's text is unchanged
-    return (
-        f"Send the whole {names}: the path on one line, then the complete file in {block}.{exports}"
-        f"{first} Write {names} so that all the tests pass."
-    )
+    task = f"Correct {names} so that all the tests pass." if fixing else f"Write {names} so that all the tests pass."
+    return f"Send the whole {names}: the path on one line, then the complete file in {block}.{exports}{first} {task}"
+
+
+def _names(targets: Sequence[SourceFile]) -> str:
+    return " and ".join(target.path for target in targets)
 
 
 def retry_prompt(failure: str) -> str:
@@ -174,17 +184,24 @@ def build_messages(
     feedback: Feedback | None = None,
     *,
     show_reply: bool = True,
+    show_draft: bool = False,
     memory: str = "",
     explain: bool = True,
 ) -> list[Message]:
     """The chat for one attempt; a retry appends only the last reply and its failure, never the whole history.
 
     With ``show_reply`` false (a different model takes over) the failed reply is left out: shown as the new
-    model's own words, small models tend to repeat it. The failure is then part of the first message. The
-    project's ``memory`` (synth/memory_prompt.py) follows the instructions in the system message, so the prefix
-    every attempt shares stays the same.
+    model's own words, small models tend to repeat it. The failure is then part of the first message. With
+    ``show_draft`` the files the failed attempt wrote (``feedback.files``) stand in the prompt as the current
+    targets, to be corrected: a file to fix, not the model's own turn to continue. The project's ``memory``
+    (synth/memory_prompt.py) follows the instructions in the system message, so the prefix every attempt shares
+    stays the same.
     """
     system = system_prompt(targets) + (f"\n\n{memory}" if memory else "")
+    if feedback is not None and show_draft and feedback.files:
+        drafts = [SourceFile(path=t.path, content=feedback.files.get(t.path, t.content)) for t in targets]
+        task = task_prompt(requirement, tests, drafts, feedback.failure, explain=explain, fixing=True)
+        return [{"role": "system", "content": system}, {"role": "user", "content": task}]
     if feedback is not None and not show_reply:
         return [
             {"role": "system", "content": system},
