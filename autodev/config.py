@@ -84,6 +84,9 @@ class SynthesisConfig(_Section):
     repair_shows_reply: bool = False
     # a repair after a candidate that passed at least half the tests shows its files as the targets to correct
     fix_nearly_right: bool = True
+    # a reply of prose alone (the model explained and stopped) is followed, in the same attempt, by a request for
+    # the files
+    ask_for_files: bool = True
     explain_first: bool = True  # the model is asked to explain how the code must work before it writes it
     incremental: bool = True
     test_first: bool = True

@@ -32,9 +32,12 @@ from helpers import (
     two_tiers,
 )
 
+from autodev.errors import ModelError
 from autodev.journal import EditTransaction
+from autodev.llm.client import Completion, Message
+from autodev.llm.models import ResolvedModel
 from autodev.project import ProjectPaths
-from autodev.testing import FunctionClient
+from autodev.testing import FunctionClient, completion_for
 
 pytestmark = pytest.mark.req("CORE-1")
 
@@ -202,6 +205,59 @@ class TestRedPath:
         assert result.status == "failed"
         assert (project / "helper.py").read_text(encoding="utf-8") == "def ok():\n    return True\n"
         assert (project / "temps.py").read_bytes() == STUB
+
+
+PROSE = "The converter must add 273.15 for kelvin and raise ValueError below absolute zero."
+"""A reply that explains and stops, as the 1.5B model did on the development set: no file in it."""
+
+
+def _set_synthesis(project: Path, line: str) -> None:
+    config = (project / "autodev.toml").read_text(encoding="utf-8")
+    (project / "autodev.toml").write_text(config.replace("[synthesis]\n", f"[synthesis]\n{line}\n"), encoding="utf-8")
+    git(project, "commit", "-qam", line)
+
+
+class TestExplainedOnly:
+    def test_a_reply_of_prose_alone_is_asked_for_the_file_in_the_same_attempt(self, project: Path) -> None:
+        """The conversation goes on from the explanation: the reply as the model's turn, then the request for the
+        file; both calls are one attempt, with their tokens added up."""
+        client = FunctionClient.replying(PROSE, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert result.status == "satisfied"
+        first, follow_up = client.calls
+        request = "Now send the whole temps.py: the path on one line, then the complete file in one fenced code block."
+        assert follow_up.messages == [*first.messages, {"role": "assistant", "content": PROSE},
+                                      {"role": "user", "content": request}]  # fmt: skip
+        [attempt] = result.attempts
+        assert attempt.outcome == "green"
+        assert attempt.input_tokens > sum(len(m["content"]) for m in first.messages) // 4
+
+    def test_ask_for_files_off_rejects_the_explanation(self, project: Path) -> None:
+        """``[synthesis] ask_for_files = false``: the prose reply is an attempt rejected for having no file."""
+        _set_synthesis(project, "ask_for_files = false")
+        client = FunctionClient.replying(PROSE, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert [a.outcome for a in result.attempts] == ["rejected", "green"]
+        assert "no file edit" in result.attempts[0].reason
+        assert len(client.calls[1].messages) == 2  # a fresh round, not a follow-up
+
+    def test_a_reply_cut_off_is_not_followed_up(self, project: Path) -> None:
+        """Prose that ran into max_tokens did not stop by itself: asking it to go on would cost another long reply."""
+
+        def cut_off(model: ResolvedModel, messages: list[Message]) -> Completion:
+            return completion_for(model, messages, PROSE).model_copy(update={"finish_reason": "length"})
+
+        client = FunctionClient.replying(cut_off, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert [a.outcome for a in result.attempts] == ["rejected", "green"]
+
+    def test_a_failed_follow_up_leaves_the_explanation_recorded(self, project: Path) -> None:
+        """The follow-up call fails: the explanation is recorded as a rejected attempt and the climb goes on."""
+        failure = ModelError("scripted", "server", "the server went away", retryable=False)
+        client = FunctionClient.replying(PROSE, failure, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert [a.outcome for a in result.attempts] == ["rejected", "green"]
+        assert len(client.calls) == 3
 
 
 class TestUserWorkIsSafe:

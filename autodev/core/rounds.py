@@ -16,10 +16,11 @@ from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog, call_facts
 from autodev.core.candidate import reply_changes, try_all_in_scratch
 from autodev.core.consensus import Consensus
+from autodev.core.prompt import files_request_messages
 from autodev.core.trial import Trial
 from autodev.core.tried import Round, Tried, after_trial, red, rejected
 from autodev.core.verified import VerifiedStore
-from autodev.errors import EditRejectedError
+from autodev.errors import BudgetExceededError, EditRejectedError, ModelError, NoEditError
 from autodev.llm.client import Completion, Message
 from autodev.llm.models import ResolvedModel
 from autodev.llm.stream import LOOPED, reading_until
@@ -32,7 +33,22 @@ from autodev.vcs.control import changed, snapshot
 from autodev.verify.verdict import Verdict
 
 _LOGGED_REPLY_CHARS = 8000
+_CUT_OFF = ("length", LOOPED)  # a reply that did not end by itself
 Answer = tuple[ResolvedModel, Completion]
+
+
+def _joined(first: Completion, more: Completion) -> Completion:
+    """Two calls of one attempt as one answer: the texts in order, what they cost added up."""
+    return more.model_copy(
+        update={
+            "text": f"{first.text.rstrip()}\n\n{more.text}",
+            "input_tokens": first.input_tokens + more.input_tokens,
+            "output_tokens": first.output_tokens + more.output_tokens,
+            "cost_usd": first.cost_usd + more.cost_usd,
+            "duration_s": first.duration_s + more.duration_s,
+            "cached": first.cached and more.cached,
+        }
+    )
 
 
 class Rounds:
@@ -55,7 +71,7 @@ class Rounds:
         """Ask the tier for ``samples`` candidates and try them; only one green one is tried in the user's tree."""
         answers = self._ask(tier, messages, samples, repair=repair)
         if samples == 1:
-            return Round([self._in_place(tier, answers[0])])
+            return Round([self._in_place(tier, self._with_files(tier, messages, answers[0]))])
         self.logger.info("candidates", tier=tier.name, count=len(answers), models=[model.name for model, _ in answers])
         return self._sampled(tier, answers)
 
@@ -65,13 +81,45 @@ class Rounds:
         Hosted models write fast and report their usage at the end of the stream: cutting them short would save
         little and leave their cost an estimate.
         """
-        local = self.caller.resolve(tier.models[0]).served_locally
-        done = every_target_written(self.assignment.targets) if local else None
-        with reading_until(done) if done is not None else contextlib.nullcontext():
+        with self._reading(tier):
             if samples == 1:
                 attempt = len(self.log.records)
                 return [self.caller.ask(tier, messages, repair=repair, attempt=attempt, reply_tokens=self.reply_tokens)]
             return self.caller.ask_samples(tier, messages, samples, reply_tokens=self.reply_tokens)
+
+    def _reading(self, tier: TierPlan) -> contextlib.AbstractContextManager[None]:
+        local = self.caller.resolve(tier.models[0]).served_locally
+        done = every_target_written(self.assignment.targets) if local else None
+        return reading_until(done) if done is not None else contextlib.nullcontext()
+
+    def _with_files(self, tier: TierPlan, messages: list[Message], answer: Answer) -> Answer:
+        """An answer of prose alone that ended by itself is followed by a request for the files, once, in the same
+        attempt (``[synthesis] ask_for_files``): the model explained and stopped. The two calls count as one
+        answer; a failed follow-up leaves the first answer to be recorded as it is."""
+        model, completion = answer
+        if not self.assignment.config.synthesis.ask_for_files or not self._explained_only(completion):
+            return answer
+        self.logger.info("files asked for", model=model.name, reason="the reply explained and sent no file")
+        follow_up = files_request_messages(self.assignment, messages, completion.text)
+        try:
+            with self._reading(tier):
+                more = self.caller.again(model, follow_up)
+        except (ModelError, BudgetExceededError) as error:
+            self.logger.warning("no files after the explanation", model=model.name, error=str(error))
+            return answer
+        self.caller.forget(completion)
+        return model, _joined(completion, more)
+
+    def _explained_only(self, completion: Completion) -> bool:
+        if completion.finish_reason in _CUT_OFF or "```" in completion.text or not completion.text.strip():
+            return False
+        try:
+            self._changes(completion)
+        except NoEditError:
+            return True
+        except EditRejectedError:
+            return False
+        return False
 
     def _judged(self, tried: Tried, completion: Completion) -> Tried:
         """An answer the tests or the checks rejected leaves the response cache: a rerun asks again, not replays it."""

@@ -194,6 +194,10 @@ class TierCaller:
                               reason=str(gathered.failure))  # fmt: skip
         return gathered.answers
 
+    def again(self, model: ResolvedModel, messages: Sequence[Message]) -> Completion:
+        """A follow-up call to the model that just answered, with the settings it answered with (same attempt)."""
+        return self._dispatcher.complete([model], messages)[1]
+
     def resolve(self, name: str) -> ResolvedModel:
         """The model a name stands for (its prompt's memory budget depends on where it runs)."""
         return self._resolve(name)

@@ -170,6 +170,18 @@ def _names(targets: Sequence[SourceFile]) -> str:
     return " and ".join(target.path for target in targets)
 
 
+def file_request(targets: Sequence[SourceFile]) -> str:
+    """The next message to a model that explained and stopped: what to send, and nothing else to do.
+
+    Measured (benchmarks/results/solve-rate/): asked to explain first, the 1.5B model sometimes took the
+    explanation for the whole answer; its reasoning is worth keeping, so the conversation goes on from it.
+    """
+    if not targets:
+        return "Now send each file: its path on one line, then its complete content in one fenced code block."
+    block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
+    return f"Now send the whole {_names(targets)}: the path on one line, then the complete file in {block}."
+
+
 def retry_prompt(failure: str) -> str:
     return (
         f"That did not work:\n{failure}\n\n"
