@@ -153,6 +153,16 @@ class TestRedPath:
             "First explain in a few sentences why the tests fail. Correct temps.py so that all the tests pass."
         )
 
+    def test_a_failure_names_files_as_the_project_does_not_by_the_copy_they_ran_in(self, project: Path) -> None:
+        """Real pytest in the pass's copy: the ImportError's path reaches the repair prompt relative to the project,
+        not as .autodev/scratch/copy/temps.py under the project (a path that differed run to run in a benchmark)."""
+        missing = "temps.py\n```python\ndef to_kelvin(celsius):\n    return celsius + 273.15\n```\n"
+        client = FunctionClient.replying(missing, RIGHT)
+        assert run_pass(project, client).status == "satisfied"
+        repair = client.calls[1].prompt_text
+        assert "cannot import name 'to_celsius' from 'temps' (temps.py)" in repair
+        assert ".autodev" not in repair and str(project) not in repair
+
     def test_fix_nearly_right_off_keeps_the_fresh_prompt(self, project: Path) -> None:
         """``[synthesis] fix_nearly_right = false``: a nearly right candidate's code is not shown either."""
         config = (project / "autodev.toml").read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from autodev.verify.adapters.choose import project_tests
 from autodev.verify.confine import Confinement
 from autodev.verify.copy import anchored_command
 from autodev.verify.environment import withheld
+from autodev.verify.relative import relative_to
 from autodev.verify.runner import TestRun, TestRunner
 
 LabelledTestRun = Callable[[str, Path], TestRun]  # (label for the log, project root) -> the run
@@ -78,6 +79,7 @@ def labelled_runner(paths: ProjectPaths, config: Config, runner: TestRunner) -> 
         command = chosen.command if root == paths.root else anchored_command(chosen.command, paths.root)
         result = runner(root, command, timeout_s=config.tests.timeout_s, scratch_dir=paths.scratch_dir,
                         runner=adapter, pass_env=config.tests.pass_env, confine=confine)  # fmt: skip
+        result = relative_to(result, root)
         log.info(
             f"{label} tests",
             passed=len(result.passed_ids),
