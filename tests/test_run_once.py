@@ -49,6 +49,16 @@ def project(repo: Path) -> Path:
     return repo
 
 
+PROSE = "The converter must add 273.15 for kelvin and raise ValueError below absolute zero."
+"""A reply that explains and stops, as the 1.5B model did on the development set: no file in it."""
+
+
+def _set_synthesis(project: Path, line: str) -> None:
+    config = (project / "autodev.toml").read_text(encoding="utf-8")
+    (project / "autodev.toml").write_text(config.replace("[synthesis]\n", f"[synthesis]\n{line}\n"), encoding="utf-8")
+    git(project, "commit", "-qam", line)
+
+
 class TestGreenPath:
     def test_prompt_holds_spec_tests_and_current_file(self, project: Path) -> None:
         """The model sees the spec, the test file and the stub's current contents."""
@@ -131,10 +141,12 @@ class TestRedPath:
         assert first.messages[1]["content"].startswith(repair[:failure_at])
         assert repair.endswith("Write temps.py so that all the tests pass.")
 
-    def test_a_nearly_right_candidate_is_shown_as_the_file_to_correct(self, project: Path) -> None:
-        """A candidate passing at least half the tests stands in the repair prompt as the current temps.py, its
-        failures below it, and the model is asked to correct it; its prose is left out (it is a file, not the
-        model's turn). The tests and spec before the file are the first prompt's (the cached prefix)."""
+    def test_with_fix_nearly_right_a_nearly_right_draft_is_the_file_to_correct(self, project: Path) -> None:
+        """``[synthesis] fix_nearly_right = true``: a candidate passing at least half the tests stands in the
+        repair prompt as the current temps.py, its failures below it, and the model is asked to correct it; its
+        prose is left out (it is a file, not the model's turn). The tests and spec before the file are the first
+        prompt's (the cached prefix)."""
+        _set_synthesis(project, "fix_nearly_right = true")
         client = FunctionClient.replying(WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second = client.calls
@@ -163,12 +175,8 @@ class TestRedPath:
         assert "cannot import name 'to_celsius' from 'temps' (temps.py)" in repair
         assert ".autodev" not in repair and str(project) not in repair
 
-    def test_fix_nearly_right_off_keeps_the_fresh_prompt(self, project: Path) -> None:
-        """``[synthesis] fix_nearly_right = false``: a nearly right candidate's code is not shown either."""
-        config = (project / "autodev.toml").read_text(encoding="utf-8")
-        config = config.replace("[synthesis]\n", "[synthesis]\nfix_nearly_right = false\n")
-        (project / "autodev.toml").write_text(config, encoding="utf-8")
-        git(project, "commit", "-qam", "no drafts")
+    def test_by_default_a_nearly_right_candidate_is_not_shown_either(self, project: Path) -> None:
+        """``fix_nearly_right`` is off by default (measured: no draft was corrected): the fresh prompt, no code."""
         client = FunctionClient.replying(WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         repair = client.calls[1].messages[1]["content"]
@@ -215,16 +223,6 @@ class TestRedPath:
         assert result.status == "failed"
         assert (project / "helper.py").read_text(encoding="utf-8") == "def ok():\n    return True\n"
         assert (project / "temps.py").read_bytes() == STUB
-
-
-PROSE = "The converter must add 273.15 for kelvin and raise ValueError below absolute zero."
-"""A reply that explains and stops, as the 1.5B model did on the development set: no file in it."""
-
-
-def _set_synthesis(project: Path, line: str) -> None:
-    config = (project / "autodev.toml").read_text(encoding="utf-8")
-    (project / "autodev.toml").write_text(config.replace("[synthesis]\n", f"[synthesis]\n{line}\n"), encoding="utf-8")
-    git(project, "commit", "-qam", line)
 
 
 class TestExplainedOnly:
