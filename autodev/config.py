@@ -83,7 +83,7 @@ class SynthesisConfig(_Section):
     # reply when it is shown); true: the failed reply and the failure follow the first prompt as a conversation
     repair_shows_reply: bool = False
     # a repair after a candidate that passed at least half the tests shows its files as the targets to correct;
-    # off: on the development set the small models fixed none of nine such drafts (benchmarks/results/solve-rate/)
+    # off: on the development set the small models fixed none of ten such drafts (benchmarks/results/solve-rate/)
     fix_nearly_right: bool = False
     # a reply of prose alone (the model explained and stopped) is followed, in the same attempt, by a request for
     # the files

@@ -24,7 +24,7 @@ def round_messages(
     Measured (benchmarks/results/solve-rate/): shown its own failed reply, a small model sends it back character
     for character, even when sampling. So a failure is told in a fresh prompt. With ``fix_nearly_right`` a
     candidate that passed at least half the tests stands there as the current file to correct, its failures below
-    it (off by default: the small models of the bundled ladder corrected none of nine such drafts, and made one
+    it (off by default: the small models of the bundled ladder corrected none of ten such drafts, and made one
     worse). With ``repair_shows_reply`` the reply is shown as the model's own turn instead, to the model that wrote
     it or, when it was nearly right, to the next tier.
 
