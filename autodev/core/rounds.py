@@ -111,6 +111,7 @@ class Rounds:
         return model, _joined(completion, more)
 
     def _explained_only(self, completion: Completion) -> bool:
+        """Prose with no code block, ended by the model: a diff, a cut-off reply or a refused edit is not asked on."""
         if completion.finish_reason in _CUT_OFF or "```" in completion.text or not completion.text.strip():
             return False
         try:
@@ -118,7 +119,7 @@ class Rounds:
         except NoEditError:
             return True
         except EditRejectedError:
-            return False
+            pass
         return False
 
     def _judged(self, tried: Tried, completion: Completion) -> Tried:
