@@ -251,7 +251,8 @@ class TestServerManagerFaults:
 
     def test_the_default_command_runs_llama_cpp_through_the_launcher(self, harness: Harness) -> None:
         """Without a factory, the command is autodev's launcher (watching this process) around llama.cpp's server
-        with the alias, loopback port, context and threads; a second client never interrupts the first."""
+        with the alias, loopback port, context and threads; a second client never interrupts the first, and no
+        prompt token's logits are kept (only logprobs need them)."""
         if not server.llama_server_available():
             with pytest.raises(LocalModelError, match=r"autodev\[local\]"):
                 llama_server_command(ALIAS, harness.model_file, 8123, ServerSettings())
@@ -272,6 +273,7 @@ class TestServerManagerFaults:
             "--n_ctx": "4096",
             "--n_threads": "3",
             "--interrupt_requests": "False",
+            "--logits_all": "False",
         }
 
     def test_a_configured_server_command_gets_its_placeholders_filled(self, harness: Harness) -> None:

@@ -94,6 +94,10 @@ def llama_server_command(alias: str, model_path: Path, port: int, settings: Serv
         # a second client must wait its turn, not cut the first one's reply short
         "--interrupt_requests",
         "False",
+        # llama-cpp-python's server default (True) computes every prompt token's logits and keeps them in an
+        # n_ctx x n_vocab array, for logprobs autodev never asks for (benchmarks/server_logits.py)
+        "--logits_all",
+        "False",
     ]
 
 
