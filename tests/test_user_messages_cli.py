@@ -21,6 +21,7 @@ from autodev.testing import ScriptedReply, ScriptedServer
 pytestmark = pytest.mark.req("ROUTE-2")
 
 NO_EDIT = "I am sorry, I cannot do that."
+FILE_REQUEST = "Now send the whole temps.py: the path on one line, then the complete file in one fenced code block."
 QUICK = "[llm]\nretries = 0\nretry_backoff_s = 0.01\n[llm.tiers]"
 
 
@@ -128,14 +129,21 @@ class TestRejectionReasons:
     def test_a_reply_without_an_edit_is_described_for_people_and_explained_to_the_model(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """--json and the console say 'the reply contains no file edit'; the repair prompt keeps the instructions."""
-        server.push(NO_EDIT, RIGHT)
+        """--json and the console say 'the reply contains no file edit'; the repair prompt keeps the instructions.
+
+        The prose reply is asked once more for the file in the same attempt ([synthesis] ask_for_files); only a
+        second reply without a file makes the attempt a rejected one."""
+        server.push(NO_EDIT, NO_EDIT, RIGHT)
         code, result = run_json(project, capsys)
         assert code == 0
         assert result["attempts"][0]["reason"] == "the reply contains no file edit"
-        assert "Your reply contains no file edit. To change a file," in server.requests[1].prompt_text
+        assert server.requests[1].messages[-2:] == [
+            {"role": "assistant", "content": NO_EDIT},
+            {"role": "user", "content": FILE_REQUEST},
+        ]
+        assert "Your reply contains no file edit. To change a file," in server.requests[2].prompt_text
         git(project, "reset", "-q", "--hard", "HEAD~1")
-        server.push(NO_EDIT, RIGHT)
+        server.push(NO_EDIT, NO_EDIT, RIGHT)
         capsys.readouterr()
         assert autodev(project, "run", "--once", "--no-cache") == 0
         assert "  attempt 1 (tier1 scripted): rejected: the reply contains no file edit\n" in capsys.readouterr().out
@@ -144,7 +152,7 @@ class TestRejectionReasons:
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """The pass's reason, the ledger and `autodev status` describe the reply; none quotes the model's text."""
-        server.push(*[NO_EDIT] * 3)
+        server.push(*[NO_EDIT] * 4)  # two attempts of two calls each (the reply, then the follow-up for the file)
         code, result = run_json(project, capsys)
         assert code == 1
         assert result["reason"].endswith("the reply contains no file edit")
@@ -153,6 +161,21 @@ class TestRejectionReasons:
         (row,) = json.loads(capsys.readouterr().out)["requirements"]
         assert row["reason"] == result["reason"]
         assert "Your reply" not in json.dumps(result) + (project / ".autodev" / "ledger.json").read_text()
+
+    def test_a_reply_of_prose_alone_is_followed_up_and_its_file_committed_in_the_same_attempt(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Over HTTP: the explanation, then the request for the file as the next message; one attempt, green, with
+        both calls' tokens in it."""
+        server.push(NO_EDIT, RIGHT)
+        code, result = run_json(project, capsys)
+        assert code == 0
+        [attempt] = result["attempts"]
+        assert attempt["outcome"] == "green"
+        first, follow_up = server.requests
+        assert follow_up.messages == [*first.messages, {"role": "assistant", "content": NO_EDIT},
+                                      {"role": "user", "content": FILE_REQUEST}]  # fmt: skip
+        assert attempt["input_tokens"] > len(first.prompt_text) // 4
 
     def test_a_reply_writing_a_test_file_names_the_file_and_why(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
