@@ -397,6 +397,19 @@ class TestEscalation:
         assert "test_below_absolute_zero_is_rejected" in second.prompt_text
         assert "Autodev-Model: openai/big" in git(project, "log", "-1", "--format=%(trailers:only,unfold)")
 
+    def test_with_escalation_shows_failure_off_the_next_tier_gets_the_first_prompt(self, project: Path) -> None:
+        """``[synthesis] escalation_shows_failure = false``: tier2's first round is tier1's first prompt exactly,
+        greedy, as a single-shot call of tier2 would be; its repair then works on tier2's own failure."""
+        config = two_tiers(NO_SERVER).replace("[synthesis]\n", "[synthesis]\nescalation_shows_failure = false\n")
+        (project / "autodev.toml").write_text(config, encoding="utf-8")
+        git(project, "commit", "-q", "-am", "two tiers, clean escalation")
+        client = FunctionClient.replying(HOPELESS, WRONG, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        first, second, third = client.calls
+        assert (second.model.name, second.model.temperature) == ("big", 0.0)
+        assert second.messages == first.messages
+        assert "3 tests still fail" in third.prompt_text and "6 tests still fail" not in third.prompt_text
+
     def test_retry_on_the_same_model_samples_with_a_seed(self, project: Path) -> None:
         """The first attempt is greedy; a retry on the same model uses retry_temperature and a derived seed."""
         client = FunctionClient.replying(WRONG, RIGHT)

@@ -89,6 +89,8 @@ class Climb:
             if self.best is None or best.failure.passed >= self.best.passed:
                 self.feedback, self.best = best.feedback, best.failure  # else the next round repairs the better one
             decision = policy.after_failure(best.failure, attempts=len(round_.tried), mergeable=self._mergeable(round_))
+            if decision.action == "escalate" and not self.assignment.config.synthesis.escalation_shows_failure:
+                self.feedback, self.best = None, None  # the next tier starts from the first prompt
 
     def _round(self, decision: Decision, attempts_left: int) -> Round:
         """Ask and try: one candidate for a repair or a merge (the two kept by :meth:`_mergeable`), the tier's
