@@ -9,7 +9,7 @@ from autodev.core.candidate import read_text
 from autodev.core.tried import Tried
 from autodev.llm.client import Message
 from autodev.route import Failure
-from autodev.synth.context import LONG_FILE_LINES, Feedback, SourceFile, build_messages, file_request
+from autodev.synth.context import Feedback, SourceFile, build_messages, file_request, offers_search_replace
 from autodev.synth.memory_prompt import MemorySection, memory_budget, memory_section
 from autodev.synth.merge_prompt import MergeCandidate, merge_messages
 from autodev.synth.reply_bound import reply_token_bound
@@ -45,8 +45,7 @@ def _drafted(feedback: Feedback | None, targets: Sequence[SourceFile]) -> bool:
     if feedback is None or not feedback.files:
         return False
     paths = {target.path for target in targets}
-    long_target = any((t.content or "").count("\n") > LONG_FILE_LINES for t in targets)
-    return set(feedback.files) <= paths and not long_target
+    return set(feedback.files) <= paths and not offers_search_replace(targets)
 
 
 def files_request_messages(assignment: Assignment, messages: Sequence[Message], reply: str) -> list[Message]:

@@ -105,8 +105,12 @@ def language_of(path: str) -> str:
 
 
 def system_prompt(targets: Sequence[SourceFile]) -> str:
-    long_file = any(t.content is not None and t.content.count("\n") > LONG_FILE_LINES for t in targets)
-    return SYSTEM_PROMPT + (SEARCH_REPLACE_HELP if long_file else "")
+    return SYSTEM_PROMPT + (SEARCH_REPLACE_HELP if offers_search_replace(targets) else "")
+
+
+def offers_search_replace(targets: Sequence[SourceFile]) -> bool:
+    """Whether the prompt offers SEARCH/REPLACE blocks: a target is long for a whole-file answer."""
+    return any(t.content is not None and t.content.count("\n") > LONG_FILE_LINES for t in targets)
 
 
 def task_prompt(
@@ -159,15 +163,20 @@ def _instruction(
             f"{first} Write the code the tests import: choose the file paths from the tests' imports."
         )
     names = _names(targets)
-    block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
     hints = [export_hint(target.path, [(test.path, test.content or "") for test in tests]) for target in targets]
     exports = "".join(f" {hint}" for hint in hints if hint)  # JavaScript targets only: Python's text is unchanged
     task = f"Correct {names} so that all the tests pass." if fixing else f"Write {names} so that all the tests pass."
-    return f"Send the whole {names}: the path on one line, then the complete file in {block}.{exports}{first} {task}"
+    return f"Send {_whole_files(targets)}.{exports}{first} {task}"
 
 
 def _names(targets: Sequence[SourceFile]) -> str:
     return " and ".join(target.path for target in targets)
+
+
+def _whole_files(targets: Sequence[SourceFile]) -> str:
+    """What to send for ``targets`` (at least one), in the words every instruction uses."""
+    block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
+    return f"the whole {_names(targets)}: the path on one line, then the complete file in {block}"
 
 
 def file_request(targets: Sequence[SourceFile]) -> str:
@@ -178,8 +187,7 @@ def file_request(targets: Sequence[SourceFile]) -> str:
     """
     if not targets:
         return "Now send each file: its path on one line, then its complete content in one fenced code block."
-    block = "one fenced code block" if len(targets) == 1 else "a fenced code block for each file"
-    return f"Now send the whole {_names(targets)}: the path on one line, then the complete file in {block}."
+    return f"Now send {_whole_files(targets)}."
 
 
 def retry_prompt(failure: str) -> str:
