@@ -138,6 +138,13 @@ def two_models(server_url: str, *, extra: str = "", model_extra: str = "", **ove
     return text + f'[llm.models.big]\nmodel = "openai/big"\napi_base = "{server_url}"\ntimeout_s = 20\n' + model_extra
 
 
+def set_synthesis(project: Path, line: str) -> None:
+    """Add ``line`` (``key = value``) to the project's [synthesis] section and commit the configuration."""
+    config = (project / "autodev.toml").read_text(encoding="utf-8")
+    (project / "autodev.toml").write_text(config.replace("[synthesis]\n", f"[synthesis]\n{line}\n"), encoding="utf-8")
+    git(project, "commit", "-qam", line)
+
+
 def setup_example(root: Path, server_url: str, *, config: str | None = None, stub: bool = False) -> None:
     """examples/temperature in ``root`` (an empty repository), all committed.
 

@@ -24,6 +24,7 @@ from helpers import (
     git,
     head,
     run_pass,
+    set_synthesis,
     setup_example,
     temperature_runner,
     two_tiers,
@@ -81,10 +82,7 @@ class TestEscalation:
     def test_the_same_failure_twice_escalates_at_once_and_blocks_at_the_top(self, project: Path) -> None:
         """With the reply shown (repair_shows_reply), tier2 failing exactly as tier1 did is a loop: no repair round
         at the top, the requirement is blocked."""
-        config = (project / "autodev.toml").read_text(encoding="utf-8")
-        (project / "autodev.toml").write_text(
-            config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n"), encoding="utf-8"
-        )
+        set_synthesis(project, "repair_shows_reply = true")
         client = FunctionClient.replying(HOPELESS, HOPELESS, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert result.status == "blocked"
@@ -103,10 +101,7 @@ class TestEscalation:
 
     def test_with_repair_shows_reply_a_nearly_right_reply_is_shown_to_the_next_tier(self, project: Path) -> None:
         """With no repair round (max one per tier), the next tier sees the reply that passed half the tests."""
-        config = (project / "autodev.toml").read_text(encoding="utf-8")
-        (project / "autodev.toml").write_text(
-            config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n"), encoding="utf-8"
-        )
+        set_synthesis(project, "repair_shows_reply = true")
         client = FunctionClient.replying(BROKEN, WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         assert client.model_names == ["scripted", "scripted", "big"]

@@ -26,6 +26,7 @@ from helpers import (
     git,
     head,
     run_pass,
+    set_synthesis,
     setup_example,
     snapshot,
     temperature_runner,
@@ -51,12 +52,6 @@ def project(repo: Path) -> Path:
 
 PROSE = "The converter must add 273.15 for kelvin and raise ValueError below absolute zero."
 """A reply that explains and stops, as the 1.5B model did on the development set: no file in it."""
-
-
-def _set_synthesis(project: Path, line: str) -> None:
-    config = (project / "autodev.toml").read_text(encoding="utf-8")
-    (project / "autodev.toml").write_text(config.replace("[synthesis]\n", f"[synthesis]\n{line}\n"), encoding="utf-8")
-    git(project, "commit", "-qam", line)
 
 
 class TestGreenPath:
@@ -112,10 +107,7 @@ class TestRedPath:
 
     def test_with_the_reply_shown_the_same_failure_twice_blocks(self, project: Path) -> None:
         """A repair shown its own reply copies it: with repair_shows_reply, two equal failures are a loop."""
-        config = (project / "autodev.toml").read_text(encoding="utf-8")
-        config = config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n")
-        (project / "autodev.toml").write_text(config, encoding="utf-8")
-        git(project, "commit", "-qam", "show replies")
+        set_synthesis(project, "repair_shows_reply = true")
         client = FunctionClient.replying(WRONG, WRONG, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert result.status == "blocked"
@@ -146,7 +138,7 @@ class TestRedPath:
         repair prompt as the current temps.py, its failures below it, and the model is asked to correct it; its
         prose is left out (it is a file, not the model's turn). The tests and spec before the file are the first
         prompt's (the cached prefix)."""
-        _set_synthesis(project, "fix_nearly_right = true")
+        set_synthesis(project, "fix_nearly_right = true")
         client = FunctionClient.replying(WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second = client.calls
@@ -184,10 +176,7 @@ class TestRedPath:
 
     def test_repair_shows_reply_sends_the_failed_reply_back_as_a_conversation(self, project: Path) -> None:
         """With [synthesis] repair_shows_reply the previous reply and its failure follow the first prompt."""
-        config = (project / "autodev.toml").read_text(encoding="utf-8")
-        config = config.replace("[synthesis]\n", "[synthesis]\nrepair_shows_reply = true\n")
-        (project / "autodev.toml").write_text(config, encoding="utf-8")
-        git(project, "commit", "-qam", "show replies")
+        set_synthesis(project, "repair_shows_reply = true")
         client = FunctionClient.replying(WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second = client.calls
@@ -242,7 +231,7 @@ class TestExplainedOnly:
 
     def test_ask_for_files_off_rejects_the_explanation(self, project: Path) -> None:
         """``[synthesis] ask_for_files = false``: the prose reply is an attempt rejected for having no file."""
-        _set_synthesis(project, "ask_for_files = false")
+        set_synthesis(project, "ask_for_files = false")
         client = FunctionClient.replying(PROSE, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert [a.outcome for a in result.attempts] == ["rejected", "green"]
@@ -400,9 +389,8 @@ class TestEscalation:
     def test_with_escalation_shows_failure_off_the_next_tier_gets_the_first_prompt(self, project: Path) -> None:
         """``[synthesis] escalation_shows_failure = false``: tier2's first round is tier1's first prompt exactly,
         greedy, as a single-shot call of tier2 would be; its repair then works on tier2's own failure."""
-        config = two_tiers(NO_SERVER).replace("[synthesis]\n", "[synthesis]\nescalation_shows_failure = false\n")
-        (project / "autodev.toml").write_text(config, encoding="utf-8")
-        git(project, "commit", "-q", "-am", "two tiers, clean escalation")
+        (project / "autodev.toml").write_text(two_tiers(NO_SERVER), encoding="utf-8")
+        set_synthesis(project, "escalation_shows_failure = false")
         client = FunctionClient.replying(HOPELESS, WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second, third = client.calls
