@@ -88,9 +88,9 @@ class SynthesisConfig(_Section):
     # a reply of prose alone (the model explained and stopped) is followed, in the same attempt, by a request for
     # the files
     ask_for_files: bool = True
-    # the next tier's first round is told the lower tier's best failure; false: it gets the clean first prompt and
-    # its repairs work on its own failures (single-shot:tier2 solved three exercises the climb did not: measure)
-    escalation_shows_failure: bool = True
+    # true: the next tier's first round is told the lower tier's best failure; false: it gets the clean first
+    # prompt and its repairs work on its own failures (the climb solved 12/30 against 9/30 on the development set)
+    escalation_shows_failure: bool = False
     explain_first: bool = True  # the model is asked to explain how the code must work before it writes it
     incremental: bool = True
     test_first: bool = True

@@ -397,6 +397,23 @@ class TestCascade:
         assert (decision.action, decision.status, decision.tier) == ("stop", "blocked", 1)
         assert "at the top tier" in decision.reason
 
+    def test_the_same_failure_at_the_next_tier_is_a_loop_when_it_was_shown(self) -> None:
+        """A tier told the lower tier's failure that fails the same way did not fix it: blocked at the top."""
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=0, max_attempts=10)
+        assert policy.after_failure(failure("A", cheap=False), attempts=1).action == "escalate"
+        decision = policy.after_failure(failure("A", cheap=False), attempts=1)
+        assert (decision.action, decision.status) == ("stop", "blocked")
+
+    def test_after_a_fresh_start_the_same_failure_is_the_tier_s_first(self) -> None:
+        """A tier that started from the clean first prompt never saw the lower tier's failure: failing the same way
+        earns its repair round; failing so again is its own loop."""
+        policy = EscalationPolicy(tiers("tier1", "tier2"), start=0, max_attempts=10)
+        assert policy.after_failure(failure("A", cheap=False), attempts=1).action == "escalate"
+        policy.start_afresh()
+        assert policy.after_failure(failure("A", cheap=False), attempts=1).action == "repair"
+        decision = policy.after_failure(failure("A", cheap=False), attempts=1)
+        assert (decision.action, decision.status) == ("stop", "blocked")
+
     def test_the_top_tier_repairs_until_attempts_run_out(self) -> None:
         """At the top, any changing failure, cheap or not, is repaired until max_attempts is used up."""
         policy = EscalationPolicy(tiers("tier1", "tier2"), start=1, max_attempts=3)

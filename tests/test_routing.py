@@ -68,21 +68,23 @@ def costing(text: str, output_tokens: int) -> Any:
 
 class TestEscalation:
     def test_a_cheap_failure_is_repaired_at_its_tier_before_escalating(self, project: Path) -> None:
-        """Half the tests passing earns one repair at tier1; when that fails too, tier2 gets the summary and commits."""
+        """Half the tests passing earns one repair at tier1; when that fails too, tier2 gets the clean first prompt
+        (``escalation_shows_failure`` is off by default) and commits."""
         client = FunctionClient.replying(WRONG, BROKEN, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert result.status == "satisfied"
         assert client.model_names == ["scripted", "scripted", "big"]
-        assert "test_below_absolute_zero_is_rejected" in client.calls[2].prompt_text
+        assert "An earlier attempt failed" in client.calls[1].prompt_text
+        assert client.calls[2].messages == client.calls[0].messages
         assert trailer(project) == "openai/big"
         assert result.route[1].startswith("repair: looks cheap to fix: 3 of 6 tests pass")
         assert result.route[2].startswith("escalate: escalate to tier2: its repair round failed too")
         assert result.tier == "tier2"
 
     def test_the_same_failure_twice_escalates_at_once_and_blocks_at_the_top(self, project: Path) -> None:
-        """With the reply shown (repair_shows_reply), tier2 failing exactly as tier1 did is a loop: no repair round
-        at the top, the requirement is blocked."""
-        set_synthesis(project, "repair_shows_reply = true")
+        """With the reply and the failure shown to the next tier (repair_shows_reply, escalation_shows_failure),
+        tier2 failing exactly as tier1 did is a loop: no repair round at the top, the requirement is blocked."""
+        set_synthesis(project, "repair_shows_reply = true\nescalation_shows_failure = true")
         client = FunctionClient.replying(HOPELESS, HOPELESS, RIGHT)
         result = run_pass(project, client, test_runner=temperature_runner())
         assert result.status == "blocked"
@@ -90,9 +92,19 @@ class TestEscalation:
         assert client.model_names == ["scripted", "big"]
         assert not (project / "temps.py").exists()  # the example has no stub: nothing was left behind
 
+    def test_failing_as_the_lower_tier_did_from_the_first_prompt_is_repaired(self, project: Path) -> None:
+        """By default tier2 starts from the first prompt, not told tier1's failure: failing the same way is tier2's
+        own first failure, repaired at the top, not a loop."""
+        client = FunctionClient.replying(HOPELESS, HOPELESS, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert result.status == "satisfied"
+        assert client.model_names == ["scripted", "big", "big"]
+        assert result.route[2].startswith("repair: top tier: repair")
+
     def test_the_next_tier_gets_the_best_failure_but_no_failed_reply(self, project: Path) -> None:
-        """By default the next tier's prompt holds the failure of the reply that passed half the tests, not the
-        reply itself (small models copy what they are shown)."""
+        """With ``escalation_shows_failure`` the next tier's prompt holds the failure of the reply that passed half
+        the tests, not the reply itself (small models copy what they are shown)."""
+        set_synthesis(project, "escalation_shows_failure = true")
         client = FunctionClient.replying(BROKEN, WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         assert client.model_names == ["scripted", "scripted", "big"]
@@ -101,7 +113,7 @@ class TestEscalation:
 
     def test_with_repair_shows_reply_a_nearly_right_reply_is_shown_to_the_next_tier(self, project: Path) -> None:
         """With no repair round (max one per tier), the next tier sees the reply that passed half the tests."""
-        set_synthesis(project, "repair_shows_reply = true")
+        set_synthesis(project, "repair_shows_reply = true\nescalation_shows_failure = true")
         client = FunctionClient.replying(BROKEN, WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         assert client.model_names == ["scripted", "scripted", "big"]

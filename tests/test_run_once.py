@@ -374,23 +374,26 @@ class TestContainedTestRun:
 
 
 class TestEscalation:
-    def test_next_tier_gets_the_failure_but_not_the_failed_reply(self, project: Path) -> None:
-        """A hopeless tier1 reply escalates at once; tier2 gets the failure (not the reply) and its commit names it."""
+    def test_with_escalation_shows_failure_the_next_tier_gets_the_failure_but_not_the_failed_reply(
+        self, project: Path
+    ) -> None:
+        """``[synthesis] escalation_shows_failure = true``: a hopeless tier1 reply escalates at once; tier2 gets the
+        failure (not the reply) and its commit names it."""
         (project / "autodev.toml").write_text(two_tiers(NO_SERVER), encoding="utf-8")
-        git(project, "commit", "-q", "-am", "two tiers")
+        set_synthesis(project, "escalation_shows_failure = true")
         client = FunctionClient.replying(HOPELESS, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second = client.calls
         assert (first.model.name, second.model.name) == ("scripted", "big")
         assert "return 0" not in second.prompt_text
-        assert "test_below_absolute_zero_is_rejected" in second.prompt_text
+        assert "An earlier attempt failed" in second.prompt_text and "6 tests still fail" in second.prompt_text
         assert "Autodev-Model: openai/big" in git(project, "log", "-1", "--format=%(trailers:only,unfold)")
 
-    def test_with_escalation_shows_failure_off_the_next_tier_gets_the_first_prompt(self, project: Path) -> None:
-        """``[synthesis] escalation_shows_failure = false``: tier2's first round is tier1's first prompt exactly,
-        greedy, as a single-shot call of tier2 would be; its repair then works on tier2's own failure."""
+    def test_by_default_the_next_tier_gets_the_first_prompt(self, project: Path) -> None:
+        """By default tier2's first round is tier1's first prompt exactly, greedy, as a single-shot call of tier2
+        would be; its repair then works on tier2's own failure."""
         (project / "autodev.toml").write_text(two_tiers(NO_SERVER), encoding="utf-8")
-        set_synthesis(project, "escalation_shows_failure = false")
+        git(project, "commit", "-q", "-am", "two tiers")
         client = FunctionClient.replying(HOPELESS, WRONG, RIGHT)
         assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
         first, second, third = client.calls

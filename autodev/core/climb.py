@@ -91,6 +91,7 @@ class Climb:
             decision = policy.after_failure(best.failure, attempts=len(round_.tried), mergeable=self._mergeable(round_))
             if decision.action == "escalate" and not self.assignment.config.synthesis.escalation_shows_failure:
                 self.feedback, self.best = None, None  # the next tier starts from the first prompt
+                policy.start_afresh()
 
     def _round(self, decision: Decision, attempts_left: int) -> Round:
         """Ask and try: one candidate for a repair or a merge (the two kept by :meth:`_mergeable`), the tier's

@@ -240,6 +240,11 @@ class EscalationPolicy:
     def _times(self) -> str:
         return {2: "twice", 3: "three times"}.get(self.repeats, f"{self.repeats} times")
 
+    def start_afresh(self) -> None:
+        """The tier just escalated to starts from the clean first prompt: it was not told the lower tier's failure,
+        so failing the same way is its own first failure, not a loop."""
+        self.last_signature, self.repeats = None, 0
+
     def after_call_error(self, error: str) -> Decision:
         """Every model of the tier failed to answer: the next tier, or the end at the top."""
         if self.at_top:
