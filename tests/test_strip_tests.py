@@ -37,10 +37,31 @@ class TestWithoutTestCode:
         assert code == SOLUTION
         assert removed == ["test_it"]
 
+    def test_a_self_test_function_and_its_call_are_removed(self) -> None:
+        """What the 0.5B model wrote for roman-numerals: ``def test_roman(): ...`` then ``test_roman()``; with the
+        function gone the call would fail the import with a NameError."""
+        pasted = SOLUTION + "\ndef test_it():\n    assert is_pangram('abc') is False\n\n# Run the tests\ntest_it()\n"
+        code, removed = without_test_code(pasted)
+        assert code == SOLUTION + "\n\n# Run the tests\n"
+        assert removed == ["test_it", "call on line 8"]
+
+    def test_module_level_asserts_on_the_module_s_own_code_are_removed(self) -> None:
+        """What the 1.5B model wrote for bob: the solution, then asserts on its function at module level (one of
+        them wrong, so the module failed to import). An assert on anything else is the module's own business."""
+        pasted = (
+            "import sys\nassert sys.version_info >= (3,)\n" + SOLUTION
+            + "assert is_pangram('abc') == True\nassert not is_pangram(str(1))\n"
+        )  # fmt: skip
+        code, removed = without_test_code(pasted)
+        assert code == "import sys\nassert sys.version_info >= (3,)\n" + SOLUTION
+        assert removed == ["assert on line 5", "assert on line 6"]
+
     @pytest.mark.parametrize(
         "code",
         [
             SOLUTION,
+            SOLUTION + "print(is_pangram('abc'))\nhelper = is_pangram('x')\n",  # no test: left to the tests to judge
+            "def test_helper(x):\n    return x\n\ntest_helper(1)\n",  # nothing would be left
             "class Tester:\n    def run(self):\n        return 1\n",  # a class named like a test, with no tests
             "def test_helper(x):\n    return x\n",  # nothing would be left: the module is not ours to empty
             "def broken(:\n    pass\nclass T(unittest.TestCase):\n    pass\n",  # does not parse: left alone

@@ -5,6 +5,12 @@ set's pangram appended the whole ``unittest`` class, without its import, so the 
 function would have been judged red). Test classes and functions in a code module are never needed: test runners
 collect only test files. So they are removed by line range, the rest of the text kept byte for byte.
 
+Models also check their own code at import time (measured on the development set: roman-numerals and
+isbn-verifier ended with ``def test_roman(): ...`` and a call ``test_roman()``, bob with twenty module-level
+``assert response(...) == ...`` lines, one of them wrong): the call of a removed test function and a module-level
+``assert`` on a call of the module's own code go too, or the module fails to import and no test says what the code
+gets wrong.
+
 Python only; a module that does not parse is left as it is (the test run reports the syntax error).
 """
 
@@ -16,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 _TEST_CASE_BASES = frozenset({"TestCase", "unittest.TestCase"})
 _MAIN_CALLS = ("unittest.main", "pytest.main")
+_DEFINITIONS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 # A top-level line where pasted tests begin: a test class, a test framework import, a __main__ guard. Not a ``test_``
 # function: a solution may name a helper so, and a reply still streaming is read with this (synth/reply_done.py).
 _TESTS_BEGIN = re.compile(
@@ -31,7 +38,9 @@ def without_test_code(code: str) -> tuple[str, list[str]]:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return code, []
-    doomed = [node for node in tree.body if _is_test_code(node)]
+    tests = {node.name for node in tree.body if _is_test_code(node) and isinstance(node, _DEFINITIONS)}
+    own = {node.name for node in tree.body if isinstance(node, _DEFINITIONS)} - tests
+    doomed = [node for node in tree.body if _is_test_code(node) or _checks_at_import(node, tests, own)]
     if not doomed or len(doomed) == len(tree.body):
         return code, []  # nothing to remove, or nothing would be left: not this module's business
     lines = code.splitlines(keepends=True)
@@ -55,13 +64,30 @@ def _is_test_code(node: ast.stmt) -> bool:
     return False
 
 
+def _checks_at_import(node: ast.stmt, tests: set[str], own: set[str]) -> bool:
+    """A call of a removed test function, or an ``assert`` on what the module's own code returns."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return isinstance(node.value.func, ast.Name) and node.value.func.id in tests
+    return isinstance(node, ast.Assert) and bool(_called_names(node.test) & own)
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
 def _line_numbers(node: ast.stmt) -> Iterable[int]:
     first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", []))])
     return range(first, (node.end_lineno or node.lineno) + 1)
 
 
 def _name(node: ast.stmt) -> str:
-    return node.name if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) else "__main__ block"
+    if isinstance(node, _DEFINITIONS):
+        return node.name
+    if isinstance(node, ast.Assert):
+        return f"assert on line {node.lineno}"
+    if isinstance(node, ast.Expr):
+        return f"call on line {node.lineno}"
+    return "__main__ block"
 
 
 def _without_unused_unittest_import(code: str) -> str:
@@ -98,5 +124,4 @@ def defines_code(code: str) -> bool:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return False
-    definitions = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-    return any(isinstance(node, definitions) and not _is_test_code(node) for node in tree.body)
+    return any(isinstance(node, _DEFINITIONS) and not _is_test_code(node) for node in tree.body)
