@@ -256,6 +256,23 @@ class TestExplainedOnly:
         assert [a.outcome for a in result.attempts] == ["rejected", "green"]
         assert len(client.calls) == 3
 
+    def test_a_follow_up_the_budget_refuses_is_not_made(self, project: Path) -> None:
+        """Each call may cost up to $1.00 (100 tokens at $0.01); after the explanation's $0.60 a $1.50 cap allows
+        no follow-up: no call is made, the explanation is recorded as rejected and the pass is blocked by the cap."""
+        priced = "output_cost_per_token = 0.01\ninput_cost_per_token = 0.0\nmax_tokens = 100\n"
+        config = config_text(NO_SERVER).replace("timeout_s = 20\n", "timeout_s = 20\n" + priced)
+        (project / "autodev.toml").write_text(config + "[budget]\nper_requirement_usd = 1.5\n", encoding="utf-8")
+        git(project, "commit", "-q", "-am", "a priced model and a cap")
+
+        def explains(model: ResolvedModel, messages: list[Message]) -> Completion:
+            return completion_for(model, messages, PROSE, output_tokens=60)
+
+        client = FunctionClient.replying(explains, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert result.status == "blocked" and "requirement cap of $1.5000" in result.reason
+        assert [a.outcome for a in result.attempts] == ["rejected"]
+        assert len(client.calls) == 1
+
 
 class TestUserWorkIsSafe:
     def test_uncommitted_target_blocks_without_calling_a_model(self, project: Path) -> None:
