@@ -91,10 +91,24 @@ class SynthesisConfig(_Section):
     # true: the next tier's first round is told the lower tier's best failure; false: it gets the clean first
     # prompt and its repairs work on its own failures (the climb solved 12/30 against 9/30 on the development set)
     escalation_shows_failure: bool = False
-    explain_first: bool = True  # the model is asked to explain how the code must work before it writes it
+    # the model is asked to explain how the code must work before it writes it: true for every tier, false for
+    # none, or the names of the tiers that are asked (["tier1"])
+    explain_first: bool | list[str] = True
     incremental: bool = True
     test_first: bool = True
     max_increment_size: int = Field(default=50, ge=1)
+
+    @field_validator("explain_first")
+    @classmethod
+    def _explaining_tiers(cls, explain: bool | list[str]) -> bool | list[str]:
+        unknown = [] if isinstance(explain, bool) else [name for name in explain if name not in TIER_NAMES[1:]]
+        if unknown:
+            raise ValueError(f"unknown tier {unknown[0]!r}; use true, false or tiers from {', '.join(TIER_NAMES[1:])}")
+        return explain
+
+    def explains(self, tier: str) -> bool:
+        """Whether prompts to ``tier`` ask the model to explain before it writes (``explain_first``)."""
+        return self.explain_first if isinstance(self.explain_first, bool) else tier in self.explain_first
 
 
 class ModelConfig(_Section):

@@ -101,6 +101,16 @@ class TestLoadConfig:
         assert caught.value.key == "llm.tiers"
         assert "unknown tier 'top'" in caught.value.problem
 
+    def test_explain_first_takes_a_switch_or_tier_names(self, tmp_path: Path) -> None:
+        """``explain_first`` is true, false or a list of tiers; a tier name that is none names the choices."""
+        config = load_config(write(tmp_path, '[synthesis]\nexplain_first = ["tier1"]\n'))
+        assert (config.synthesis.explains("tier1"), config.synthesis.explains("tier2")) == (True, False)
+        assert load_config(write(tmp_path, "[synthesis]\nexplain_first = false\n")).synthesis.explains("tier1") is False
+        with pytest.raises(ConfigError) as caught:
+            load_config(write(tmp_path, '[synthesis]\nexplain_first = ["small"]\n'))
+        assert caught.value.key == "synthesis.explain_first"
+        assert "unknown tier 'small'" in caught.value.problem and "true, false" in caught.value.problem
+
     def test_model_entry_without_model_or_gguf(self, tmp_path: Path) -> None:
         """A [llm.models.NAME] table with neither `model` nor `gguf` names the table and both choices."""
         with pytest.raises(ConfigError) as caught:

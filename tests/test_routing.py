@@ -101,6 +101,15 @@ class TestEscalation:
         assert client.model_names == ["scripted", "big", "big"]
         assert result.route[2].startswith("repair: top tier: repair")
 
+    def test_explain_first_for_some_tiers_only(self, project: Path) -> None:
+        """``explain_first = ["tier1"]``: tier1 is asked to explain first, tier2 to send the file only."""
+        set_synthesis(project, 'explain_first = ["tier1"]')
+        client = FunctionClient.replying(HOPELESS, RIGHT)
+        assert run_pass(project, client, test_runner=temperature_runner()).status == "satisfied"
+        assert client.model_names == ["scripted", "big"]
+        assert "First explain" in client.calls[0].prompt_text
+        assert "First explain" not in client.calls[1].prompt_text
+
     def test_the_next_tier_gets_the_best_failure_but_no_failed_reply(self, project: Path) -> None:
         """With ``escalation_shows_failure`` the next tier's prompt holds the failure of the reply that passed half
         the tests, not the reply itself (small models copy what they are shown)."""

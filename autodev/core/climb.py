@@ -63,7 +63,7 @@ class Climb:
         replayed = replay(self.assignment, self.trial, self.log, self.route, store=self.store, key=self.key)
         if replayed is not None:
             return self._end("satisfied", replayed.record.reason, REPLAY_TIER, replayed.run, model=REPLAY_MODEL)
-        first = round_messages(self.assignment, None, None, self.tiers[0].models[0])
+        first = round_messages(self.assignment, None, None, self.tiers[0])
         self.rounds.reply_tokens = reply_tokens(self.assignment)
         self.log.size = size_class(sum(len(m["content"]) for m in first))
         policy = self._policy(max_attempts)
@@ -102,8 +102,7 @@ class Climb:
             return self.rounds.run(tier, messages, 1, repair=False)
         repair = decision.action == "repair"
         samples = max(1, min(1 if repair else tier.samples, attempts_left))
-        messages = round_messages(self.assignment, self.feedback, self.best, tier.models[0],
-                                  memory=self._memory(tier))  # fmt: skip
+        messages = round_messages(self.assignment, self.feedback, self.best, tier, memory=self._memory(tier))
         return self.rounds.run(tier, messages, samples, repair=repair)
 
     def _mergeable(self, round_: Round) -> str | None:

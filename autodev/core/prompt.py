@@ -8,7 +8,7 @@ from autodev.core.assignment import Assignment
 from autodev.core.candidate import read_text
 from autodev.core.tried import Tried
 from autodev.llm.client import Message
-from autodev.route import Failure
+from autodev.route import Failure, TierPlan
 from autodev.synth.context import Feedback, SourceFile, build_messages, file_request, offers_search_replace
 from autodev.synth.memory_prompt import MemorySection, memory_budget, memory_section
 from autodev.synth.merge_prompt import MergeCandidate, merge_messages
@@ -16,7 +16,12 @@ from autodev.synth.reply_bound import reply_token_bound
 
 
 def round_messages(
-    assignment: Assignment, feedback: Feedback | None, best: Failure | None, model_name: str, *, memory: str = ""
+    assignment: Assignment,
+    feedback: Feedback | None,
+    best: Failure | None,
+    tier: TierPlan,
+    *,
+    memory: str = "",
 ) -> list[Message]:
     """The first prompt with the best failure so far in it; with ``fix_nearly_right``, its code when it was nearly
     right.
@@ -28,15 +33,16 @@ def round_messages(
     worse). With ``repair_shows_reply`` the reply is shown as the model's own turn instead, to the model that wrote
     it or, when it was nearly right, to the next tier.
 
-    ``memory`` is the project memory this tier may carry (:func:`memory_for`), the same for every round of it.
+    ``memory`` is the project memory this tier may carry (:func:`memory_for`), the same for every round of it;
+    whether the model is asked to explain first is the tier's setting (``explain_first``).
     """
-    synthesis = assignment.config.synthesis
+    synthesis, model_name = assignment.config.synthesis, tier.models[0]
     targets = _targets(assignment)
     nearly = best is not None and best.total > 0 and best.passed * 2 >= best.total
     show = synthesis.repair_shows_reply and feedback is not None and (feedback.model == model_name or nearly)
     draft = nearly and not synthesis.repair_shows_reply and synthesis.fix_nearly_right and _drafted(feedback, targets)
     return build_messages(assignment.requirement, assignment.tests, targets, feedback, show_reply=show,
-                          show_draft=draft, memory=memory, explain=synthesis.explain_first)  # fmt: skip
+                          show_draft=draft, memory=memory, explain=synthesis.explains(tier.name))  # fmt: skip
 
 
 def _drafted(feedback: Feedback | None, targets: Sequence[SourceFile]) -> bool:
