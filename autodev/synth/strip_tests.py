@@ -38,9 +38,10 @@ def without_test_code(code: str) -> tuple[str, list[str]]:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return code, []
-    tests = {node.name for node in tree.body if _is_test_code(node) and isinstance(node, _DEFINITIONS)}
+    test_code = [node for node in tree.body if _is_test_code(node)]
+    tests = {node.name for node in test_code if isinstance(node, _DEFINITIONS)}
     own = {node.name for node in tree.body if isinstance(node, _DEFINITIONS)} - tests
-    doomed = [node for node in tree.body if _is_test_code(node) or _checks_at_import(node, tests, own)]
+    doomed = [node for node in tree.body if node in test_code or _checks_at_import(node, tests, own)]
     if not doomed or len(doomed) == len(tree.body):
         return code, []  # nothing to remove, or nothing would be left: not this module's business
     lines = code.splitlines(keepends=True)
