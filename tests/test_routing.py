@@ -240,8 +240,8 @@ class TestMetrics:
 
 class TestSamples:
     def test_candidates_are_tested_in_scratch_copies_and_only_a_green_one_reaches_the_tree(self, repo: Path) -> None:
-        """samples = 3: three sampled replies, tested in copies; the right one is re-tested in the pass's copy,
-        applied and committed."""
+        """samples = 3: three sampled replies, each logged with its number, tested in copies; the right one is
+        re-tested in the pass's copy, applied and committed."""
         config = two_tiers(NO_SERVER, extra="sample_temperature = 0.9\n") + "[llm.samples]\ntier1 = 3\n"
         setup_example(repo, NO_SERVER, config=config)
         client = FunctionClient.replying(WRONG, RIGHT, HOPELESS)
@@ -253,6 +253,8 @@ class TestSamples:
         log = (repo / ".autodev" / "logs" / "autodev.jsonl").read_text(encoding="utf-8").splitlines()
         applied = [json.loads(line) for line in log if '"edits applied"' in line]
         assert len(applied) == 1  # the working tree saw only the green candidate
+        replies = [json.loads(line) for line in log if '"model reply"' in line]
+        assert [(r["candidate"], r["reply"]) for r in replies] == [(1, WRONG), (2, RIGHT), (3, HOPELESS)]
         assert trailer(repo) == "openai/scripted"
         assert not list(repo.glob(".autodev/tmp/autodev-candidate-*"))
         places = [call.root for call in runner.calls]

@@ -157,6 +157,8 @@ class Rounds:
         round_ = Round()
         testable: list[tuple[int, Answer, dict[str, str]]] = []  # the answer's number (from 1), it, its changes
         for number, (model, completion) in enumerate(answers, start=1):
+            self.logger.debug("model reply", model=model.name, candidate=number,
+                              reply=completion.text[:_LOGGED_REPLY_CHARS])  # fmt: skip
             try:
                 testable.append((number, (model, completion), self._changes(completion)))
             except EditRejectedError as error:
