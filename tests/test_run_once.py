@@ -229,6 +229,21 @@ class TestExplainedOnly:
         assert attempt.outcome == "green"
         assert attempt.input_tokens > sum(len(m["content"]) for m in first.messages) // 4
 
+    def test_a_sampled_candidate_of_prose_alone_is_asked_for_its_file(self, project: Path) -> None:
+        """samples = 2: both candidates are asked first; the one that only explained is then asked for the file,
+        with its own sampling settings, and that answer is the green candidate."""
+        config = (project / "autodev.toml").read_text(encoding="utf-8")
+        (project / "autodev.toml").write_text(config + "\n[llm.samples]\ntier1 = 2\n", encoding="utf-8")
+        git(project, "commit", "-qam", "two samples")
+        client = FunctionClient.replying(PROSE, WRONG, RIGHT)
+        result = run_pass(project, client, test_runner=temperature_runner())
+        assert result.status == "satisfied"
+        first, _, follow_up = client.calls
+        explained = [*first.messages, {"role": "assistant", "content": PROSE}]
+        assert follow_up.messages[: len(explained)] == explained
+        assert (follow_up.model.temperature, follow_up.model.seed) == (first.model.temperature, first.model.seed)
+        assert sorted(a.outcome for a in result.attempts) == ["green", "red"]
+
     def test_ask_for_files_off_rejects_the_explanation(self, project: Path) -> None:
         """``[synthesis] ask_for_files = false``: the prose reply is an attempt rejected for having no file."""
         set_synthesis(project, "ask_for_files = false")

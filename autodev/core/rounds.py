@@ -73,7 +73,7 @@ class Rounds:
         if samples == 1:
             return Round([self._in_place(tier, self._with_files(tier, messages, answers[0]))])
         self.logger.info("candidates", tier=tier.name, count=len(answers), models=[model.name for model, _ in answers])
-        return self._sampled(tier, answers)
+        return self._sampled(tier, [self._with_files(tier, messages, answer) for answer in answers])
 
     def _ask(self, tier: TierPlan, messages: list[Message], samples: int, *, repair: bool) -> list[Answer]:
         """The round's answers; a local model's read only until it holds every target (synth/reply_done.py).
@@ -95,7 +95,9 @@ class Rounds:
     def _with_files(self, tier: TierPlan, messages: list[Message], answer: Answer) -> Answer:
         """An answer of prose alone that ended by itself is followed by a request for the files, once, in the same
         attempt (``[synthesis] ask_for_files``): the model explained and stopped. The two calls count as one
-        answer; a failed follow-up leaves the first answer to be recorded as it is."""
+        answer; a failed follow-up leaves the first answer to be recorded as it is. A sampled round's candidates
+        are each followed up the same way (row 11 of benchmarks/results/solve-rate/: without it, 10 of 72 local
+        candidates were rejected for having no file)."""
         model, completion = answer
         if not self.assignment.config.synthesis.ask_for_files or not self._explained_only(completion):
             return answer
