@@ -8,6 +8,7 @@ docs/configuration.md, so that plan's file loads unchanged.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from autodev.errors import ConfigError
 from autodev.model_catalog import is_local_alias
+from autodev.workflow_model import NAME_PATTERN, RoleConfig, Workflow
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -319,6 +321,16 @@ class Config(_Section):
     local: LocalConfig = Field(default_factory=LocalConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     vcs: VcsConfig = Field(default_factory=VcsConfig)
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)  # autodev.workflow_model; docs/workflows.md
+    workflows: dict[str, Workflow] = Field(default_factory=dict)
+
+    @field_validator("roles", "workflows")
+    @classmethod
+    def _names(cls, entries: dict[str, Any]) -> dict[str, Any]:
+        for name in entries:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"{name!r}: a name starts with a letter and has only letters, digits, - and _")
+        return entries
 
 
 def load_config(path: Path) -> Config:
@@ -406,7 +418,11 @@ def checked_data(data: dict[str, Any], *, source: str) -> dict[str, Any]:
 
 
 # The keys holding paths: a relative one means the directory of the file that set it, not the working directory.
-PATH_KEYS: tuple[tuple[str, ...], ...] = (("local", "models_dir"), ("llm", "models", "*", "gguf"))
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("local", "models_dir"),
+    ("llm", "models", "*", "gguf"),
+    ("roles", "*", "prompt_file"),
+)
 
 
 def anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -438,9 +454,15 @@ def parse_config(data: dict[str, Any], *, source: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(source, key or None, _describe(first["type"], first["msg"])) from exc
+        key, problem = first_problem(exc)
+        raise ConfigError(source, key, problem) from exc
+
+
+def first_problem(error: ValidationError) -> tuple[str | None, str]:
+    """The first key a validation error is about (dotted, as the user wrote it) and the problem in words."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    return key or None, _describe(first["type"], first["msg"])
 
 
 def _describe(error_type: str, message: str) -> str:

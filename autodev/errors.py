@@ -46,6 +46,13 @@ class CommandError(UsageError):
         super().__init__(f"{path}:{line}: {problem}")
 
 
+class WorkflowError(UsageError):
+    """A workflow cannot be used as written (its file, a step's prompt, a role it names), or a run cannot resume.
+
+    The message says where (the file, or ``workflow NAME, step STEP``) and what to do.
+    """
+
+
 class NotARepositoryError(UsageError):
     """autodev needs git to commit and roll back; the project is not inside a repository."""
 

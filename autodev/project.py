@@ -105,6 +105,16 @@ class ProjectPaths(BaseModel):
         """What `ask --apply --no-commit` last wrote (path -> SHA-256): autodev's own uncommitted changes."""
         return self.state_dir / "ask_written.json"
 
+    @property
+    def workflows_dir(self) -> Path:
+        """The project's workflow files, NAME.toml each (autodev.workflow.catalog)."""
+        return self.state_dir / "workflows"
+
+    @property
+    def runs_dir(self) -> Path:
+        """One directory per workflow run: its record, and each step's prompt and output (autodev.workflow.runs)."""
+        return self.state_dir / "runs"
+
     def ensure_state_dirs(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_dir.mkdir(parents=True, exist_ok=True)

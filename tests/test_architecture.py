@@ -19,7 +19,8 @@ LAYERS: list[tuple[str, list[str]]] = [
               "autodev.progress", "autodev.interrupts", "autodev.tokens", "autodev.processes"]),
     ("foundation", ["autodev.fileio", "autodev.journal", "autodev.discovery", "autodev.model_catalog",
                     "autodev.config", "autodev.project", "autodev.config_layers", "autodev.config_show",
-                    "autodev.results", "autodev.commands", "autodev.credentials", "autodev.passlock"]),
+                    "autodev.results", "autodev.commands", "autodev.credentials", "autodev.passlock",
+                    "autodev.workflow_model"]),
     ("domain", ["autodev.spec", "autodev.verify", "autodev.vcs", "autodev.synth", "autodev.ledger", "autodev.plan",
                 "autodev.memory"]),
     ("models", ["autodev.llm"]),
@@ -27,7 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("routing", ["autodev.route"]),
     ("pass", ["autodev.core"]),
     ("applications", ["autodev.ask", "autodev.bench", "autodev.loop", "autodev.watch", "autodev.init",
-                      "autodev.testing"]),
+                      "autodev.testing", "autodev.workflow"]),
     ("command line", ["autodev.cli", "autodev.__main__"]),
 ]  # fmt: skip
 

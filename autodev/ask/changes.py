@@ -10,6 +10,7 @@ and the user's tree is written only when the tests did not get worse.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from autodev.config import Config
 from autodev.errors import (
     EditRejectedError,
     NoEditError,
@@ -37,9 +39,11 @@ from autodev.synth.reply import parse_reply
 from autodev.vcs import GitRepo
 from autodev.vcs.git import run_git
 from autodev.vcs.landed import keep_landed_commit
+from autodev.verify.adapters.choose import project_tests
 from autodev.verify.compare import counts, got_worse
+from autodev.verify.confine import Confinement
 from autodev.verify.copy import copy_for
-from autodev.verify.runner import TestRun
+from autodev.verify.runner import TestRun, run_tests
 
 TestCommand = Callable[[Path], TestRun]
 
@@ -249,6 +253,14 @@ def _write(paths: ProjectPaths, changes: Mapping[str, str]) -> EditTransaction:
     except OSError as exc:
         raise WorkspaceWriteError(f"could not write the changes: {exc}; every file is as it was") from exc
     return transaction
+
+
+def project_test_command(config: Config, paths: ProjectPaths) -> TestCommand:
+    """The project's tests as configured (runner, timeout, environment, confinement), to run in a copy."""
+    chosen = project_tests(config, paths.root)
+    return functools.partial(run_tests, command=chosen.command, timeout_s=config.tests.timeout_s,
+                             scratch_dir=paths.scratch_dir, runner=chosen.adapter, pass_env=config.tests.pass_env,
+                             confine=Confinement.from_config(config.tests, paths.root))  # fmt: skip
 
 
 def _tested_in_copy(paths: ProjectPaths, changes: Mapping[str, str], tests: TestCommand) -> tuple[TestRun, TestRun]:

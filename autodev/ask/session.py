@@ -110,6 +110,10 @@ class AskSession:
         router.resolve(_tier_named(router, tier).models[0])
         return router
 
+    def tier_names(self) -> list[str]:
+        """The tiers there are, cheapest first (a workflow's architect answers with the last)."""
+        return [tier.name for tier in self._router.tiers]
+
     def described(self) -> str:
         tier = _tier_named(self._router, self._tier_name)
         return tier.models[0] if len(tier.models) == 1 else f"{tier.name} ({', '.join(tier.models)})"

@@ -7,7 +7,6 @@ line saying what became of the change.
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,12 +15,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from autodev.ask.changes import Applied, apply_changes, diff_text, propose, refuse_uncommitted
+from autodev.ask.changes import Applied, apply_changes, diff_text, project_test_command, propose, refuse_uncommitted
 from autodev.logs import colours_wanted
 from autodev.vcs.trailers import CONVERSATION_TRAILER, MODEL_TRAILER
-from autodev.verify.adapters.choose import project_tests
-from autodev.verify.confine import Confinement
-from autodev.verify.runner import run_tests
 
 if TYPE_CHECKING:
     from autodev.ask.session import Answer
@@ -54,13 +50,7 @@ def apply_answer(
             click.echo("not applied: nothing was changed", err=True)
             return Applied(files=tuple(proposal.changes), kept=False, commit=None, reason="declined",
                            tests_before=None, tests_after=None)  # fmt: skip
-    tests = None
-    if choices.test:
-        chosen = project_tests(config, paths.root)
-        tests = functools.partial(run_tests, command=chosen.command, timeout_s=config.tests.timeout_s,
-                                  scratch_dir=paths.scratch_dir, runner=chosen.adapter,
-                                  pass_env=config.tests.pass_env,
-                                  confine=Confinement.from_config(config.tests, paths.root))  # fmt: skip
+    tests = project_test_command(config, paths) if choices.test else None
     applied = apply_changes(
         paths,
         proposal.changes,

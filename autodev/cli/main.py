@@ -47,6 +47,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "cmd",
         "Run a custom command from .autodev/commands/, .claude/commands/ or your own, as `autodev ask` would.",
     ),
+    "workflow": LazyCommand(
+        "autodev.cli.workflow_cmd",
+        "workflow_group",
+        "Run named chains of model steps (review, spec-from-code, your own): list, show, run, resume.",
+    ),
     "conversations": LazyCommand(
         "autodev.cli.conversations_cmd",
         "conversations",
