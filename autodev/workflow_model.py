@@ -85,6 +85,7 @@ class RoleConfig(_Keys):
     model: str | None = None  # any name `run --model` takes
     tier: str | None = None  # one of [llm.tiers]; neither: the role's default (architect, reviewer: the highest)
     prompt_file: str | None = None  # relative to the project root; replaces the role's built-in instructions
+    passes: bool = True  # the reviewer also reads each green change of `autodev run` before its commit
 
     @model_validator(mode="after")
     def _one_choice(self) -> RoleConfig:

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["autodev.fileio", "autodev.journal", "autodev.discovery", "autodev.model_catalog",
                     "autodev.config", "autodev.project", "autodev.config_layers", "autodev.config_show",
                     "autodev.results", "autodev.commands", "autodev.credentials", "autodev.passlock",
-                    "autodev.workflow_model"]),
+                    "autodev.workflow_model", "autodev.roles"]),
     ("domain", ["autodev.spec", "autodev.verify", "autodev.vcs", "autodev.synth", "autodev.ledger", "autodev.plan",
                 "autodev.memory"]),
     ("models", ["autodev.llm"]),

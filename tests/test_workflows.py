@@ -15,8 +15,8 @@ from helpers import autodev, cli_process, config_text, git, head, two_tiers, wri
 
 from autodev.config import parse_config
 from autodev.errors import ConfigError, WorkflowError
+from autodev.roles import ROLE_PROMPTS
 from autodev.testing import ScriptedReply, ScriptedServer
-from autodev.workflow.builtin import ROLE_PROMPTS
 from autodev.workflow.catalog import find_workflows
 from autodev.workflow.fanout import disagreements, merge_prompt, vote
 from autodev.workflow.render import Sources, render, working_tree_diff

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from autodev.core.review import Review
 from autodev.errors import ModelError
 from autodev.llm.client import Completion
 from autodev.llm.models import ResolvedModel
@@ -30,6 +31,21 @@ def call_facts(model: str, tier: str, completion: Completion | None) -> CallFact
         output_tokens=completion.output_tokens,
         cost_usd=completion.cost_usd,
         model_seconds=round(completion.duration_s, 3),
+    )
+
+
+def with_review(facts: CallFacts, review: Review | None) -> CallFacts:
+    """The attempt's facts with the pass reviewer's call added: a reviewed attempt costs both calls."""
+    completion = review.completion if review is not None else None
+    if completion is None or completion.cached:
+        return facts
+    return facts.model_copy(
+        update={
+            "input_tokens": facts.input_tokens + completion.input_tokens,
+            "output_tokens": facts.output_tokens + completion.output_tokens,
+            "cost_usd": facts.cost_usd + completion.cost_usd,
+            "model_seconds": round(facts.model_seconds + completion.duration_s, 3),
+        }
     )
 
 

@@ -12,6 +12,7 @@ from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog
 from autodev.core.prompt import memory_for, merge_round_messages, reply_tokens, round_messages
 from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
+from autodev.core.review import PassReviewer
 from autodev.core.rounds import Rounds
 from autodev.core.trial import Trial
 from autodev.core.tried import Round, Tried
@@ -48,7 +49,7 @@ class Climb:
         self.log = AttemptLog(assignment.requirement.id, router.metrics)
         self.caller = router.caller(assignment.requirement.id, self.log.call_failed)
         self.tiers = self.caller.tiers
-        self.trial = Trial(assignment)
+        self.trial = Trial(assignment, reviewer=PassReviewer.configured(assignment.config, self.caller))
         self.route: list[str] = []
         self.best: Failure | None = None  # the failure closest to green so far (most tests passing, latest on a tie)
         self.feedback: Feedback | None = None  # what the next prompt may show of it

@@ -12,10 +12,11 @@ from: a file the user saved meanwhile is theirs, and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from autodev.core.assignment import Assignment
+from autodev.core.review import PassReviewer, Review
 from autodev.errors import VcsError, WorkspaceWriteError
 from autodev.fileio import bytes_on_disk
 from autodev.journal import EditTransaction
@@ -41,6 +42,7 @@ class TrialOutcome:
     verdict: Verdict
     commit: str | None = None
     error: str = ""  # why the commit failed
+    review: Review | None = None  # what the pass's reviewer said of a change the tests passed
 
     @property
     def green(self) -> bool:
@@ -50,8 +52,11 @@ class TrialOutcome:
 class Trial:
     """Tries changes for one assignment; ``author`` (the model, or the replay) goes into the commit's trailer."""
 
-    def __init__(self, assignment: Assignment, copy: ProjectCopy | None = None) -> None:
+    def __init__(
+        self, assignment: Assignment, copy: ProjectCopy | None = None, *, reviewer: PassReviewer | None = None
+    ) -> None:
         self.assignment = assignment
+        self.reviewer = reviewer
         self.log = get_logger()
         self._copy = copy
         self._test_sources = {t.path: t.content or "" for t in assignment.tests}  # as the user wrote them
@@ -85,10 +90,14 @@ class Trial:
             verdict = self.git_changed(verdict, git_changed)
         if verdict.green:
             verdict = self._special_cased(verdict, changes, started)
+        review = None
+        if verdict.green and self.reviewer is not None:
+            review = self.reviewer.review(work.requirement, changes, _texts(started))
+            verdict = _reviewed(verdict, review)
         if not verdict.green:
             self.log.info("red in the copy; the user's tree untouched", reason=verdict.reason)
             report(RolledBack(requirement=work.requirement.id, files=(), reason=verdict.reason))
-            return TrialOutcome("red", run, verdict)
+            return TrialOutcome("red", run, verdict, review=review)
         now = bytes_on_disk(work.root, changes)
         edited = [rel for rel in sorted(changes) if now[rel] != started[rel]]
         if edited:
@@ -97,7 +106,8 @@ class Trial:
         _apply(transaction, changes)
         self.log.info("edits applied", files=sorted(changes))
         report(EditsApplied(requirement=work.requirement.id, files=tuple(sorted(changes))))
-        return self._commit(transaction, sorted(changes), run, verdict, author)
+        outcome = self._commit(transaction, sorted(changes), run, verdict, author)
+        return replace(outcome, review=review)
 
     def git_changed(self, verdict: Verdict, what: list[str], *, warn: bool = True) -> Verdict:
         """Red, and said loudly: the code under test wrote into the user's repository (a hook runs at the next
@@ -118,8 +128,7 @@ class Trial:
         work = self.assignment
         if not work.config.tests.special_case_check:
             return verdict
-        before = {rel: data.decode("utf-8", "replace") if data is not None else None for rel, data in started.items()}
-        found = special_cases(changes, before, self._test_sources, spec_text(work.requirement))
+        found = special_cases(changes, _texts(started), self._test_sources, spec_text(work.requirement))
         if not found:
             return verdict
         reason = "; ".join(map(str, found[:3])) + ("; ..." if len(found) > 3 else "")
@@ -158,6 +167,18 @@ class Trial:
         transaction.finish()
         report(Committed(requirement=requirement.id, sha=sha, files=tuple(files)))
         return TrialOutcome("green", run, verdict, commit=sha)
+
+
+def _texts(started: Mapping[str, bytes | None]) -> dict[str, str | None]:
+    return {rel: data.decode("utf-8", "replace") if data is not None else None for rel, data in started.items()}
+
+
+def _reviewed(verdict: Verdict, review: Review) -> Verdict:
+    """Red with the reviewer's reasons when it rejected the change (they reach the next attempt's prompt)."""
+    if review.approved:
+        return verdict
+    reason = f"the reviewer ({review.model}) rejected the change: {review.reasons or 'no reason given'}"
+    return verdict.model_copy(update={"green": False, "reason": reason})
 
 
 def _tampered(verdict: Verdict, changed: list[str]) -> Verdict:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from autodev.ask.changes import Proposal, project_test_command, propose
 from autodev.config import Config
 from autodev.errors import EditRejectedError
+from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
 from autodev.verify.compare import counts, got_worse
 from autodev.verify.copy import copy_for
@@ -82,7 +83,17 @@ def disagreements(models: Sequence[str], texts: Sequence[str]) -> str:
 def best_by_tests(
     paths: ProjectPaths, config: Config, models: Sequence[str], texts: Sequence[str], targets: Sequence[str]
 ) -> Pick:
-    """Each answer's files tested in the project's copy (never in the user's tree); the best one chosen."""
+    """Each answer's files tested in the project's copy (never in the user's tree); the best one chosen.
+
+    Under the project's pass lock, as `ask --apply --test`: the loop's passes use the same copy.
+    """
+    with pass_lock(paths.state_dir, doing="workflow best-by-tests"):
+        return _best_by_tests(paths, config, models, texts, targets)
+
+
+def _best_by_tests(
+    paths: ProjectPaths, config: Config, models: Sequence[str], texts: Sequence[str], targets: Sequence[str]
+) -> Pick:
     tests = project_test_command(config, paths)
     copy = copy_for(paths.root, paths.trial_copy_dir)
     copy.prepare({})

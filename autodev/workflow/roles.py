@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from autodev.config import Config
-from autodev.errors import WorkflowError
-from autodev.workflow.builtin import HIGHEST_TIER_ROLES, ROLE_PROMPTS
+from autodev.roles import HIGHEST_TIER_ROLES, role_instructions
 from autodev.workflow_model import WorkflowStep
 
 
@@ -50,7 +48,7 @@ def _single(step: WorkflowStep, config: Config, tiers: Sequence[str]) -> Choice:
         cheapest = tiers[0] if tiers else None
         return Choice(model=None, tier=cheapest, system=None, words=f"the cheapest tier{_named(cheapest)}")
     role = config.roles.get(step.role)
-    system = _instructions(step.role, role.prompt_file if role else None)
+    system = role_instructions(step.role, role.prompt_file if role else None)
     if role is not None and role.model:
         return Choice(model=role.model, tier=None, system=system, words=f"role {step.role}: model {role.model}")
     if role is not None and role.tier:
@@ -64,15 +62,3 @@ def _single(step: WorkflowStep, config: Config, tiers: Sequence[str]) -> Choice:
 
 def _named(tier: str | None) -> str:
     return f" ({tier})" if tier else ""
-
-
-def _instructions(role: str, prompt_file: str | None) -> str | None:
-    if prompt_file is None:
-        return ROLE_PROMPTS.get(role)
-    try:
-        return Path(prompt_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise WorkflowError(
-            f"[roles.{role}] prompt_file = {prompt_file!r} cannot be read ({error}); fix the path (relative to the "
-            "autodev.toml that sets it) or remove the key for the built-in instructions"
-        ) from None
