@@ -41,25 +41,34 @@ def read_context_files(root: Path, paths: Sequence[str]) -> list[ContextFile]:
 
 
 def _read(root: Path, path: str) -> ContextFile:
-    full = root / path
+    try:
+        return ContextFile(path=path, text=file_text(root / path))
+    except FileNotFoundError:
+        raise UsageError(f"-f {path}: no such file (drop it with /drop {path} in chat)") from None
+    except ValueError as error:
+        raise UsageError(f"-f {path}: {error}") from None
+
+
+def file_text(full: Path) -> str:
+    """A file's text for a model: FileNotFoundError, or ValueError saying what is wrong (a directory, not UTF-8,
+    too long, unreadable); also for workflow prompts (autodev.workflow.render)."""
     try:
         data = full.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"-f {path}: no such file (drop it with /drop {path} in chat)") from None
+        raise
     except IsADirectoryError:
-        raise UsageError(f"-f {path}: is a directory; name the files in it one by one") from None
+        raise ValueError("is a directory; name the files in it one by one") from None
     except OSError as error:
-        raise UsageError(f"-f {path}: cannot be read: {error.strerror or error}") from None
+        raise ValueError(f"cannot be read: {error.strerror or error}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"-f {path}: not UTF-8 text; autodev sends only text files to models") from None
+        raise ValueError("not UTF-8 text; autodev sends only text files to models") from None
     if len(text) > MAX_FILE_CHARS:
-        raise UsageError(
-            f"-f {path}: {len(text):,} characters, over the limit of {MAX_FILE_CHARS:,} for one file; "
-            "send the part that matters"
+        raise ValueError(
+            f"{len(text):,} characters, over the limit of {MAX_FILE_CHARS:,} for one file; send the part that matters"
         )
-    return ContextFile(path=path, text=text)
+    return text
 
 
 def head_messages(files: Sequence[ContextFile], system: str | None, memory: str = "") -> list[Message]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autodev.ask.prompt import MAX_FILE_CHARS
+from autodev.ask.prompt import file_text
 from autodev.errors import SpecError, WorkflowError
 from autodev.project import STATE_DIR_NAME
 from autodev.spec.parser import load_specs
@@ -85,19 +85,11 @@ def _file(sources: Sources, path: str, files: list[str]) -> str:
         raise WorkflowError("no file named: give the path as the input (--input PATH)")
     full = sources.root / path
     try:
-        data = full.read_bytes()
+        text = file_text(full)
     except FileNotFoundError:
         raise WorkflowError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise WorkflowError(f"{path} is a directory; name a file") from None
-    except OSError as error:
-        raise WorkflowError(f"{path} cannot be read: {error.strerror or error}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise WorkflowError(f"{path} is not UTF-8 text; models are sent text files only") from None
-    if len(text) > MAX_FILE_CHARS:
-        raise WorkflowError(f"{path}: {len(text):,} characters, over the limit of {MAX_FILE_CHARS:,} for one file")
+    except ValueError as error:
+        raise WorkflowError(f"{path}: {error}") from None
     relative = _inside(sources.root, full)
     if relative is not None:
         files.append(relative)
