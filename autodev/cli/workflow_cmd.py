@@ -38,7 +38,9 @@ _OUTPUT = click.option(
 
 @click.group("workflow")
 def workflow_group() -> None:
-    """Named chains of model steps, each step's answer feeding the next (.autodev/workflows/NAME.toml).
+    """Run named chains of model steps (review, spec-from-code, your own): list, show, run, resume.
+
+    Each step's answer can feed the next; workflows live in .autodev/workflows/NAME.toml and [workflows.NAME].
 
     \b
     autodev workflow list                          the workflows, where each is defined
