@@ -8,7 +8,6 @@ docs/configuration.md, so that plan's file loads unchanged.
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from autodev.errors import ConfigError
 from autodev.model_catalog import is_local_alias
-from autodev.workflow_model import NAME_PATTERN, RoleConfig, Workflow
+from autodev.workflow_model import RoleConfig, Workflow, is_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -328,7 +327,7 @@ class Config(_Section):
     @classmethod
     def _names(cls, entries: dict[str, Any]) -> dict[str, Any]:
         for name in entries:
-            if not re.match(NAME_PATTERN, name):
+            if not is_name(name):
                 raise ValueError(f"{name!r}: a name starts with a letter and has only letters, digits, - and _")
         return entries
 

@@ -6,6 +6,7 @@ Workflow steps (autodev.workflow.roles) and a pass's reviewer (autodev.core.revi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from autodev.errors import ConfigError
@@ -36,6 +37,14 @@ ROLE_PROMPTS = {
 # Roles without a [roles.NAME] entry: the architect and the reviewer answer with the highest tier (a plan and a
 # judgement are worth the better model), the others with the cheapest, as `autodev ask` does.
 HIGHEST_TIER_ROLES = frozenset({"architect", "reviewer"})
+
+
+def default_tier(role: str, tiers: Sequence[str]) -> str | None:
+    """The tier that answers for ``role`` when ``[roles.NAME]`` names none: of ``tiers`` (cheapest first), the
+    highest for the architect and the reviewer, the cheapest for the others; None without tiers."""
+    if not tiers:
+        return None
+    return tiers[-1] if role in HIGHEST_TIER_ROLES else tiers[0]
 
 
 def role_instructions(role: str, prompt_file: str | None) -> str | None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 StepOutput = Literal["text", "files", "files+tests"]
 Combine = Literal["vote", "best-by-tests", "merge"]
-NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"  # of a role, a workflow and a step
 BUILTIN_ROLES = ("architect", "coder", "reviewer", "tester")
 
 # `{{` and `}}` are literal braces; a placeholder is `{word}` or `{word.rest}` / `{word:rest}` (rest without braces
@@ -73,6 +73,10 @@ def _checked(match: re.Match[str], token: str) -> Placeholder:
 
 def placeholders(template: str) -> list[Placeholder]:
     return [piece for piece in scan(template) if isinstance(piece, Placeholder)]
+
+
+def is_name(name: str) -> bool:
+    return re.match(NAME_PATTERN, name) is not None
 
 
 class _Keys(BaseModel):

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import RIGHT, autodev, config_text, git, head, run_json, setup_example
 
-from autodev.core.review import change_diff, read_verdict
+from autodev.core.review import read_verdict
 from autodev.roles import ROLE_PROMPTS
+from autodev.synth.diff import unified_diff
 from autodev.testing import ScriptedReply, ScriptedServer
 
 pytestmark = pytest.mark.req("WF-7")
@@ -36,7 +37,7 @@ class TestVerdict:
         assert approved and said == "no verdict line (counted as approve)"
 
     def test_the_change_is_shown_as_a_diff_with_new_files_against_dev_null(self) -> None:
-        diff = change_diff({"a.py": "x = 2\n", "new.py": "n = 1\n"}, {"a.py": "x = 1\n", "new.py": None})
+        diff = unified_diff({"a.py": "x = 2\n", "new.py": "n = 1\n"}, {"a.py": "x = 1\n", "new.py": None})
         assert "--- a/a.py\n+++ b/a.py" in diff and "-x = 1\n+x = 2" in diff
         assert "--- /dev/null\n+++ b/new.py" in diff
 

@@ -9,7 +9,6 @@ and the user's tree is written only when the tests did not get worse.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -34,6 +33,7 @@ from autodev.logs import get_logger
 from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
 from autodev.synth.apply import apply_edits
+from autodev.synth.diff import unified_diff
 from autodev.synth.guard import confine
 from autodev.synth.reply import parse_reply
 from autodev.vcs import GitRepo
@@ -178,19 +178,8 @@ def _tracked(repo: GitRepo, rel: str) -> bool:
 
 
 def diff_text(root: Path, changes: Mapping[str, str], *, color: bool) -> str:
-    """A unified diff of every change (``a/``/``b/`` headers, /dev/null for a new file), ANSI-coloured on request."""
-    out: list[str] = []
-    for rel, text in changes.items():
-        old = _read_text(root, rel)
-        lines = difflib.unified_diff(
-            [] if old is None else old.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile="/dev/null" if old is None else f"a/{rel}",
-            tofile=f"b/{rel}",
-        )
-        for line in lines:
-            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    diff = "".join(out)
+    """A unified diff of every change against the files as they are (synth/diff.py), ANSI-coloured on request."""
+    diff = unified_diff(changes, {rel: _read_text(root, rel) for rel in changes})
     return _colored(diff) if color else diff
 
 
@@ -263,14 +252,20 @@ def project_test_command(config: Config, paths: ProjectPaths) -> TestCommand:
                              confine=Confinement.from_config(config.tests, paths.root))  # fmt: skip
 
 
-def _tested_in_copy(paths: ProjectPaths, changes: Mapping[str, str], tests: TestCommand) -> tuple[TestRun, TestRun]:
-    """The tests before and after the change, both in the project's disposable copy (autodev.verify.copy): the
-    code under test is the model's even when the user asked for it, so it never runs in the user's tree."""
+def tested_in_copy(
+    paths: ProjectPaths, candidates: Sequence[Mapping[str, str]], tests: TestCommand
+) -> tuple[TestRun, list[TestRun]]:
+    """The tests before any change, then with each candidate's changes, all in the project's disposable copy
+    (autodev.verify.copy): the code under test is the model's even when the user asked for it, so it never runs
+    in the user's tree. Callers hold the pass lock: the loop's passes use the same copy."""
     copy = copy_for(paths.root, paths.trial_copy_dir)
     copy.prepare({})
     before = tests(copy.root)
-    copy.prepare(changes)
-    return before, tests(copy.root)
+    after: list[TestRun] = []
+    for changes in candidates:
+        copy.prepare(changes)
+        after.append(tests(copy.root))
+    return before, after
 
 
 def apply_changes(
@@ -307,7 +302,7 @@ def _apply_locked(
     tests_before = tests_after = None
     if tests is not None:
         started = bytes_on_disk(paths.root, files)
-        before, after = _tested_in_copy(paths, changes, tests)
+        before, (after,) = tested_in_copy(paths, [changes], tests)
         tests_before, tests_after = counts(before), counts(after)
         worse = got_worse(before, after)
         edited = [rel for rel, data in bytes_on_disk(paths.root, files).items() if data != started[rel]]

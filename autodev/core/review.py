@@ -10,7 +10,6 @@ that gives no answer leaves the change uncommitted (the gate fails closed), with
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,10 +18,11 @@ from autodev.config import Config
 from autodev.errors import ModelError
 from autodev.llm.client import Completion, Message
 from autodev.logs import get_logger
-from autodev.roles import role_instructions
+from autodev.roles import default_tier, role_instructions
 from autodev.route import TierCaller, TierPlan
 from autodev.spec.model import Requirement
 from autodev.synth.context import fence
+from autodev.synth.diff import unified_diff
 
 REVIEWER = "reviewer"
 _VERDICT = re.compile(
@@ -50,21 +50,6 @@ def read_verdict(text: str) -> tuple[bool, str, str]:
     last = found[-1]
     verdict = last.group(1).lower()
     return verdict == "approve", text[: last.start()].strip(), verdict
-
-
-def change_diff(changes: Mapping[str, str], before: Mapping[str, str | None]) -> str:
-    """The change as one unified diff, file by file (a new file against /dev/null)."""
-    parts: list[str] = []
-    for path in sorted(changes):
-        old = before.get(path)
-        lines = difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            changes[path].splitlines(keepends=True),
-            f"a/{path}" if old is not None else "/dev/null",
-            f"b/{path}",
-        )
-        parts.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
-    return "".join(parts)
 
 
 def review_messages(requirement: Requirement, diff: str, system: str | None) -> list[Message]:
@@ -97,11 +82,12 @@ class PassReviewer:
         if role.model:
             tier = TierPlan(name=REVIEWER, models=[role.model])
         else:
-            tier = next((t for t in caller.tiers if t.name == role.tier), caller.tiers[-1])
+            wanted = role.tier or default_tier(REVIEWER, [t.name for t in caller.tiers])
+            tier = next((t for t in caller.tiers if t.name == wanted), caller.tiers[-1])
         return cls(caller, tier, role_instructions(REVIEWER, role.prompt_file))
 
     def review(self, requirement: Requirement, changes: Mapping[str, str], before: Mapping[str, str | None]) -> Review:
-        messages = review_messages(requirement, change_diff(changes, before), self.system)
+        messages = review_messages(requirement, unified_diff(changes, before), self.system)
         try:
             model, completion = self.caller.ask(self.tier, messages, repair=False, attempt=0)
         except ModelError as error:

@@ -9,7 +9,6 @@ here too: a step naming a role that is neither built in nor in ``[roles]`` canno
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from autodev.config import CONFIG_FILE_NAME, Config, first_problem, loads_toml, read_config_file
 from autodev.errors import ConfigError, WorkflowError
 from autodev.workflow.builtin import BUILTIN_WORKFLOWS
-from autodev.workflow_model import BUILTIN_ROLES, NAME_PATTERN, Workflow
+from autodev.workflow_model import BUILTIN_ROLES, Workflow, is_name
 
 WORKFLOW_SUFFIX = ".toml"
 BUILT_IN = "built-in"
@@ -105,7 +104,7 @@ def _shown(root: Path, path: Path) -> str:
 
 def read_workflow_file(path: Path, name: str, shown: str) -> Workflow | WorkflowError:
     """The workflow in ``path``, or the error to report (never raised here: one bad file hides no other)."""
-    if not re.match(NAME_PATTERN, name):
+    if not is_name(name):
         return WorkflowError(f"{shown}: the file name must be the workflow's name (letters, digits, - and _)")
     try:
         data = read_config_file(path, source=shown)

@@ -19,13 +19,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from autodev.ask.changes import Proposal, project_test_command, propose
+from autodev.ask.changes import Proposal, project_test_command, propose, tested_in_copy
 from autodev.config import Config
+from autodev.core.consensus import changed_lines
 from autodev.errors import EditRejectedError
 from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
 from autodev.verify.compare import counts, got_worse
-from autodev.verify.copy import copy_for
 
 MAX_DIFF_LINES = 80  # per answer, in a merge prompt: the disagreements, not a second copy of every answer
 
@@ -94,23 +94,22 @@ def best_by_tests(
 def _best_by_tests(
     paths: ProjectPaths, config: Config, models: Sequence[str], texts: Sequence[str], targets: Sequence[str]
 ) -> Pick:
-    tests = project_test_command(config, paths)
-    copy = copy_for(paths.root, paths.trial_copy_dir)
-    copy.prepare({})
-    before = tests(copy.root)
+    proposals = [_proposal(paths, text, targets) for text in texts]
+    testable = [proposal for proposal in proposals if proposal is not None and proposal.changes]
+    before, after = tested_in_copy(paths, [p.changes for p in testable], project_test_command(config, paths))
+    runs = iter(after)  # in the order of the testable proposals
     scored: list[tuple[int, int, int]] = []  # (worse, -passed, changed lines) per answer: the smallest wins
     said: list[str] = []
-    for text in texts:
-        proposal = _proposal(paths, text, targets)
+    for proposal in proposals:
         if proposal is None or not proposal.changes:
             scored.append((2, 0, 0))
             said.append("no file to write" if proposal is None else "changes nothing")
             continue
-        copy.prepare(proposal.changes)
-        after = tests(copy.root)
-        worse = got_worse(before, after)
-        scored.append((1 if worse else 0, -len(after.passed_ids), _changed_lines(paths, proposal)))
-        said.append(counts(after) + (f" ({worse})" if worse else ""))
+        run = next(runs)
+        worse = got_worse(before, run)
+        current = {rel: _current(paths, rel) for rel in proposal.changes}
+        scored.append((1 if worse else 0, -len(run.passed_ids), changed_lines(current, proposal.changes)))
+        said.append(counts(run) + (f" ({worse})" if worse else ""))
     index = min(range(len(texts)), key=lambda i: (scored[i], i))
     others = "; ".join(
         f"{model}: {words}" for i, (model, words) in enumerate(zip(models, said, strict=True)) if i != index
@@ -126,11 +125,6 @@ def _proposal(paths: ProjectPaths, text: str, targets: Sequence[str]) -> Proposa
         return None
 
 
-def _changed_lines(paths: ProjectPaths, proposal: Proposal) -> int:
-    total = 0
-    for rel, new in proposal.changes.items():
-        old_path = paths.root / rel
-        old = old_path.read_text(encoding="utf-8", errors="replace") if old_path.is_file() else ""
-        diff = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
-        total += sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
-    return total
+def _current(paths: ProjectPaths, rel: str) -> str | None:
+    path = paths.root / rel
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None

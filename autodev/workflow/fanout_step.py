@@ -87,17 +87,9 @@ class FanOut:
             answer = session.ask(prompt)
         except ModelError as error:
             return CandidateRecord(model=model, error=str(error)), None
-        candidate = CandidateRecord(
-            model=answer.model,
-            answered=True,
-            input_tokens=answer.input_tokens,
-            output_tokens=answer.output_tokens,
-            cost_usd=answer.cost_usd,
-            duration_s=answer.duration_s,
-            cached=answer.cached,
-            conversation=answer.conversation,
-            output_file=self.store.write_text(self.record, output_name, answer.text),
-        )
+        output_file = self.store.write_text(self.record, output_name, answer.text)
+        candidate = CandidateRecord(model=model, answered=True, output_file=output_file)
+        candidate.took(answer)
         return candidate, answer
 
     def _choice(

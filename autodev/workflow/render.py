@@ -18,7 +18,8 @@ from autodev.errors import SpecError, WorkflowError
 from autodev.project import STATE_DIR_NAME
 from autodev.spec.parser import load_specs
 from autodev.synth.context import fence, language_of
-from autodev.vcs.git import run_git
+from autodev.synth.diff import unified_diff
+from autodev.vcs.git import run_git, split_nul, stderr_of
 from autodev.workflow_model import Placeholder, scan
 
 DRY_RUN_OUTPUT = "<the output of step {name}>"
@@ -127,11 +128,10 @@ def working_tree_diff(root: Path) -> str:
     against = ["HEAD"] if head.returncode == 0 else ["--cached"]
     tracked = run_git(root, ["diff", "--no-color", "--no-ext-diff", *against, "--", "."])
     untracked = run_git(root, ["ls-files", "--others", "--exclude-standard", "-z", "--", "."])
-    if tracked.returncode != 0 or untracked.returncode != 0:
-        message = (tracked.stderr or untracked.stderr).decode("utf-8", "replace").strip()
-        raise WorkflowError(f"git cannot show the diff: {message}")
-    names = untracked.stdout.decode("utf-8", "replace").split("\0")
-    new = [name for name in names if name and not name.startswith(f"{STATE_DIR_NAME}/")]  # autodev's own state
+    for done in (tracked, untracked):
+        if done.returncode != 0:
+            raise WorkflowError(f"git cannot show the diff: {stderr_of(done)}")
+    new = [name for name in split_nul(untracked.stdout) if not name.startswith(f"{STATE_DIR_NAME}/")]  # autodev's
     text = tracked.stdout.decode("utf-8", "replace") + "".join(_new_file_diff(root, name) for name in new)
     if not text.strip():
         raise WorkflowError("the working tree has no changes against the last commit: nothing to show")
@@ -143,6 +143,4 @@ def _new_file_diff(root: Path, name: str) -> str:
         text = (root / name).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return f"new file {name} (binary or unreadable, not shown)\n"
-    lines = difflib.unified_diff([], text.splitlines(keepends=True), "/dev/null", f"b/{name}")
-    body = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-    return f"diff --git a/{name} b/{name}\nnew file\n{body}"
+    return f"diff --git a/{name} b/{name}\nnew file\n{unified_diff({name: text}, {})}"

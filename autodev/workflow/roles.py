@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from autodev.config import Config
-from autodev.roles import HIGHEST_TIER_ROLES, role_instructions
+from autodev.roles import HIGHEST_TIER_ROLES, default_tier, role_instructions
 from autodev.workflow_model import WorkflowStep
 
 
@@ -53,11 +53,9 @@ def _single(step: WorkflowStep, config: Config, tiers: Sequence[str]) -> Choice:
         return Choice(model=role.model, tier=None, system=system, words=f"role {step.role}: model {role.model}")
     if role is not None and role.tier:
         return Choice(model=None, tier=role.tier, system=system, words=f"role {step.role}: tier {role.tier}")
-    if step.role in HIGHEST_TIER_ROLES:
-        tier = tiers[-1] if tiers else None
-        return Choice(model=None, tier=tier, system=system, words=f"role {step.role}: the highest tier{_named(tier)}")
-    tier = tiers[0] if tiers else None
-    return Choice(model=None, tier=tier, system=system, words=f"role {step.role}: the cheapest tier{_named(tier)}")
+    tier = default_tier(step.role, tiers)
+    which = "highest" if step.role in HIGHEST_TIER_ROLES else "cheapest"
+    return Choice(model=None, tier=tier, system=system, words=f"role {step.role}: the {which} tier{_named(tier)}")
 
 
 def _named(tier: str | None) -> str:

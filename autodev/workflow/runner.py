@@ -132,11 +132,8 @@ class WorkflowRunner:
         return AskSession(self.paths, config, self.client, self.env, store, store.start())
 
     def _answered(self, saved: StepRecord, answer: Answer, output_file: str) -> None:
-        saved.status = "done"
-        saved.model, saved.cached, saved.conversation = answer.model, answer.cached, answer.conversation
-        saved.input_tokens, saved.output_tokens = answer.input_tokens, answer.output_tokens
-        saved.cost_usd, saved.duration_s = answer.cost_usd, answer.duration_s
-        saved.output_file = output_file
+        saved.took(answer)
+        saved.status, saved.output_file = "done", output_file
 
     def _write_files(self, record: RunRecord, step: WorkflowStep, saved: StepRecord, answer: Answer) -> None:
         outcome = write_answer_files(

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autodev.ask.conversation import new_id, utc_now
+from autodev.ask.session import Answer
 from autodev.errors import WorkflowError
 from autodev.fileio import atomic_write, move_aside
 from autodev.workflow_model import Workflow
@@ -24,40 +25,42 @@ SCHEMA_VERSION = 1
 StepStatus = Literal["pending", "done", "failed"]
 
 
-class CandidateRecord(BaseModel):
-    """One model's answer in a fan-out step (``models = [...]``), and whether it was the one kept."""
+class CallRecord(BaseModel):
+    """What one answered call was and cost: kept for a step, and for each answer of a fan-out step."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str
-    answered: bool = False
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    duration_s: float = 0.0
-    cached: bool = False
-    conversation: str | None = None
-    output_file: str | None = None
-    tests: str = ""  # best-by-tests: what its tests said
-    error: str = ""  # why it gave no answer
-    chosen: bool = False
-
-
-class StepRecord(BaseModel):
-    """What one step did: who answered, what it cost, where its prompt and output are, what became of its files."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    status: StepStatus = "pending"
-    chosen: str = ""  # the choice in words: "role reviewer (tier2)", "model gpt-4o-mini"
     model: str | None = None  # who answered
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     duration_s: float = 0.0
     cached: bool = False
-    conversation: str | None = None  # `autodev chat --conversation ID` goes on from the step's answer
+    conversation: str | None = None  # `autodev chat --conversation ID` goes on from the answer
+
+    def took(self, answer: Answer) -> None:
+        self.model, self.cached, self.conversation = answer.model, answer.cached, answer.conversation
+        self.input_tokens, self.output_tokens = answer.input_tokens, answer.output_tokens
+        self.cost_usd, self.duration_s = answer.cost_usd, answer.duration_s
+
+
+class CandidateRecord(CallRecord):
+    """One model's answer in a fan-out step (``models = [...]``), and whether it was the one kept."""
+
+    model: str  # the model asked; once it answered, the one that did (a fallback, perhaps)
+    answered: bool = False
+    output_file: str | None = None
+    tests: str = ""  # best-by-tests: what its tests said
+    error: str = ""  # why it gave no answer
+    chosen: bool = False
+
+
+class StepRecord(CallRecord):
+    """What one step did: who answered, what it cost, where its prompt and output are, what became of its files."""
+
+    name: str
+    status: StepStatus = "pending"
+    chosen: str = ""  # the choice in words: "role reviewer (tier2)", "model gpt-4o-mini"
     prompt_file: str | None = None
     output_file: str | None = None
     targets: list[str] = Field(default_factory=list)  # the project files its prompt showed
