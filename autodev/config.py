@@ -323,6 +323,10 @@ class Config(_Section):
     roles: dict[str, RoleConfig] = Field(default_factory=dict)  # autodev.workflow_model; docs/workflows.md
     workflows: dict[str, Workflow] = Field(default_factory=dict)
 
+    def without_response_cache(self) -> Config:
+        """This configuration with ``[llm] cache_responses`` off: every model is asked afresh (--no-cache)."""
+        return self.model_copy(update={"llm": self.llm.model_copy(update={"cache_responses": False})})
+
     @field_validator("roles", "workflows")
     @classmethod
     def _names(cls, entries: dict[str, Any]) -> dict[str, Any]:

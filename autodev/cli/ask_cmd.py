@@ -97,7 +97,7 @@ def prepare_place(options: GlobalOptions, *, no_cache: bool) -> tuple[ProjectPat
     paths = ask_paths(options.start, os.environ)
     config = options.config(paths.root if in_project(paths) else None)  # outside a project: user config, defaults
     if no_cache:
-        config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
+        config = config.without_response_cache()
     paths.ensure_state_dirs()
     keep_state_out_of_git(paths)
     level = "debug" if options.console_level == "debug" else "warning"

@@ -175,7 +175,7 @@ def run(
     paths = ProjectPaths(root=options.root)
     config = options.config(paths.root)
     if no_cache:  # overrides [llm] cache_responses for this pass only
-        config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
+        config = config.without_response_cache()
     paths.ensure_state_dirs()
     with run_console(options, paths.log_file):  # the steps as they happen; Ctrl-C says what it undid
         result = run_once(paths, config, model_name=model_name, max_attempts=max_attempts, wait=wait)

@@ -243,10 +243,12 @@ def _run(ctx: click.Context, paths: ProjectPaths, config: Config, record: RunRec
         record = runner.run(record)
     last = record.steps[-1]
     if flags["output"] is not None and last.status == "done" and last.output_file:
+        from autodev.ask.output import OutputText, write_output
         from autodev.workflow.runs import RunStore
 
         target = ctx.obj.start / flags["output"]
-        target.write_text(RunStore(paths.runs_dir).read_text(record, last.output_file), encoding="utf-8")
+        answer = RunStore(paths.runs_dir).read_text(record, last.output_file)
+        write_output(target, OutputText(text=answer, what=f"the answer of step {last.name}"))
         click.echo(f"wrote {target}: the answer of step {last.name}", err=True)
     if quiet:
         click.echo(json.dumps(_run_payload(record) | {"exit_code": _exit_code(record)}, indent=2))

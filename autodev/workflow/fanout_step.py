@@ -48,9 +48,11 @@ class FanOut:
         self.paths, self.config, self.store, self.record = paths, config, store, record
         self.new_session, self.listener = new_session, listener
 
-    def answer(self, step: WorkflowStep, who: Who, prompt: str, targets: tuple[str, ...], saved: StepRecord) -> Answer:
-        """The step's one answer; ModelError when no model answered. ``saved`` gets the candidates and the reason."""
-        stem = saved.prompt_file.removesuffix(".prompt.md") if saved.prompt_file else step.name
+    def answer(
+        self, step: WorkflowStep, who: Who, prompt: str, targets: tuple[str, ...], saved: StepRecord, *, stem: str
+    ) -> Answer:
+        """The step's one answer; ModelError when no model answered. ``saved`` gets the candidates and the reason;
+        each answer is saved as ``STEM.K.output.md``."""
         answered: list[tuple[CandidateRecord, Answer]] = []
         for number, model in enumerate(step.models, start=1):
             candidate, answer = self._ask(model, who.system, prompt, f"{stem}.{number}.output.md")

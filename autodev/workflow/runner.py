@@ -22,7 +22,7 @@ from autodev.workflow.fanout_step import CandidateAnswered, FanOut
 from autodev.workflow.files import FilesOptions, write_answer_files
 from autodev.workflow.render import Sources, render
 from autodev.workflow.roles import choose
-from autodev.workflow.runs import RunRecord, RunStore, StepRecord
+from autodev.workflow.runs import RunRecord, RunStore, StepRecord, step_stem
 from autodev.workflow_model import WorkflowStep
 
 
@@ -88,7 +88,7 @@ class WorkflowRunner:
         # A step that failed after its answer (its files refused or red) is asked afresh, not from the cache.
         fresh = record.steps[index].output_file is not None
         saved = record.steps[index] = StepRecord(name=step.name)
-        stem = f"{index + 1:02d}-{step.name}"
+        stem = step_stem(index, step.name)
         try:
             answer = self._answer(record, index, step, sources, fresh=fresh)
         except ModelError as error:
@@ -115,19 +115,18 @@ class WorkflowRunner:
         session.system = choice.system
         session.choose(model=choice.model, tier=choice.tier)
         saved.chosen = choice.words
-        saved.prompt_file = self.store.write_text(record, f"{index + 1:02d}-{step.name}.prompt.md", rendered.text)
+        stem = step_stem(index, step.name)
+        saved.prompt_file = self.store.write_text(record, f"{stem}.prompt.md", rendered.text)
         saved.targets = list(rendered.files)
         self.store.save(record)
         self.listener(StepStarted(index=index, total=len(record.steps), name=step.name, chosen=choice.words))
         if not step.models:
             return session.ask(rendered.text)
         fan_out = FanOut(self.paths, self.config, self.store, record, lambda: self._session(fresh=fresh), self.listener)
-        return fan_out.answer(step, choice, rendered.text, rendered.files, saved)
+        return fan_out.answer(step, choice, rendered.text, rendered.files, saved, stem=stem)
 
     def _session(self, *, fresh: bool) -> AskSession:
-        config = self.config
-        if fresh:
-            config = config.model_copy(update={"llm": config.llm.model_copy(update={"cache_responses": False})})
+        config = self.config.without_response_cache() if fresh else self.config
         store = ConversationStore(self.paths.conversations_dir)
         return AskSession(self.paths, config, self.client, self.env, store, store.start())
 

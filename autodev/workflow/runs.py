@@ -95,6 +95,11 @@ class RunRecord(BaseModel):
         return next((index for index, step in enumerate(self.steps) if step.status != "done"), None)
 
 
+def step_stem(index: int, name: str) -> str:
+    """The start of a step's file names in its run's directory: ``02-code`` (``.prompt.md``, ``.output.md``)."""
+    return f"{index + 1:02d}-{name}"
+
+
 class RunStore:
     """The runs under one directory (``.autodev/runs``), newest id last."""
 
