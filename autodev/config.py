@@ -298,6 +298,18 @@ class ContextConfig(_Section):
         return paths
 
 
+class PlanningConfig(_Section):
+    """When the architect plans a requirement before the coder writes it (docs/workflows.md, "A plan in a pass").
+
+    A requirement whose spec says ``Plan: yes`` is always planned; with ``[roles.architect]`` configured, so is one
+    that is large: this many target files or failing tests. ``Plan: no`` never is.
+    """
+
+    min_files: int = Field(default=3, ge=1)
+    min_failing_tests: int = Field(default=8, ge=1)
+    max_increments: int = Field(default=5, ge=1, le=20)  # a longer plan has its last increments joined
+
+
 class VcsConfig(_Section):
     """How autodev commits (docs/configuration.md)."""
 
@@ -320,6 +332,7 @@ class Config(_Section):
     local: LocalConfig = Field(default_factory=LocalConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     vcs: VcsConfig = Field(default_factory=VcsConfig)
+    planning: PlanningConfig = Field(default_factory=PlanningConfig)
     roles: dict[str, RoleConfig] = Field(default_factory=dict)  # autodev.workflow_model; docs/workflows.md
     workflows: dict[str, Workflow] = Field(default_factory=dict)
 
@@ -334,6 +347,15 @@ class Config(_Section):
             if not is_name(name):
                 raise ValueError(f"{name!r}: a name starts with a letter and has only letters, digits, - and _")
         return entries
+
+    @field_validator("roles")
+    @classmethod
+    def _role_tiers(cls, roles: dict[str, RoleConfig]) -> dict[str, RoleConfig]:
+        """A misspelt tier would quietly give the role another model: an error, with the tiers there are."""
+        for name, role in roles.items():
+            if role.tier is not None and role.tier not in TIER_NAMES[1:]:
+                raise ValueError(f"roles.{name}.tier: unknown tier {role.tier!r}; use {', '.join(TIER_NAMES[1:])}")
+        return roles
 
 
 def load_config(path: Path) -> Config:

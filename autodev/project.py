@@ -115,6 +115,11 @@ class ProjectPaths(BaseModel):
         """One directory per workflow run: its record, and each step's prompt and output (autodev.workflow.runs)."""
         return self.state_dir / "runs"
 
+    @property
+    def plans_dir(self) -> Path:
+        """The architect's plan of each large requirement, and how far its increments got (autodev.increments)."""
+        return self.state_dir / "plans"
+
     def ensure_state_dirs(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_dir.mkdir(parents=True, exist_ok=True)

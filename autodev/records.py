@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 AttemptOutcome = Literal["green", "red", "rejected", "commit_failed"]
 Outcome = Literal["green", "red", "rejected", "error", "replayed"]  # a metrics event's outcome
+CODER = "coder"  # the role of a pass's candidates; every other role's call (reviewer, ask, ...) is only counted
 
 
 class CallFacts(BaseModel):
@@ -45,10 +46,16 @@ class CallEvent(CallFacts):
     """One line of the metrics: a candidate's call (``kind="call"``), an escalation to ``to_tier``, or a merge
     round decided at ``tier`` (``kind="merge"``: two red candidates given to one call; its call is a line too).
 
+    ``role`` says who made a call: ``"coder"`` for a pass's candidates (the only lines whose outcome is a solve),
+    else the role that asked (``"reviewer"``, ``"architect"``, ``"ask"``, ``"chat"``, a workflow step's role);
+    their outcome is None (``"error"`` for a failed request) and never counts as a solve, and ``requirement`` is
+    the requirement or the scope they were made for (``"ask"``, ``"workflow NAME/STEP"``). Lines written before
+    roles were recorded are the coder's.
     ``model_seconds`` was written as ``duration_s`` before the records shared their names; old lines still read.
     """
 
     kind: Literal["call", "escalation", "merge"] = "call"
+    role: str = CODER
     at: float  # unix time
     requirement: str
     size_class: str = ""

@@ -106,6 +106,41 @@ class TestAskAnswers:
         assert server.requests == []
 
 
+def metrics_calls(project: Path) -> list[dict[str, object]]:
+    text = (project / ".autodev" / "metrics.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.mark.req("ASK-1")
+class TestAskMetrics:
+    def test_every_answer_is_a_metrics_line_with_role_ask(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Role and scope "ask", the model, tier and tokens of the call, no solve outcome; the same question again is
+        a cached line; `metrics --by role` shows an ask row."""
+        server.push(ScriptedReply(content="Four.", prompt_tokens=12, completion_tokens=2))
+        assert ask_json(project, capsys, "2+2?")[0] == 0
+        assert ask_json(project, capsys, "2+2?")[0] == 0
+        first, again = metrics_calls(project)
+        assert (first["role"], first["requirement"], first["kind"], first["outcome"]) == ("ask", "ask", "call", None)
+        assert (first["model"], first["tier"], first["input_tokens"], first["output_tokens"]) == (
+            "scripted", "tier1", 12, 2
+        )  # fmt: skip
+        assert (first["cached"], again["cached"], again["role"]) == (False, True, "ask")
+        assert autodev(project, "metrics", "--by", "role", "--json") == 0
+        rows = json.loads(capsys.readouterr().out)["rows"]
+        assert [(r["role"], r["calls"], r["cache_hits"], r["attempts"]) for r in rows] == [("ask", 1, 1, 0)]
+
+    def test_a_failed_call_is_an_error_line(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        server.push(ScriptedReply(status=400, error_message="no such model"))
+        assert autodev(project, "ask", "hi") != 0
+        [failed] = metrics_calls(project)
+        assert (failed["role"], failed["outcome"], failed["model"]) == ("ask", "error", "scripted")
+        assert "no such model" in str(failed["reason"])
+
+
 @pytest.mark.req("ASK-1")
 class TestStreaming:
     def test_the_answer_is_printed_as_it_arrives_in_order(self, project: Path, server: ScriptedServer) -> None:

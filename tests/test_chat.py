@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -66,7 +67,8 @@ class TestReadLineCustomCommands:
 
 class TestChatSession:
     def test_a_session_answers_obeys_model_and_exit(self, repo: Path, server: ScriptedServer) -> None:
-        """Through a pty: the answer is shown, /model switches the model of the next request, /exit leaves."""
+        """Through a pty: the answer is shown, /model switches the model of the next request, /exit leaves; each
+        answer is a metrics line with role "chat"."""
         write_files(repo, {"autodev.toml": two_tiers(server.url), "calc.py": "x = 1\n"})
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "start")
@@ -85,6 +87,10 @@ class TestChatSession:
         assert [request.model for request in server.requests] == ["scripted", "big"]
         assert "calc.py" in server.requests[0].prompt_text
         assert "hello there" in server.requests[1].prompt_text  # the conversation goes on across /model
+        metrics = (repo / ".autodev" / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        assert [(json.loads(line)["role"], json.loads(line)["model"]) for line in metrics] == [
+            ("chat", "scripted"), ("chat", "big")
+        ]  # fmt: skip
 
 
 def _type_ahead(master: int, lines: Iterator[str]) -> None:

@@ -1,4 +1,5 @@
-"""The attempt log: one record per candidate, numbered, and one metrics line each, labelled in one place."""
+"""The attempt log: one record per candidate, numbered, and one metrics line each, labelled in one place; the calls
+of other roles (the pass's reviewer, the architect) are lines of their own."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from autodev.core.attempts import AttemptLog, call_facts
+from autodev.core.review import Review
 from autodev.core.tried import for_people, rejected
 from autodev.errors import EditRejectedError, ModelError
 from autodev.llm.client import Completion
@@ -77,6 +79,59 @@ class TestAttemptLog:
         assert (error.outcome, error.litellm_model, error.tier) == ("error", "openai/small", "tier1")
         assert "cannot connect" in error.reason
         assert (escalation.kind, escalation.tier, escalation.to_tier) == ("escalation", "tier1", "tier2")
+
+
+REVIEW_COMPLETION = Completion(
+    text="VERDICT: approve", model="openai/big", input_tokens=400, output_tokens=10, cost_usd=0.004, duration_s=0.5
+)
+
+
+class TestRoleLines:
+    def test_a_reviewed_attempt_is_two_lines_and_its_record_costs_both_calls(
+        self, log: AttemptLog, events: list[CallEvent]
+    ) -> None:
+        """The coder's line carries the coder's call only (and the outcome); the reviewer's line its own call, role
+        "reviewer" and the verdict; the attempt record (the pass's cost) adds the two."""
+        review = Review(True, "", "approve", "big", REVIEW_COMPLETION, tier="tier2")
+        record = log.attempt(call_facts("small", "tier1", COMPLETION), "green", "tests pass", review=review)
+        coder, reviewer = events
+        assert (coder.role, coder.outcome, coder.input_tokens, coder.cost_usd) == ("coder", "green", 120, 0.002)
+        assert (reviewer.role, reviewer.outcome, reviewer.reason) == ("reviewer", None, "approve")
+        assert (reviewer.model, reviewer.tier, reviewer.input_tokens, reviewer.cost_usd) == ("big", "tier2", 400, 0.004)
+        assert (reviewer.requirement, reviewer.size_class) == ("R1", "small")
+        assert (record.input_tokens, record.output_tokens, record.model_seconds) == (520, 40, 1.735)
+        assert record.cost_usd == pytest.approx(0.006)
+
+    def test_a_cached_review_is_a_cached_line_and_costs_the_attempt_nothing(
+        self, log: AttemptLog, events: list[CallEvent]
+    ) -> None:
+        cached = REVIEW_COMPLETION.model_copy(update={"cached": True})
+        review = Review(False, "no", "reject", "big", cached, tier="tier2")
+        record = log.attempt(call_facts("small", "tier1", COMPLETION), "red", "rejected", review=review)
+        assert [(e.role, e.cached) for e in events] == [("coder", False), ("reviewer", True)]
+        assert events[1].reason == "reject"
+        assert (record.input_tokens, record.cost_usd) == (120, 0.002)
+
+    def test_a_review_that_got_no_answer_adds_no_line(self, log: AttemptLog, events: list[CallEvent]) -> None:
+        """Its failed requests were lines already, heard through the caller with the reviewer's role."""
+        model = ResolvedModel(name="big", litellm_model="openai/big")
+        log.call_failed("tier2", model, ModelError("big", "server error", "500", retryable=True), "reviewer")
+        review = Review(False, "the reviewer gave no answer", "no answer", "big", tier="tier2")
+        log.attempt(call_facts("small", "tier1", COMPLETION), "red", "not reviewed", review=review)
+        assert [(e.role, e.outcome) for e in events] == [("reviewer", "error"), ("coder", "red")]
+
+    def test_role_call_is_a_call_line_with_that_role_and_no_attempt(
+        self, log: AttemptLog, events: list[CallEvent]
+    ) -> None:
+        """How the architect's plan call is recorded: no attempt record, no solve outcome unless one is given."""
+        log.role_call("architect", call_facts("big", "tier2", REVIEW_COMPLETION))
+        log.role_call("architect", call_facts("big", "tier2", None), outcome="error", reason="no plan")
+        assert log.records == []
+        plan, failed = events
+        assert (plan.kind, plan.role, plan.outcome, plan.input_tokens, plan.requirement) == (
+            "call", "architect", None, 400, "R1"
+        )  # fmt: skip
+        assert (failed.outcome, failed.reason) == ("error", "no plan")
 
 
 class TestCallEventNames:

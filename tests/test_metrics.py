@@ -1,4 +1,5 @@
-"""The metrics file: one JSON line per call or escalation, read back tolerantly, summed per tier and model."""
+"""The metrics file: one JSON line per call or escalation, read back tolerantly, summed per tier and model or
+per role."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autodev.config import LLMConfig
-from autodev.route.metrics import CallEvent, MetricsStore, summarize, top_tier_model
+from autodev.route.metrics import CallEvent, MetricsStore, summarize, summarize_roles, top_tier_model
 
 pytestmark = pytest.mark.req("ROUTE-3")
 
@@ -83,6 +84,27 @@ class TestStore:
         assert store.solve_rate("tier1", "large") == (1, 1)
         assert store.solve_rate("tier3", "small") == (0, 0)
 
+    def test_solve_rates_count_only_the_coders_lines(self, tmp_path: Path) -> None:
+        """A reviewer's, an architect's or an ask's line says nothing about whether the tier can solve the work,
+        even with a solve outcome on it; a line written before roles were recorded is the coder's."""
+        store = MetricsStore(tmp_path / "metrics.jsonl")
+        store.append(call(size_class="small", outcome="red"))
+        for role in ("reviewer", "architect", "ask"):
+            store.append(call(size_class="small", outcome="green", role=role))
+        with store.path.open("a") as stream:
+            old = {"schema": 1, "at": 1.0, "requirement": "R1", "tier": "tier1", "model": "small"}
+            stream.write(json.dumps({**old, "size_class": "small", "outcome": "green"}) + "\n")
+        assert store.solve_rate("tier1", "small") == (1, 2)
+
+    def test_a_line_without_a_role_reads_as_the_coders(self, tmp_path: Path) -> None:
+        """Lines written before roles were recorded were all a pass's candidates (and its escalations)."""
+        store = MetricsStore(tmp_path / "metrics.jsonl")
+        with store.path.open("a") as stream:
+            stream.write('{"schema": 1, "at": 1.0, "requirement": "R1", "tier": "tier1", "model": "m"}\n')
+        store.append(call(role="reviewer"))
+        assert [event.role for event in store.events()] == ["coder", "reviewer"]
+        assert json.loads(store.path.read_text().splitlines()[1])["role"] == "reviewer"
+
 
 class TestSummary:
     EVENTS = (
@@ -153,3 +175,41 @@ class TestSummary:
         assert top_tier_model(LLM) == ("tier4", "big")
         assert top_tier_model(LLMConfig(tiers={"tier1": ["a"], "tier3": ["b", "c"], "tier4": []})) == ("tier3", "b")
         assert top_tier_model(LLMConfig()) is None
+
+
+class TestSummaryByRole:
+    EVENTS = (
+        call(input_tokens=1000, output_tokens=200, cost_usd=0.01, outcome="red"),
+        call(input_tokens=1000, output_tokens=300, cost_usd=0.02, outcome="green"),
+        CallEvent(kind="escalation", at=3.0, requirement="R1", tier="tier1", model="small", to_tier="tier4"),
+        call(role="reviewer", input_tokens=400, output_tokens=20, cost_usd=0.004, reason="reject"),
+        call(role="reviewer", input_tokens=400, output_tokens=20, cached=True, reason="approve"),
+        call(role="reviewer", outcome="error"),
+        call(role="ask", requirement="ask", input_tokens=50, output_tokens=5, cost_usd=0.001),
+        call(role="architect", input_tokens=300, output_tokens=100, cost_usd=0.003),
+    )
+
+    def test_one_row_per_role_with_the_coder_first_then_by_name(self) -> None:
+        """Hand-counted: the coder made 2 calls (1 of 2 green) and 1 escalation; the reviewer 2 requests (one of them
+        failed), 1 cache hit, and no attempts: only the coder's lines are solves."""
+        summary = summarize_roles(self.EVENTS)
+        assert [row.role for row in summary.rows] == ["coder", "architect", "ask", "reviewer"]
+        coder, architect, ask, reviewer = summary.rows
+        assert (coder.calls, coder.prompt_tokens, coder.completion_tokens) == (2, 2000, 500)
+        assert (coder.green, coder.attempts, coder.green_rate, coder.escalations) == (1, 2, 0.5, 1)
+        assert coder.cost_usd == pytest.approx(0.03)
+        assert (reviewer.calls, reviewer.cache_hits, reviewer.errors, reviewer.prompt_tokens) == (2, 1, 1, 400)
+        assert (reviewer.attempts, reviewer.green_rate) == (0, None)
+        assert (ask.calls, ask.cost_usd, architect.completion_tokens) == (1, 0.001, 100)
+
+    def test_the_totals_count_every_call_once(self) -> None:
+        """6 requests (2 + 2 + 1 + 1, a failed one included) and their cost; the same totals as the table by tier."""
+        summary = summarize_roles(self.EVENTS)
+        totals = summary.totals
+        assert (totals.calls, totals.prompt_tokens, totals.cache_hits, totals.errors) == (6, 2750, 1, 1)
+        assert totals.cost_usd == pytest.approx(0.038)
+        assert totals == summarize(self.EVENTS, LLM, top_price=None).totals
+
+    def test_no_events_gives_no_rows(self) -> None:
+        summary = summarize_roles([])
+        assert summary.rows == [] and summary.totals.calls == 0

@@ -133,3 +133,65 @@ class TestMetricsCommand:
         (project / "autodev.toml").write_text("[llm]\nroutng_strategy = 'tiered'\n")
         assert run_cli(["-C", str(project), "metrics"]) == 2
         assert "llm.routng_strategy" in capsys.readouterr().err
+
+
+ROLE_HEADERS = ("role", "calls", "in_tok", "out_tok", "cost_usd", "cached", "green/tried", "rate", "err")
+
+
+def record_roles(project: Path) -> None:
+    """The tier table's lines (the coder's), a line written before roles were recorded, and other roles' calls."""
+    record(project)
+    path = project / ".autodev" / "metrics.jsonl"
+    with path.open("a") as stream:
+        old = {"schema": 1, "at": 1.0, "requirement": "R2", "tier": "tier1", "model": "small", "outcome": "red"}
+        stream.write(json.dumps({**old, "input_tokens": 10, "output_tokens": 1}) + "\n")
+    store = MetricsStore(path)
+    common = {"at": 2.0, "requirement": "R1", "tier": "tier3", "model": "big"}
+    store.append(CallEvent(**common, role="reviewer", input_tokens=300, output_tokens=10, cost_usd=0.001))
+    store.append(CallEvent(**common, role="reviewer", input_tokens=300, output_tokens=10, cached=True))
+    store.append(CallEvent(**{**common, "requirement": "ask"}, role="ask", input_tokens=50, output_tokens=5))
+    store.append(CallEvent(**{**common, "requirement": "ask"}, role="ask", outcome="error", reason="refused"))
+
+
+class TestMetricsByRole:
+    def test_the_table_has_a_row_per_role_and_the_totals(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The coder's 3 calls (an old line without a role among them) are the only attempts; the reviewer's cache
+        hit is counted apart; the ask's failed request is its error."""
+        record_roles(project)
+        assert run_cli(["-C", str(project), "metrics", "--by", "role"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split() == list(ROLE_HEADERS)
+        rows = {line.split()[0]: line.split() for line in lines[2:-3]}
+        assert list(rows) == ["coder", "ask", "reviewer"]
+        assert rows["coder"] == ["coder", "3", "2010", "201", "0.0130", "0", "1/3", "33%", "0"]
+        assert rows["reviewer"] == ["reviewer", "1", "300", "10", "0.0010", "1", "0/0", "-", "0"]
+        assert rows["ask"] == ["ask", "2", "50", "5", "0.0000", "0", "0/0", "-", "1"]
+        assert lines[-2].split() == ["total", "6", "2360", "216", "0.0140", "1", "1/3", "33%", "1"]
+        assert lines[-1].startswith("from the response cache: 1 reply, 300 prompt and 10 completion tokens")
+
+    def test_json_gives_the_rows_per_role(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        record_roles(project)
+        assert run_cli(["-C", str(project), "metrics", "--by", "role", "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert [(row["role"], row["calls"]) for row in summary["rows"]] == [("coder", 3), ("ask", 2), ("reviewer", 1)]
+        assert summary["totals"]["calls"] == 6 and summary["totals"]["escalations"] == 1
+        assert summary["skipped_lines"] == 0
+
+    def test_by_tier_stays_the_default_and_counts_every_role(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`metrics` and `metrics --by tier` print the same table; the other roles' calls are in its rows too."""
+        record_roles(project)
+        assert run_cli(["-C", str(project), "metrics"]) == 0
+        default = capsys.readouterr().out
+        assert run_cli(["-C", str(project), "metrics", "--by", "tier"]) == 0
+        assert capsys.readouterr().out == default
+        assert default.splitlines()[0].split() == list(HEADERS)
+        total = next(line for line in default.splitlines() if line.startswith("total"))
+        assert total.split()[1:3] == ["6", "2360"]
+
+    def test_an_unknown_grouping_is_a_usage_error(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run_cli(["-C", str(project), "metrics", "--by", "model"]) == 2
+        assert "'model' is not one of 'tier', 'role'" in capsys.readouterr().err

@@ -1,10 +1,12 @@
 """The reviewer inside a pass: `[roles.reviewer]` reads each green change before its commit; a rejection is a red
-attempt whose reasons the next prompt shows. End to end over LiteLLM to the scripted server, with real git and
-pytest."""
+attempt whose reasons the next prompt shows; its calls are metrics lines of their own (role "reviewer"). End to end
+over LiteLLM to the scripted server, with real git and pytest."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import RIGHT, autodev, config_text, git, head, run_json, setup_example
@@ -18,6 +20,11 @@ pytestmark = pytest.mark.req("WF-7")
 
 RIGHT_AGAIN = RIGHT.replace("ABSOLUTE_ZERO_C = -273.15", "ABSOLUTE_ZERO_C = -273.15  # degrees Celsius")
 REVIEWER = '[roles.reviewer]\nmodel = "scripted"\n'
+
+
+def metrics_lines(project: Path) -> list[dict[str, Any]]:
+    text = (project / ".autodev" / "metrics.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def reviewed_project(repo: Path, server: ScriptedServer, roles: str = REVIEWER, max_attempts: str = "3") -> Path:
@@ -63,6 +70,45 @@ class TestReviewInAPass:
         assert git(project, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
         assert "# degrees Celsius" in (project / "temps.py").read_text(encoding="utf-8")
 
+    def test_the_reviewers_calls_are_metrics_lines_of_their_own_and_metrics_by_role_counts_them(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Coder, reviewer (reject), coder, reviewer (approve): four lines; each coder line has only the coder's
+        tokens (the attempt record, the pass's cost, has both calls'), and `metrics --by role` shows a coder row
+        (2 calls, 1 of 2 green) and a reviewer row (2 calls, no attempts)."""
+        project = reviewed_project(repo, server)
+        server.push(
+            ScriptedReply(content=RIGHT, prompt_tokens=100, completion_tokens=50),
+            ScriptedReply(content="No unit.\nVERDICT: reject", prompt_tokens=30, completion_tokens=7),
+            ScriptedReply(content=RIGHT_AGAIN, prompt_tokens=100, completion_tokens=50),
+            ScriptedReply(content="Good.\nVERDICT: approve", prompt_tokens=30, completion_tokens=3),
+        )
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        calls = [line for line in metrics_lines(project) if line["kind"] == "call"]
+        assert [(c["role"], c["outcome"]) for c in calls] == [
+            ("coder", "red"), ("reviewer", None), ("coder", "green"), ("reviewer", None)
+        ]  # fmt: skip
+        assert [c["reason"] for c in calls if c["role"] == "reviewer"] == ["reject", "approve"]
+        assert [(c["input_tokens"], c["output_tokens"]) for c in calls] == [(100, 50), (30, 7), (100, 50), (30, 3)]
+        assert {c["requirement"] for c in calls} == {result["requirements"][0]["requirement"]}
+        attempts = result["requirements"][0]["attempts"]
+        assert [(a["input_tokens"], a["output_tokens"]) for a in attempts] == [(130, 57), (130, 53)]
+
+        capsys.readouterr()
+        assert autodev(project, "metrics", "--by", "role", "--json") == 0
+        rows = {row["role"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+        assert list(rows) == ["coder", "reviewer"]
+        coder, reviewer = rows["coder"], rows["reviewer"]
+        assert (coder["calls"], coder["prompt_tokens"], coder["green"], coder["attempts"]) == (2, 200, 1, 2)
+        assert (reviewer["calls"], reviewer["prompt_tokens"], reviewer["completion_tokens"]) == (2, 60, 10)
+        assert (reviewer["attempts"], reviewer["errors"]) == (0, 0)
+        assert autodev(project, "metrics", "--by", "role") == 0
+        table = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+        assert table["coder"][1:3] == ["2", "200"] and table["coder"][6:8] == ["1/2", "50%"]
+        assert table["reviewer"][1:4] == ["2", "60", "10"] and table["reviewer"][6:8] == ["0/0", "-"]
+        assert table["total"][1:3] == ["4", "260"]
+
     def test_a_reviewer_that_gives_no_answer_leaves_the_change_uncommitted(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -74,6 +120,8 @@ class TestReviewInAPass:
         reason = result["requirements"][0]["attempts"][0]["reason"]
         assert "the reviewer gave no answer" in reason and "the change was not committed" in reason
         assert head(project) == before
+        calls = [(line["role"], line["outcome"]) for line in metrics_lines(project) if line["kind"] == "call"]
+        assert calls == [("reviewer", "error"), ("coder", "red")]  # the failed request, as it failed, is the reviewer's
 
     def test_without_a_reviewer_role_a_pass_asks_no_reviewer(self, repo: Path, server: ScriptedServer) -> None:
         project = reviewed_project(repo, server, roles='[roles.reviewer]\nmodel = "scripted"\npasses = false\n')

@@ -92,7 +92,7 @@ class TestReplyBound:
             "model": "openai/hosted", "api_base": "http://127.0.0.1:9", "max_tokens": 3000}}}})  # fmt: skip
         client = FunctionClient.replying("one", "two")
         router = Router(ProjectPaths(root=tmp_path), config, client, {})
-        caller = router.caller("SPEC.md", lambda tier, model, error: None)
+        caller = router.caller("SPEC.md", lambda *args: None)
         tier = TierPlan(name="tier1", models=[model])
         caller.ask(tier, [{"role": "user", "content": "go"}], repair=False, attempt=0, reply_tokens=reply_tokens)
         caller.ask_samples(tier, [{"role": "user", "content": "go"}], 1, reply_tokens=reply_tokens)

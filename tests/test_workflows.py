@@ -431,3 +431,50 @@ class TestCombining:
         assert step["combined"] == "merge: scripted merged the answers of scripted, third"
         assert [c["answered"] for c in step["candidates"]] == [True, False, True]
         assert (run_dir(project, payload) / "01-many.output.md").read_text(encoding="utf-8") == "merged: a + b"
+
+
+def metrics_calls(project: Path) -> list[tuple[str, str, str, str | None]]:
+    """(role, scope, model, outcome) of each call line of the project's metrics."""
+    text = (project / ".autodev" / "metrics.jsonl").read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    return [(line["role"], line["requirement"], line["model"], line["outcome"]) for line in lines]
+
+
+@pytest.mark.req("WF-2")
+class TestWorkflowMetrics:
+    def test_each_steps_call_is_a_metrics_line_with_the_steps_role_and_scope(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A step with a role counts under it; one that names no role under "workflow"; the scope names the
+        workflow and the step. `metrics --by role` has a row for each."""
+        steps = PLAN + '[[steps]]\nname = "recap"\ntier = "tier1"\nprompt = "Recap {step.plan}"\n'
+        write_files(project, {"autodev.toml": two_tiers(server.url), ".autodev/workflows/plan.toml": steps})
+        server.push(ScriptedReply(content="the plan", prompt_tokens=40, completion_tokens=9), "the recap")
+        code, _ = run_json(project, capsys, "run", "plan", "-i", "a parser")
+        assert code == 0
+        assert metrics_calls(project) == [
+            ("architect", "workflow plan/plan", "big", None),
+            ("workflow", "workflow plan/recap", "scripted", None),
+        ]
+        assert autodev(project, "metrics", "--by", "role", "--json") == 0
+        rows = {row["role"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+        assert list(rows) == ["architect", "workflow"]
+        assert (rows["architect"]["calls"], rows["architect"]["prompt_tokens"]) == (1, 40)
+
+    def test_a_fan_out_counts_every_candidate_its_failures_and_the_merge(
+        self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each model's conversation and the merge's write their lines; a model that failed is an error line."""
+        config = two_tiers(server.url) + THIRD_MODEL.format(url=server.url)
+        models = '["scripted", "big", "third"]'
+        write_files(project, {"autodev.toml": config, ".autodev/workflows/many.toml": fan_out("merge", models=models)})
+        server.push("use a + b", ScriptedReply(status=400, error_message="no such model"), "use b + a", "merged: a + b")
+        code, _ = run_json(project, capsys, "run", "many")
+        assert code == 0
+        scope = "workflow many/many"
+        assert metrics_calls(project) == [
+            ("workflow", scope, "scripted", None),
+            ("workflow", scope, "big", "error"),
+            ("workflow", scope, "third", None),
+            ("workflow", scope, "scripted", None),
+        ]

@@ -3,7 +3,10 @@
 `autodev ask` makes one of these for one question, `autodev chat` keeps one for the whole session. The model is
 called through the router exactly as a pass calls it, so budgets, the response cache, retries, fallbacks within
 a tier and local models served on demand behave as in `run`; the answer streams through ``autodev.progress``
-(``ModelStreaming`` carries each piece of text), which the command line prints as it arrives.
+(``ModelStreaming`` carries each piece of text), which the command line prints as it arrives. Each call is a line
+of the project's metrics (``.autodev/metrics.jsonl``, written as a pass writes them: ``autodev.route.CallLog``)
+under the session's ``metrics_role`` and ``metrics_scope``, so `autodev metrics --by role` shows what asking cost
+beside the passes.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from autodev.llm.models import ResolvedModel
 from autodev.llm.price_list import close_model_name
 from autodev.logs import get_logger
 from autodev.project import ProjectPaths
-from autodev.route import Router, TierPlan
+from autodev.route import CallLog, Router, TierPlan, call_facts
 from autodev.synth.memory_prompt import memory_budget, memory_section, project_memory
 
 ASK_BUDGET_SCOPE = "ask"  # the budget's per-requirement cap applies to each question
+ASK_ROLE = "ask"  # the role and scope of the metrics lines of `autodev ask` (chat and workflows set their own)
 MAX_RESERVE_TOKENS = 1024  # room kept in the window for the answer, when the model sets no max_tokens
 _log = get_logger(component="ask")
 
@@ -53,7 +57,12 @@ class Answer(BaseModel):
 
 
 class AskSession:
-    """A conversation held open with a model choice; every question and answer is appended to its file."""
+    """A conversation held open with a model choice; every question and answer is appended to its file.
+
+    Every call is a metrics line with role ``metrics_role`` and, as its requirement, ``metrics_scope`` (both "ask"
+    unless the one who opened the session says otherwise: chat, a workflow's step); a failed request is a line
+    with outcome "error".
+    """
 
     def __init__(
         self,
@@ -73,6 +82,8 @@ class AskSession:
         self.store = store
         self.conversation = conversation
         self.system = system
+        self.metrics_role = ASK_ROLE
+        self.metrics_scope = ASK_ROLE
         self._tier_name: str | None = None
         self.last: Answer | None = None  # this session's last answer, for chat's /apply
         self._router = self._new_router(conversation.model)
@@ -149,11 +160,13 @@ class AskSession:
             window=window,
             reserve=_reserve(model, window),
         )
-        caller = self._router.caller(ASK_BUDGET_SCOPE, on_error=lambda tier, model, error: None)
+        log = CallLog(self.metrics_scope, self._router.metrics)
+        caller = self._router.caller(ASK_BUDGET_SCOPE, on_error=log.call_failed)
         try:
-            answered_by, completion = caller.ask(tier, fitted.messages, repair=False, attempt=0)
+            answered_by, completion = caller.ask(tier, fitted.messages, repair=False, attempt=0, role=self.metrics_role)
         except ModelError as error:
             raise _misspelt_hosted(model, error) or error from None
+        log.role_call(self.metrics_role, call_facts(answered_by.name, tier.name, completion))
         conversation = self.store.append(self.conversation, Turn(role="user", content=latest["content"], at=_now()))
         self.conversation = self.store.append(
             conversation,

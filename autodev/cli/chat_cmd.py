@@ -46,6 +46,7 @@ def chat(ctx: click.Context, /, files: tuple[str, ...], **flags: Any) -> None:
     check_model_choice(flags)
     paths, config = prepare_place(options, no_cache=flags["no_cache"])
     with open_session(paths, config, flags) as session:
+        session.metrics_role = session.metrics_scope = "chat"  # `autodev metrics --by role` tells chat from ask
         session.add_files([relative_to_root(paths.root, options.start, name) for name in files])
         commands = _custom_commands(paths)
         with _line_editing(paths.chat_history_file):

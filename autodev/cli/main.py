@@ -79,7 +79,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "metrics": LazyCommand(
         "autodev.cli.metrics_cmd",
         "metrics",
-        "Model calls per tier and model: tokens, cost, cache hits, solve rates, and the cost at top-tier prices.",
+        "Model calls per tier and model, or per role (--by role): tokens, cost, cache hits, solve rates, and the "
+        "cost at top-tier prices.",
     ),
     "undo": LazyCommand(
         "autodev.cli.undo_cmd", "undo", "Revert autodev's last commit, when nothing was committed on top of it."

@@ -1,8 +1,10 @@
-"""`autodev metrics`: calls, tokens, money and solve rates per tier and model, from .autodev/metrics.jsonl."""
+"""`autodev metrics`: calls, tokens, money and solve rates per tier and model (or per role), from
+.autodev/metrics.jsonl."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -11,22 +13,43 @@ from autodev.cli.options import GlobalOptions
 from autodev.config import Config
 from autodev.llm.models import ResolvedModel, resolve_model
 from autodev.project import ProjectPaths
-from autodev.route.metrics import CallTotals, MetricsStore, MetricsSummary, summarize, top_tier_model
+from autodev.route.metrics import (
+    CallTotals,
+    MetricsStore,
+    MetricsSummary,
+    RoleSummary,
+    summarize,
+    summarize_roles,
+    top_tier_model,
+)
 
 _HEADERS = ("tier", "model", "calls", "in_tok", "out_tok", "cost_usd", "cached", "green/tried", "rate", "esc", "err")
-_NUMERIC = frozenset(range(2, len(_HEADERS)))
+_ROLE_HEADERS = ("role", "calls", "in_tok", "out_tok", "cost_usd", "cached", "green/tried", "rate", "err")
 
 
 @click.command()
+@click.option(
+    "--by",
+    type=click.Choice(["tier", "role"]),
+    default="tier",
+    show_default=True,
+    help="One row per tier and model, or per role: coder (a pass's candidates), reviewer, architect, ask, chat, "
+    "a workflow step's role.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
 @click.pass_obj
-def metrics(options: GlobalOptions, as_json: bool) -> None:
-    """Model calls per tier and model: tokens, cost, cache hits, solve rates, and the cost at top-tier prices."""
+def metrics(options: GlobalOptions, by: str, as_json: bool) -> None:
+    """Model calls per tier and model, or per role (--by role): tokens, cost, cache hits, solve rates, and the
+    cost at top-tier prices."""
     paths = ProjectPaths(root=options.root)
     config = options.config(paths.root)
     store = MetricsStore(paths.metrics_file)
     events = store.events()
-    summary = summarize(events, config.llm, top_price=_top_price(config) if events else None)
+    summary: MetricsSummary | RoleSummary
+    if by == "role":
+        summary = summarize_roles(events)
+    else:
+        summary = summarize(events, config.llm, top_price=_top_price(config) if events else None)
     summary = summary.model_copy(update={"skipped_lines": store.skipped_lines})
     if as_json:
         click.echo(summary.model_dump_json(indent=2))
@@ -36,7 +59,7 @@ def metrics(options: GlobalOptions, as_json: bool) -> None:
     if not events:
         click.echo("no model calls recorded yet")
         return
-    click.echo(render(summary))
+    click.echo(render(summary) if isinstance(summary, MetricsSummary) else render_roles(summary))
 
 
 def _top_price(config: Config) -> tuple[float, float] | None:
@@ -71,38 +94,53 @@ def _top_price(config: Config) -> tuple[float, float] | None:
 
 def render(summary: MetricsSummary) -> str:
     """A plain aligned table (numbers right-aligned), a totals row, and the labelled top-tier estimate."""
-    table = [list(_HEADERS)]
-    for row in summary.rows:
-        table.append(_cells(row.tier, row.model, row))
-    table.append(_cells("total", "", summary.totals))
-    widths = [max(len(line[column]) for line in table) for column in range(len(_HEADERS))]
+    rows = [[row.tier, row.model, *_cells(row)] for row in summary.rows]
+    lines = _table(_HEADERS, rows, ["total", "", *_cells(summary.totals)], text_columns=2)
+    lines.append(_estimate_line(summary))
+    totals = summary.totals
+    if totals.merges:
+        lines.append(f"merge rounds: {totals.merges} (two red candidates passing different tests, given to one call)")
+    lines.extend(_cache_line(totals))
+    return "\n".join(lines)
+
+
+def render_roles(summary: RoleSummary) -> str:
+    """The same table per role: only the coder's lines are attempts (green/tried); each call counted once."""
+    rows = [[row.role, *_cells(row, escalations=False)] for row in summary.rows]
+    lines = _table(_ROLE_HEADERS, rows, ["total", *_cells(summary.totals, escalations=False)], text_columns=1)
+    lines.extend(_cache_line(summary.totals))
+    return "\n".join(lines)
+
+
+def _table(headers: Sequence[str], rows: list[list[str]], total: list[str], *, text_columns: int) -> list[str]:
+    """Header, separator, rows, separator, totals; the first ``text_columns`` left-aligned, numbers right-aligned."""
+    table = [list(headers), *rows, total]
+    widths = [max(len(line[column]) for line in table) for column in range(len(headers))]
     lines = [
         "  ".join(
-            cell.rjust(widths[column]) if column in _NUMERIC else cell.ljust(widths[column])
+            cell.ljust(widths[column]) if column < text_columns else cell.rjust(widths[column])
             for column, cell in enumerate(line)
         ).rstrip()
         for line in table
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.insert(len(lines) - 1, lines[1])
-    lines.append(_estimate_line(summary))
-    totals = summary.totals
-    if totals.merges:
-        lines.append(f"merge rounds: {totals.merges} (two red candidates passing different tests, given to one call)")
-    if totals.cache_hits:
-        lines.append(
-            f"from the response cache: {totals.cache_hits} repl{'y' if totals.cache_hits == 1 else 'ies'}, "
-            f"{totals.cached_prompt_tokens} prompt and {totals.cached_completion_tokens} completion tokens "
-            "not spent (not counted in calls, tokens or cost above)"
-        )
-    return "\n".join(lines)
+    return lines
 
 
-def _cells(tier: str, model: str, counts: CallTotals) -> list[str]:
+def _cache_line(totals: CallTotals) -> list[str]:
+    if not totals.cache_hits:
+        return []
+    return [
+        f"from the response cache: {totals.cache_hits} repl{'y' if totals.cache_hits == 1 else 'ies'}, "
+        f"{totals.cached_prompt_tokens} prompt and {totals.cached_completion_tokens} completion tokens "
+        "not spent (not counted in calls, tokens or cost above)"
+    ]
+
+
+def _cells(counts: CallTotals, *, escalations: bool = True) -> list[str]:
     rate = counts.green_rate
     return [
-        tier,
-        model,
         str(counts.calls),
         str(counts.prompt_tokens),
         str(counts.completion_tokens),
@@ -110,7 +148,7 @@ def _cells(tier: str, model: str, counts: CallTotals) -> list[str]:
         str(counts.cache_hits),
         f"{counts.green}/{counts.attempts}",
         "-" if rate is None else f"{rate:.0%}",
-        str(counts.escalations),
+        *([str(counts.escalations)] if escalations else []),
         str(counts.errors),
     ]
 

@@ -5,6 +5,7 @@ Kept apart from `spec check` so that it imports only what it reads (specs, ledge
 
 from __future__ import annotations
 
+import difflib
 import json
 import shutil
 import sys
@@ -25,19 +26,27 @@ _NARROWEST_REASON = 20
 
 
 @click.command()
+@click.argument("requirement_id", metavar="[REQ]", required=False)
+@click.option("--plan", "show_plan", is_flag=True, help="Show the architect's plan of REQ and its increments.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the requirements and any recovery.")
 @click.pass_obj
-def status(options: GlobalOptions, as_json: bool) -> None:
+def status(options: GlobalOptions, requirement_id: str | None, show_plan: bool, as_json: bool) -> None:
     """Every requirement with its status from the last pass: satisfied, failing, blocked, unverified, pending."""
     paths = ProjectPaths(root=options.root)  # nothing here logs: structlog is not even imported
     config = options.config(paths.root)
     specs = load_specs(paths.root, config.specs.paths)
+    if show_plan:
+        _plan(paths, specs.requirements, requirement_id, as_json)
+        return
     ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
     if warning:
         click.echo(f"warning: {warning}", err=True)
     rows = [_row(r, ledger.entries.get(r.id)) for r in specs.requirements]
     known = {r.id for r in specs.requirements}
     rows += [_row(None, entry) for entry in ledger.entries.values() if entry.id not in known]
+    if requirement_id is not None:
+        _named(requirement_id, [row.id for row in rows])
+        rows = [row for row in rows if row.id == requirement_id]
     pending = pending_attempt(paths.journal_file)
     confined = state(Confinement.from_config(config.tests, paths.root))
     if as_json:
@@ -60,6 +69,37 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     if pending:
         click.echo(_recovery_line(pending))
     click.echo(f"tests confined: {confined.description}")
+
+
+def _named(requirement_id: str, known: list[str]) -> None:
+    """A REQ that names no requirement is a usage error that lists those there are."""
+    if requirement_id not in known:
+        close = difflib.get_close_matches(requirement_id, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (the requirements: {', '.join(known[:12]) or 'none'})"
+        raise click.UsageError(f"no requirement {requirement_id}{hint}")
+
+
+def _plan(paths: ProjectPaths, requirements: list[Requirement], requirement_id: str | None, as_json: bool) -> None:
+    """The plan of REQ, or of every requirement that has one."""
+    from autodev.cli.plan_view import NO_PLAN, plan_lines
+    from autodev.increments import PlanStore
+
+    if requirement_id is not None:
+        _named(requirement_id, [r.id for r in requirements])
+    store = PlanStore(paths.plans_dir)
+    chosen = [r for r in requirements if requirement_id in (None, r.id)]
+    plans = [(r, store.get(r.id)) for r in chosen]
+    if as_json:
+        payload = [{"requirement": r.id, "current": plan.content_hash == r.content_hash if plan else None,
+                    "plan": plan.model_dump(mode="json") if plan else None} for r, plan in plans]  # fmt: skip
+        click.echo(json.dumps({"plans": payload}, indent=2))
+        return
+    shown = [(r, plan) for r, plan in plans if plan is not None]
+    if not shown:
+        click.echo(NO_PLAN.format(id=requirement_id or "no requirement"))
+        return
+    for requirement, plan in shown:
+        click.echo("\n".join(plan_lines(requirement, plan)))
 
 
 def _reason_width() -> int | None:

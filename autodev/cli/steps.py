@@ -28,6 +28,8 @@ _ESCALATIONS = {
     "choose": "chose {reason}",
     "replay": "replaying a change verified for this exact state ({tier}, no model call)",
     "skip": "skipped: {reason}",
+    "plan": "plan: {reason}",
+    "increment": "{reason}",
 }
 Mark = str  # "ok", "bad", "warn" or "": how the line may be coloured
 

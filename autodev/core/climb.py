@@ -43,11 +43,13 @@ class ClimbEnd:
 class Climb:
     """Climbs the tiers for one assignment; see the module docstring."""
 
-    def __init__(self, assignment: Assignment, router: Router) -> None:
+    def __init__(self, assignment: Assignment, router: Router, *, continuing: bool = False) -> None:
+        """``continuing``: an increment of a planned requirement, whose budget cap the plan and the increments
+        before it have already spent from."""
         self.assignment = assignment
         self.router = router
         self.log = AttemptLog(assignment.requirement.id, router.metrics)
-        self.caller = router.caller(assignment.requirement.id, self.log.call_failed)
+        self.caller = router.caller(assignment.requirement.id, self.log.call_failed, continuing=continuing)
         self.tiers = self.caller.tiers
         self.trial = Trial(assignment, reviewer=PassReviewer.configured(assignment.config, self.caller))
         self.route: list[str] = []

@@ -8,7 +8,7 @@ it costs one test run and no model call, and a red replay leaves the climb to th
 from __future__ import annotations
 
 from autodev.core.assignment import Assignment
-from autodev.core.attempts import AttemptLog, call_facts, with_review
+from autodev.core.attempts import AttemptLog, call_facts
 from autodev.core.trial import Trial
 from autodev.core.tried import Tried, after_trial
 from autodev.core.verified import VerifiedStore, keyed_files, state_key
@@ -45,7 +45,7 @@ def replay(
     outcome = trial.run(entry.changes, label=f"attempt {len(log.records) + 1}", author=REPLAY_MODEL)
     tried = after_trial(
         log,
-        with_review(call_facts(REPLAY_MODEL, REPLAY_TIER, None), outcome.review),
+        call_facts(REPLAY_MODEL, REPLAY_TIER, None),
         outcome,
         entry.changes,
         reply="",

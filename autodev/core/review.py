@@ -5,7 +5,8 @@ before. The reviewer is asked through the requirement's tier caller (budget, cac
 role's instructions, the requirement's text and the change as a diff. Its reply ends with ``VERDICT: approve`` or
 ``VERDICT: reject``, the reasons above it; a reply without a verdict line counts as approve and is logged as such.
 A rejection makes the attempt red with the reviewer's reasons, which the next attempt's prompt shows; a reviewer
-that gives no answer leaves the change uncommitted (the gate fails closed), with the reason.
+that gives no answer leaves the change uncommitted (the gate fails closed), with the reason. Its call is a
+metrics line of its own, with role "reviewer" (written by the attempt log with the attempt it reviewed).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from autodev.config import Config
+from autodev.core.role_tier import role_tier
 from autodev.errors import ModelError
 from autodev.llm.client import Completion, Message
 from autodev.logs import get_logger
-from autodev.roles import default_tier, role_instructions
+from autodev.roles import role_instructions
 from autodev.route import TierCaller, TierPlan
 from autodev.spec.model import Requirement
 from autodev.synth.context import fence
@@ -40,6 +42,7 @@ class Review:
     said: str  # "approve", "reject", or that the reply had no verdict line
     model: str
     completion: Completion | None = None
+    tier: str = ""  # the tier it was asked at ("reviewer" for [roles.reviewer] model)
 
 
 def read_verdict(text: str) -> tuple[bool, str, str]:
@@ -77,24 +80,22 @@ class PassReviewer:
     def configured(cls, config: Config, caller: TierCaller) -> PassReviewer | None:
         """The reviewer ``[roles.reviewer]`` asks for (its model, its tier, else the highest), or None."""
         role = config.roles.get(REVIEWER)
-        if role is None or not role.passes or not caller.tiers:
+        tier = role_tier(config, REVIEWER, caller.tiers) if role is not None and role.passes else None
+        if role is None or tier is None:
             return None
-        if role.model:
-            tier = TierPlan(name=REVIEWER, models=[role.model])
-        else:
-            wanted = role.tier or default_tier(REVIEWER, [t.name for t in caller.tiers])
-            tier = next((t for t in caller.tiers if t.name == wanted), caller.tiers[-1])
         return cls(caller, tier, role_instructions(REVIEWER, role.prompt_file))
 
     def review(self, requirement: Requirement, changes: Mapping[str, str], before: Mapping[str, str | None]) -> Review:
         messages = review_messages(requirement, unified_diff(changes, before), self.system)
         try:
-            model, completion = self.caller.ask(self.tier, messages, repair=False, attempt=0)
+            model, completion = self.caller.ask(self.tier, messages, repair=False, attempt=0, role=REVIEWER)
         except ModelError as error:
             reason = f"the reviewer gave no answer ({error}); the change was not committed"
             self.logger.warning("not reviewed", requirement=requirement.id, reason=reason)
-            return Review(approved=False, reasons=reason, said="no answer", model=self.tier.models[0])
+            return Review(
+                approved=False, reasons=reason, said="no answer", model=self.tier.models[0], tier=self.tier.name
+            )
         approved, reasons, said = read_verdict(completion.text)
         self.logger.info("reviewed", requirement=requirement.id, model=model.name, verdict=said,
                          reasons=reasons[:MAX_REASONS_CHARS])  # fmt: skip
-        return Review(approved, reasons[:MAX_REASONS_CHARS], said, model.name, completion)
+        return Review(approved, reasons[:MAX_REASONS_CHARS], said, model.name, completion, self.tier.name)

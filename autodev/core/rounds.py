@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 
 from autodev.core.assignment import Assignment
-from autodev.core.attempts import AttemptLog, call_facts, with_review
+from autodev.core.attempts import AttemptLog, call_facts
 from autodev.core.candidate import reply_changes, try_all_in_scratch
 from autodev.core.consensus import Consensus
 from autodev.core.prompt import files_request_messages
@@ -147,7 +147,6 @@ class Rounds:
         facts = call_facts(model.name, tier.name, completion)
         label = f"attempt {len(self.log.records) + 1}"
         outcome = self.trial.run(changes, label=label, author=completion.model)
-        facts = with_review(facts, outcome.review)
         tried = after_trial(self.log, facts, outcome, changes, reply=completion.text,
                             target_count=self.assignment.target_count)  # fmt: skip
         if tried.green:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from autodev.core.attempts import AttemptLog
+from autodev.core.review import Review
 from autodev.core.trial import TrialOutcome
 from autodev.errors import EditRejectedError
 from autodev.logs import get_logger
@@ -64,20 +65,24 @@ def after_trial(
     target_count: int,
     metric: Outcome | None = None,
 ) -> Tried:
-    """Record a trial in the user's tree: committed, red, or rolled back because the commit failed."""
-    files, seconds = sorted(changes), outcome.run.duration_s
+    """Record a trial in the user's tree: committed, red, or rolled back because the commit failed.
+
+    ``facts`` are the coder's call; the trial's review, if any, is recorded with it (:meth:`AttemptLog.attempt`).
+    """
+    files, seconds, review = sorted(changes), outcome.run.duration_s, outcome.review
     if outcome.kind == "green":
         assert outcome.commit is not None
         get_logger().info("committed", commit=outcome.commit, files=files, model=facts.model, tier=facts.tier)
         reason = f"tests pass; committed {outcome.commit[:12]}"
-        record = log.attempt(facts, "green", reason, files=files, test_seconds=seconds, metric=metric)
+        record = log.attempt(facts, "green", reason, files=files, test_seconds=seconds, metric=metric, review=review)
         return Tried(record, run=outcome.run)
     if outcome.kind == "commit_failed":
         reason = f"commit failed: {outcome.error}"
-        record = log.attempt(facts, "commit_failed", reason, files=files, test_seconds=seconds, metric=metric)
+        record = log.attempt(facts, "commit_failed", reason, files=files, test_seconds=seconds, metric=metric,
+                             review=review)  # fmt: skip
         return Tried(record, None, Failure(signature=reason, cheap=False, why="the commit failed"))
     return red(log, facts, outcome.run, outcome.verdict, outcome.verdict.reason, changes, reply=reply,
-               target_count=target_count, metric=metric)  # fmt: skip
+               target_count=target_count, metric=metric, review=review)  # fmt: skip
 
 
 def red(
@@ -91,9 +96,12 @@ def red(
     reply: str,
     target_count: int,
     metric: Outcome | None = None,
+    review: Review | None = None,
 ) -> Tried:
-    """A candidate whose tests failed; the model sees its reply and the failure in a repair round."""
-    record = log.attempt(facts, "red", reason, files=sorted(changes), test_seconds=run.duration_s, metric=metric)
+    """A candidate whose tests failed (or its reviewer rejected); the model sees its reply and the failure in a
+    repair round."""
+    record = log.attempt(facts, "red", reason, files=sorted(changes), test_seconds=run.duration_s, metric=metric,
+                         review=review)  # fmt: skip
     summary = failure_summary(run)
     text = f"{verdict.reason}\n{summary}" if summary else verdict.reason
     feedback = Feedback(reply=reply, failure=text, model=facts.model, files=dict(changes))

@@ -10,7 +10,9 @@ import time
 
 from autodev.config import Config
 from autodev.core.assignment import Assignment, LabelledTestRun
-from autodev.core.climb import Climb
+from autodev.core.climb import Climb, ClimbEnd
+from autodev.core.increments import IncrementClimb
+from autodev.core.planning import Architect, plan_wanted, suite_tests
 from autodev.errors import UnsafeWorkspaceError
 from autodev.logs import get_logger
 from autodev.memory import NO_MEMORY, Memory
@@ -25,7 +27,7 @@ from autodev.synth.context import SourceFile
 from autodev.synth.targets import choose_targets
 from autodev.vcs import GitRepo
 from autodev.verify.runner import TestRun
-from autodev.verify.verdict import unmet
+from autodev.verify.verdict import failing_tests, unmet
 
 UNVERIFIED = 'no test is linked to it: write tests that prove it and mark them @pytest.mark.req("{id}")'
 
@@ -90,13 +92,23 @@ class Work:
             self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
             self.run_tests, target_tests=item.tests or None, memory=self.memory,
         )  # fmt: skip
-        end = Climb(assignment, self.router).run(self.max_attempts)
+        end = self._climb(assignment, item, failing)
         commit = self.repo.head_sha() if end.status == "satisfied" else None
         result = finish(draft, status=end.status, reason=end.reason, tier=end.tier, model=end.model, commit=commit,
                         attempts=end.attempts, route=end.route)  # fmt: skip
         if result.status == "satisfied":
             self.baseline = end.green_run or self.run_tests("baseline", root)
         return result
+
+    def _climb(self, assignment: Assignment, item: WorkItem, failing: list[str]) -> ClimbEnd:
+        """Increment by increment when the requirement is planned (core/planning.py), else in one climb."""
+        tests = item.tests or suite_tests(self.baseline, assignment.tests)  # the suite proves it: all its tests
+        why = plan_wanted(assignment, failing if item.tests else failing_tests(tests, self.baseline))
+        planned = Architect(assignment, self.router).plan(tests, why) if why and tests else None
+        if planned is not None:
+            climb = IncrementClimb(assignment, self.router, planned.plan, self.max_attempts)
+            return climb.run(whole_suite=not item.tests)
+        return Climb(assignment, self.router, continuing=why is not None).run(self.max_attempts)
 
     def _refusal(
         self, item: WorkItem, draft: RequirementResult, targets: list[str], failing: list[str]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from autodev.route.calls import CallLog, call_facts
 from autodev.route.policy import (
     Decision,
     EscalationPolicy,
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
     from autodev.route.router import Router, TierCaller
 
 __all__ = [
+    "CallLog",
     "Decision",
     "EscalationPolicy",
     "Failure",
     "Router",
     "TierCaller",
     "TierPlan",
+    "call_facts",
     "describe_failure",
     "merge_pair",
     "size_class",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from autodev.config import TIER_NAMES, LLMConfig
 from autodev.logs import get_logger
-from autodev.records import CallEvent
+from autodev.records import CODER, CallEvent
 
 METRICS_SCHEMA_VERSION: Final = 1
 SOLVE_OUTCOMES: Final = ("green", "red", "rejected")  # outcomes that say whether the model could do the work
@@ -108,13 +108,19 @@ class MetricsStore:
 
 
 def _solve_outcomes(text: str) -> Iterable[tuple[str, str, str]]:
-    """(tier, size class, outcome) of each attempt line; plain JSON, no validation: this runs before every pass."""
+    """(tier, size class, outcome) of each attempt line; plain JSON, no validation: this runs before every pass.
+
+    Only the coder's lines (a line without a role is one) say whether a tier can solve the work: a reviewer's, an
+    architect's or an ask's call is counted in `autodev metrics`, never here.
+    """
     for line in text.splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
         if not isinstance(record, dict) or record.get("kind", "call") != "call":
+            continue
+        if record.get("role", CODER) != CODER:
             continue
         outcome = record.get("outcome")
         if outcome in SOLVE_OUTCOMES:
@@ -187,6 +193,20 @@ class TierModelStats(CallTotals):
 
     tier: str
     model: str
+
+
+class RoleStats(CallTotals):
+    """The counts of one role: the coder's candidates, the reviewer's reviews, an ask's questions, ..."""
+
+    role: str
+
+
+class RoleSummary(_Frozen):
+    """What `autodev metrics --by role` shows: a row per role (the coder's first) and the totals."""
+
+    rows: list[RoleStats]
+    totals: CallTotals
+    skipped_lines: int = 0
 
 
 class MetricsSummary(_Frozen):
@@ -291,3 +311,18 @@ def summarize(
         top_tier_estimate_usd=estimate,
         savings_estimate=savings,
     )
+
+
+def summarize_roles(events: Iterable[CallEvent]) -> RoleSummary:
+    """Per role and total counts: who spent the calls, tokens and money (the coder first, then by name).
+
+    Only the coder's lines carry solve outcomes (green/attempts); every role's failed requests count as errors.
+    """
+    tallies: dict[str, _Tally] = {}
+    total = _Tally()
+    for event in events:
+        tallies.setdefault(event.role, _Tally()).add(event)
+        total.add(event)
+    roles = sorted(tallies, key=lambda role: (role != CODER, role))
+    rows = [RoleStats.model_validate({"role": role, **tallies[role].counts()}) for role in roles]
+    return RoleSummary(rows=rows, totals=CallTotals.model_validate(total.counts()))

@@ -21,13 +21,15 @@ from autodev.local.files import installed_local_ladder
 from autodev.logs import get_logger
 from autodev.progress import ModelAnswered, ModelAsked, ModelFailed, report
 from autodev.project import ProjectPaths
+from autodev.records import CODER
 from autodev.route.budget import Budget, price_per_token
 from autodev.route.dispatch import Cooldowns, TierDispatcher
 from autodev.route.metrics import MetricsStore
 from autodev.route.policy import EscalationPolicy, TierPlan, plan_tiers, starting_tier
 from autodev.route.samples import gather, sample_calls
 
-CallFailed = Callable[[str, ResolvedModel, ModelError], None]  # (tier, model, error): a request that failed
+# (tier, model, error, role): a request that failed, and the role it was made for ("coder", "reviewer", ...)
+CallFailed = Callable[[str, ResolvedModel, ModelError, str], None]
 
 
 @functools.lru_cache(maxsize=8)
@@ -67,10 +69,13 @@ class Router:
             self._tiers = self._plan()
         return self._tiers
 
-    def caller(self, requirement: str, on_error: CallFailed) -> TierCaller:
-        """A caller for one requirement: its cap starts at nothing spent; ``on_error`` hears every failed request."""
+    def caller(self, requirement: str, on_error: CallFailed, *, continuing: bool = False) -> TierCaller:
+        """A caller for one requirement: its cap starts at nothing spent, unless ``continuing`` the same
+        requirement's work (its plan, then each increment: one cap for them all); ``on_error`` hears every failed
+        request."""
         tiers = self.tiers
-        self.budget.start_requirement(requirement)
+        if not (continuing and self.budget.requirement_id == requirement):
+            self.budget.start_requirement(requirement)
         watch = _CallWatch(self.budget, on_error)
         llm = self.config.llm
         dispatcher = TierDispatcher(
@@ -159,14 +164,15 @@ class TierCaller:
 
     def ask(
         self, tier: TierPlan, messages: Sequence[Message], *, repair: bool, attempt: int,
-        reply_tokens: int | None = None,
+        reply_tokens: int | None = None, role: str = CODER,
     ) -> tuple[ResolvedModel, Completion]:  # fmt: skip
         """One answer from the first model of the tier that gives one.
 
         A repair by the same model samples (greedy decoding repeats itself), with a seed that varies per
-        ``attempt`` (the number of attempts made so far). ``reply_tokens`` bounds a local model's reply.
+        ``attempt`` (the number of attempts made so far). ``reply_tokens`` bounds a local model's reply. ``role``
+        (who asks: the coder, the reviewer, ...) labels the failed requests reported to ``on_error``.
         """
-        self._watch.tier = tier.name
+        self._watch.tier, self._watch.role = tier.name, role
         models = [self._model(name, repair=repair, attempt=attempt, reply_tokens=reply_tokens) for name in tier.models]
         return self._dispatcher.complete(models, messages)
 
@@ -179,7 +185,7 @@ class TierCaller:
         ``[llm.consensus] across_models`` spreads the candidates over the tier's models and makes its hosted calls
         in parallel (autodev.route.samples); without it every candidate asks the first model, one after the other.
         """
-        self._watch.tier = tier.name
+        self._watch.tier, self._watch.role = tier.name, CODER
         consensus = self._config.llm.consensus
         models = [_bounded(self._resolve(name), reply_tokens) for name in tier.models]
         calls = sample_calls(
@@ -223,12 +229,13 @@ def _bounded(model: ResolvedModel, reply_tokens: int | None) -> ResolvedModel:
 
 
 class _CallWatch:
-    """The dispatcher's observer: the budget sees every request; failed ones are reported with their tier."""
+    """The dispatcher's observer: the budget sees every request; failed ones are reported with their tier and role."""
 
     def __init__(self, budget: Budget, on_error: CallFailed) -> None:
         self.budget = budget
         self.on_error = on_error
         self.tier = ""
+        self.role = CODER
 
     def before_call(self, model: ResolvedModel, messages: Sequence[Message]) -> None:
         self.budget.before_call(model, messages)
@@ -238,7 +245,7 @@ class _CallWatch:
         self.budget.after_call(model, completion, error)
         if error is not None:
             report(ModelFailed(model=model.name, tier=self.tier, error=f"{error.kind}: {error.detail}"))
-            self.on_error(self.tier, model, error)
+            self.on_error(self.tier, model, error, self.role)
         elif completion is not None:
             report(ModelAnswered(model=model.name, tier=self.tier, output_tokens=completion.output_tokens,
                                  seconds=completion.duration_s, cached=completion.cached))  # fmt: skip

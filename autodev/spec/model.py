@@ -28,6 +28,7 @@ class Requirement(BaseModel):
     files: tuple[str, ...] = ()
     depends: tuple[str, ...] = ()
     priority: int = DEFAULT_PRIORITY
+    plan: bool | None = None  # `Plan: yes` / `Plan: no`; None: the architect plans when the requirement is large
     criteria: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     context: str = ""

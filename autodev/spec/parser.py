@@ -42,6 +42,7 @@ _SUFFIX_ID = re.compile(r"\s*\{#(?P<id>[A-Za-z0-9_][\w.:-]*)\}\s*$")
 _DEPENDS = re.compile(r"^\s*\**Depends(?:\s+on)?\**\s*:\**\s*(?P<ids>.*)$", re.IGNORECASE)
 _PRIORITY = re.compile(r"^\s*\**Priority\**\s*:\**\s*(?P<value>.*)$", re.IGNORECASE)
 _FILES = re.compile(r"^\s*\**Files\**\s*:", re.IGNORECASE)
+_PLAN = re.compile(r"^\s*\**Plan\**\s*:\**\s*(?P<value>.*)$", re.IGNORECASE)
 _EARS = re.compile(r"^(?:WHEN|WHILE|WHERE|IF|THE)\b.*\bSHALL\b", re.IGNORECASE)
 _GWT = re.compile(r"^(?P<word>Given|When|Then|And|But)\b[\s:]", re.IGNORECASE)
 _GWT_ONE_LINE = re.compile(r"^Given\b.+\bwhen\b.+\bthen\b", re.IGNORECASE)
@@ -50,6 +51,7 @@ _CHECKBOX = re.compile(r"^\[[ xX]\]\s+")
 _MARKUP = re.compile(r"[*_`]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # only a str built in memory has them; they cannot be encoded
 _NOT_IDS = frozenset({"and", "none", "n/a", "nothing", "-", "\u2014"})
+_PLAN_WORDS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 _PRIORITY_WORDS = {"critical": 0, "p0": 0, "high": 1, "p1": 1, "medium": 2, "p2": 2, "low": 3, "p3": 3}
 _IO_HEADERS = ("output", "expected", "result", "returns", "answer")
 _GHERKIN = frozenset({"gherkin", "feature", "cucumber"})
@@ -292,7 +294,7 @@ def _whole_file(text: str, source: str, sections: list[_Section], diagnostics: l
     if sum(1 for section in headed if section.level >= 2) >= 2:
         diagnostics.append(_note(source, 1, "treated as one requirement; add IDs to split it"))
     findings = _scan(sections)
-    files, depends, priority = _fields(findings, source, diagnostics)
+    files, depends, priority, plan = _fields(findings, source, diagnostics)
     body = text.strip()
     return Requirement(
         id=source,
@@ -303,6 +305,7 @@ def _whole_file(text: str, source: str, sections: list[_Section], diagnostics: l
         files=files,
         depends=depends,
         priority=priority,
+        plan=plan,
         criteria=tuple(_unique(findings.criteria)),
         examples=tuple(_unique(findings.examples)),
         whole_file=True,
@@ -350,7 +353,7 @@ def _split(
     for own, parent in zip(owned, parents, strict=True):
         head = own[0]
         findings = _scan(own)
-        files, depends, priority = _fields(findings, source, diagnostics)
+        files, depends, priority, plan = _fields(findings, source, diagnostics)
         text = "\n\n".join(_section_text(lines, section) for section in own).strip()
         requirements.append(
             Requirement(
@@ -363,6 +366,7 @@ def _split(
                 files=files,
                 depends=depends,
                 priority=priority,
+                plan=plan,
                 criteria=tuple(_unique(findings.criteria)),
                 examples=tuple(_unique(findings.examples)),
                 context=context,
@@ -545,17 +549,22 @@ def _table(tokens: Sequence[Token], index: int, mode: Mode, findings: _Findings)
 
 
 def _is_field(line: str) -> bool:
-    return bool(_FILES.match(line) or _DEPENDS.match(line) or _PRIORITY.match(line))
+    return bool(_FILES.match(line) or _DEPENDS.match(line) or _PRIORITY.match(line) or _PLAN.match(line))
 
 
 def _fields(
     findings: _Findings, source: str, diagnostics: list[SpecDiagnostic]
-) -> tuple[tuple[str, ...], tuple[str, ...], int]:
-    """``Files:``, ``Depends:`` and ``Priority:`` from paragraph lines (never from code blocks)."""
+) -> tuple[tuple[str, ...], tuple[str, ...], int, bool | None]:
+    """``Files:``, ``Depends:``, ``Priority:`` and ``Plan:`` from paragraph lines (never from code blocks)."""
     files = tuple(files_hints("\n".join(line for _, line in findings.lines)))
     depends: list[str] = []
     priority: int | None = None
+    plan: bool | None = None
     for number, line in findings.lines:
+        plan_match = _PLAN.match(line)
+        if plan_match and plan is None:
+            plan = _plan(plan_match.group("value"), source, number, diagnostics)
+            continue
         depends_match = _DEPENDS.match(line)
         if depends_match:
             for token in re.split(r"[,;\s]+", depends_match.group("ids")):
@@ -566,7 +575,19 @@ def _fields(
         priority_match = _PRIORITY.match(line)
         if priority_match and priority is None:
             priority = _priority(priority_match.group("value"), source, number, diagnostics)
-    return files, tuple(depends), DEFAULT_PRIORITY if priority is None else priority
+    return files, tuple(depends), DEFAULT_PRIORITY if priority is None else priority, plan
+
+
+def _plan(value: str, source: str, line: int, diagnostics: list[SpecDiagnostic]) -> bool | None:
+    """``Plan: yes`` asks for the architect's plan whatever the requirement's size, ``Plan: no`` never."""
+    words = value.strip().strip("*_` ").split()
+    word = words[0].strip("*_`.,;()").lower() if words else ""
+    if word in _PLAN_WORDS:
+        return _PLAN_WORDS[word]
+    diagnostics.append(
+        SpecDiagnostic(file=source, line=line, level="error", message=f"unknown plan {value.strip()!r}: use yes or no")
+    )
+    return None
 
 
 def _priority(value: str, source: str, line: int, diagnostics: list[SpecDiagnostic]) -> int | None:

@@ -9,6 +9,7 @@ whose files were committed is never asked again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from autodev.workflow.render import Sources, render
 from autodev.workflow.roles import choose
 from autodev.workflow.runs import RunRecord, RunStore, StepRecord, step_stem
 from autodev.workflow_model import WorkflowStep
+
+WORKFLOW_ROLE = "workflow"  # the metrics role of a step that names no role
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class WorkflowRunner:
     def _answer(self, record: RunRecord, index: int, step: WorkflowStep, sources: Sources, *, fresh: bool) -> Answer:
         """The prompt filled in and saved, then the step's model (or models) asked."""
         saved = record.steps[index]
-        session = self._session(fresh=fresh)
+        session = self._session(record, step, fresh=fresh)
         choice = choose(step, self.config, session.tier_names())
         rendered = render(step.prompt, sources, where=f"workflow {record.workflow}, step {step.name}")
         session.system = choice.system
@@ -122,13 +125,20 @@ class WorkflowRunner:
         self.listener(StepStarted(index=index, total=len(record.steps), name=step.name, chosen=choice.words))
         if not step.models:
             return session.ask(rendered.text)
-        fan_out = FanOut(self.paths, self.config, self.store, record, lambda: self._session(fresh=fresh), self.listener)
+        new_session = functools.partial(self._session, record, step, fresh=fresh)
+        fan_out = FanOut(self.paths, self.config, self.store, record, new_session, self.listener)
         return fan_out.answer(step, choice, rendered.text, rendered.files, saved, stem=stem)
 
-    def _session(self, *, fresh: bool) -> AskSession:
+    def _session(self, record: RunRecord, step: WorkflowStep, *, fresh: bool) -> AskSession:
+        """A conversation for one call of the step (a fan-out makes one per model, and one for the merge); its
+        metrics lines carry the step's role ("workflow" when the step names its model or tier and no role) and
+        ``workflow NAME/STEP`` as their scope."""
         config = self.config.without_response_cache() if fresh else self.config
         store = ConversationStore(self.paths.conversations_dir)
-        return AskSession(self.paths, config, self.client, self.env, store, store.start())
+        session = AskSession(self.paths, config, self.client, self.env, store, store.start())
+        session.metrics_role = step.role or WORKFLOW_ROLE
+        session.metrics_scope = f"workflow {record.workflow}/{step.name}"
+        return session
 
     def _answered(self, saved: StepRecord, answer: Answer, output_file: str) -> None:
         saved.took(answer)
