@@ -42,6 +42,12 @@ class AttemptRecord(CallFacts):
     test_seconds: float = 0.0
 
 
+class RoleCall(CallFacts):
+    """A call a pass made for a role other than the coder's (the architect's plan): no candidate, but it cost."""
+
+    role: str
+
+
 class CallEvent(CallFacts):
     """One line of the metrics: a candidate's call (``kind="call"``), an escalation to ``to_tier``, or a merge
     round decided at ``tier`` (``kind="merge"``: two red candidates given to one call; its call is a line too).

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from autodev.records import AttemptRecord
+from autodev.records import AttemptRecord, RoleCall
 
 PassStatus = Literal["satisfied", "failed", "blocked"]
 RequirementStatus = Literal["satisfied", "failed", "blocked", "unverified", "removed"]
@@ -33,11 +33,12 @@ class RequirementResult(BaseModel):
     tests: list[str] = Field(default_factory=list)
     attempts: list[AttemptRecord] = Field(default_factory=list)
     route: list[str] = Field(default_factory=list)  # every routing decision with its reason, in order
+    role_calls: list[RoleCall] = Field(default_factory=list)  # the architect's plan: calls that are no attempt
     duration_s: float = 0.0
 
     @property
     def cost_usd(self) -> float:
-        return sum(attempt.cost_usd for attempt in self.attempts)
+        return sum(attempt.cost_usd for attempt in self.attempts) + sum(call.cost_usd for call in self.role_calls)
 
 
 class PassResult(BaseModel):

@@ -137,6 +137,8 @@ class TestPlanInAPass:
         assert requirement["status"] == "satisfied" and "its 2 increments are green" in requirement["reason"]
         assert [increment["status"] for increment in saved_plan(project)["increments"]] == ["done", "done"]
         assert metrics_roles(project) == ["architect", "coder", "coder"]
+        (plan_call,) = requirement["role_calls"]
+        assert plan_call["role"] == "architect" and plan_call["model"] == "scripted" and plan_call["output_tokens"] > 0
 
     def test_status_plan_shows_the_increments_with_their_commits(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]

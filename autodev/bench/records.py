@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autodev.records import AttemptRecord, CallFacts
+from autodev.records import CODER, AttemptRecord, CallFacts, RoleCall
 
 ExerciseStatus = Literal["satisfied", "failed", "blocked", "error", "timeout"]
 
@@ -16,13 +16,19 @@ class _Record(BaseModel):
 
 
 class CallRecord(CallFacts):
-    """One candidate of the pass (a model answer or a replay), as the pass reported it: its call and outcome."""
+    """One call of the pass: a candidate (a model answer or a replay) with its outcome, or a call made for another
+    role (the architect's plan: ``role`` says which, ``outcome`` is "plan")."""
 
     outcome: str
+    role: str = CODER
 
     @classmethod
     def of(cls, attempt: AttemptRecord) -> CallRecord:
         return cls(**attempt.model_dump(include=set(CallFacts.model_fields)), outcome=attempt.outcome)
+
+    @classmethod
+    def of_role(cls, call: RoleCall) -> CallRecord:
+        return cls(**call.model_dump(include=set(CallFacts.model_fields)), outcome="plan", role=call.role)
 
 
 class ExerciseResult(_Record):

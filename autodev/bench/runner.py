@@ -255,8 +255,9 @@ def failure_line(verdict: TestRun) -> str:
 def _result(
     exercise: Exercise, strategy: str, result: PassResult, passed: bool, wall: float, timeout_s: float
 ) -> ExerciseResult:
-    calls = [CallRecord.of(a) for a in result.attempts]
-    model_seconds = sum(a.model_seconds for a in result.attempts)
+    role_calls = [call for requirement in result.requirements for call in requirement.role_calls]
+    calls = [CallRecord.of_role(call) for call in role_calls] + [CallRecord.of(a) for a in result.attempts]
+    model_seconds = sum(call.model_seconds for call in calls)
     test_seconds = result.baseline_seconds + sum(a.test_seconds for a in result.attempts)
     status = "timeout" if wall > timeout_s and not passed else result.status
     solved = passed and result.status == "satisfied"
@@ -271,9 +272,9 @@ def _result(
         solved_by_tier=result.tier if solved else None,
         solved_by_model=result.model if solved else None,
         calls=calls,
-        input_tokens=sum(a.input_tokens for a in result.attempts),
-        output_tokens=sum(a.output_tokens for a in result.attempts),
-        cost_usd=sum(a.cost_usd for a in result.attempts),
+        input_tokens=sum(call.input_tokens for call in calls),
+        output_tokens=sum(call.output_tokens for call in calls),
+        cost_usd=sum(call.cost_usd for call in calls),
         model_seconds=round(model_seconds, 3),
         test_seconds=round(test_seconds, 3),
         own_seconds=round(max(0.0, wall - model_seconds - test_seconds), 3),

@@ -22,6 +22,7 @@ from autodev.increments import IncrementPlan, PlanStore, now, read_plan
 from autodev.llm.client import Message
 from autodev.logs import get_logger
 from autodev.progress import Decided, report
+from autodev.records import RoleCall
 from autodev.roles import role_instructions
 from autodev.route import CallLog, Router, call_facts
 from autodev.synth.context import SourceFile, fence, language_of
@@ -85,6 +86,7 @@ class Architect:
     def __init__(self, assignment: Assignment, router: Router) -> None:
         self.assignment, self.router = assignment, router
         self.store = PlanStore(assignment.paths.plans_dir)
+        self.calls: list[RoleCall] = []  # the architect's call, if one was made: the requirement's cost counts it
         self.logger = get_logger()
 
     def plan(self, tests: Sequence[str], why: str) -> Planned | None:
@@ -111,7 +113,9 @@ class Architect:
         except (ModelError, BudgetExceededError) as error:
             self._said(f"no plan ({error}); working the requirement in one piece")
             return None
-        log.role_call(ARCHITECT, call_facts(model.name, tier.name, completion))
+        facts = call_facts(model.name, tier.name, completion)
+        log.role_call(ARCHITECT, facts)
+        self.calls.append(RoleCall(**facts.model_dump(), role=ARCHITECT))
         files, increments = read_plan(completion.text, tests, max_increments=config.planning.max_increments)
         if not increments:
             self._said(f"{model.name}'s plan named none of the tests; working the requirement in one piece")

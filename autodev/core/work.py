@@ -19,6 +19,7 @@ from autodev.memory import NO_MEMORY, Memory
 from autodev.plan import WorkItem, blocking_dependency
 from autodev.progress import RequirementFinished, RequirementStarted, report
 from autodev.project import ProjectPaths
+from autodev.records import RoleCall
 from autodev.results import RequirementResult, finish
 from autodev.route import Router
 from autodev.spec.model import Requirement
@@ -92,23 +93,27 @@ class Work:
             self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
             self.run_tests, target_tests=item.tests or None, memory=self.memory,
         )  # fmt: skip
-        end = self._climb(assignment, item, failing)
+        end, role_calls = self._climb(assignment, item, failing)
         commit = self.repo.head_sha() if end.status == "satisfied" else None
         result = finish(draft, status=end.status, reason=end.reason, tier=end.tier, model=end.model, commit=commit,
-                        attempts=end.attempts, route=end.route)  # fmt: skip
+                        attempts=end.attempts, route=end.route, role_calls=role_calls)  # fmt: skip
         if result.status == "satisfied":
             self.baseline = end.green_run or self.run_tests("baseline", root)
         return result
 
-    def _climb(self, assignment: Assignment, item: WorkItem, failing: list[str]) -> ClimbEnd:
-        """Increment by increment when the requirement is planned (core/planning.py), else in one climb."""
+    def _climb(self, assignment: Assignment, item: WorkItem, failing: list[str]) -> tuple[ClimbEnd, list[RoleCall]]:
+        """Increment by increment when the requirement is planned (core/planning.py), else in one climb; with the
+        architect's call, when one was made."""
         tests = item.tests or suite_tests(self.baseline, assignment.tests)  # the suite proves it: all its tests
         why = plan_wanted(assignment, failing if item.tests else failing_tests(tests, self.baseline))
-        planned = Architect(assignment, self.router).plan(tests, why) if why and tests else None
-        if planned is not None:
-            climb = IncrementClimb(assignment, self.router, planned.plan, self.max_attempts)
-            return climb.run(whole_suite=not item.tests)
-        return Climb(assignment, self.router, continuing=why is not None).run(self.max_attempts)
+        if not (why and tests):
+            return Climb(assignment, self.router).run(self.max_attempts), []
+        architect = Architect(assignment, self.router)
+        planned = architect.plan(tests, why)
+        if planned is None:
+            return Climb(assignment, self.router, continuing=True).run(self.max_attempts), architect.calls
+        climb = IncrementClimb(assignment, self.router, planned.plan, self.max_attempts)
+        return climb.run(whole_suite=not item.tests), architect.calls
 
     def _refusal(
         self, item: WorkItem, draft: RequirementResult, targets: list[str], failing: list[str]
