@@ -71,6 +71,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "Measure solve rate, cost and time on Exercism-style exercises (see benchmarks/README.md).",
     ),
     "spec": LazyCommand("autodev.cli.spec_cmd", "spec", "The specifications as autodev reads them."),
+    "tests": LazyCommand(
+        "autodev.cli.tests_cmd",
+        "tests",
+        "Tests from the specs: examples become pytest tests under tests/generated/, without a model.",
+    ),
     "status": LazyCommand(
         "autodev.cli.status_cmd",
         "status",

@@ -31,6 +31,7 @@ class Requirement(BaseModel):
     plan: bool | None = None  # `Plan: yes` / `Plan: no`; None: the architect plans when the requirement is large
     criteria: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    example_lines: tuple[int, ...] = ()  # the spec line where each example starts (for generated tests' names)
     context: str = ""
     whole_file: bool = False  # a file without any requirement ID: the whole file is one requirement
     content_hash: str

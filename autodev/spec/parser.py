@@ -78,7 +78,7 @@ class _Findings:
     """What one requirement's own blocks say, beyond prose."""
 
     criteria: list[str] = field(default_factory=list)
-    examples: list[str] = field(default_factory=list)
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (1-based line where it starts, its text)
     lines: list[tuple[int, str]] = field(default_factory=list)  # (1-based line, text) of every paragraph line
 
 
@@ -307,7 +307,8 @@ def _whole_file(text: str, source: str, sections: list[_Section], diagnostics: l
         priority=priority,
         plan=plan,
         criteria=tuple(_unique(findings.criteria)),
-        examples=tuple(_unique(findings.examples)),
+        examples=tuple(_unique(text for _, text in findings.examples)),
+        example_lines=_example_lines(findings.examples),
         whole_file=True,
         content_hash=_content_hash(body, files, depends),
     )
@@ -368,7 +369,8 @@ def _split(
                 priority=priority,
                 plan=plan,
                 criteria=tuple(_unique(findings.criteria)),
-                examples=tuple(_unique(findings.examples)),
+                examples=tuple(_unique(text for _, text in findings.examples)),
+                example_lines=_example_lines(findings.examples),
                 context=context,
                 content_hash=_content_hash(text, files, depends),
             )
@@ -461,16 +463,18 @@ def _paragraph(token: Token, item_mode: Mode, findings: _Findings) -> None:
     findings.lines.extend((first_line + offset, line) for offset, line in enumerate(raw_lines))
     if item_mode:
         item = _CHECKBOX.sub("", " ".join(line.strip() for line in raw_lines).strip())
-        if item:
-            (findings.criteria if item_mode == "acceptance" else findings.examples).append(item)
+        if item and item_mode == "acceptance":
+            findings.criteria.append(item)
+        elif item:
+            findings.examples.append((first_line, item))
         return
     _line_criteria(raw_lines, findings)
-    for line in raw_lines:
+    for offset, line in enumerate(raw_lines):
         plain = line.strip()
         if _is_field(plain) or len(plain) > _ARROW_MAX or _EARS.match(_MARKUP.sub("", plain)):
             continue
         if _ARROW.match(plain):
-            findings.examples.append(plain)
+            findings.examples.append((first_line + offset, plain))
 
 
 def _line_criteria(raw_lines: Sequence[str], findings: _Findings) -> None:
@@ -499,17 +503,19 @@ def _line_criteria(raw_lines: Sequence[str], findings: _Findings) -> None:
 def _code(token: Token, mode: Mode, findings: _Findings) -> None:
     """A doctest, a block of ``input -> output`` rows, a Gherkin scenario, or any code under "Examples"."""
     content = token.content.rstrip()
-    rows = [line.strip() for line in content.split("\n") if line.strip()]
+    first = (token.map[0] if token.map else 0) + (2 if token.type == "fence" else 1)  # the fence's own line
+    numbered = [(first + offset, line.strip()) for offset, line in enumerate(content.split("\n")) if line.strip()]
+    rows = [row for _, row in numbered]
     if not rows:
         return
     if any(row.startswith(">>>") for row in rows):
-        findings.examples.append(content)
+        findings.examples.append((first, content))
     elif all(_ARROW.match(row) and len(row) <= _ARROW_MAX for row in rows):
-        findings.examples.extend(rows)
+        findings.examples.extend(numbered)
     elif token.info.strip().lower().split(" ", 1)[0] in _GHERKIN:
         _line_criteria(rows, findings)
     elif mode == "examples":
-        findings.examples.append(content)
+        findings.examples.append((first, content))
     elif mode == "acceptance":
         findings.criteria.append(content)
 
@@ -517,8 +523,9 @@ def _code(token: Token, mode: Mode, findings: _Findings) -> None:
 def _table(tokens: Sequence[Token], index: int, mode: Mode, findings: _Findings) -> int:
     """Rows of an Examples table (announced, or with an output/expected column); returns the table_close index."""
     header: list[str] = []
-    rows: list[list[str]] = []
+    rows: list[tuple[int, list[str]]] = []
     row: list[str] = []
+    row_line = 0
     in_head = False
     while index < len(tokens) and tokens[index].type != "table_close":
         kind = tokens[index].type
@@ -527,24 +534,24 @@ def _table(tokens: Sequence[Token], index: int, mode: Mode, findings: _Findings)
         elif kind == "thead_close":
             in_head = False
         elif kind == "tr_open":
-            row = []
+            opened = tokens[index].map
+            row, row_line = [], (opened[0] + 1 if opened else 0)
         elif kind == "inline":
             row.append(tokens[index].content.strip())
         elif kind == "tr_close":
             if in_head:
                 header = row
             else:
-                rows.append(row)
+                rows.append((row_line, row))
         index += 1
     looks_like_examples = any(cell.lower().strip("*_` ").startswith(_IO_HEADERS) for cell in header)
     if mode == "examples" or looks_like_examples:
-        for cells in rows:
+        for line, cells in rows:
             if header and any(header):
-                findings.examples.append(
-                    " | ".join(f"{name}: {value}" for name, value in zip(header, cells, strict=False))
-                )
+                text = " | ".join(f"{name}: {value}" for name, value in zip(header, cells, strict=False))
             else:
-                findings.examples.append(" | ".join(cells))
+                text = " | ".join(cells)
+            findings.examples.append((line, text))
     return index
 
 
@@ -613,6 +620,14 @@ def _content_hash(text: str, files: Sequence[str], depends: Sequence[str]) -> st
     """What decides whether a requirement changed: its own text and its Files/Depends, not its line or context."""
     payload = "\0".join([text, "\n".join(files), "\n".join(depends)])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _example_lines(examples: Sequence[tuple[int, str]]) -> tuple[int, ...]:
+    """The line each of the requirement's (unique) examples starts at, in the order of ``examples``."""
+    first: dict[str, int] = {}
+    for line, text in examples:
+        first.setdefault(text, line)
+    return tuple(first.values())
 
 
 def _unique(items: Iterable[str]) -> Iterator[str]:

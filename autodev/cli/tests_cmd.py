@@ -1,0 +1,92 @@
+"""`autodev tests gen`: a requirement's examples written as pytest tests, without a model and without touching code."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from autodev.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from autodev.testgen.render import GeneratedTests
+    from autodev.testgen.write import Written
+
+
+@click.group()
+def tests() -> None:
+    """Tests from the specs: examples become pytest tests under tests/generated/, without a model."""
+
+
+@tests.command("gen")
+@click.argument("requirement_ids", metavar="[REQ]...", nargs=-1)
+@click.option("--dry-run", is_flag=True, help="Print the files that would be written; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: per requirement its file and tests.")
+@click.pass_obj
+def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Write each requirement's examples (REQ: only those) as one test file, tests/generated/test_<id>.py.
+
+    Exit 1 when an example could not be translated (each is named with its spec line) or a file is the user's.
+    """
+    from autodev.project import ProjectPaths
+    from autodev.spec.parser import load_specs
+    from autodev.testgen.render import render
+    from autodev.testgen.write import Written, write_generated
+
+    paths = ProjectPaths(root=options.root)
+    config = options.config(paths.root)
+    requirements = load_specs(paths.root, config.specs.paths).requirements
+    known = [r.id for r in requirements]
+    unknown = [rid for rid in requirement_ids if rid not in known]
+    if unknown:
+        raise click.UsageError(f"no requirement {', '.join(unknown)} (the requirements: {', '.join(known[:12])})")
+    chosen = [r for r in requirements if (r.id in requirement_ids if requirement_ids else r.examples)]
+    rows = []
+    failed = False
+    for requirement in chosen:
+        generated = render(requirement, paths.root)
+        written = Written("nothing", "dry run") if dry_run else write_generated(paths.root, generated)
+        failed = failed or bool(generated.refused) or written.outcome == "kept"
+        rows.append((generated, written))
+    if as_json:
+        click.echo(json.dumps({"requirements": [_row(g, w, dry_run) for g, w in rows]}, indent=2))
+    else:
+        for generated, written in rows:
+            click.echo(_line(generated, written, dry_run))
+            if dry_run and generated.text:
+                click.echo(generated.text)
+        if not rows:
+            click.echo('no requirement has examples (docs/spec-format.md, "Examples")')
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _line(generated: GeneratedTests, written: Written, dry_run: bool) -> str:
+    count = len(generated.tests)
+    if not generated.text:
+        said = "no test: no example could be translated" if generated.refused else "no examples"
+    elif dry_run:
+        said = f"{generated.path}: {count} test(s) (dry run: not written)"
+    else:
+        said = {
+            "written": f"{generated.path}: {count} test(s) written",
+            "unchanged": f"{generated.path}: {count} test(s), unchanged",
+            "kept": f"not written: {written.reason}",
+            "nothing": "nothing written",
+        }[written.outcome]
+    lines = [f"{generated.requirement}: {said}"]
+    lines += [f"  refused {refusal}" for refusal in generated.refused]
+    return "\n".join(lines)
+
+
+def _row(generated: GeneratedTests, written: Written, dry_run: bool) -> dict[str, object]:
+    return {
+        "requirement": generated.requirement,
+        "path": generated.path if generated.text else None,
+        "tests": [{"name": name, "line": line} for name, line in generated.tests],
+        "refused": [{"file": r.source, "line": r.line, "reason": r.reason} for r in generated.refused],
+        "outcome": "dry-run" if dry_run else written.outcome,
+        "reason": written.reason,
+        "text": generated.text if dry_run else None,
+    }

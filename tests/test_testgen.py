@@ -1,0 +1,195 @@
+"""Examples become tests without a model: each form translated deterministically, refusals named with their spec
+line, the file written under tests/generated/ only when it is autodev's, and the tests run by real pytest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import autodev, git
+
+from autodev.spec.parser import parse_spec_text
+from autodev.testgen.examples import Check, translate
+from autodev.testgen.render import HEADER, render
+
+pytestmark = pytest.mark.req("TG-1")
+
+SPEC = """# Temperatures
+
+## TEMP-1: Conversions
+Files: temps.py
+
+Examples:
+- `to_kelvin(0)` -> `273.15`
+- to_fahrenheit(100) == 212
+- `to_kelvin(-300)` -> raises ValueError("below absolute zero")
+- `minus forty` -> the same in both scales
+
+```python
+>>> to_celsius(212)
+100.0
+>>> to_kelvin(-274)
+Traceback (most recent call last):
+  ...
+ValueError: below absolute zero
+```
+
+| call | expected |
+|---|---|
+| `to_celsius(32)` | `0.0` |
+"""
+RIGHT = """def _check(celsius):
+    if celsius < -273.15:
+        raise ValueError("below absolute zero")
+    return celsius
+
+
+def to_kelvin(celsius):
+    return _check(celsius) + 273.15
+
+
+def to_fahrenheit(celsius):
+    return _check(celsius) * 9 / 5 + 32
+
+
+def to_celsius(fahrenheit):
+    return _check((fahrenheit - 32) * 5 / 9)
+"""
+GENERATED = "tests/generated/test_temp_1.py"
+
+
+def spec_project(repo: Path, spec: str = SPEC) -> Path:
+    (repo / "SPEC.md").write_text(spec, encoding="utf-8")
+    (repo / "autodev.toml").write_text("[project]\n", encoding="utf-8")
+    (repo / "temps.py").write_text("def to_kelvin(celsius):\n    raise NotImplementedError\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "spec")
+    return repo
+
+
+def pytest_outcome(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", GENERATED], cwd=project,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+class TestTranslate:
+    @pytest.mark.parametrize(
+        ("example", "check"),
+        [
+            ("`to_kelvin(0)` -> `273.15`", Check("to_kelvin(0)", expected="273.15")),
+            ("to_kelvin(0) => 273.15.", Check("to_kelvin(0)", expected="273.15")),
+            ("parse('a b') \u2192 ['a', 'b']", Check("parse('a b')", expected="['a', 'b']")),
+            ("to_fahrenheit(100) == 212", Check("to_fahrenheit(100)", expected="212")),
+            ("`parse('')` -> `ValueError`", Check("parse('')", raises="ValueError")),
+            ("f(-1) -> raises ValueError: negative", Check("f(-1)", raises="ValueError", message="negative")),
+            ('f(-1) -> ValueError("no negatives")', Check("f(-1)", raises="ValueError", message="no negatives")),
+            ("input: `f(1)` | expected: `2`", Check("f(1)", expected="2")),
+        ],
+    )
+    def test_each_line_form_is_one_check(self, example: str, check: Check) -> None:
+        assert translate(example).checks == (check,)
+
+    def test_a_doctest_keeps_its_setup_lines_its_outputs_and_its_tracebacks_in_order(self) -> None:
+        doctest = ">>> c = Counter()\n>>> c.add(\n...     2)\n>>> c.total\n2\n>>> c.add(-1)\n" \
+                  "Traceback (most recent call last):\n  ...\nValueError: negative\n"  # fmt: skip
+        assert translate(doctest).checks == (
+            Check("c = Counter()"),
+            Check("c.add(\n    2)"),
+            Check("c.total", expected="2"),
+            Check("c.add(-1)", raises="ValueError", message="negative"),
+        )
+
+    def test_a_block_of_asserts_is_kept_as_written(self) -> None:
+        assert translate("assert f(1) == 2\nassert f(2) == 3").checks == (Check("assert f(1) == 2"),
+                                                                          Check("assert f(2) == 3"))  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("example", "reason"),
+        [
+            ("`2024-01-31` -> a date", "is not a Python expression"),
+            ("`5` -> `25`", "calls nothing"),
+            ("f(1) is small", "no expected value"),
+            ("f(1) is very small", "not a Python expression"),
+            ("input: 3 | expected: 9", "calls nothing"),
+            (">>> x = 1\n>>> y = 2", "shows no output to compare"),
+            ("print('a')\nprint('b')", "has no assert line"),
+        ],
+    )
+    def test_what_is_not_python_or_checks_nothing_is_refused_with_the_reason(self, example: str, reason: str) -> None:
+        translated = translate(example)
+        assert not translated.checks and reason in translated.refused
+
+
+class TestRender:
+    def test_names_are_imported_from_the_files_module_and_standard_modules_as_themselves(self, tmp_path: Path) -> None:
+        spec = (
+            "# S\n\n## R-1: dates\nFiles: dates/parse.py\n\n- `parse('2024-01-31')` -> `datetime.date(2024, 1, 31)`\n"
+        )
+        (requirement,), _ = parse_spec_text(spec, "SPEC.md")
+        text = render(requirement, tmp_path).text
+        assert "import datetime\n" in text and "from dates.parse import parse\n" in text
+        assert text.startswith(HEADER) and "pytestmark = pytest.mark.req('R-1')" in text
+
+    def test_a_name_no_named_file_can_be_said_to_define_is_refused(self, tmp_path: Path) -> None:
+        (tmp_path / "a.py").write_text("def f():\n    pass\n", encoding="utf-8")
+        (tmp_path / "b.py").write_text("def g():\n    pass\n", encoding="utf-8")
+        spec = "# S\n\n## R-1: two modules\nFiles: a.py, b.py\n\n- `f(1)` -> `2`\n- `h(1)` -> `3`\n"
+        (requirement,), _ = parse_spec_text(spec, "SPEC.md")
+        generated = render(requirement, tmp_path)
+        assert "from a import f" in generated.text and len(generated.tests) == 1
+        (refusal,) = generated.refused
+        assert str(refusal) == "SPEC.md:7: `h` is defined nowhere the requirement names (Files: a, b): name its " \
+                               "file under Files:"  # fmt: skip
+
+
+class TestTestsGen:
+    def test_the_examples_become_a_file_that_fails_on_the_stub_and_passes_on_the_right_code(
+        self, repo: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = spec_project(repo)
+        assert autodev(project, "tests", "gen") == 1  # one example is refused
+        out = capsys.readouterr().out
+        assert f"TEMP-1: {GENERATED}: 5 test(s) written" in out
+        assert "refused SPEC.md:10: the call 'minus forty' is not a Python expression" in out
+        assert "raise NotImplementedError" in (project / "temps.py").read_text(encoding="utf-8")  # code untouched
+        assert pytest_outcome(project).returncode != 0  # the stub defines no to_celsius: nothing passes
+        (project / "temps.py").write_text(RIGHT, encoding="utf-8")
+        passed = pytest_outcome(project)
+        assert passed.returncode == 0 and "5 passed" in passed.stdout, passed.stdout
+
+    def test_dry_run_writes_nothing_and_json_names_each_test_with_its_line(
+        self, repo: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = spec_project(repo)
+        assert autodev(project, "tests", "gen", "TEMP-1", "--dry-run", "--json") == 1
+        (row,) = json.loads(capsys.readouterr().out)["requirements"]
+        assert [test["line"] for test in row["tests"]] == [7, 8, 9, 13, 23]
+        assert row["refused"] == [{"file": "SPEC.md", "line": 10,
+                                   "reason": "the call 'minus forty' is not a Python expression"}]  # fmt: skip
+        assert row["outcome"] == "dry-run" and not (project / GENERATED).exists()
+
+    def test_a_file_the_user_wrote_is_never_overwritten(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        project = spec_project(repo)
+        (project / "tests" / "generated").mkdir(parents=True)
+        (project / GENERATED).write_text("def test_mine():\n    assert True\n", encoding="utf-8")
+        assert autodev(project, "tests", "gen") == 1
+        assert "is not autodev's" in capsys.readouterr().out
+        assert (project / GENERATED).read_text(encoding="utf-8") == "def test_mine():\n    assert True\n"
+
+    def test_an_edited_example_renames_only_its_own_test(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        project = spec_project(repo)
+        autodev(project, "tests", "gen", "--json")
+        before = [t["name"] for t in json.loads(capsys.readouterr().out)["requirements"][0]["tests"]]
+        (project / "SPEC.md").write_text(SPEC.replace("to_fahrenheit(100) == 212", "to_fahrenheit(0) == 32"),
+                                         encoding="utf-8")  # fmt: skip
+        autodev(project, "tests", "gen", "--json")
+        after = [t["name"] for t in json.loads(capsys.readouterr().out)["requirements"][0]["tests"]]
+        assert [b == a for b, a in zip(before, after, strict=True)] == [True, False, True, True, True]
+
+    def test_an_unknown_requirement_is_a_usage_error(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        project = spec_project(repo)
+        assert autodev(project, "tests", "gen", "TEMP-9") == 2
+        assert "no requirement TEMP-9" in capsys.readouterr().err
