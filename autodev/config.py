@@ -96,7 +96,9 @@ class SynthesisConfig(_Section):
     # none, or the names of the tiers that are asked (["tier1"])
     explain_first: bool | list[str] = True
     incremental: bool = True
-    test_first: bool = True
+    # the specs' examples written as tests (tests/generated/) and committed before any code; "review": written and
+    # left for the user to commit, the requirement waiting until they do
+    test_first: bool | Literal["review"] = False
     max_increment_size: int = Field(default=50, ge=1)
 
     @field_validator("explain_first")

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import autodev, git
+from helpers import autodev, config_text, git, head, run_json
 
 from autodev.spec.parser import parse_spec_text
 from autodev.testgen.examples import Check, translate
 from autodev.testgen.render import HEADER, render
+from autodev.testing import ScriptedServer
 
 pytestmark = pytest.mark.req("TG-1")
 
@@ -193,3 +194,62 @@ class TestTestsGen:
         project = spec_project(repo)
         assert autodev(project, "tests", "gen", "TEMP-9") == 2
         assert "no requirement TEMP-9" in capsys.readouterr().err
+
+
+def project_testing_first(repo: Path, server: ScriptedServer, mode: str) -> Path:
+    (repo / "SPEC.md").write_text(SPEC, encoding="utf-8")
+    config = config_text(server.url).replace("[synthesis]\n", f"[synthesis]\ntest_first = {mode}\n")
+    (repo / "autodev.toml").write_text(config, encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "spec")
+    return repo
+
+
+class TestTestsFirstInAPass:
+    def test_the_examples_tests_are_committed_on_their_own_before_the_code(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = project_testing_first(repo, server, "true")
+        server.push(f"temps.py\n```python\n{RIGHT}```\n")
+        before = head(project)
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        log = git(project, "log", "--format=%s", "--reverse", f"{before}..HEAD").splitlines()
+        assert log == ["autodev: tests for TEMP-1", "autodev: Conversions"]
+        assert "def test_to_kelvin_" in server.requests[0].prompt_text  # the coder is shown the generated tests
+        assert git(project, "show", "--stat", "--format=", "HEAD~1").split()[0] == GENERATED
+        assert len(result["requirements"][0]["tests"]) == 5
+
+    def test_review_writes_the_tests_and_waits_until_the_user_commits_them(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = project_testing_first(repo, server, '"review"')
+        before = head(project)
+        code, result = run_json(project, capsys)
+        assert code != 0 and not server.requests and head(project) == before
+        requirement = result["requirements"][0]
+        assert requirement["status"] == "blocked" and f"its generated tests {GENERATED} await your review" in (
+            requirement["reason"]
+        )
+        edited = (project / GENERATED).read_text(encoding="utf-8") + "\n\ndef test_mine() -> None:\n    pass\n"
+        (project / GENERATED).write_text(edited, encoding="utf-8")
+        run_json(project, capsys)  # still uncommitted: the user's edit is not written over
+        assert (project / GENERATED).read_text(encoding="utf-8") == edited
+        git(project, "add", GENERATED)
+        git(project, "commit", "-qm", "reviewed")
+        server.push(f"temps.py\n```python\n{RIGHT}```\n")
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        assert (project / GENERATED).read_text(encoding="utf-8") == edited
+
+    def test_without_test_first_no_tests_are_generated(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = project_testing_first(repo, server, "false")
+        (project / "tests").mkdir()
+        (project / "tests" / "test_mine.py").write_text("def test_mine():\n    assert False\n", encoding="utf-8")
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", "a test")
+        server.push("nothing to say")
+        run_json(project, capsys)
+        assert not (project / GENERATED).exists()

@@ -16,6 +16,7 @@ from autodev.core import record
 from autodev.core.assignment import labelled_runner
 from autodev.core.prepare import prepare
 from autodev.core.survey import SurveyFailed, survey
+from autodev.core.tests_first import tests_first
 from autodev.core.work import Work
 from autodev.llm.client import ChatClient
 from autodev.local.serving import model_client
@@ -67,8 +68,9 @@ def _pass(
     model_name: str | None,
     max_attempts: int,
 ) -> PassResult:
-    """prepare -> survey -> work -> record."""
+    """prepare -> tests first (with [synthesis] test_first) -> survey -> work -> record."""
     repo, recovered = prepare(paths)
+    first = tests_first(paths, config, repo)
     run = labelled_runner(paths, config, test_runner)
     try:
         found = survey(paths, config, run)
@@ -76,7 +78,7 @@ def _pass(
         return PassResult(status="failed", reason=str(failed), recovered=recovered)
     router = Router(paths, config, client, env, model_override=model_name)
     work = Work(paths, config, repo, router, run, baseline=found.baseline, suite=found.suite,
-                max_attempts=max_attempts, memory=found.memory)  # fmt: skip
+                max_attempts=max_attempts, memory=found.memory, tests_first=first)  # fmt: skip
     results = [work.requirement(item) for item in items_for(found.requirements, found.links)]
     results += [work.requirement(item) for item in orphan_items(found.links, work.baseline)]
     results += [record.removed(found.ledger.entries[rid]) for rid in found.diff.removed]

@@ -13,6 +13,7 @@ from autodev.core.assignment import Assignment, LabelledTestRun
 from autodev.core.climb import Climb, ClimbEnd
 from autodev.core.increments import IncrementClimb
 from autodev.core.planning import Architect, plan_wanted, suite_tests
+from autodev.core.tests_first import TestsFirst
 from autodev.errors import UnsafeWorkspaceError
 from autodev.logs import get_logger
 from autodev.memory import NO_MEMORY, Memory
@@ -48,6 +49,7 @@ class Work:
         suite: list[str] | None,
         max_attempts: int,
         memory: Memory = NO_MEMORY,
+        tests_first: TestsFirst | None = None,
     ) -> None:
         self.paths, self.config, self.repo, self.router = paths, config, repo, router
         self.run_tests = run_tests
@@ -55,6 +57,7 @@ class Work:
         self.suite = suite
         self.max_attempts = max_attempts
         self.memory = memory
+        self.tests_first = tests_first or TestsFirst()
         self.satisfied: set[str] = set()
         self.known: set[str] = set()
         self.log = get_logger()
@@ -123,6 +126,9 @@ class Work:
         if not failing:
             count = len(item.tests) or len(self.baseline.passed_ids)
             return finish(draft, status="satisfied", reason=f"its {count} test(s) pass", already_satisfied=True)
+        waiting = self.tests_first.refusal(requirement.id)
+        if waiting is not None:
+            return finish(draft, status="blocked", reason=waiting)
         blocker = blocking_dependency(requirement, self.satisfied, self.known)  # ordered: dependencies came first
         if blocker is not None:
             return finish(draft, status="blocked", reason=f"depends on {blocker}, which is not satisfied")

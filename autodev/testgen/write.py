@@ -1,7 +1,8 @@
 """Generated test files written into the project: atomically, and never over a file the user wrote.
 
-A file under ``tests/generated/`` is autodev's only while its first line is the generated header; a user who
-edits the header away (or writes a file of that name) owns it, and it is left alone with the reason said.
+A file under ``tests/generated/`` is autodev's only while its first line is the generated header and its digest
+line matches the rest: a user who edits it (or writes a file of that name) owns it, and it is left alone with the
+reason said.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from autodev.fileio import atomic_write
-from autodev.testgen.render import HEADER, GeneratedTests
+from autodev.testgen.render import HEADER, GeneratedTests, edited
 
 WriteOutcome = Literal["written", "unchanged", "kept", "nothing"]
 
@@ -39,6 +40,9 @@ def write_generated(root: Path, generated: GeneratedTests) -> Written:
                                "as it is; move it, or delete it to have it generated")  # fmt: skip
     if current == generated.text:
         return Written("unchanged")
+    if current is not None and edited(current):
+        return Written("kept", f"{generated.path} was edited since autodev wrote it, so it is yours now: it was left "
+                               "as it is; delete it to have it generated again")  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, generated.text.encode("utf-8"))
     return Written("written")

@@ -10,3 +10,4 @@ MODEL_TRAILER = "Autodev-Model"
 CONVERSATION_TRAILER = "Autodev-Conversation"
 UNDOES_TRAILER = "Autodev-Undoes"
 WORKFLOW_RUN_TRAILER = "Autodev-Workflow-Run"
+TESTS_FOR_TRAILER = "Autodev-Tests-For"  # a commit of tests generated from a requirement's examples
