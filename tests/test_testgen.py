@@ -190,6 +190,20 @@ class TestTestsGen:
         after = [t["name"] for t in json.loads(capsys.readouterr().out)["requirements"][0]["tests"]]
         assert [b == a for b, a in zip(before, after, strict=True)] == [True, False, True, True, True]
 
+    def test_status_counts_the_examples_with_a_generated_test(
+        self, repo: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = spec_project(repo)
+        assert autodev(project, "status", "--json") == 0
+        assert json.loads(capsys.readouterr().out)["spec_coverage"]["examples_tested"] == 0
+        autodev(project, "tests", "gen")
+        capsys.readouterr()
+        assert autodev(project, "status", "--json") == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert shown["spec_coverage"] == {"requirements": 1, "with_passing_test": 0, "share": 0.0, "examples": 6,
+                                          "examples_tested": 5, "criteria": 0}  # fmt: skip
+        assert shown["requirements"][0]["coverage"] == {"criteria": 0, "examples": 6, "examples_tested": 5}
+
     def test_an_unknown_requirement_is_a_usage_error(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         project = spec_project(repo)
         assert autodev(project, "tests", "gen", "TEMP-9") == 2
@@ -219,6 +233,9 @@ class TestTestsFirstInAPass:
         assert "def test_to_kelvin_" in server.requests[0].prompt_text  # the coder is shown the generated tests
         assert git(project, "show", "--stat", "--format=", "HEAD~1").split()[0] == GENERATED
         assert len(result["requirements"][0]["tests"]) == 5
+        assert autodev(project, "status") == 0
+        assert "spec coverage: 1 of 1 requirement(s) have a passing linked test (100%); 5 of 6 example(s) have a " \
+               "generated test" in capsys.readouterr().out  # fmt: skip
 
     def test_review_writes_the_tests_and_waits_until_the_user_commits_them(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
@@ -228,8 +245,9 @@ class TestTestsFirstInAPass:
         code, result = run_json(project, capsys)
         assert code != 0 and not server.requests and head(project) == before
         requirement = result["requirements"][0]
-        assert requirement["status"] == "blocked" and f"its generated tests {GENERATED} await your review" in (
-            requirement["reason"]
+        assert (
+            requirement["status"] == "blocked"
+            and f"its generated tests {GENERATED} await your review" in (requirement["reason"])
         )
         edited = (project / GENERATED).read_text(encoding="utf-8") + "\n\ndef test_mine() -> None:\n    pass\n"
         (project / GENERATED).write_text(edited, encoding="utf-8")

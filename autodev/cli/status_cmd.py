@@ -19,6 +19,7 @@ from autodev.ledger import Ledger, LedgerEntry, load_ledger
 from autodev.project import ProjectPaths
 from autodev.spec.model import Requirement
 from autodev.spec.parser import load_specs
+from autodev.testgen.coverage import Coverage, coverage
 from autodev.verify.confine import Confinement, state
 
 _REASON_COLUMN = 61  # the width of the columns before the reason, spaces included
@@ -41,7 +42,7 @@ def status(options: GlobalOptions, requirement_id: str | None, show_plan: bool, 
     ledger, warning = load_ledger(paths.ledger_file, rebuild=_empty_ledger)
     if warning:
         click.echo(f"warning: {warning}", err=True)
-    rows = [_row(r, ledger.entries.get(r.id)) for r in specs.requirements]
+    rows = [_row(r, ledger.entries.get(r.id), coverage(paths.root, r)) for r in specs.requirements]
     known = {r.id for r in specs.requirements}
     rows += [_row(None, entry) for entry in ledger.entries.values() if entry.id not in known]
     if requirement_id is not None:
@@ -54,6 +55,7 @@ def status(options: GlobalOptions, requirement_id: str | None, show_plan: bool, 
             "requirements": [row.model_dump(mode="json") for row in rows],
             "recovery": pending.model_dump(mode="json") if pending else None,
             "tests_confined": confined.model_dump(mode="json"),
+            "spec_coverage": _spec_coverage(rows),
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -68,7 +70,35 @@ def status(options: GlobalOptions, requirement_id: str | None, show_plan: bool, 
     click.echo(", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no requirements")
     if pending:
         click.echo(_recovery_line(pending))
+    click.echo(_coverage_line(_spec_coverage(rows)))
     click.echo(f"tests confined: {confined.description}")
+
+
+def _spec_coverage(rows: list[StatusRow]) -> dict[str, int | float | None]:
+    """How much of the specs the tests prove: requirements with a passing linked test, examples with a test."""
+    current = [row for row in rows if row.coverage is not None]
+    proven = sum(1 for row in current if row.tests_passing > 0 and row.status != "pending")
+    return {
+        "requirements": len(current),
+        "with_passing_test": proven,
+        "share": round(proven / len(current), 3) if current else None,
+        "examples": sum(row.coverage.examples for row in current if row.coverage),
+        "examples_tested": sum(row.coverage.examples_tested for row in current if row.coverage),
+        "criteria": sum(row.coverage.criteria for row in current if row.coverage),
+    }
+
+
+def _coverage_line(spec: dict[str, int | float | None]) -> str:
+    share = spec["share"]
+    line = (f"spec coverage: {spec['with_passing_test']} of {spec['requirements']} requirement(s) have a passing "
+            f"linked test" + (f" ({share:.0%})" if isinstance(share, float) else ""))  # fmt: skip
+    if spec["examples"]:
+        line += (
+            f"; {spec['examples_tested']} of {spec['examples']} example(s) have a generated test (autodev tests gen)"
+        )
+    if spec["criteria"]:
+        line += f"; {spec['criteria']} acceptance criteria stated"
+    return line
 
 
 def _named(requirement_id: str, known: list[str]) -> None:
@@ -147,9 +177,10 @@ class StatusRow(BaseModel):
     model: str | None
     cost_usd: float
     commit: str | None
+    coverage: Coverage | None = None  # None: gone from the specs
 
 
-def _row(requirement: Requirement | None, entry: LedgerEntry | None) -> StatusRow:
+def _row(requirement: Requirement | None, entry: LedgerEntry | None, covered: Coverage | None = None) -> StatusRow:
     """A requirement never worked on is pending; one gone from the specs shows what the ledger last said."""
     status = entry.status if entry else "pending"
     if requirement is not None and entry is not None and entry.content_hash != requirement.content_hash:
@@ -168,6 +199,7 @@ def _row(requirement: Requirement | None, entry: LedgerEntry | None) -> StatusRo
         model=entry.model if entry else None,
         cost_usd=entry.cost_usd if entry else 0.0,
         commit=entry.commit if entry else None,
+        coverage=covered,
     )
 
 
