@@ -71,8 +71,8 @@ def spec_project(repo: Path, spec: str = SPEC) -> Path:
     return repo
 
 
-def pytest_outcome(project: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", GENERATED], cwd=project,
+def pytest_outcome(project: Path, test_file: str = GENERATED) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file], cwd=project,
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
 
 
@@ -271,3 +271,78 @@ class TestTestsFirstInAPass:
         server.push("nothing to say")
         run_json(project, capsys)
         assert not (project / GENERATED).exists()
+
+
+CRITERIA_SPEC = """# Temperatures
+
+## TEMP-2: Kelvin
+Files: temps.py
+
+Acceptance criteria:
+- `to_kelvin(0)` is 273.15
+- a temperature below absolute zero raises ValueError
+"""
+TESTER_REPLY = '''Here are the tests.
+
+```python
+import pytest
+from temps import to_kelvin
+
+
+def test_freezing():
+    """to_kelvin(0) is 273.15"""
+    assert to_kelvin(0) == pytest.approx(273.15)
+
+
+def test_below_zero():
+    with pytest.raises(ValueError):
+        to_kelvin(-300)
+
+
+def test_already_true():
+    assert to_kelvin(5) is not None
+
+
+def test_calls_only():
+    to_kelvin(1)
+
+
+def test_tautology():
+    assert 1 == 1
+
+
+def test_own_error():
+    assert helper(3) == 3
+```
+'''
+CRITERIA_FILE = "tests/generated/test_temp_2_criteria.py"
+
+
+class TestCriteriaTests:
+    def test_only_tests_that_assert_and_fail_on_the_current_code_for_its_reason_are_kept(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        (repo / "SPEC.md").write_text(CRITERIA_SPEC, encoding="utf-8")
+        (repo / "autodev.toml").write_text(config_text(server.url), encoding="utf-8")
+        (repo / "temps.py").write_text("def to_kelvin(celsius):\n    return celsius\n", encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "spec")
+        server.push(TESTER_REPLY)
+        assert autodev(repo, "tests", "gen", "--criteria", "--json") == 1  # some were refused
+        (row,) = json.loads(capsys.readouterr().out)["criteria"]
+        assert row["kept"] == ["test_freezing", "test_below_zero"]
+        assert row["refused"] == {
+            "test_calls_only": "asserts nothing (no assert, pytest.raises or assert* call)",
+            "test_tautology": "asserts only a tautology (assert 1 == 1)",
+            "test_already_true": "passes on the current code: it proves nothing about the work to do",
+            "test_own_error": "fails for a reason of its own: NameError: name 'helper' is not defined",
+        }
+        assert "acceptance criteria" in server.requests[0].prompt_text and "- a temperature below absolute zero" in (
+            server.requests[0].prompt_text
+        )
+        written = (repo / CRITERIA_FILE).read_text(encoding="utf-8")
+        assert written.startswith(HEADER) and "def test_own_error" not in written
+        assert "pytestmark = pytest.mark.req('TEMP-2')" in written
+        assert pytest_outcome(repo, CRITERIA_FILE).returncode == 1
+        (repo / "temps.py").write_text(RIGHT, encoding="utf-8")
+        assert "2 passed" in pytest_outcome(repo, CRITERIA_FILE).stdout

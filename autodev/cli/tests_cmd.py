@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from autodev.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    from autodev.config import Config
+    from autodev.project import ProjectPaths
+    from autodev.spec.model import Requirement
     from autodev.testgen.render import GeneratedTests
     from autodev.testgen.write import Written
 
@@ -22,12 +25,19 @@ def tests() -> None:
 @tests.command("gen")
 @click.argument("requirement_ids", metavar="[REQ]...", nargs=-1)
 @click.option("--dry-run", is_flag=True, help="Print the files that would be written; write nothing.")
+@click.option(
+    "--criteria",
+    is_flag=True,
+    help="Also have the tester role write tests for the acceptance criteria; only tests that assert something and "
+    "fail on the current code for the requirement's reason are kept.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: per requirement its file and tests.")
 @click.pass_obj
-def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool, criteria: bool, as_json: bool) -> None:
     """Write each requirement's examples (REQ: only those) as one test file, tests/generated/test_<id>.py.
 
-    Exit 1 when an example could not be translated (each is named with its spec line) or a file is the user's.
+    Exit 1 when an example could not be translated (each is named with its spec line), a tester's test was
+    refused, or a file is the user's.
     """
     from autodev.project import ProjectPaths
     from autodev.spec.parser import load_specs
@@ -49,17 +59,67 @@ def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool,
         written = Written("nothing", "dry run") if dry_run else write_generated(paths.root, generated)
         failed = failed or bool(generated.refused) or written.outcome == "kept"
         rows.append((generated, written))
+    tested = []
+    if criteria:
+        with_criteria = [r for r in requirements if r.criteria and (r.id in requirement_ids or not requirement_ids)]
+        tested = _criteria_tests(paths, config, with_criteria, dry_run)
+        failed = failed or any(row["refused"] or row["outcome"] == "kept" or row["problem"] for row in tested)
     if as_json:
-        click.echo(json.dumps({"requirements": [_row(g, w, dry_run) for g, w in rows]}, indent=2))
+        payload = {"requirements": [_row(g, w, dry_run) for g, w in rows], "criteria": tested}
+        click.echo(json.dumps(payload, indent=2))
     else:
+        for row in tested:
+            click.echo(_criteria_line(row, dry_run))
         for generated, written in rows:
             click.echo(_line(generated, written, dry_run))
             if dry_run and generated.text:
                 click.echo(generated.text)
-        if not rows:
+        if not rows and not tested:
             click.echo('no requirement has examples (docs/spec-format.md, "Examples")')
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def _criteria_tests(
+    paths: ProjectPaths, config: Config, requirements: list[Requirement], dry_run: bool
+) -> list[dict[str, Any]]:
+    """The tester's kept tests per requirement, written unless ``dry_run``; one row each, for text or JSON."""
+    import os
+
+    from autodev.local.serving import model_client
+    from autodev.testgen.write import write_generated
+    from autodev.workflow.tester import criteria_tests
+
+    rows: list[dict[str, Any]] = []
+    with model_client(config, os.environ) as client:
+        for requirement in requirements:
+            made = criteria_tests(paths, config, client, os.environ, requirement)
+            written = write_generated(paths.root, made.as_generated()) if made.text and not dry_run else None
+            rows.append({
+                "requirement": made.requirement, "path": made.path if made.text else None, "model": made.model,
+                "kept": made.kept, "refused": made.refused, "problem": made.problem,
+                "outcome": "dry-run" if dry_run else (written.outcome if written else "nothing"),
+                "reason": written.reason if written else "", "text": made.text if dry_run else None,
+            })  # fmt: skip
+    return rows
+
+
+def _criteria_line(row: dict[str, Any], dry_run: bool) -> str:
+    kept, refused = row["kept"], row["refused"]
+    if row["problem"]:
+        said = f"no test kept: {row['problem']}"
+    elif not kept:
+        said = "no test kept"
+    else:
+        where = (
+            "(dry run: not written)"
+            if dry_run
+            else {"written": "written", "unchanged": "unchanged"}.get(row["outcome"], f"not written: {row['reason']}")
+        )
+        said = f"{row['path']}: {len(kept)} of {len(kept) + len(refused)} criteria test(s) kept, {where}"
+    lines = [f"{row['requirement']}: {said} (tester: {row['model']})"]
+    lines += [f"  refused {name}: {why}" for name, why in refused.items()]
+    return "\n".join(lines)
 
 
 def _line(generated: GeneratedTests, written: Written, dry_run: bool) -> str:

@@ -196,8 +196,12 @@ def _file(requirement: Requirement, imports: dict[str, set[str]], bodies: list[t
     for name, line, body in bodies:
         out += ["", "", f"def {name}() -> None:", f'    """{requirement.source}:{line}"""']
         out += [f"    {statement}" for statement in body]
-    first, rest = out[0], "\n".join(out[1:]) + "\n"
-    return f"{first}\n{DIGEST}{digest(rest)}\n{rest}"
+    return stamped(out[0], "\n".join(out[1:]) + "\n")
+
+
+def stamped(header: str, rest: str) -> str:
+    """A generated file: its header line, the digest line of the rest (so an edit shows), then the rest."""
+    return f"{header}\n{DIGEST}{digest(rest)}\n{rest}"
 
 
 def digest(text: str) -> str:

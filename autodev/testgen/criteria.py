@@ -1,0 +1,152 @@
+"""Tests a model wrote for a requirement's acceptance criteria, and which of them are worth keeping.
+
+A model that writes both the tests and the code can make anything pass, so a written test is kept only when:
+1. it asserts something: an ``assert`` (not of a constant, nor of a value against itself), a ``pytest.raises``
+   or an ``assert*`` call (:func:`static_refusals`);
+2. it fails on the current code, for the requirement's reason (:func:`red_first`): a test that already passes
+   proves nothing about the work to do; one that fails with an error of its own (a syntax or name error, a missing
+   fixture, a module that is neither installed nor one the requirement's ``Files:`` names) tests nothing at all.
+Pure: the caller (``autodev.tester``) asks the model and runs the tests in the project's disposable copy.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Collection, Sequence
+
+from autodev.spec.model import Requirement
+from autodev.verify.junit import TestOutcome
+from autodev.verify.runner import TestRun
+
+_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(?P<code>.*?)```", re.DOTALL)
+_OWN_ERRORS = ("SyntaxError", "IndentationError", "NameError", "fixture '", "UnboundLocalError")
+_MISSING = re.compile(r"(?:No module named|cannot import name) '?(?P<name>[\w.]+)'?(?: from '(?P<module>[\w.]+)')?")
+
+TESTER_FORMAT = """Write pytest tests for the acceptance criteria above, one test function (or more) per criterion,
+with concrete expected values taken from the requirement, never from an implementation. Import what you test from
+the files the requirement names. Each test's docstring starts with the criterion it checks. Where a criterion holds
+"for every" input, a hypothesis property test is preferred if hypothesis is installed. Send one Python code block
+with the whole test file, and nothing else."""
+
+
+def prompt_for_tester(requirement: Requirement, files: dict[str, str | None]) -> str:
+    """The requirement, its criteria one per line, and the files it names as they are now."""
+    parts = [f"The requirement ({requirement.source}):\n{requirement.text.strip()}"]
+    parts.append("Its acceptance criteria:\n" + "\n".join(f"- {criterion}" for criterion in requirement.criteria))
+    for path, text in files.items():
+        shown = "(does not exist yet)" if text is None else f"```python\n{text[:8000]}\n```"
+        parts.append(f"{path}:\n{shown}")
+    parts.append(TESTER_FORMAT)
+    return "\n\n".join(parts)
+
+
+def reply_code(reply: str) -> str | None:
+    """The test file in a reply: its longest Python block, or None when it has none that parses."""
+    blocks = sorted((match.group("code") for match in _FENCE.finditer(reply)), key=len, reverse=True)
+    for code in blocks:
+        try:
+            ast.parse(code)
+        except SyntaxError:
+            continue
+        return code
+    return None
+
+
+def defined_test_names(code: str) -> list[str]:
+    """The module-level ``test*`` functions of a test file, in order."""
+    tree = ast.parse(code)
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name.startswith("test")]  # fmt: skip
+
+
+def static_refusals(code: str) -> dict[str, str]:
+    """Test name -> why it asserts nothing, for each test function that does not check anything."""
+    refused: dict[str, str] = {}
+    for node in ast.parse(code).body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.name.startswith("test"):
+            continue
+        checks = [child for child in ast.walk(node) if _is_check(child)]
+        if not checks:
+            refused[node.name] = "asserts nothing (no assert, pytest.raises or assert* call)"
+        elif all(isinstance(check, ast.Assert) and _tautology(check.test) for check in checks):
+            refused[node.name] = f"asserts only a tautology ({ast.unparse(checks[0])})"
+    return refused
+
+
+def _is_check(node: ast.AST) -> bool:
+    if isinstance(node, ast.Assert):
+        return True
+    if isinstance(node, ast.Call):
+        name = ast.unparse(node.func)
+        return name.endswith(("pytest.raises", "pytest.fail")) or name.split(".")[-1].startswith("assert")
+    return False
+
+
+def _tautology(test: ast.expr) -> bool:
+    if isinstance(test, ast.Constant):
+        return True
+    if isinstance(test, ast.Compare) and len(test.comparators) == 1:
+        left, right = test.left, test.comparators[0]
+        constants = isinstance(left, ast.Constant) and isinstance(right, ast.Constant)
+        return constants or ast.unparse(left) == ast.unparse(right)
+    return False
+
+
+def red_first(run: TestRun, test_file: str, names: Sequence[str], modules: Collection[str]) -> dict[str, str | None]:
+    """Test name -> None when it fails on the current code for the requirement's reason, else why it is refused.
+
+    ``modules`` are the modules the requirement's ``Files:`` name: a test may fail because they (or names in them)
+    do not exist yet, which is the work to do; any other missing module is the test's own problem.
+    """
+    file_error = next((o for tid, o in run.outcomes.items() if tid == test_file and o.outcome == "error"), None)
+    verdicts: dict[str, str | None] = {}
+    for name in names:
+        outcome = file_error or _outcome_of(run, test_file, name)
+        if outcome is None:
+            verdicts[name] = "was not run (not collected)"
+        elif outcome.outcome == "passed":
+            verdicts[name] = "passes on the current code: it proves nothing about the work to do"
+        elif outcome.outcome == "skipped":
+            verdicts[name] = "is skipped on the current code"
+        else:
+            verdicts[name] = _own_error(outcome, modules)
+    return verdicts
+
+
+def _outcome_of(run: TestRun, test_file: str, name: str) -> TestOutcome | None:
+    exact = run.outcomes.get(f"{test_file}::{name}")
+    if exact is not None:
+        return exact
+    prefix = f"{test_file}::{name}["
+    params = [outcome for test_id, outcome in run.outcomes.items() if test_id.startswith(prefix)]
+    failing = [outcome for outcome in params if outcome.is_failing]
+    chosen = failing or params
+    return chosen[0] if chosen else None
+
+
+def _own_error(outcome: TestOutcome, modules: Collection[str]) -> str | None:
+    """Why a failure is the test's own, or None when it is the requirement's (an assertion, a missing target)."""
+    text = f"{outcome.message}\n{outcome.details}"
+    missing = _MISSING.search(text)
+    if missing:
+        name = missing.group("module") or missing.group("name")
+        if name.split(".")[0] in {module.split(".")[0] for module in modules}:
+            return None
+        return f"fails for a reason of its own: it imports {name}, which is neither installed nor named in Files:"
+    own = next((marker for marker in _OWN_ERRORS if marker in text), None)
+    if own is not None:
+        return f"fails for a reason of its own: {outcome.message.strip()[:200] or own}"
+    return None
+
+
+def kept_file(code: str, kept: Collection[str]) -> str:
+    """The test file with only the kept test functions (imports, helpers and fixtures stay)."""
+    tree = ast.parse(code)
+    tree.body = [node for node in tree.body if not _dropped(node, kept)]
+    return ast.unparse(tree) + "\n"
+
+
+def _dropped(node: ast.stmt, kept: Collection[str]) -> bool:
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    return isinstance(node, functions) and node.name.startswith("test") and node.name not in kept
