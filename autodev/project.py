@@ -12,6 +12,10 @@ from autodev.config import CONFIG_FILE_NAME
 from autodev.errors import UsageError
 
 STATE_DIR_NAME = ".autodev"
+# What git is told to ignore of it: everything but the project's workflows and custom commands, which are the
+# user's to commit (a directory pattern, ".autodev/", would let git re-include nothing under it).
+STATE_IGNORES = (".autodev/*", "!.autodev/workflows/", "!.autodev/commands/")
+OLD_STATE_IGNORE = ".autodev/"  # what autodev wrote before; replaced in info/exclude, left alone in .gitignore
 
 
 class ProjectPaths(BaseModel):

@@ -84,7 +84,9 @@ class TestInit:
         assert (root / ".git").is_dir()
         assert (root / "autodev.toml").is_file()
         assert (root / "SPEC.md").is_file()
-        assert (root / ".gitignore").read_text(encoding="utf-8") == ".autodev/\n"
+        assert (root / ".gitignore").read_text(
+            encoding="utf-8"
+        ) == ".autodev/*\n!.autodev/workflows/\n!.autodev/commands/\n"
         out = capsys.readouterr().out
         assert "created autodev.toml" in out
         assert "initialised a git repository" in out
@@ -96,7 +98,9 @@ class TestInit:
         assert run_cli(["-C", str(repo), "init"]) == 0
         assert run_cli(["-C", str(repo), "init"]) == 0
         assert (repo / "SPEC.md").read_text(encoding="utf-8") == "# Mine\n"
-        assert (repo / ".gitignore").read_text(encoding="utf-8") == "*.log\n.autodev/\n"
+        assert (repo / ".gitignore").read_text(encoding="utf-8") == (
+            "*.log\n.autodev/*\n!.autodev/workflows/\n!.autodev/commands/\n"
+        )
         assert "kept existing SPEC.md" in capsys.readouterr().out
 
 

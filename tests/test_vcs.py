@@ -299,10 +299,25 @@ class TestEnsureExcluded:
         assert opened.ensure_excluded() is True
         assert opened.ensure_excluded() is False
 
-        assert exclude.read_text(encoding="utf-8") == "# mine\n*.log\n.autodev/\n"
+        assert exclude.read_text(encoding="utf-8") == (
+            "# mine\n*.log\n.autodev/*\n!.autodev/workflows/\n!.autodev/commands/\n"
+        )
         assert gitignore.read_text(encoding="utf-8") == "build/"
         write(repo, ".autodev/ledger.json", "{}")
         assert ".autodev" not in opened.status_porcelain()
+
+    def test_the_old_line_is_replaced_and_workflows_and_commands_can_be_committed(self, repo: Path) -> None:
+        """The `.autodev/` autodev once wrote hid everything under it; now only its state is hidden."""
+        exclude = repo / ".git" / "info" / "exclude"
+        exclude.write_text("*.log\n.autodev/\n", encoding="utf-8")
+        opened = GitRepo.open(repo)
+        assert opened.ensure_excluded() is True
+        assert ".autodev/\n" not in exclude.read_text(encoding="utf-8").replace(".autodev/*", "")
+        write(repo, ".autodev/ledger.json", "{}")
+        write(repo, ".autodev/workflows/triage.toml", 'description = "mine"\n')
+        write(repo, ".autodev/commands/fix.md", "Fix it.\n")
+        shown = opened.status_porcelain()
+        assert "ledger.json" not in shown and ".autodev/workflows/" in shown and ".autodev/commands/" in shown
 
     def test_does_not_create_a_gitignore(self, repo: Path) -> None:
         """A project without .gitignore does not get one."""
@@ -320,7 +335,7 @@ class TestEnsureExcluded:
         assert opened.ensure_excluded() is True
 
         common_exclude = repo / ".git" / "info" / "exclude"
-        assert ".autodev/" in common_exclude.read_text(encoding="utf-8").splitlines()
+        assert ".autodev/*" in common_exclude.read_text(encoding="utf-8").splitlines()
         write(linked, ".autodev/journal", "{}")
         assert opened.status_porcelain() == ""
 

@@ -169,7 +169,7 @@ def _restore_and_commit(
     A failure (a hook refusing the commit, Ctrl-C) rolls every file back; a crash is rolled back on the next start.
     """
     paths = ProjectPaths(root=repo.root)
-    repo.ensure_excluded(".autodev/")  # the pass lock and the journal live there, out of `git status`
+    repo.ensure_excluded()  # the pass lock and the journal live there, out of `git status`
     with pass_lock(paths.state_dir, doing="undo"):
         return _restore_locked(paths, repo, target, restore, executable, remove, run_hooks=run_hooks)
 

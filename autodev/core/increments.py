@@ -62,7 +62,7 @@ class IncrementClimb:
                 reason = f"increment {number}/{count} ({increment.title}): {end.reason}"
                 return self._end(end, reason=reason)
             self._settle(increment, "done", self.assignment.repo.head_sha(), end.reason)
-            baseline = end.green_run or self.assignment.run_tests("baseline", self.assignment.root)
+            baseline = end.green_run or self.assignment.run_tests(f"after increment {number}", self.assignment.root)
         # Some increment was unmet: the plan holds every one of the requirement's tests (read_plan gives the last
         # increment those no other names, a plan is reused only for the same tests), and with the whole suite
         # proving it, the last increment is judged by every test.

@@ -17,8 +17,8 @@ def prepare(paths: ProjectPaths) -> tuple[GitRepo, list[str]]:
     if repo.root.resolve() != paths.root.resolve():
         log.info("project inside a larger repository", repository=str(repo.root))
     paths.ensure_state_dirs()
-    if repo.ensure_excluded(".autodev/"):
-        log.info("keeping .autodev/ out of git through .git/info/exclude")
+    if repo.ensure_excluded():
+        log.info("keeping .autodev/ (but its workflows/ and commands/) out of git through .git/info/exclude")
     leftovers = reap(root=paths.root)  # test processes of a run whose autodev was killed (one pass at a time here)
     if leftovers:
         log.warning("killed test processes left by an interrupted run", pids=leftovers)

@@ -19,12 +19,12 @@ from autodev.fileio import atomic_write
 from autodev.init.markers import MarkerOutcome, register_req_marker
 from autodev.init.models import HOSTED_BY_KEY, choose_models
 from autodev.local.files import installed_local_ladder
-from autodev.project import ProjectPaths
+from autodev.project import OLD_STATE_IGNORE, STATE_IGNORES, ProjectPaths
 from autodev.vcs import GitRepo, init_repository
 
 __all__ = ["HOSTED_BY_KEY", "InitReport", "init_project", "render_config", "tiers_block"]
 
-GITIGNORE_ENTRY = ".autodev/"
+GITIGNORE_ENTRY = "\n".join(STATE_IGNORES)  # .autodev/ but its workflows/ and commands/, which are yours to commit
 # Written with SPEC.md's template only: its tests prove that template's requirements, and nothing else.
 STARTER_TEST = "tests/test_mymodule.py"
 
@@ -47,7 +47,7 @@ class InitReport(BaseModel):
         out += [f"created {name}" for name in self.created]
         out += [f"kept existing {name}" for name in self.kept]
         if self.gitignore_updated:
-            out.append("added .autodev/ to .gitignore")
+            out.append("added .autodev/* to .gitignore (its workflows/ and commands/ stay yours to commit)")
         if self.marker is not None:
             out.append(self.marker.line())
         if self.models:
@@ -127,7 +127,7 @@ def _write_new(target: Path, text: str, report: InitReport) -> bool:
 def _ignore_state_dir(gitignore: Path) -> bool:
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
     lines = {line.strip() for line in existing.splitlines()}
-    if {GITIGNORE_ENTRY, ".autodev", "/.autodev/", "/.autodev"} & lines:
+    if {STATE_IGNORES[0], "/.autodev/*", ".autodev", OLD_STATE_IGNORE, "/.autodev/", "/.autodev"} & lines:
         return False
     separator = "" if not existing or existing.endswith("\n") else "\n"
     atomic_write(gitignore, f"{existing}{separator}{GITIGNORE_ENTRY}\n".encode())

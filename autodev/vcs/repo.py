@@ -15,6 +15,7 @@ from pathlib import Path
 
 from autodev.errors import NotARepositoryError, VcsError
 from autodev.fileio import atomic_write
+from autodev.project import OLD_STATE_IGNORE, STATE_IGNORES
 from autodev.vcs import commit, lock
 from autodev.vcs.control import GitDirs
 from autodev.vcs.git import git_output, git_path, run_git, split_nul, stderr_of
@@ -95,19 +96,23 @@ class GitRepo:
 
     # ------------------------------------------------------------------------------------------- writes
 
-    def ensure_excluded(self, pattern: str = ".autodev/") -> bool:
-        """Keep autodev's state out of ``git status`` without editing the user's tracked .gitignore.
+    def ensure_excluded(self, patterns: Sequence[str] = STATE_IGNORES) -> bool:
+        """Keep autodev's state out of ``git status`` without editing the user's tracked .gitignore; True when
+        ``info/exclude`` changed.
 
-        ``info/exclude`` is resolved through git so a linked worktree uses its repository's file.
+        ``info/exclude`` is resolved through git so a linked worktree uses its repository's file. The
+        ``.autodev/`` line autodev wrote before is replaced, so that the workflows and commands under it become
+        committable.
         """
         exclude = git_path(self.root, "info/exclude")
-        existing = exclude.read_bytes() if exclude.exists() else b""
-        lines = {line.strip() for line in os.fsdecode(existing).splitlines()}
-        if pattern in lines:
+        text = os.fsdecode(exclude.read_bytes()) if exclude.exists() else ""
+        lines = text.splitlines()
+        kept = [line for line in lines if line.strip() != OLD_STATE_IGNORE]
+        missing = [pattern for pattern in patterns if pattern not in {line.strip() for line in kept}]
+        if not missing and len(kept) == len(lines):
             return False
-        separator = b"" if not existing or existing.endswith(b"\n") else b"\n"
         exclude.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(exclude, existing + separator + os.fsencode(pattern) + b"\n")
+        atomic_write(exclude, os.fsencode("".join(f"{line}\n" for line in [*kept, *missing])))
         return True
 
     def clear_stale_index_lock(self, *, older_than_s: float | None = None) -> str | None:
