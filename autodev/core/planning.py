@@ -32,6 +32,7 @@ from autodev.verify.runner import TestRun
 ARCHITECT = "architect"
 MAX_SHOWN_CHARS = 12_000  # of each file the architect reads (a plan needs the shape, not every line)
 MAX_TOTAL_CHARS = 48_000
+PLAN_REPLY_TOKENS = 1024  # a plan is a list: a small local model that writes the code instead is cut off here
 
 REPLY_FORMAT = """Answer in exactly this form, with no implementation code:
 
@@ -109,7 +110,8 @@ class Architect:
             return None
         messages = architect_messages(self.assignment, tests, _instructions(config))
         try:
-            model, completion = caller.ask(tier, messages, repair=False, attempt=0, role=ARCHITECT)
+            model, completion = caller.ask(tier, messages, repair=False, attempt=0, role=ARCHITECT,
+                                           reply_tokens=PLAN_REPLY_TOKENS)  # fmt: skip
         except (ModelError, BudgetExceededError) as error:
             self._said(f"no plan ({error}); working the requirement in one piece")
             return None
