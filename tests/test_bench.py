@@ -63,6 +63,30 @@ class TestOracle:
         assert f"autodev bench {FIXTURES} --oracle" in report and "| grains |" in report
 
 
+class TestSpecOnly:
+    @pytest.mark.req("TG-5")
+    def test_generated_and_no_tests_are_columns_of_their_own_judged_by_the_exercises_tests(
+        self, tmp_path: Path
+    ) -> None:
+        """--tests: the oracle tester writes the exercise's tests (kept: they fail on the stub), the oracle coder
+        then passes them; without tests there is nothing to judge a pass by; the verdict is always the original."""
+        out = tmp_path / "out"
+        code = bench(str(FIXTURES), "--oracle", "--only", "grains", "--tests", "visible,generated,none",
+                     "--out", str(out))  # fmt: skip
+        assert code == 0
+        rows = {row["strategy"]: row for row in results(out)}
+        assert set(rows) == {"tiered", "tiered+generated-tests", "tiered+none-tests"}
+        assert rows["tiered"]["passed"] and rows["tiered+generated-tests"]["passed"]
+        generated = rows["tiered+generated-tests"]
+        assert generated["tests_mode"] == "generated" and generated["generated_tests"] >= 5
+        assert not rows["tiered+none-tests"]["passed"]
+        report = (out / "report.md").read_text(encoding="utf-8")
+        assert "## Tests from the spec" in report and "| tiered+generated-tests |" in report
+
+    def test_an_unknown_tests_mode_is_a_usage_error(self, tmp_path: Path) -> None:
+        assert bench(str(FIXTURES), "--oracle", "--tests", "hidden", "--out", str(tmp_path / "o")) == 2
+
+
 class TestSimulate:
     def test_the_same_seed_gives_the_same_results_bit_for_bit(self, tmp_path: Path) -> None:
         """Two runs with seed 7: the same answers, outcomes, tiers, tokens and costs (timings aside)."""

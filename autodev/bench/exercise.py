@@ -69,6 +69,11 @@ class Exercise(BaseModel):
             files.setdefault(target, (self.directory / example).read_text(encoding="utf-8"))
         return files
 
+    def tests_reply(self) -> str:
+        """The exercise's own Python tests as a tester's reply: what an oracle tester would write."""
+        code = "\n\n".join((self.directory / test).read_text(encoding="utf-8") for test in self.tests)
+        return f"```python\n{code}\n```\n"
+
     @property
     def stub(self) -> str:
         return (self.directory / self.solution[0]).read_text(encoding="utf-8")

@@ -55,6 +55,9 @@ class ExerciseResult(_Record):
     reference_passed: bool | None = None
     reference_seconds: float = 0.0  # that check alone (0 when the pass itself delivered and passed the example)
     reference_failure: str = ""  # why the example failed (the runner's first error line)
+    tests_mode: str = "visible"  # --tests: the exercise's tests visible, generated from the spec, or none
+    generated_tests: int = 0  # --tests generated: the tester's tests kept
+    refused_tests: dict[str, int] = Field(default_factory=dict)  # and those refused, by reason
 
 
 class SkippedExercise(_Record):

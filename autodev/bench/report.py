@@ -209,12 +209,30 @@ def render_report(summary: BenchSummary, results: Sequence[ExerciseResult], *, c
         lines += ["## Against the baselines", ""]
         lines += [f"- {ratio_line(ratio)}" for ratio in summary.ratios]
         lines.append("")
+    if any(result.tests_mode == "generated" for result in results):
+        lines += ["## Tests from the spec", "", *_generated_table(results), ""]
     lines += ["## Chart", "", f"![solve rate and cost per strategy]({chart})" if chart else CHART_HINT, ""]
     lines += ["## Per exercise", "", *_exercise_table(summary, results), ""]
     lines += ["## Per tier", "", *_tier_table(summary.strategies), ""]
     lines += ["## Skipped exercises", ""]
     lines += [f"- {_cell(item.exercise)}: {_cell(item.reason)}" for item in summary.skipped] or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _generated_table(results: Sequence[ExerciseResult]) -> list[str]:
+    """Per strategy run with generated tests: the tests kept, the exercises that had any, the refusals by reason."""
+    rows = []
+    for strategy in dict.fromkeys(r.strategy for r in results if r.tests_mode == "generated"):
+        mine = [r for r in results if r.strategy == strategy]
+        refused: dict[str, int] = {}
+        for result in mine:
+            for reason, count in result.refused_tests.items():
+                refused[reason] = refused.get(reason, 0) + count
+        said = "; ".join(f"{reason}: {count}" for reason, count in sorted(refused.items(), key=lambda i: -i[1]))
+        kept = sum(r.generated_tests for r in mine)
+        rows.append([_cell(strategy), str(kept), f"{sum(r.generated_tests > 0 for r in mine)}/{len(mine)}",
+                     _cell(said or "none")])  # fmt: skip
+    return _table(["Strategy", "Tests kept", "Exercises with a kept test", "Refused, by reason"], rows)
 
 
 def ratio_line(ratio: BaselineRatio) -> str:

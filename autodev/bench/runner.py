@@ -23,6 +23,13 @@ from pydantic import BaseModel, ConfigDict
 from autodev.bench.exercise import Exercise, build_project, restore_tests
 from autodev.bench.records import CallRecord, ExerciseResult
 from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
+from autodev.bench.spec_only import (
+    TestsMode,
+    generate_tests,
+    hide_tests,
+    remove_generated,
+    strategy_label,
+)
 from autodev.bench.tracks import TRACK_SETTINGS, RunnerSetup, prepare_runners, test_command
 from autodev.config import TIER_NAMES, Config
 from autodev.core.one_pass import run_once
@@ -53,6 +60,7 @@ class BenchOptions(BaseModel):
     timeout_s: float = 600.0
     jobs: int = 1
     strategies: list[str] = ["tiered"]
+    tests: list[TestsMode] = ["visible"]  # --tests: visible, generated (from the spec by the tester), none
     setup: RunnerSetup | None = None  # the shared JavaScript install and Cargo target (made by run_strategy if None)
 
 
@@ -176,6 +184,7 @@ def run_exercise(
     client: ChatClient,
     server_url: str | None,
     setup: RunnerSetup | None = None,
+    tests_mode: TestsMode = "visible",
 ) -> ExerciseResult:
     """One fresh project, one pass, then the harness's own verdict; an error is a result, never a crash.
 
@@ -188,8 +197,14 @@ def run_exercise(
         root = Path(scratch) / exercise.name
         build_project(exercise, root, js_runner=setup.js_runner)
         config, limit = strategy_config(base_config(options, exercise, server_url, setup), strategy)
+        label = strategy_label(strategy, tests_mode)
         started = time.perf_counter()
+        generated: tuple[int, dict[str, int]] = (0, {})
         try:
+            if tests_mode != "visible":
+                hide_tests(exercise, root)
+            if tests_mode == "generated" and exercise.track == "python":
+                generated = generate_tests(root, config, client)
             result = run_once(
                 ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries,
                 test_runner=BenchTestRunner(exercise, config, setup),
@@ -198,16 +213,19 @@ def run_exercise(
             wall = time.perf_counter() - started
             message = f"{type(error).__name__}: {error}"
             record = ExerciseResult(
-                exercise=exercise.name, strategy=strategy, passed=False, status="error", reason=message,
+                exercise=exercise.name, strategy=label, passed=False, status="error", reason=message,
                 wall_seconds=round(wall, 3), language=exercise.track,
             )  # fmt: skip
             passed = False
         else:
             wall = time.perf_counter() - started
+            remove_generated(root)
             passed, _verdict = judge(
                 exercise, root, config, setup, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "judge"
             )
-            record = _result(exercise, strategy, result, passed, wall, options.timeout_s)
+            record = _result(exercise, label, result, passed, wall, options.timeout_s)
+        record = record.model_copy(update={"tests_mode": tests_mode, "generated_tests": generated[0],
+                                           "refused_tests": generated[1]})  # fmt: skip
         if options.mode != "oracle":
             return record
         if passed and has_reference(exercise, root):
@@ -294,16 +312,17 @@ def run_strategy(
     setup = options.setup or prepare_runners((e.track, e.directory) for e in exercises)
     with bench_client(options, exercises) as (client, url):
 
-        def one(exercise: Exercise) -> ExerciseResult:
+        def one(exercise: Exercise, mode: TestsMode) -> ExerciseResult:
             on_start(exercise)
-            result = run_exercise(exercise, strategy, options, client, url, setup)
+            result = run_exercise(exercise, strategy, options, client, url, setup, tests_mode=mode)
             on_result(result)
             return result
 
+        work = [(exercise, mode) for mode in options.tests for exercise in exercises]
         if options.jobs <= 1:
-            return [one(exercise) for exercise in exercises]
+            return [one(exercise, mode) for exercise, mode in work]
         with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            return list(pool.map(one, exercises))
+            return list(pool.map(lambda item: one(*item), work))
 
 
 def machine_description(env: Mapping[str, str] | None = None) -> str:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 
 from autodev.bench.exercise import Exercise
+from autodev.testgen.criteria import TESTER_MARK
 from autodev.testing import RecordedRequest, ScriptedReply
 
 ORACLE = "oracle"
@@ -68,6 +69,8 @@ class BenchResponder:
         exercise = self.exercises.get(name)
         if exercise is None:
             return ScriptedReply(status=404, error_message=f"no exercise {name!r} in this bench run")
+        if TESTER_MARK in request.prompt_text and exercise.track == "python":
+            return exercise.tests_reply()  # the oracle tester (and any simulated one) writes the exercise's tests
         if model == ORACLE:
             return exercise.reference_reply()
         tier = model.removeprefix(SIM_PREFIX)

@@ -15,6 +15,7 @@ from autodev.bench.records import ExerciseResult, RunInfo, SkippedExercise
 from autodev.bench.report import append_result, compare, summarize, write_report
 from autodev.bench.runner import STRATEGY_HELP, BenchOptions, check_strategy, machine_description, run_strategy
 from autodev.bench.scripted import parse_simulate
+from autodev.bench.spec_only import check_tests_mode, strategy_label
 from autodev.bench.tracks import BenchSetupError, RunnerSetup, prepare_runners
 from autodev.cli.options import GlobalOptions
 from autodev.config import Config, load_config
@@ -52,6 +53,15 @@ def bench() -> None:
 @click.option(
     "--strategy", "strategies", default="tiered", show_default=True, help=f"Comma-separated: {STRATEGY_HELP}."
 )
+@click.option(
+    "--tests",
+    "tests_modes",
+    default="visible",
+    show_default=True,
+    help="Comma-separated: visible (the exercise's tests), generated (removed; the tester writes tests from the "
+    "description, Python only), none (removed). Each is a column of its own; the verdict always uses the "
+    "exercise's tests.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Results directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results and the per-language totals as JSON.")
 @click.pass_obj
@@ -79,7 +89,8 @@ def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, 
     configure_logging(log_file=out / "bench.jsonl", console_level="error")
     run = _run_info(bench_options, exercises_dir, settings).model_copy(update={"setup": _setup_line(setup)})
     results = _run_all(exercises, bench_options, out, as_json=options.log_json or as_json)
-    summary = summarize(results, run, skipped, bench_options.strategies)
+    labels = [strategy_label(s, mode) for mode in bench_options.tests for s in bench_options.strategies]
+    summary = summarize(results, run, skipped, labels)
     written = write_report(out, summary, results)
     if as_json:
         data = {"summary": summary.model_dump(mode="json"), "results": [r.model_dump(mode="json") for r in results]}
@@ -138,6 +149,7 @@ def _options(options: GlobalOptions, settings: dict[str, Any]) -> BenchOptions:
     try:
         strategies = [check_strategy(s.strip()) for s in settings["strategies"].split(",") if s.strip()]
         rates = parse_simulate(settings["simulate"]) if settings["simulate"] else {}
+        tests = [check_tests_mode(mode.strip()) for mode in settings["tests_modes"].split(",") if mode.strip()]
     except ValueError as error:
         raise UsageError(str(error)) from error
     config_file: Path | None = settings["config_file"]
@@ -154,6 +166,7 @@ def _options(options: GlobalOptions, settings: dict[str, Any]) -> BenchOptions:
         timeout_s=settings["timeout_s"],
         jobs=settings["jobs"],
         strategies=strategies or ["tiered"],
+        tests=tests or ["visible"],
     )
 
 
@@ -184,6 +197,8 @@ def _command_line(exercises_dir: Path, settings: dict[str, Any]) -> str:
             words += [option, str(settings[key])]
     words += ["--tries", str(settings["tries"]), "--timeout", f"{settings['timeout_s']:g}"]
     words += ["--jobs", str(settings["jobs"]), "--strategy", settings["strategies"]]
+    if settings["tests_modes"] != "visible":
+        words += ["--tests", settings["tests_modes"]]
     return shlex.join(words)
 
 
@@ -201,7 +216,7 @@ def _run_all(exercises: list[Exercise], options: BenchOptions, out: Path, *, as_
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list[ExerciseResult] = []
-    total = len(exercises) * len(options.strategies)
+    total = len(exercises) * len(options.strategies) * len(options.tests)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=False, disable=as_json) as progress:
         task = progress.add_task("starting", total=total)

@@ -23,17 +23,19 @@ _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(?P<code>.*?)```", re.DOTALL)
 _OWN_ERRORS = ("SyntaxError", "IndentationError", "NameError", "fixture '", "UnboundLocalError")
 _MISSING = re.compile(r"(?:No module named|cannot import name) '?(?P<name>[\w.]+)'?(?: from '(?P<module>[\w.]+)')?")
 
-TESTER_FORMAT = """Write pytest tests for the acceptance criteria above, one test function (or more) per criterion,
-with concrete expected values taken from the requirement, never from an implementation. Import what you test from
-the files the requirement names. Each test's docstring starts with the criterion it checks. Where a criterion holds
-"for every" input, a hypothesis property test is preferred if hypothesis is installed. Send one Python code block
-with the whole test file, and nothing else."""
+TESTER_MARK = "Write pytest tests for the requirement above"  # how a scripted tester (the bench's oracle) knows it
+TESTER_FORMAT = f"""{TESTER_MARK}: one test function (or more) per acceptance criterion, or per behaviour it
+describes when it lists none, with concrete expected values taken from the requirement, never from an
+implementation. Import what you test from the files the requirement names. Each test's docstring starts with the
+criterion it checks. Where a criterion holds "for every" input, a hypothesis property test is preferred if
+hypothesis is installed. Send one Python code block with the whole test file, and nothing else."""
 
 
 def prompt_for_tester(requirement: Requirement, files: dict[str, str | None]) -> str:
     """The requirement, its criteria one per line, and the files it names as they are now."""
     parts = [f"The requirement ({requirement.source}):\n{requirement.text.strip()}"]
-    parts.append("Its acceptance criteria:\n" + "\n".join(f"- {criterion}" for criterion in requirement.criteria))
+    if requirement.criteria:
+        parts.append("Its acceptance criteria:\n" + "\n".join(f"- {criterion}" for criterion in requirement.criteria))
     for path, text in files.items():
         shown = "(does not exist yet)" if text is None else f"```python\n{text[:8000]}\n```"
         parts.append(f"{path}:\n{shown}")
@@ -53,24 +55,39 @@ def reply_code(reply: str) -> str | None:
     return None
 
 
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _tests(body: list[ast.stmt], prefix: str = "") -> list[tuple[str, Function]]:
+    """``name`` or ``Class::name`` of each test, as pytest names it: ``test*`` functions, in ``Test*`` classes and
+    ``*TestCase`` subclasses too."""
+    found: list[tuple[str, Function]] = []
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            found.append((f"{prefix}{node.name}", node))
+        elif isinstance(node, ast.ClassDef) and _test_class(node):
+            found += _tests(node.body, f"{prefix}{node.name}::")
+    return found
+
+
+def _test_class(node: ast.ClassDef) -> bool:
+    return node.name.startswith("Test") or any(ast.unparse(base).endswith("TestCase") for base in node.bases)
+
+
 def defined_test_names(code: str) -> list[str]:
-    """The module-level ``test*`` functions of a test file, in order."""
-    tree = ast.parse(code)
-    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.name.startswith("test")]  # fmt: skip
+    """The tests of a test file, in order (``Class::name`` for a method)."""
+    return [name for name, _ in _tests(ast.parse(code).body)]
 
 
 def static_refusals(code: str) -> dict[str, str]:
-    """Test name -> why it asserts nothing, for each test function that does not check anything."""
+    """Test name -> why it asserts nothing, for each test that does not check anything."""
     refused: dict[str, str] = {}
-    for node in ast.parse(code).body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.name.startswith("test"):
-            continue
+    for name, node in _tests(ast.parse(code).body):
         checks = [child for child in ast.walk(node) if _is_check(child)]
         if not checks:
-            refused[node.name] = "asserts nothing (no assert, pytest.raises or assert* call)"
+            refused[name] = "asserts nothing (no assert, pytest.raises or assert* call)"
         elif all(isinstance(check, ast.Assert) and _tautology(check.test) for check in checks):
-            refused[node.name] = f"asserts only a tautology ({ast.unparse(checks[0])})"
+            refused[name] = f"asserts only a tautology ({ast.unparse(checks[0])})"
     return refused
 
 
@@ -141,12 +158,18 @@ def _own_error(outcome: TestOutcome, modules: Collection[str]) -> str | None:
 
 
 def kept_file(code: str, kept: Collection[str]) -> str:
-    """The test file with only the kept test functions (imports, helpers and fixtures stay)."""
+    """The test file with only the kept tests (imports, helpers, fixtures and set-up methods stay)."""
     tree = ast.parse(code)
-    tree.body = [node for node in tree.body if not _dropped(node, kept)]
+    _keep_only(tree.body, set(kept), "")
     return ast.unparse(tree) + "\n"
 
 
-def _dropped(node: ast.stmt, kept: Collection[str]) -> bool:
-    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
-    return isinstance(node, functions) and node.name.startswith("test") and node.name not in kept
+def _keep_only(body: list[ast.stmt], kept: set[str], prefix: str) -> None:
+    for node in list(body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            if f"{prefix}{node.name}" not in kept:
+                body.remove(node)
+        elif isinstance(node, ast.ClassDef) and _test_class(node):
+            _keep_only(node.body, kept, f"{prefix}{node.name}::")
+            if not node.body:
+                node.body.append(ast.Pass())
