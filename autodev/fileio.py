@@ -2,8 +2,8 @@
 
 Atomic replacement (:func:`atomic_write`), durable removal and renames, and :func:`move_aside` for a damaged file
 that must be kept for the user, never deleted. Every module that writes state (the ledger, the response cache, the
-budget, the attempt journal ...) writes through here. Pure filesystem: it imports nothing from autodev, so any
-module may import it.
+budget, the attempt journal ...) writes through here. Pure filesystem (and pydantic, for
+:func:`read_or_discard`): it imports nothing from autodev, so any module may import it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ import stat
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 TEMP_SUFFIX = ".autodev-tmp"  # every temporary file atomic_write makes ends so (the watcher ignores them)
 _TEMP_TOKEN_HEX = 12
@@ -132,3 +137,16 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def read_or_discard(path: Path, model: type[Model]) -> Model | None:
+    """A JSON record of a cache-like store (one that can be rebuilt), or None: a missing file is a miss, an
+    unreadable one too, and it is removed so that the next write starts clean."""
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValidationError, ValueError):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        return None

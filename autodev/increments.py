@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from autodev.fileio import atomic_write
+from autodev.fileio import atomic_write, read_or_discard
 
 SCHEMA = 1
 IncrementStatus = Literal["pending", "done", "failed"]
@@ -166,15 +166,7 @@ class PlanStore:
         self.directory = directory
 
     def get(self, requirement: str) -> IncrementPlan | None:
-        path = self.path(requirement)
-        try:
-            return IncrementPlan.model_validate_json(path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValidationError, ValueError):
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-            return None
+        return read_or_discard(self.path(requirement), IncrementPlan)
 
     def put(self, plan: IncrementPlan) -> None:
         """Atomically; a full disk loses the record of the plan, never the pass (the tests still say what is done)."""

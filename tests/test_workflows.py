@@ -417,11 +417,7 @@ class TestCombining:
     def test_a_merge_is_asked_with_every_answer_and_a_failed_model_costs_only_its_candidate(
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        config = two_tiers(server.url) + THIRD_MODEL.format(url=server.url)
-        models = '["scripted", "big", "third"]'
-        write_files(project, {"autodev.toml": config, ".autodev/workflows/many.toml": fan_out("merge", models=models)})
-        server.push("use a + b", ScriptedReply(status=400, error_message="no such model"), "use b + a", "merged: a + b")
-        code, payload = run_json(project, capsys, "run", "many")
+        code, payload = merged_fan_out(project, server, capsys)
         assert code == 0
         merge_request = server.requests[3]
         assert merge_request.model == "scripted"
@@ -431,6 +427,17 @@ class TestCombining:
         assert step["combined"] == "merge: scripted merged the answers of scripted, third"
         assert [c["answered"] for c in step["candidates"]] == [True, False, True]
         assert (run_dir(project, payload) / "01-many.output.md").read_text(encoding="utf-8") == "merged: a + b"
+
+
+def merged_fan_out(
+    project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, object]]:
+    """A step fanned out to three models, the second of which fails, merged by the first."""
+    config = two_tiers(server.url) + THIRD_MODEL.format(url=server.url)
+    models = '["scripted", "big", "third"]'
+    write_files(project, {"autodev.toml": config, ".autodev/workflows/many.toml": fan_out("merge", models=models)})
+    server.push("use a + b", ScriptedReply(status=400, error_message="no such model"), "use b + a", "merged: a + b")
+    return run_json(project, capsys, "run", "many")
 
 
 def metrics_calls(project: Path) -> list[tuple[str, str, str, str | None]]:
@@ -465,11 +472,7 @@ class TestWorkflowMetrics:
         self, project: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Each model's conversation and the merge's write their lines; a model that failed is an error line."""
-        config = two_tiers(server.url) + THIRD_MODEL.format(url=server.url)
-        models = '["scripted", "big", "third"]'
-        write_files(project, {"autodev.toml": config, ".autodev/workflows/many.toml": fan_out("merge", models=models)})
-        server.push("use a + b", ScriptedReply(status=400, error_message="no such model"), "use b + a", "merged: a + b")
-        code, _ = run_json(project, capsys, "run", "many")
+        code, _ = merged_fan_out(project, server, capsys)
         assert code == 0
         scope = "workflow many/many"
         assert metrics_calls(project) == [

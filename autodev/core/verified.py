@@ -7,15 +7,14 @@ costs one test run and no model call. A replay is still tested before it is comm
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from autodev.fileio import atomic_write
+from autodev.fileio import atomic_write, read_or_discard
 
 SCHEMA = 1
 
@@ -47,15 +46,7 @@ class VerifiedStore:
         self.directory = directory
 
     def get(self, key: str) -> VerifiedChange | None:
-        path = self._path(key)
-        try:
-            return VerifiedChange.model_validate_json(path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValidationError, ValueError):
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-            return None
+        return read_or_discard(self._path(key), VerifiedChange)
 
     def put(self, key: str, model: str, changes: Mapping[str, str]) -> None:
         """Store atomically; a full disk only loses the shortcut, never the pass."""
