@@ -29,6 +29,18 @@ _NAME_ROOM = 200  # leaves room for the temp name's dot, token and suffix under 
 _DIR_FSYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EBADF}
 
 
+def texts_on_disk(root: Path, rels: Iterable[str]) -> dict[str, str | None]:
+    """The text of each file under ``root`` (undecodable bytes replaced), None for one that does not exist: what a
+    prompt shows of a file, and what a replay's key is made of."""
+    found: dict[str, str | None] = {}
+    for rel in rels:
+        try:
+            found[rel] = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            found[rel] = None
+    return found
+
+
 def bytes_on_disk(root: Path, rels: Iterable[str]) -> dict[str, bytes | None]:
     """The bytes of each file under ``root``, None for one that does not exist or cannot be read: what an attempt
     compares before and after its tests ran, to know whether the user saved a file meanwhile."""

@@ -8,6 +8,7 @@ it the report says how to get the chart instead of failing the run it describes.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
@@ -224,11 +225,8 @@ def _generated_table(results: Sequence[ExerciseResult]) -> list[str]:
     rows = []
     for strategy in dict.fromkeys(r.strategy for r in results if r.tests_mode == "generated"):
         mine = [r for r in results if r.strategy == strategy]
-        refused: dict[str, int] = {}
-        for result in mine:
-            for reason, count in result.refused_tests.items():
-                refused[reason] = refused.get(reason, 0) + count
-        said = "; ".join(f"{reason}: {count}" for reason, count in sorted(refused.items(), key=lambda i: -i[1]))
+        refused = sum((Counter(result.refused_tests) for result in mine), Counter[str]())
+        said = "; ".join(f"{reason}: {count}" for reason, count in refused.most_common())
         kept = sum(r.generated_tests for r in mine)
         rows.append([_cell(strategy), str(kept), f"{sum(r.generated_tests > 0 for r in mine)}/{len(mine)}",
                      _cell(said or "none")])  # fmt: skip

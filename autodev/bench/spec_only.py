@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -61,12 +62,8 @@ def generate_tests(root: Path, config: Config, client: ChatClient) -> tuple[int,
     GitRepo.open(root).ensure_excluded()  # the tester's copy of the project is under .autodev/: never committed
     requirement = load_specs(root, config.specs.paths).requirements[0]
     made = criteria_tests(paths, config, client, os.environ, requirement)
-    refused: dict[str, int] = {}
-    for reason in made.refused.values():
-        kind = refusal_kind(reason)
-        refused[kind] = refused.get(kind, 0) + 1
-    if made.problem:
-        refused[refusal_kind(made.problem)] = refused.get(refusal_kind(made.problem), 0) + 1
+    reasons = [*made.refused.values(), *([made.problem] if made.problem else [])]
+    refused = dict(Counter(refusal_kind(reason) for reason in reasons))
     if made.text:
         write_generated(root, made.as_generated())
         commit_all(root, "tests from the spec", name="autodev bench", email="bench@autodev.invalid")

@@ -12,12 +12,12 @@ piece as it would have been without an architect.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from autodev.config import Config
 from autodev.core.assignment import Assignment
 from autodev.core.role_tier import role_tier
 from autodev.errors import BudgetExceededError, ModelError
+from autodev.fileio import texts_on_disk
 from autodev.increments import IncrementPlan, PlanStore, now, read_plan
 from autodev.llm.client import Message
 from autodev.logs import get_logger
@@ -58,27 +58,27 @@ def suite_tests(baseline: TestRun, tests: Sequence[SourceFile]) -> list[str]:
     return defined + ran
 
 
+def may_plan(assignment: Assignment) -> bool:
+    """Whether a plan is possible at all (``Plan: yes``, or an architect without ``Plan: no``): before this says
+    so, nothing about the requirement's tests is worked out."""
+    requirement, role = assignment.requirement, assignment.config.roles.get(ARCHITECT)
+    if requirement.plan is not None:
+        return requirement.plan
+    return role is not None and role.passes
+
+
 def plan_wanted(assignment: Assignment, failing: Sequence[str]) -> str | None:
     """Why the requirement is planned, or None: ``Plan:`` decides, else its size when an architect is configured."""
     requirement, planning = assignment.requirement, assignment.config.planning
-    if requirement.plan is not None:
-        return "its spec says Plan: yes" if requirement.plan else None
-    role = assignment.config.roles.get(ARCHITECT)
-    if role is None or not role.passes:
+    if not may_plan(assignment):
         return None
+    if requirement.plan:
+        return "its spec says Plan: yes"
     if len(assignment.targets) >= planning.min_files:
         return f"it has {len(assignment.targets)} target files ([planning] min_files = {planning.min_files})"
     if len(failing) >= planning.min_failing_tests:
         return f"{len(failing)} of its tests fail ([planning] min_failing_tests = {planning.min_failing_tests})"
     return None
-
-
-@dataclass(frozen=True)
-class Planned:
-    """The plan to work by, and whether it was made now (False: reused from ``.autodev/plans/``)."""
-
-    plan: IncrementPlan
-    new: bool
 
 
 class Architect:
@@ -90,16 +90,17 @@ class Architect:
         self.calls: list[RoleCall] = []  # the architect's call, if one was made: the requirement's cost counts it
         self.logger = get_logger()
 
-    def plan(self, tests: Sequence[str], why: str) -> Planned | None:
+    def plan(self, tests: Sequence[str], why: str) -> IncrementPlan | None:
+        """The plan to work by: the saved one when it still fits, else one asked for now (and saved); None: none."""
         requirement = self.assignment.requirement
         stored = self.store.get(requirement.id)
         if stored is not None and stored.fits(requirement.content_hash, tests) and stored.increments:
             self._said(f"working by the saved plan of {len(stored.increments)} increments")
-            return Planned(stored, new=False)
+            return stored
         made = self._ask(tests, why)
         if made is not None:
             self.store.put(made)
-        return Planned(made, new=True) if made is not None else None
+        return made
 
     def _ask(self, tests: Sequence[str], why: str) -> IncrementPlan | None:
         requirement, config = self.assignment.requirement, self.assignment.config
@@ -143,8 +144,7 @@ def architect_messages(assignment: Assignment, tests: Sequence[str], system: str
     """The requirement, the files it may change as they are now, its tests' text and names, and the reply's form."""
     budget = MAX_TOTAL_CHARS
     parts = [f"The requirement ({assignment.requirement.source}):\n{assignment.requirement.text.strip()}"]
-    for path in assignment.targets:
-        text = _read(assignment, path)
+    for path, text in texts_on_disk(assignment.root, assignment.targets).items():
         shown = "(does not exist yet)" if text is None else fence(text[: min(MAX_SHOWN_CHARS, budget)],
                                                                    language_of(path))  # fmt: skip
         budget -= len(shown)
@@ -158,10 +158,3 @@ def architect_messages(assignment: Assignment, tests: Sequence[str], system: str
     messages: list[Message] = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": "\n\n".join(parts)})
     return messages
-
-
-def _read(assignment: Assignment, path: str) -> str | None:
-    try:
-        return (assignment.root / path).read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from autodev.fileio import atomic_write, read_or_discard
+from autodev.fileio import atomic_write, read_or_discard, texts_on_disk
 
 SCHEMA = 1
 
@@ -63,10 +63,4 @@ class VerifiedStore:
 
 def keyed_files(root: Path, paths: Sequence[str]) -> dict[str, str | None]:
     """The current text of each path (None when absent), as :func:`state_key` expects."""
-    contents: dict[str, str | None] = {}
-    for path in paths:
-        try:
-            contents[path] = (root / path).read_text(encoding="utf-8", errors="replace")
-        except (FileNotFoundError, IsADirectoryError):
-            contents[path] = None
-    return contents
+    return texts_on_disk(root, paths)

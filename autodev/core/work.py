@@ -12,7 +12,7 @@ from autodev.config import Config
 from autodev.core.assignment import Assignment, LabelledTestRun
 from autodev.core.climb import Climb, ClimbEnd
 from autodev.core.increments import IncrementClimb
-from autodev.core.planning import Architect, plan_wanted, suite_tests
+from autodev.core.planning import Architect, may_plan, plan_wanted, suite_tests
 from autodev.core.tests_first import TestsFirst
 from autodev.errors import UnsafeWorkspaceError
 from autodev.logs import get_logger
@@ -107,15 +107,17 @@ class Work:
     def _climb(self, assignment: Assignment, item: WorkItem, failing: list[str]) -> tuple[ClimbEnd, list[RoleCall]]:
         """Increment by increment when the requirement is planned (core/planning.py), else in one climb; with the
         architect's call, when one was made."""
+        if not may_plan(assignment):
+            return Climb(assignment, self.router).run(self.max_attempts), []
         tests = item.tests or suite_tests(self.baseline, assignment.tests)  # the suite proves it: all its tests
         why = plan_wanted(assignment, failing if item.tests else failing_tests(tests, self.baseline))
         if not (why and tests):
             return Climb(assignment, self.router).run(self.max_attempts), []
         architect = Architect(assignment, self.router)
-        planned = architect.plan(tests, why)
-        if planned is None:
+        plan = architect.plan(tests, why)
+        if plan is None:
             return Climb(assignment, self.router, continuing=True).run(self.max_attempts), architect.calls
-        climb = IncrementClimb(assignment, self.router, planned.plan, self.max_attempts)
+        climb = IncrementClimb(assignment, self.router, plan, self.max_attempts)
         return climb.run(whole_suite=not item.tests), architect.calls
 
     def _refusal(

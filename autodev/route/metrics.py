@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -268,6 +268,19 @@ class _Tally:
         }
 
 
+Key = TypeVar("Key")
+
+
+def _tallied(events: Iterable[CallEvent], key: Callable[[CallEvent], Key]) -> tuple[dict[Key, _Tally], _Tally]:
+    """The counts per ``key`` of the events, and over all of them."""
+    tallies: dict[Key, _Tally] = {}
+    total = _Tally()
+    for event in events:
+        tallies.setdefault(key(event), _Tally()).add(event)
+        total.add(event)
+    return tallies, total
+
+
 def top_tier_model(config: LLMConfig) -> tuple[str, str] | None:
     """(tier, model): the first model of the highest non-empty tier, the one every call would go to without tiers."""
     tiers = config.tier_models()
@@ -285,11 +298,7 @@ def summarize(
     ``top_price`` is the top model's (input, output) price per token, resolved by the caller, so that this stays
     pure (pricing may need LiteLLM's price list). Escalations count on the tier and model they left.
     """
-    tallies: dict[tuple[str, str], _Tally] = {}
-    total = _Tally()
-    for event in events:
-        tallies.setdefault((event.tier, event.model), _Tally()).add(event)
-        total.add(event)
+    tallies, total = _tallied(events, lambda event: (event.tier, event.model))
     order = {name: index for index, name in enumerate(TIER_NAMES)}
     keys = sorted(tallies, key=lambda key: (order.get(key[0], len(order)), key))
     rows = [
@@ -318,11 +327,7 @@ def summarize_roles(events: Iterable[CallEvent]) -> RoleSummary:
 
     Only the coder's lines carry solve outcomes (green/attempts); every role's failed requests count as errors.
     """
-    tallies: dict[str, _Tally] = {}
-    total = _Tally()
-    for event in events:
-        tallies.setdefault(event.role, _Tally()).add(event)
-        total.add(event)
+    tallies, total = _tallied(events, lambda event: event.role)
     roles = sorted(tallies, key=lambda role: (role != CODER, role))
     rows = [RoleStats.model_validate({"role": role, **tallies[role].counts()}) for role in roles]
     return RoleSummary(rows=rows, totals=CallTotals.model_validate(total.counts()))

@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 
 from autodev.spec.model import Requirement
 from autodev.verify.junit import TestOutcome
+from autodev.verify.pristine import defined_test_nodes, is_test_class
 from autodev.verify.runner import TestRun
 
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(?P<code>.*?)```", re.DOTALL)
@@ -55,34 +56,15 @@ def reply_code(reply: str) -> str | None:
     return None
 
 
-Function = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def _tests(body: list[ast.stmt], prefix: str = "") -> list[tuple[str, Function]]:
-    """``name`` or ``Class::name`` of each test, as pytest names it: ``test*`` functions, in ``Test*`` classes and
-    ``*TestCase`` subclasses too."""
-    found: list[tuple[str, Function]] = []
-    for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
-            found.append((f"{prefix}{node.name}", node))
-        elif isinstance(node, ast.ClassDef) and _test_class(node):
-            found += _tests(node.body, f"{prefix}{node.name}::")
-    return found
-
-
-def _test_class(node: ast.ClassDef) -> bool:
-    return node.name.startswith("Test") or any(ast.unparse(base).endswith("TestCase") for base in node.bases)
-
-
 def defined_test_names(code: str) -> list[str]:
     """The tests of a test file, in order (``Class::name`` for a method)."""
-    return [name for name, _ in _tests(ast.parse(code).body)]
+    return [name for name, _ in defined_test_nodes(ast.parse(code).body)]
 
 
 def static_refusals(code: str) -> dict[str, str]:
     """Test name -> why it asserts nothing, for each test that does not check anything."""
     refused: dict[str, str] = {}
-    for name, node in _tests(ast.parse(code).body):
+    for name, node in defined_test_nodes(ast.parse(code).body):
         checks = [child for child in ast.walk(node) if _is_check(child)]
         if not checks:
             refused[name] = "asserts nothing (no assert, pytest.raises or assert* call)"
@@ -169,7 +151,7 @@ def _keep_only(body: list[ast.stmt], kept: set[str], prefix: str) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
             if f"{prefix}{node.name}" not in kept:
                 body.remove(node)
-        elif isinstance(node, ast.ClassDef) and _test_class(node):
+        elif isinstance(node, ast.ClassDef) and is_test_class(node):
             _keep_only(node.body, kept, f"{prefix}{node.name}::")
             if not node.body:
                 node.body.append(ast.Pass())

@@ -75,9 +75,9 @@ def render(requirement: Requirement, root: Path) -> GeneratedTests:
     return GeneratedTests(requirement.id, path, text, [(name, line) for name, line, _ in bodies], refused)
 
 
-def _modules(requirement: Requirement, root: Path) -> dict[str, set[str] | None]:
-    """Each Python file the requirement names, as a module, with the names it defines (None: it does not exist)."""
-    found: dict[str, set[str] | None] = {}
+def python_modules(requirement: Requirement) -> dict[str, str]:
+    """module -> its file, for each Python file (not a test, not a pattern) the requirement's ``Files:`` names."""
+    found: dict[str, str] = {}
     for entry in requirement.files:
         if not entry.endswith(".py") or any(char in entry for char in "*?[") or "test" in PurePosixPath(entry).name:
             continue
@@ -87,8 +87,13 @@ def _modules(requirement: Requirement, root: Path) -> dict[str, set[str] | None]
         if parts[-1] == "__init__":
             parts = parts[:-1]
         if parts:
-            found[".".join(parts)] = _defined(root / entry)
+            found[".".join(parts)] = entry
     return found
+
+
+def _modules(requirement: Requirement, root: Path) -> dict[str, set[str] | None]:
+    """Each Python module the requirement names, with the names it defines (None: its file does not exist)."""
+    return {module: _defined(root / entry) for module, entry in python_modules(requirement).items()}
 
 
 def _defined(path: Path) -> set[str] | None:

@@ -17,7 +17,8 @@ from collections.abc import Iterator, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["PristineTests", "pristine_tests"]
+__all__ = ["PristineTests", "defined_test_nodes", "is_test_class", "pristine_tests"]
+TestFunction = ast.FunctionDef | ast.AsyncFunctionDef
 
 _MENTIONS_SKIP = re.compile(r"skip|xfail", re.IGNORECASE)
 
@@ -49,18 +50,19 @@ def defined_tests(source: str) -> list[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return []
-    return list(_tests_in(tree.body, prefix=""))
+    return [name for name, _ in defined_test_nodes(tree.body)]
 
 
-def _tests_in(body: list[ast.stmt], *, prefix: str) -> Iterator[str]:
+def defined_test_nodes(body: list[ast.stmt], *, prefix: str = "") -> Iterator[tuple[str, TestFunction]]:
+    """Each test of a module body as pytest names it (``name``, ``Class::name``), with its definition."""
     for node in body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            yield f"{prefix}{node.name}"
-        elif isinstance(node, ast.ClassDef) and _is_test_class(node):
-            yield from _tests_in(node.body, prefix=f"{prefix}{node.name}::")
+            yield f"{prefix}{node.name}", node
+        elif isinstance(node, ast.ClassDef) and is_test_class(node):
+            yield from defined_test_nodes(node.body, prefix=f"{prefix}{node.name}::")
 
 
-def _is_test_class(node: ast.ClassDef) -> bool:
+def is_test_class(node: ast.ClassDef) -> bool:
     """A class pytest collects by default: a ``unittest`` case, or ``Test*`` without ``__init__`` or ``__test__``."""
     if any(_base_name(base).endswith("TestCase") for base in node.bases):
         return not _sets_test_false(node)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 
 from autodev.ask.changes import project_test_command, tested_in_copy
 from autodev.ask.conversation import ConversationStore
 from autodev.ask.session import AskSession
 from autodev.config import Config
+from autodev.fileio import texts_on_disk
 from autodev.llm.client import ChatClient
 from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
@@ -30,7 +30,7 @@ from autodev.testgen.criteria import (
     reply_code,
     static_refusals,
 )
-from autodev.testgen.render import HEADER, GeneratedTests, stamped
+from autodev.testgen.render import HEADER, GeneratedTests, python_modules, stamped
 from autodev.workflow.roles import choose
 from autodev.workflow_model import WorkflowStep
 
@@ -62,8 +62,8 @@ def criteria_tests(
 ) -> CriteriaTests:
     """Ask the tester for the requirement's criteria tests and keep those that pass both checks."""
     path = criteria_path(requirement)
-    modules = _modules(requirement)
-    files = {entry: _read(paths.root / entry) for entry in modules.values()}
+    modules = python_modules(requirement)
+    files = texts_on_disk(paths.root, modules.values())
     answer = _session(paths, config, client, env).ask(prompt_for_tester(requirement, files))
     result = CriteriaTests(requirement.id, path, model=answer.model)
     code = reply_code(answer.text)
@@ -101,20 +101,3 @@ def _session(paths: ProjectPaths, config: Config, client: ChatClient, env: Mappi
     session.choose(model=choice.model, tier=choice.tier)
     session.metrics_role, session.metrics_scope = TESTER, "tests gen"
     return session
-
-
-def _modules(requirement: Requirement) -> dict[str, str]:
-    """module name -> its file, for each Python file the requirement's ``Files:`` names."""
-    found: dict[str, str] = {}
-    for entry in requirement.files:
-        if entry.endswith(".py") and not any(char in entry for char in "*?["):
-            parts = [part for part in PurePosixPath(entry).with_suffix("").parts if part != "src"]
-            found[".".join(part for part in parts if part != "__init__")] = entry
-    return found
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, IsADirectoryError):
-        return None
