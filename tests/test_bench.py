@@ -68,20 +68,39 @@ class TestSpecOnly:
     def test_generated_and_no_tests_are_columns_of_their_own_judged_by_the_exercises_tests(
         self, tmp_path: Path
     ) -> None:
-        """--tests: the oracle tester writes the exercise's tests (kept: they fail on the stub), the oracle coder
-        then passes them; without tests there is nothing to judge a pass by; the verdict is always the original."""
+        """--spec-only: the oracle tester writes the exercise's tests (kept: they fail on the stub; its call is
+        counted), the oracle coder then passes them; without tests one unjudged answer is written; the verdict is
+        always the original tests'."""
         out = tmp_path / "out"
-        code = bench(str(FIXTURES), "--oracle", "--only", "grains", "--tests", "visible,generated,none",
-                     "--out", str(out))  # fmt: skip
-        assert code == 0
+        assert bench(str(FIXTURES), "--oracle", "--only", "grains", "--spec-only", "--out", str(out)) == 0
         rows = {row["strategy"]: row for row in results(out)}
         assert set(rows) == {"tiered", "tiered+generated-tests", "tiered+none-tests"}
-        assert rows["tiered"]["passed"] and rows["tiered+generated-tests"]["passed"]
+        assert all(row["passed"] for row in rows.values())
         generated = rows["tiered+generated-tests"]
         assert generated["tests_mode"] == "generated" and generated["generated_tests"] >= 5
-        assert not rows["tiered+none-tests"]["passed"]
+        assert "def test_" in generated["generated_text"]
+        assert generated["calls"][0]["role"] == "tester" and generated["calls"][0]["outcome"] == "tests"
+        assert generated["output_tokens"] == sum(call["output_tokens"] for call in generated["calls"])
+        unchecked = rows["tiered+none-tests"]
+        assert unchecked["attempts"] == 1 and [call["outcome"] for call in unchecked["calls"]] == ["unchecked"]
         report = (out / "report.md").read_text(encoding="utf-8")
         assert "## Tests from the spec" in report and "| tiered+generated-tests |" in report
+        assert "--tests visible,generated,none" in summary(out)["run"]["command"]
+
+    @pytest.mark.req("TG-5")
+    def test_an_unjudged_answer_that_is_wrong_is_not_solved(self, tmp_path: Path) -> None:
+        """--tests none: the highest tier's answer (the best a user can ask for without tests) is checked by
+        nothing before the harness; a wrong one fails there."""
+        out = tmp_path / "out"
+        args = ["--simulate", "tier1=0,tier2=0,tier3=0", "--only", "grains", "--tests", "none", "--out", str(out)]
+        assert bench(str(FIXTURES), *args) == 0  # an exercise not solved is a result, not a failure of the run
+        (row,) = results(out)
+        assert row["strategy"] == "tiered+none-tests" and not row["passed"] and row["attempts"] == 1
+        assert [call["tier"] for call in row["calls"]] == ["tier3"]
+
+    def test_spec_only_and_tests_together_are_a_usage_error(self, tmp_path: Path) -> None:
+        args = ["--oracle", "--spec-only", "--tests", "generated", "--out", str(tmp_path / "o")]
+        assert bench(str(FIXTURES), *args) == 2
 
     def test_an_unknown_tests_mode_is_a_usage_error(self, tmp_path: Path) -> None:
         assert bench(str(FIXTURES), "--oracle", "--tests", "hidden", "--out", str(tmp_path / "o")) == 2

@@ -27,8 +27,8 @@ class CallRecord(CallFacts):
         return cls(**attempt.model_dump(include=set(CallFacts.model_fields)), outcome=attempt.outcome)
 
     @classmethod
-    def of_role(cls, call: RoleCall) -> CallRecord:
-        return cls(**call.model_dump(include=set(CallFacts.model_fields)), outcome="plan", role=call.role)
+    def of_role(cls, call: RoleCall, outcome: str = "plan") -> CallRecord:
+        return cls(**call.model_dump(include=set(CallFacts.model_fields)), outcome=outcome, role=call.role)
 
 
 class ExerciseResult(_Record):
@@ -58,6 +58,7 @@ class ExerciseResult(_Record):
     tests_mode: str = "visible"  # --tests: the exercise's tests visible, generated from the spec, or none
     generated_tests: int = 0  # --tests generated: the tester's tests kept
     refused_tests: dict[str, int] = Field(default_factory=dict)  # and those refused, by reason
+    generated_text: str = ""  # and the file of the kept ones, to read what judged the pass
 
 
 class SkippedExercise(_Record):

@@ -25,10 +25,12 @@ from autodev.bench.records import CallRecord, ExerciseResult
 from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
 from autodev.bench.spec_only import (
     TestsMode,
+    TestsWritten,
     generate_tests,
     hide_tests,
     remove_generated,
     strategy_label,
+    unchecked_answer,
 )
 from autodev.bench.tracks import TRACK_SETTINGS, RunnerSetup, prepare_runners, test_command
 from autodev.config import TIER_NAMES, Config
@@ -199,16 +201,26 @@ def run_exercise(
         config, limit = strategy_config(base_config(options, exercise, server_url, setup), strategy)
         label = strategy_label(strategy, tests_mode)
         started = time.perf_counter()
-        generated: tuple[int, dict[str, int]] = (0, {})
+        written = TestsWritten()
         try:
             if tests_mode != "visible":
                 hide_tests(exercise, root)
-            if tests_mode == "generated" and exercise.track == "python":
-                generated = generate_tests(root, config, client)
-            result = run_once(
-                ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries,
-                test_runner=BenchTestRunner(exercise, config, setup),
-            )  # fmt: skip
+            if tests_mode == "none":
+                record = _unchecked(exercise, root, config, client, setup, options, label, started)
+                passed = record.passed
+            else:
+                if tests_mode == "generated" and exercise.track == "python":
+                    written = generate_tests(root, config, client)
+                result = run_once(
+                    ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries,
+                    test_runner=BenchTestRunner(exercise, config, setup),
+                )  # fmt: skip
+                wall = time.perf_counter() - started
+                remove_generated(root)
+                passed, _verdict = judge(
+                    exercise, root, config, setup, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "judge"
+                )
+                record = _result(exercise, label, result, passed, wall, options.timeout_s)
         except (AutodevError, OSError) as error:
             wall = time.perf_counter() - started
             message = f"{type(error).__name__}: {error}"
@@ -217,15 +229,7 @@ def run_exercise(
                 wall_seconds=round(wall, 3), language=exercise.track,
             )  # fmt: skip
             passed = False
-        else:
-            wall = time.perf_counter() - started
-            remove_generated(root)
-            passed, _verdict = judge(
-                exercise, root, config, setup, timeout_s=options.timeout_s, scratch_dir=Path(scratch) / "judge"
-            )
-            record = _result(exercise, label, result, passed, wall, options.timeout_s)
-        record = record.model_copy(update={"tests_mode": tests_mode, "generated_tests": generated[0],
-                                           "refused_tests": generated[1]})  # fmt: skip
+        record = _with_tests(record, tests_mode, written)
         if options.mode != "oracle":
             return record
         if passed and has_reference(exercise, root):
@@ -268,6 +272,41 @@ def failure_line(verdict: TestRun) -> str:
     errors = [line for line in lines if line.lower().startswith(("error", "caused by")) or "Error:" in line]
     chosen = errors[0] if errors else (lines[-1] if lines else f"exit status {verdict.exit_code}")
     return chosen[:300]
+
+
+def _unchecked(exercise: Exercise, root: Path, config: Config, client: ChatClient, setup: RunnerSetup,
+               options: BenchOptions, label: str, started: float) -> ExerciseResult:  # fmt: skip
+    """``--tests none``: one unjudged answer written, then the harness's verdict."""
+    call, wrote = unchecked_answer(root, config, client, exercise.solution)
+    wall = time.perf_counter() - started
+    scratch = root.parent / "judge"
+    passed, _verdict = judge(exercise, root, config, setup, timeout_s=options.timeout_s, scratch_dir=scratch)
+    return ExerciseResult(
+        exercise=exercise.name, language=exercise.track, strategy=label, passed=passed,
+        status="satisfied" if passed else "failed",
+        reason="one answer, written with no test to judge it" if wrote else "the answer had no code to write",
+        attempts=1, solved_by_tier=call.tier if passed else None, solved_by_model=call.model if passed else None,
+        calls=[CallRecord.of_role(call, outcome="unchecked")], input_tokens=call.input_tokens,
+        output_tokens=call.output_tokens, cost_usd=call.cost_usd, model_seconds=round(call.model_seconds, 3),
+        own_seconds=round(max(0.0, wall - call.model_seconds), 3), wall_seconds=round(wall, 3),
+    )  # fmt: skip
+
+
+def _with_tests(record: ExerciseResult, tests_mode: TestsMode, written: TestsWritten) -> ExerciseResult:
+    """The record with what the tester did: its tests and refusals, and its call counted in the cost."""
+    update: dict[str, Any] = {"tests_mode": tests_mode, "generated_tests": written.kept,
+                              "refused_tests": written.refused, "generated_text": written.text}  # fmt: skip
+    if written.call is not None:
+        call = CallRecord.of_role(written.call, outcome="tests")
+        update |= {
+            "calls": [call, *record.calls],
+            "input_tokens": record.input_tokens + call.input_tokens,
+            "output_tokens": record.output_tokens + call.output_tokens,
+            "cost_usd": record.cost_usd + call.cost_usd,
+            "model_seconds": round(record.model_seconds + call.model_seconds, 3),
+            "own_seconds": round(max(0.0, record.own_seconds - call.model_seconds), 3),
+        }
+    return record.model_copy(update=update)
 
 
 def _result(

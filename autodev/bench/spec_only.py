@@ -1,6 +1,7 @@
 """`autodev bench --tests generated|none`: an exercise without its tests, as a user who wrote only the spec has it.
 
-``none`` removes the exercise's test files (a pass then has nothing to judge by); ``generated`` also has the
+``none`` removes the exercise's test files; a pass then refuses to start (nothing would judge the code), so the
+code is one unjudged answer (:func:`unchecked_answer`); ``generated`` also has the
 tester role write tests from the description (``autodev.workflow.tester``: kept only when they assert something
 and fail on the stub for the requirement's reason), committed as the user's, before the pass. Either way the
 harness judges with the original tests put back and the generated ones taken away, so the verdict is the same
@@ -13,13 +14,20 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from autodev.ask.changes import propose
+from autodev.ask.conversation import ConversationStore
+from autodev.ask.session import AskSession
 from autodev.bench.exercise import Exercise
 from autodev.config import Config
+from autodev.errors import EditRejectedError
 from autodev.llm.client import ChatClient
 from autodev.project import ProjectPaths
+from autodev.records import CODER, RoleCall
 from autodev.spec.parser import load_specs
 from autodev.testgen.coverage import GENERATED_DIR
 from autodev.testgen.write import write_generated
@@ -55,19 +63,61 @@ def hide_tests(exercise: Exercise, root: Path) -> None:
     commit_all(root, "the spec alone", name="autodev bench", email="bench@autodev.invalid")
 
 
-def generate_tests(root: Path, config: Config, client: ChatClient) -> tuple[int, dict[str, int]]:
-    """The tester's tests for the exercise, written and committed: (tests kept, refusals counted by reason)."""
-    paths = ProjectPaths(root=root)
-    paths.ensure_state_dirs()
-    GitRepo.open(root).ensure_excluded()  # the tester's copy of the project is under .autodev/: never committed
+@dataclass(frozen=True)
+class TestsWritten:
+    """What the tester did for one exercise: the tests kept (and the file with them), refusals by reason, its call."""
+
+    kept: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    text: str = ""
+    call: RoleCall | None = None
+
+
+def generate_tests(root: Path, config: Config, client: ChatClient) -> TestsWritten:
+    """The tester's tests for the exercise, written and committed."""
+    paths = _state(root)
     requirement = load_specs(root, config.specs.paths).requirements[0]
     made = criteria_tests(paths, config, client, os.environ, requirement)
     reasons = [*made.refused.values(), *([made.problem] if made.problem else [])]
-    refused = dict(Counter(refusal_kind(reason) for reason in reasons))
     if made.text:
         write_generated(root, made.as_generated())
         commit_all(root, "tests from the spec", name="autodev bench", email="bench@autodev.invalid")
-    return len(made.kept), refused
+    refused = dict(Counter(refusal_kind(reason) for reason in reasons))
+    return TestsWritten(kept=len(made.kept), refused=refused, text=made.text, call=made.call)
+
+
+UNCHECKED_QUESTION = "Write the code SPEC.md asks for, in {files}: send each whole file."
+
+
+def unchecked_answer(root: Path, config: Config, client: ChatClient, files: Sequence[str]) -> tuple[RoleCall, bool]:
+    """``none``: what a user with a spec and no tests can get, since a pass refuses to work without tests: one
+    answer from the strategy's highest tier (as ``autodev ask --apply`` would ask it), written unjudged. The call,
+    and whether the answer had code to write."""
+    paths = _state(root)
+    store = ConversationStore(paths.conversations_dir)
+    session = AskSession(paths, config, client, os.environ, store, store.start())
+    session.choose(tier=session.tier_names()[-1])
+    session.add_files(["SPEC.md", *files])
+    answer = session.ask(UNCHECKED_QUESTION.format(files=", ".join(files)))
+    try:
+        changes = propose(root, answer.text, files).changes
+    except EditRejectedError:
+        changes = {}
+    for name, text in changes.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    call = RoleCall(
+        model=answer.model, tier=answer.tier, cached=answer.cached, input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens, cost_usd=answer.cost_usd, model_seconds=answer.duration_s, role=CODER,
+    )  # fmt: skip
+    return call, bool(changes)
+
+
+def _state(root: Path) -> ProjectPaths:
+    paths = ProjectPaths(root=root)
+    paths.ensure_state_dirs()
+    GitRepo.open(root).ensure_excluded()  # conversations and the tester's copy are under .autodev/: never committed
+    return paths
 
 
 def refusal_kind(reason: str) -> str:

@@ -15,7 +15,7 @@ from autodev.bench.records import ExerciseResult, RunInfo, SkippedExercise
 from autodev.bench.report import append_result, compare, summarize, write_report
 from autodev.bench.runner import STRATEGY_HELP, BenchOptions, check_strategy, machine_description, run_strategy
 from autodev.bench.scripted import parse_simulate
-from autodev.bench.spec_only import check_tests_mode, strategy_label
+from autodev.bench.spec_only import TESTS_MODES, check_tests_mode, strategy_label
 from autodev.bench.tracks import BenchSetupError, RunnerSetup, prepare_runners
 from autodev.cli.options import GlobalOptions
 from autodev.config import Config, load_config
@@ -59,9 +59,10 @@ def bench() -> None:
     default="visible",
     show_default=True,
     help="Comma-separated: visible (the exercise's tests), generated (removed; the tester writes tests from the "
-    "description, Python only), none (removed). Each is a column of its own; the verdict always uses the "
-    "exercise's tests.",
+    "description, Python only), none (removed: one answer written unjudged). Each is a column of its own; the "
+    "verdict always uses the exercise's tests.",
 )
+@click.option("--spec-only", is_flag=True, help="Short for --tests visible,generated,none: the spec-only measurement.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Results directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results and the per-language totals as JSON.")
 @click.pass_obj
@@ -146,6 +147,10 @@ def compare_runs(first: Path, second: Path) -> None:
 def _options(options: GlobalOptions, settings: dict[str, Any]) -> BenchOptions:
     if settings["oracle"] and settings["simulate"]:
         raise UsageError("--oracle and --simulate exclude each other")
+    if settings.pop("spec_only"):
+        if settings["tests_modes"] != "visible":
+            raise UsageError("--spec-only is --tests visible,generated,none: give one of them, not both")
+        settings["tests_modes"] = ",".join(TESTS_MODES)
     try:
         strategies = [check_strategy(s.strip()) for s in settings["strategies"].split(",") if s.strip()]
         rates = parse_simulate(settings["simulate"]) if settings["simulate"] else {}

@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from autodev.spec.model import Requirement
+from autodev.testgen.render import python_modules
 from autodev.verify.junit import TestOutcome
 from autodev.verify.pristine import defined_test_nodes, is_test_class
 from autodev.verify.runner import TestRun
@@ -25,15 +26,18 @@ _OWN_ERRORS = ("SyntaxError", "IndentationError", "NameError", "fixture '", "Unb
 _MISSING = re.compile(r"(?:No module named|cannot import name) '?(?P<name>[\w.]+)'?(?: from '(?P<module>[\w.]+)')?")
 
 TESTER_MARK = "Write pytest tests for the requirement above"  # how a scripted tester (the bench's oracle) knows it
-TESTER_FORMAT = f"""{TESTER_MARK}: one test function (or more) per acceptance criterion, or per behaviour it
-describes when it lists none, with concrete expected values taken from the requirement, never from an
-implementation. Import what you test from the files the requirement names. Each test's docstring starts with the
-criterion it checks. Where a criterion holds "for every" input, a hypothesis property test is preferred if
-hypothesis is installed. Send one Python code block with the whole test file, and nothing else."""
+TESTER_FORMAT = f"""{TESTER_MARK}: one test function for each behaviour it states (each acceptance criterion,
+each rule, each case it describes, and each error it says to raise, with its message), so that code which passes
+them all does what the requirement asks. Expected values come from the requirement's own words and numbers, or
+follow from them by simple arithmetic, never from an implementation: leave out a test whose expected value you are
+not sure of. Import what you test from the files the requirement names, by the names they define. Each test's
+docstring quotes the sentence it checks. Where a behaviour holds "for every" input, a hypothesis property test is
+preferred if hypothesis is installed. Send one Python code block with the whole test file, and nothing else."""
 
 
 def prompt_for_tester(requirement: Requirement, files: dict[str, str | None]) -> str:
-    """The requirement, its criteria one per line, and the files it names as they are now."""
+    """The requirement, its criteria one per line, the files it names as they are now, and a test file to start
+    from that imports what those files define (small models copy a shape far better than they follow a rule)."""
     parts = [f"The requirement ({requirement.source}):\n{requirement.text.strip()}"]
     if requirement.criteria:
         parts.append("Its acceptance criteria:\n" + "\n".join(f"- {criterion}" for criterion in requirement.criteria))
@@ -41,7 +45,39 @@ def prompt_for_tester(requirement: Requirement, files: dict[str, str | None]) ->
         shown = "(does not exist yet)" if text is None else f"```python\n{text[:8000]}\n```"
         parts.append(f"{path}:\n{shown}")
     parts.append(TESTER_FORMAT)
+    start = start_of_tests({module: files.get(path) for module, path in python_modules(requirement).items()})
+    if start:
+        parts.append(f"Start from:\n```python\n{start}```")
     return "\n\n".join(parts)
+
+
+def start_of_tests(modules: dict[str, str | None]) -> str:
+    """The first lines of a test file: pytest and the public functions and classes of each module imported, and
+    one test of the first function (empty when the modules define nothing to import yet)."""
+    imports: list[str] = []
+    first: ast.FunctionDef | None = None
+    for module, text in modules.items():
+        defined = _public_definitions(text)
+        if defined:
+            imports.append(f"from {module} import {', '.join(node.name for node in defined)}")
+            first = first or next((node for node in defined if isinstance(node, ast.FunctionDef)), None)
+    if not imports:
+        return ""
+    lines = ["import pytest", "", *imports, "", ""]
+    if first is not None:
+        arguments = ", ".join("..." for _ in first.args.args)
+        lines += [f"def test_{first.name}_...():", '    """<the sentence this test checks>"""',
+                  f"    assert {first.name}({arguments}) == ...", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _public_definitions(text: str | None) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    try:
+        tree = ast.parse(text or "")
+    except (SyntaxError, ValueError):
+        return []
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return [node for node in tree.body if isinstance(node, kinds) and not node.name.startswith("_")]
 
 
 def reply_code(reply: str) -> str | None:

@@ -20,6 +20,7 @@ from autodev.fileio import texts_on_disk
 from autodev.llm.client import ChatClient
 from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
+from autodev.records import RoleCall
 from autodev.spec.model import Requirement
 from autodev.testgen.coverage import generated_path
 from autodev.testgen.criteria import (
@@ -48,6 +49,7 @@ class CriteriaTests:
     refused: dict[str, str] = field(default_factory=dict)  # test name -> why
     model: str = ""
     problem: str = ""  # why there is no test at all (no code in the reply)
+    call: RoleCall | None = None  # the tester's call: what it cost
 
     def as_generated(self) -> GeneratedTests:
         return GeneratedTests(self.requirement, self.path, self.text, [(name, 0) for name in self.kept])
@@ -65,7 +67,11 @@ def criteria_tests(
     modules = python_modules(requirement)
     files = texts_on_disk(paths.root, modules.values())
     answer = _session(paths, config, client, env).ask(prompt_for_tester(requirement, files))
-    result = CriteriaTests(requirement.id, path, model=answer.model)
+    call = RoleCall(
+        model=answer.model, tier=answer.tier, cached=answer.cached, input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens, cost_usd=answer.cost_usd, model_seconds=answer.duration_s, role=TESTER,
+    )  # fmt: skip
+    result = CriteriaTests(requirement.id, path, model=answer.model, call=call)
     code = reply_code(answer.text)
     if code is None:
         result.problem = "the tester's reply has no Python test file"
