@@ -11,6 +11,8 @@ from pathlib import Path
 
 from autodev.errors import ConfigError
 
+TESTER = "tester"  # the role that writes tests for acceptance criteria (autodev tests gen, test_first)
+
 ROLE_PROMPTS = {
     "architect": (
         "You are the architect of a software project. You plan before anything is written: which files change, "

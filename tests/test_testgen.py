@@ -201,8 +201,9 @@ class TestTestsGen:
         assert autodev(project, "status", "--json") == 0
         shown = json.loads(capsys.readouterr().out)
         assert shown["spec_coverage"] == {"requirements": 1, "with_passing_test": 0, "share": 0.0, "examples": 6,
-                                          "examples_tested": 5, "criteria": 0}  # fmt: skip
-        assert shown["requirements"][0]["coverage"] == {"criteria": 0, "examples": 6, "examples_tested": 5}
+                                          "examples_tested": 5, "criteria": 0, "criteria_tested": 0}  # fmt: skip
+        assert shown["requirements"][0]["coverage"] == {"criteria": 0, "examples": 6, "examples_tested": 5,
+                                                        "criteria_tested": 0}  # fmt: skip
 
     def test_an_unknown_requirement_is_a_usage_error(self, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         project = spec_project(repo)
@@ -341,8 +342,97 @@ class TestCriteriaTests:
             server.requests[0].prompt_text
         )
         written = (repo / CRITERIA_FILE).read_text(encoding="utf-8")
+        assert git(repo, "status", "--porcelain", "-uall", "--", ".", ":!.autodev").strip() == f"?? {CRITERIA_FILE}"
         assert written.startswith(HEADER) and "def test_own_error" not in written
         assert "pytestmark = pytest.mark.req('TEMP-2')" in written
         assert pytest_outcome(repo, CRITERIA_FILE).returncode == 1
         (repo / "temps.py").write_text(RIGHT, encoding="utf-8")
         assert "2 passed" in pytest_outcome(repo, CRITERIA_FILE).stdout
+
+    def test_the_tester_is_shown_a_test_file_to_start_from_that_imports_what_the_stub_defines(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Small models copy a shape better than they follow a rule: the prompt ends with the imports to use."""
+        project = criteria_project(repo, server, test_first="false")
+        server.push("no code today")
+        assert autodev(project, "tests", "gen", "--criteria", "--json") == 1
+        (row,) = json.loads(capsys.readouterr().out)["criteria"]
+        assert row["problem"] == "the tester's reply has no Python test file"
+        prompt = server.requests[0].prompt_text
+        assert "from temps import to_kelvin" in prompt and "assert to_kelvin(...) == ..." in prompt
+
+
+def criteria_project(repo: Path, server: ScriptedServer, *, test_first: str = "true") -> Path:
+    """TEMP-2 with a stub that is wrong, a tester configured, ``test_first`` as given; all committed."""
+    (repo / "SPEC.md").write_text(CRITERIA_SPEC, encoding="utf-8")
+    config = config_text(server.url).replace("[synthesis]\n", f"[synthesis]\ntest_first = {test_first}\n")
+    (repo / "autodev.toml").write_text(config + '[roles.tester]\ntier = "tier1"\n', encoding="utf-8")
+    (repo / "temps.py").write_text("def to_kelvin(celsius):\n    return celsius\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "spec")
+    return repo
+
+
+@pytest.mark.req("TG-6")
+class TestCriteriaTestsInAPass:
+    def test_the_testers_kept_tests_are_committed_before_the_code_and_judge_it(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = criteria_project(repo, server)
+        server.push(TESTER_REPLY)
+        server.push(f"temps.py\n```python\n{RIGHT}```\n")
+        before = head(project)
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        log = git(project, "log", "--format=%s", "--reverse", f"{before}..HEAD").splitlines()
+        assert log == ["autodev: tests for TEMP-2", "autodev: Kelvin"]
+        assert git(project, "show", "--stat", "--format=", "HEAD~1").split()[0] == CRITERIA_FILE
+        assert "Autodev-Model: scripted" in git(project, "log", "-1", "--format=%B", "HEAD~1")
+        assert "Write pytest tests" in server.requests[0].prompt_text
+        assert "def test_freezing" in server.requests[1].prompt_text  # the coder is shown the kept tests
+        assert "def test_own_error" not in server.requests[1].prompt_text
+        (requirement,) = result["requirements"]
+        assert sorted(test.split("::")[-1] for test in requirement["tests"]) == ["test_below_zero", "test_freezing"]
+        assert [call["role"] for call in requirement["role_calls"]] == ["tester"]
+        assert run_json(project, capsys)[0] == 0 and len(server.requests) == 2  # asked once per version
+        assert autodev(project, "status") == 0
+        # test_freezing's docstring quotes the first criterion; test_below_zero has none, so it is not counted
+        assert "1 of 2 acceptance criteria have a generated test" in capsys.readouterr().out
+
+    def test_a_tester_whose_tests_are_all_refused_is_not_asked_again_until_the_criteria_change(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = criteria_project(repo, server)
+        refused = "```python\nfrom temps import to_kelvin\n\n\ndef test_t():\n    assert to_kelvin(5) is not None\n```"
+        server.push(refused)
+        run_json(project, capsys)
+        run_json(project, capsys)
+        assert len(server.requests) == 1 and not (project / CRITERIA_FILE).exists()
+        assert git(project, "status", "--porcelain", "--", ".", ":!.autodev") == ""  # the red-first run was in a copy
+        spec = CRITERIA_SPEC + "- a temperature is a number\n"
+        (project / "SPEC.md").write_text(spec, encoding="utf-8")
+        git(project, "commit", "-qam", "one more criterion")
+        server.push(refused)
+        run_json(project, capsys)
+        assert len(server.requests) == 2 and "a temperature is a number" in server.requests[1].prompt_text
+
+    def test_review_leaves_the_testers_tests_for_the_user_and_a_criteria_file_they_edited_is_theirs(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = criteria_project(repo, server, test_first='"review"')
+        server.push(TESTER_REPLY)
+        before = head(project)
+        code, result = run_json(project, capsys)
+        assert code != 0 and head(project) == before and len(server.requests) == 1
+        assert f"its generated tests {CRITERIA_FILE} await your review" in result["requirements"][0]["reason"]
+        mine = (project / CRITERIA_FILE).read_text(encoding="utf-8").replace("273.15", "273.150")
+        (project / CRITERIA_FILE).write_text(mine, encoding="utf-8")
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", "reviewed and edited")
+        (project / "SPEC.md").write_text(CRITERIA_SPEC + "- a temperature is a number\n", encoding="utf-8")
+        git(project, "commit", "-qam", "one more criterion")
+        server.push(f"temps.py\n```python\n{RIGHT}```\n")
+        code, result = run_json(project, capsys)
+        assert code == 0, result
+        assert (project / CRITERIA_FILE).read_text(encoding="utf-8") == mine  # edited: the user's, never rewritten
+        assert "Write pytest tests" not in server.requests[-1].prompt_text

@@ -78,11 +78,10 @@ def generate_tests(root: Path, config: Config, client: ChatClient) -> TestsWritt
     paths = _state(root)
     requirement = load_specs(root, config.specs.paths).requirements[0]
     made = criteria_tests(paths, config, client, os.environ, requirement)
-    reasons = [*made.refused.values(), *([made.problem] if made.problem else [])]
     if made.text:
         write_generated(root, made.as_generated())
         commit_all(root, "tests from the spec", name="autodev bench", email="bench@autodev.invalid")
-    refused = dict(Counter(refusal_kind(reason) for reason in reasons))
+    refused = dict(Counter(refusal_kind(reason) for reason in made.reasons()))
     return TestsWritten(kept=len(made.kept), refused=refused, text=made.text, call=made.call)
 
 

@@ -75,7 +75,8 @@ def status(options: GlobalOptions, requirement_id: str | None, show_plan: bool, 
 
 
 def _spec_coverage(rows: list[StatusRow]) -> dict[str, int | float | None]:
-    """How much of the specs the tests prove: requirements with a passing linked test, examples with a test."""
+    """How much of the specs the tests prove: requirements with a passing linked test, examples and criteria with a
+    generated test."""
     current = [row for row in rows if row.coverage is not None]
     proven = sum(1 for row in current if row.tests_passing > 0 and row.status != "pending")
     return {
@@ -85,6 +86,7 @@ def _spec_coverage(rows: list[StatusRow]) -> dict[str, int | float | None]:
         "examples": sum(row.coverage.examples for row in current if row.coverage),
         "examples_tested": sum(row.coverage.examples_tested for row in current if row.coverage),
         "criteria": sum(row.coverage.criteria for row in current if row.coverage),
+        "criteria_tested": sum(row.coverage.criteria_tested for row in current if row.coverage),
     }
 
 
@@ -97,7 +99,7 @@ def _coverage_line(spec: dict[str, int | float | None]) -> str:
             f"; {spec['examples_tested']} of {spec['examples']} example(s) have a generated test (autodev tests gen)"
         )
     if spec["criteria"]:
-        line += f"; {spec['criteria']} acceptance criteria stated"
+        line += f"; {spec['criteria_tested']} of {spec['criteria']} acceptance criteria have a generated test"
     return line
 
 

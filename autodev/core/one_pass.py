@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from autodev.config import Config
 from autodev.core import record
 from autodev.core.assignment import labelled_runner
+from autodev.core.criteria_first import CriteriaTester
 from autodev.core.prepare import prepare
 from autodev.core.survey import SurveyFailed, survey
 from autodev.core.tests_first import tests_first
@@ -24,6 +25,7 @@ from autodev.passlock import pass_lock
 from autodev.plan import items_for, orphan_items
 from autodev.project import ProjectPaths
 from autodev.results import PassResult
+from autodev.roles import TESTER
 from autodev.route import Router
 from autodev.verify.runner import TestRunner, run_tests
 
@@ -70,13 +72,14 @@ def _pass(
 ) -> PassResult:
     """prepare -> tests first (with [synthesis] test_first) -> survey -> work -> record."""
     repo, recovered = prepare(paths)
-    first = tests_first(paths, config, repo)
     run = labelled_runner(paths, config, test_runner)
+    router = Router(paths, config, client, env, model_override=model_name)
+    tester = CriteriaTester(paths, config, router, run) if TESTER in config.roles else None
+    first = tests_first(paths, config, repo, tester)
     try:
         found = survey(paths, config, run)
     except SurveyFailed as failed:
         return PassResult(status="failed", reason=str(failed), recovered=recovered)
-    router = Router(paths, config, client, env, model_override=model_name)
     work = Work(paths, config, repo, router, run, baseline=found.baseline, suite=found.suite,
                 max_attempts=max_attempts, memory=found.memory, tests_first=first)  # fmt: skip
     results = [work.requirement(item) for item in items_for(found.requirements, found.links)]

@@ -97,6 +97,7 @@ class Work:
             self.run_tests, target_tests=item.tests or None, memory=self.memory,
         )  # fmt: skip
         end, role_calls = self._climb(assignment, item, failing)
+        role_calls = [*self.tests_first.calls.get(requirement.id, []), *role_calls]  # the tester's, then the plan's
         commit = self.repo.head_sha() if end.status == "satisfied" else None
         result = finish(draft, status=end.status, reason=end.reason, tier=end.tier, model=end.model, commit=commit,
                         attempts=end.attempts, route=end.route, role_calls=role_calls)  # fmt: skip

@@ -6,17 +6,21 @@ A model that writes both the tests and the code can make anything pass, so a wri
 2. it fails on the current code, for the requirement's reason (:func:`red_first`): a test that already passes
    proves nothing about the work to do; one that fails with an error of its own (a syntax or name error, a missing
    fixture, a module that is neither installed nor one the requirement's ``Files:`` names) tests nothing at all.
-Pure: the caller (``autodev.tester``) asks the model and runs the tests in the project's disposable copy.
+The caller asks the model (``autodev.workflow.tester`` for ``autodev tests gen``, ``autodev.core.tests_first`` in a
+pass) and gives :func:`judged_tests` the reply and a way to run a test file in the project's disposable copy.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
+from autodev.records import RoleCall
 from autodev.spec.model import Requirement
-from autodev.testgen.render import python_modules
+from autodev.testgen.coverage import CRITERIA_MARK, criteria_digest, criteria_path
+from autodev.testgen.render import HEADER, GeneratedTests, python_modules, stamped
 from autodev.verify.junit import TestOutcome
 from autodev.verify.pristine import defined_test_nodes, is_test_class
 from autodev.verify.runner import TestRun
@@ -33,6 +37,65 @@ follow from them by simple arithmetic, never from an implementation: leave out a
 not sure of. Import what you test from the files the requirement names, by the names they define. Each test's
 docstring quotes the sentence it checks. Where a behaviour holds "for every" input, a hypothesis property test is
 preferred if hypothesis is installed. Send one Python code block with the whole test file, and nothing else."""
+
+
+@dataclass
+class CriteriaTests:
+    """The tester's tests for one requirement: the file to write (empty when none is kept), kept and refused."""
+
+    requirement: str
+    path: str
+    text: str = ""
+    kept: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # test name -> why
+    model: str = ""
+    problem: str = ""  # why there is no test at all (no code in the reply)
+    call: RoleCall | None = None  # the tester's call: what it cost
+
+    def as_generated(self) -> GeneratedTests:
+        return GeneratedTests(self.requirement, self.path, self.text, [(name, 0) for name in self.kept],
+                              author=self.model)  # fmt: skip
+
+    def reasons(self) -> list[str]:
+        """Every refusal's reason, and the problem when there was no test at all."""
+        return [*self.refused.values(), *([self.problem] if self.problem else [])]
+
+
+RunInCopy = Callable[[dict[str, str]], TestRun]  # the project's tests with these files added, in the copy
+
+
+def judged_tests(requirement: Requirement, reply: str, model: str, run_in_copy: RunInCopy) -> CriteriaTests:
+    """The tests of a tester's reply that assert something and fail on the current code for the requirement's
+    reason, as the file to write (its header names the model and the criteria's digest)."""
+    path = criteria_path(requirement)
+    result = CriteriaTests(requirement.id, path, model=model)
+    code = reply_code(reply)
+    if code is None:
+        result.problem = "the tester's reply has no Python test file"
+        return result
+    result.refused = static_refusals(code)
+    names = [name for name in defined_test_names(code) if name not in result.refused]
+    if not names:
+        result.problem = "the tester wrote no test that asserts something" if result.refused else "no test function"
+        return result
+    for name, why in red_first(run_in_copy({path: code}), path, names, list(python_modules(requirement))).items():
+        if why is None:
+            result.kept.append(name)
+        else:
+            result.refused[name] = why
+    if result.kept:
+        result.text = _criteria_file(requirement, model, kept_file(code, result.kept))
+    return result
+
+
+def _criteria_file(requirement: Requirement, model: str, body: str) -> str:
+    written_for = f"({CRITERIA_MARK}{criteria_digest(requirement)})"
+    header = f"{HEADER} {requirement.source}, requirement {requirement.id}: tests {model} wrote for its acceptance " \
+             f"criteria, each failing on the code as it was {written_for}."  # fmt: skip
+    marker = "" if requirement.whole_file else f"\npytestmark = pytest.mark.req({requirement.id!r})\n"
+    if marker and "import pytest" not in body:
+        body = "import pytest\n" + body
+    return stamped(header, body + marker)
 
 
 def prompt_for_tester(requirement: Requirement, files: dict[str, str | None]) -> str:

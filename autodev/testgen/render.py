@@ -46,6 +46,7 @@ class GeneratedTests:
     text: str
     tests: list[tuple[str, int]] = field(default_factory=list)  # (test name, spec line)
     refused: list[Refusal] = field(default_factory=list)
+    author: str = ""  # the model that wrote its tests ("": translated from the examples)
 
 
 def render(requirement: Requirement, root: Path) -> GeneratedTests:
