@@ -140,6 +140,22 @@ class TestPlanInAPass:
         (plan_call,) = requirement["role_calls"]
         assert plan_call["role"] == "architect" and plan_call["model"] == "scripted" and plan_call["output_tokens"] > 0
 
+    def test_the_plan_and_its_increments_share_the_requirements_budget_cap(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each call may cost up to $1.00 (100 tokens at $0.01): the plan ($0.60) and increment 1 ($0.60) leave
+        too little of a $2.00 cap for increment 2, which a cap started afresh per increment would have allowed."""
+        priced = "output_cost_per_token = 0.01\ninput_cost_per_token = 0.0\nmax_tokens = 100\n"
+        project = planned_project(repo, server, extra=priced + "[budget]\nper_requirement_usd = 2.0\n")
+        server.push(*(ScriptedReply(content=text, completion_tokens=60) for text in (PLAN, WRONG)))
+        before = head(project)
+        code, result = run_json(project, capsys)
+        assert code == 1 and len(server.requests) == 2
+        reason = result["requirements"][0]["reason"]
+        assert reason.startswith("increment 2/2 (Absolute zero): ") and "requirement cap of $2.0000" in reason
+        assert "spent $1.2000" in reason
+        assert subjects(project, before) == ["autodev: Temperature converter (increment 1/2)"]
+
     def test_status_plan_shows_the_increments_with_their_commits(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
