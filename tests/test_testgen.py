@@ -362,6 +362,19 @@ class TestCriteriaTests:
         assert "from temps import to_kelvin" in prompt and "assert to_kelvin(...) == ..." in prompt
 
 
+    def test_a_criteria_file_written_for_the_requirement_as_it_is_is_asked_for_again_only_when_named(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = criteria_project(repo, server, test_first="false")
+        server.push(TESTER_REPLY)
+        autodev(project, "tests", "gen", "--criteria")
+        capsys.readouterr()
+        assert autodev(project, "tests", "gen", "--criteria") == 0 and len(server.requests) == 1
+        assert f"TEMP-2: {CRITERIA_FILE} is current" in capsys.readouterr().out
+        autodev(project, "tests", "gen", "--criteria", "TEMP-2")  # the same prompt: the response cache answers
+        assert "2 of 6 criteria test(s) kept, unchanged (tester: scripted)" in capsys.readouterr().out
+
+
 def criteria_project(repo: Path, server: ScriptedServer, *, test_first: str = "true") -> Path:
     """TEMP-2 with a stub that is wrong, a tester configured, ``test_first`` as given; all committed."""
     (repo / "SPEC.md").write_text(CRITERIA_SPEC, encoding="utf-8")

@@ -62,7 +62,9 @@ def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool,
     tested = []
     if criteria:
         with_criteria = [r for r in requirements if r.criteria and (r.id in requirement_ids or not requirement_ids)]
-        tested = _criteria_tests(paths, config, with_criteria, dry_run)
+        settled = [] if requirement_ids else [r for r in with_criteria if _settled(paths, r)]
+        asked = [r for r in with_criteria if r not in settled]
+        tested = _criteria_tests(paths, config, asked, dry_run) + [_settled_row(r) for r in settled]
         failed = failed or any(row["refused"] or row["outcome"] == "kept" or row["problem"] for row in tested)
     if as_json:
         payload = {"requirements": [_row(g, w, dry_run) for g, w in rows], "criteria": tested}
@@ -104,8 +106,28 @@ def _criteria_tests(
     return rows
 
 
+def _settled(paths: ProjectPaths, requirement: Requirement) -> bool:
+    """A criteria file written for the requirement as it is now, or one that is the user's: not asked again
+    unless the requirement is named."""
+    from autodev.testgen.coverage import criteria_digest, criteria_path, criteria_written_for
+    from autodev.testgen.write import owned_by_user
+
+    current = criteria_written_for(paths.root, requirement) == criteria_digest(requirement)
+    return current or owned_by_user(paths.root / criteria_path(requirement))
+
+
+def _settled_row(requirement: Requirement) -> dict[str, Any]:
+    from autodev.testgen.coverage import criteria_path
+
+    return {"requirement": requirement.id, "path": criteria_path(requirement), "model": "", "kept": [], "refused": {},
+            "problem": "", "outcome": "settled", "reason": "", "text": None}  # fmt: skip
+
+
 def _criteria_line(row: dict[str, Any], dry_run: bool) -> str:
     kept, refused = row["kept"], row["refused"]
+    if row["outcome"] == "settled":
+        return (f"{row['requirement']}: {row['path']} is current (written for the requirement as it is) or yours; "
+                "name the requirement to ask the tester again")  # fmt: skip
     if row["problem"]:
         said = f"no test kept: {row['problem']}"
     elif not kept:

@@ -27,7 +27,8 @@ from autodev.route import CallLog, Router, call_facts
 from autodev.spec.model import Requirement
 from autodev.testgen.coverage import criteria_digest, criteria_path, criteria_written_for
 from autodev.testgen.criteria import CriteriaTests, judged_tests, prompt_for_tester
-from autodev.testgen.render import HEADER, edited, python_modules
+from autodev.testgen.render import python_modules
+from autodev.testgen.write import owned_by_user
 from autodev.verify.copy import copy_for
 from autodev.verify.runner import TestRun
 
@@ -49,7 +50,7 @@ class CriteriaTester:
         digest = criteria_digest(requirement)
         if criteria_written_for(self.paths.root, requirement) == digest or self._asked(requirement) == digest:
             return False
-        return not _owned_by_user(self.paths.root / criteria_path(requirement))
+        return not owned_by_user(self.paths.root / criteria_path(requirement))
 
     def tests_for(self, requirement: Requirement) -> CriteriaTests | None:
         """The judged tests (None: the tester could not be asked: no tier, an error, the budget)."""
@@ -99,13 +100,3 @@ class CriteriaTester:
                   "refused": made.refused, "problem": made.problem}  # fmt: skip
         self.asked_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self._record_path(requirement), json.dumps(record, indent=2).encode("utf-8"))
-
-
-def _owned_by_user(path: Path) -> bool:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return False
-    except (OSError, UnicodeDecodeError):
-        return True
-    return not text.startswith(HEADER) or edited(text)

@@ -46,3 +46,14 @@ def write_generated(root: Path, generated: GeneratedTests) -> Written:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, generated.text.encode("utf-8"))
     return Written("written")
+
+
+def owned_by_user(path: Path) -> bool:
+    """Whether a generated file's path holds the user's file: one without autodev's header, or edited since."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError):
+        return True
+    return not text.startswith(HEADER) or edited(text)
