@@ -361,7 +361,6 @@ class TestCriteriaTests:
         prompt = server.requests[0].prompt_text
         assert "from temps import to_kelvin" in prompt and "assert to_kelvin(...) == ..." in prompt
 
-
     def test_a_criteria_file_written_for_the_requirement_as_it_is_is_asked_for_again_only_when_named(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
