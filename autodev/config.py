@@ -261,7 +261,8 @@ class BudgetConfig(_Section):
 
 
 class LearningConfig(_Section):
-    """Learning from outcomes (a later capability; accepted now so existing files load)."""
+    """Learning from outcomes (docs/learning.md): ``enabled`` keeps and reuses verified solutions; the pattern keys
+    are accepted so existing files load, and not used yet."""
 
     enabled: bool = True
     pattern_extraction: bool = True

@@ -20,6 +20,15 @@ for _name in [name for name in os.environ if name.startswith("AUTODEV_") and "__
     del os.environ[_name]
 
 
+@pytest.fixture(autouse=True)
+def learning_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has a learning store of its own (``$XDG_DATA_HOME/autodev/``), empty at the start: one test's
+    solutions are never reused by another, and the user's own store is never touched."""
+    home = tmp_path_factory.mktemp("data-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """An empty git repository with an identity, isolated from the user's global git config."""

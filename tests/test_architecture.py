@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, list[str]]] = [
                     "autodev.results", "autodev.commands", "autodev.credentials", "autodev.passlock",
                     "autodev.workflow_model", "autodev.roles"]),
     ("domain", ["autodev.spec", "autodev.verify", "autodev.vcs", "autodev.synth", "autodev.ledger", "autodev.plan",
-                "autodev.memory", "autodev.increments", "autodev.testgen"]),
+                "autodev.memory", "autodev.increments", "autodev.testgen", "autodev.learn"]),
     ("models", ["autodev.llm"]),
     ("local models", ["autodev.local"]),
     ("routing", ["autodev.route"]),

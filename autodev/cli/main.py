@@ -76,6 +76,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "tests",
         "Tests from the specs: examples become pytest tests under tests/generated/, without a model.",
     ),
+    "learn": LazyCommand(
+        "autodev.cli.learn_cmd",
+        "learn",
+        "What autodev learned from outcomes (on this machine only): stats, forget.",
+    ),
     "status": LazyCommand(
         "autodev.cli.status_cmd",
         "status",

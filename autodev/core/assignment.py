@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autodev.config import Config
+from autodev.learn.store import LearningStore
 from autodev.logs import get_logger
 from autodev.memory import NO_MEMORY, Memory
 from autodev.progress import TestsFinished, TestsStarted, report
@@ -40,6 +41,7 @@ class Assignment:
     run_tests: LabelledTestRun
     target_tests: list[str] | None = None  # the requirement's linked tests; None: every test of the suite
     memory: Memory = NO_MEMORY  # the project memory files found at the start of the pass
+    learning: LearningStore | None = None  # the learning store, unless [learning] enabled = false
 
     @property
     def root(self) -> Path:

@@ -1,7 +1,7 @@
 """The climb for one requirement, only the loop: decide (the router's policy), ask and try (a round), log.
 
-Replay (tier 0) comes first; then model tiers from the first one worth calling, until the tests pass, the policy
-stops, or the budget refuses a call.
+Replay (tier 0) comes first, then a stored solution renamed to fit (core/learned.py); then model tiers from the
+first one worth calling, until the tests pass, the policy stops, or the budget refuses a call.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog
+from autodev.core.learned import LEARNED_MODEL, LEARNED_TIER, Learned
 from autodev.core.prompt import memory_for, merge_round_messages, reply_tokens, round_messages
 from autodev.core.replay import REPLAY_MODEL, REPLAY_TIER, assignment_key, replay
 from autodev.core.review import PassReviewer
@@ -59,13 +60,23 @@ class Climb:
         self.merging: list[Tried] = []  # two red candidates passing different tests: the next round merges them
         self.logger = get_logger()
         store, key = VerifiedStore(assignment.paths.verified_dir), assignment_key(assignment)
-        self.rounds = Rounds(assignment, self.caller, self.trial, self.log, store=store, key=key)
+        self.learned = Learned(assignment, assignment.learning, key) if assignment.learning is not None else None
+        self.rounds = Rounds(assignment, self.caller, self.trial, self.log, store=store, key=key, learned=self.learned)
         self.store, self.key = store, key
 
     def run(self, max_attempts: int) -> ClimbEnd:
+        end = self._climb(max_attempts)
+        if self.learned is not None:
+            self.learned.ended(end.attempts)
+        return end
+
+    def _climb(self, max_attempts: int) -> ClimbEnd:
         replayed = replay(self.assignment, self.trial, self.log, self.route, store=self.store, key=self.key)
         if replayed is not None:
             return self._end("satisfied", replayed.record.reason, REPLAY_TIER, replayed.run, model=REPLAY_MODEL)
+        reused = self.learned.reuse(self.trial, self.log, self.route) if self.learned is not None else None
+        if reused is not None:
+            return self._end("satisfied", reused.record.reason, LEARNED_TIER, reused.run, model=LEARNED_MODEL)
         first = round_messages(self.assignment, None, None, self.tiers[0])
         self.rounds.reply_tokens = reply_tokens(self.assignment)
         self.log.size = size_class(sum(len(m["content"]) for m in first))

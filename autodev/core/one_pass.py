@@ -19,6 +19,7 @@ from autodev.core.prepare import prepare
 from autodev.core.survey import SurveyFailed, survey
 from autodev.core.tests_first import tests_first
 from autodev.core.work import Work
+from autodev.learn.store import open_learning
 from autodev.llm.client import ChatClient
 from autodev.local.serving import model_client
 from autodev.passlock import pass_lock
@@ -80,10 +81,11 @@ def _pass(
         found = survey(paths, config, run)
     except SurveyFailed as failed:
         return PassResult(status="failed", reason=str(failed), recovered=recovered)
-    work = Work(paths, config, repo, router, run, baseline=found.baseline, suite=found.suite,
-                max_attempts=max_attempts, memory=found.memory, tests_first=first)  # fmt: skip
-    results = [work.requirement(item) for item in items_for(found.requirements, found.links)]
-    results += [work.requirement(item) for item in orphan_items(found.links, work.baseline)]
+    with open_learning(config.learning.enabled, env) as learning:
+        work = Work(paths, config, repo, router, run, baseline=found.baseline, suite=found.suite,
+                    max_attempts=max_attempts, memory=found.memory, tests_first=first, learning=learning)  # fmt: skip
+        results = [work.requirement(item) for item in items_for(found.requirements, found.links)]
+        results += [work.requirement(item) for item in orphan_items(found.links, work.baseline)]
     results += [record.removed(found.ledger.entries[rid]) for rid in found.diff.removed]
     record.save(paths, found.ledger, found.requirements, results, work.baseline)
     return record.aggregate(results, recovered, found.baseline)

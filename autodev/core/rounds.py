@@ -16,6 +16,7 @@ from autodev.core.assignment import Assignment
 from autodev.core.attempts import AttemptLog, call_facts
 from autodev.core.candidate import reply_changes, try_all_in_scratch
 from autodev.core.consensus import Consensus
+from autodev.core.learned import Learned
 from autodev.core.prompt import files_request_messages
 from autodev.core.trial import Trial
 from autodev.core.tried import Round, Tried, after_trial, red, rejected
@@ -56,7 +57,7 @@ class Rounds:
 
     def __init__(
         self, assignment: Assignment, caller: TierCaller, trial: Trial, log: AttemptLog, *, store: VerifiedStore,
-        key: str,
+        key: str, learned: Learned | None = None,
     ) -> None:  # fmt: skip
         self.assignment = assignment
         self.caller = caller
@@ -64,6 +65,7 @@ class Rounds:
         self.log = log
         self.store = store
         self.key = key
+        self.learned = learned  # the learning store's use for this requirement: a green change is kept there too
         self.reply_tokens: int | None = None  # a local model's replies are cut there (synth/reply_bound.py)
         self.logger = get_logger()
 
@@ -151,6 +153,8 @@ class Rounds:
                             target_count=self.assignment.target_count)  # fmt: skip
         if tried.green:
             self.store.put(self.key, model.name, changes)
+            if self.learned is not None:
+                self.learned.green(changes, model.name, tier.name, sum(record.cost_usd for record in self.log.records))
         return self._judged(tried, completion)
 
     def _sampled(self, tier: TierPlan, answers: Sequence[Answer]) -> Round:

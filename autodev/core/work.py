@@ -15,6 +15,7 @@ from autodev.core.increments import IncrementClimb
 from autodev.core.planning import Architect, may_plan, plan_wanted, suite_tests
 from autodev.core.tests_first import TestsFirst
 from autodev.errors import UnsafeWorkspaceError
+from autodev.learn.store import LearningStore
 from autodev.logs import get_logger
 from autodev.memory import NO_MEMORY, Memory
 from autodev.plan import WorkItem, blocking_dependency
@@ -50,6 +51,7 @@ class Work:
         max_attempts: int,
         memory: Memory = NO_MEMORY,
         tests_first: TestsFirst | None = None,
+        learning: LearningStore | None = None,
     ) -> None:
         self.paths, self.config, self.repo, self.router = paths, config, repo, router
         self.run_tests = run_tests
@@ -58,6 +60,7 @@ class Work:
         self.max_attempts = max_attempts
         self.memory = memory
         self.tests_first = tests_first or TestsFirst()
+        self.learning = learning
         self.satisfied: set[str] = set()
         self.known: set[str] = set()
         self.log = get_logger()
@@ -94,7 +97,7 @@ class Work:
                                   failing=tuple(failing)))  # fmt: skip
         assignment = Assignment(
             self.paths, self.config, self.repo, _with_context(requirement), tests, targets, self.baseline,
-            self.run_tests, target_tests=item.tests or None, memory=self.memory,
+            self.run_tests, target_tests=item.tests or None, memory=self.memory, learning=self.learning,
         )  # fmt: skip
         end, role_calls = self._climb(assignment, item, failing)
         role_calls = [*self.tests_first.calls.get(requirement.id, []), *role_calls]  # the tester's, then the plan's

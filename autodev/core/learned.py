@@ -1,0 +1,125 @@
+"""Tier 0 widened, and what a climb teaches: the learning store (``autodev.learn``) used for one requirement.
+
+Before any model (after the exact replay), a stored solution whose tests are this requirement's tests with names
+changed (functions, classes, modules, test names: ``autodev.learn.rename``) and whose requirement says much the
+same is renamed to fit and tried like any candidate: judged by the tests, committed only when they pass. A stored
+change that is red here is retired, never reused again. After the climb, a green change is stored with what it
+was for and what it cost, and every failed attempt with its outcome and the model that made it.
+
+A requirement worked on counts once for the reuse rate, unless the exact replay answered it (a rerun of the same
+state is no reuse).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from autodev.core.assignment import Assignment
+from autodev.core.attempts import AttemptLog, call_facts
+from autodev.core.trial import Trial
+from autodev.core.tried import Tried, after_trial
+from autodev.fileio import texts_on_disk
+from autodev.learn.rename import apply_renames, rename_map, renamed_path
+from autodev.learn.store import FailureEntry, LearningStore, Solution
+from autodev.learn.words import similarity
+from autodev.logs import get_logger
+from autodev.progress import Decided, report
+from autodev.records import AttemptRecord
+from autodev.verify.verdict import unmet
+
+LEARNED_MODEL = "tier0/learned"
+LEARNED_TIER = "tier0"
+SIMILAR_REQUIREMENT = 0.3  # key-word overlap (Jaccard, after renaming) below which a requirement is another one
+CANDIDATES = 5
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Learned:
+    """One requirement's reuse of the store, and what its climb adds to it."""
+
+    def __init__(self, assignment: Assignment, store: LearningStore, key: str) -> None:
+        self.assignment, self.store, self.key = assignment, store, key
+        self.tests = {test.path: test.content or "" for test in assignment.tests}
+        self.signature = unmet(assignment.baseline, assignment.target_tests)
+
+    def reuse(self, trial: Trial, log: AttemptLog, route: list[str]) -> Tried | None:
+        """A stored solution renamed to fit, tried before any model; None when there is none or it was red.
+
+        One stored for this very state (another clone of the project, a benchmark's fresh copy) is tried too, but
+        neither the work nor its reuse counts: a rerun of the same state is no reuse."""
+        found = self._fitting()
+        rerun = found is not None and found[0].state_key == self.key
+        if not rerun:
+            self.store.note("worked", self.assignment.requirement.id)
+        if found is None:
+            return None
+        solution, changes = found
+        reason = (f"these tests and files were made green before, by {solution.requirement_id}" if rerun else
+                  f"the tests are those of {solution.requirement_id}, solved before, with names changed")  # fmt: skip
+        route.append(f"learned: {reason}; trying its change renamed, without a model call")
+        get_logger().info("route", action="learned", tier=LEARNED_TIER, reason=reason, entry=solution.entry_id)
+        report(Decided(action="learned", tier=LEARNED_TIER, reason=reason))
+        outcome = trial.run(changes, label=f"attempt {len(log.records) + 1}", author=LEARNED_MODEL)
+        tried = after_trial(log, call_facts(LEARNED_MODEL, LEARNED_TIER, None), outcome, changes, reply="",
+                            target_count=self.assignment.target_count,
+                            metric="replayed" if outcome.green else None)  # fmt: skip
+        self.store.used(solution, green=tried.green)
+        if not tried.green:
+            return None
+        if not rerun:
+            self.store.note("reused", self.assignment.requirement.id, cost_avoided=solution.cost_usd)
+        self.green(changes, LEARNED_MODEL, LEARNED_TIER, 0.0)
+        return tried
+
+    def green(self, changes: Mapping[str, str], model: str, tier: str, cost_usd: float) -> None:
+        requirement = self.assignment.requirement
+        self.store.add_solution(Solution(
+            requirement_id=requirement.id, requirement_text=requirement.text, tests=self.tests,
+            signature=self.signature, changes=dict(changes), model=model, tier=tier, cost_usd=cost_usd,
+            state_key=self.key,
+        ))  # fmt: skip
+
+    def ended(self, records: Sequence[AttemptRecord]) -> None:
+        """Each attempt that did not pass, with what the model did, for the hints a later session derives."""
+        for record in records:
+            if record.outcome != "green" and record.model not in (LEARNED_MODEL,):
+                self.store.add_failure(FailureEntry(
+                    requirement_id=self.assignment.requirement.id, model=record.model, tier=record.tier,
+                    kind=record.outcome, detail=record.reason[:500], signature=self.signature,
+                ))  # fmt: skip
+
+    def _fitting(self) -> tuple[Solution, dict[str, str]] | None:
+        tests_text = "\n".join(self.tests[path] for path in sorted(self.tests))
+        query = f"{self.assignment.requirement.text}\n{tests_text}"
+        for solution in self.store.similar(query, limit=CANDIDATES):
+            if solution.retired:
+                continue  # red once: never again
+            changes = self._renamed(solution, tests_text)
+            if changes is not None:
+                return solution, changes
+        return None
+
+    def _renamed(self, solution: Solution, tests_text: str) -> dict[str, str] | None:
+        """The solution's change with the new names, when its tests are these up to names, its requirement says
+        much the same, and it changes only files this requirement may change, and not to what they hold already
+        (a planned requirement's earlier increment, say)."""
+        renames = rename_map(solution.tests_text(), tests_text)
+        if renames is None:
+            return None
+        said = _IDENTIFIER.sub(lambda match: renames.get(match.group(), match.group()), solution.requirement_text)
+        if similarity(said, self.assignment.requirement.text) < SIMILAR_REQUIREMENT:
+            return None
+        try:
+            changes = {renamed_path(path, renames): _renamed_text(path, text, renames)
+                       for path, text in solution.changes.items()}  # fmt: skip
+        except ValueError:
+            return None
+        if not set(changes) <= set(self.assignment.targets):
+            return None
+        current = texts_on_disk(self.assignment.root, changes)
+        return None if all(current[path] == text for path, text in changes.items()) else changes  # else: done already
+
+
+def _renamed_text(path: str, text: str, renames: Mapping[str, str]) -> str:
+    return apply_renames(text, renames) if path.endswith(".py") else text
