@@ -76,6 +76,8 @@ class TestReuseInAPass:
         assert autodev(variant, "learn", "stats", "--json") == 0
         stats = json.loads(capsys.readouterr().out)
         assert (stats["worked"], stats["reused"], stats["reuse_rate"], stats["solutions"]) == (2, 1, 0.5, 2)
+        assert autodev(repo, "metrics") == 0
+        assert "1 solved by a stored change without a model call (reuse rate 50%)" in capsys.readouterr().out
 
     def test_a_stored_change_that_is_red_is_retired_and_never_tried_again(
         self, tmp_path: Path, learning_home: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]

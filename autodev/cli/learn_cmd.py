@@ -21,30 +21,19 @@ def learn() -> None:
 def stats(options: GlobalOptions, as_json: bool) -> None:
     """Solutions and failures stored; requirements worked on, how many a stored change solved without a model
     call (the reuse rate: reruns of the same state do not count), prompts that carried one, cost avoided."""
-    from autodev.learn.store import STORE_NAME, LearningStore, learning_dir
+    from autodev.learn.store import STORE_NAME, LearnStats, learning_dir, read_stats, stats_line
 
-    path = learning_dir(os.environ) / STORE_NAME
-    if not path.exists():
-        shown = {"path": str(path), "solutions": 0, "failures": 0, "worked": 0, "reused": 0, "few_shot": 0,
-                 "cost_avoided_usd": 0.0, "reuse_rate": None}  # fmt: skip
-    else:
-        store = LearningStore(path)
-        try:
-            shown = store.stats().model_dump(mode="json")
-        finally:
-            store.close()
+    stats = read_stats(os.environ) or LearnStats(path=str(learning_dir(os.environ) / STORE_NAME), solutions=0,
+                                                 failures=0, worked=0, reused=0, few_shot=0, cost_avoided_usd=0.0,
+                                                 reuse_rate=None)  # fmt: skip
     enabled = options.config(options.project_root).learning.enabled
-    shown["enabled"] = enabled
     if as_json:
-        click.echo(json.dumps(shown, indent=2))
+        click.echo(json.dumps({**stats.model_dump(mode="json"), "enabled": enabled}, indent=2))
         return
-    click.echo(f"learning store: {shown['path']}" + ("" if enabled else " (learning is off: [learning] enabled)"))
-    click.echo(f"  {shown['solutions']} verified solution(s), {shown['failures']} failed attempt(s)")
-    rate = shown["reuse_rate"]
-    said = f"{rate:.0%}" if isinstance(rate, float) else "-"
-    click.echo(f"  {shown['worked']} requirement(s) worked on, {shown['reused']} solved by a stored change "
-               f"without a model call (reuse rate {said}), cost avoided ${shown['cost_avoided_usd']:.4f}")  # fmt: skip
-    click.echo(f"  {shown['few_shot']} prompt(s) carried a stored solution")
+    click.echo(f"learning store: {stats.path}" + ("" if enabled else " (learning is off: [learning] enabled)"))
+    click.echo(f"  {stats.solutions} verified solution(s), {stats.failures} failed attempt(s)")
+    click.echo(f"  {stats_line(stats)}")
+    click.echo(f"  {stats.few_shot} prompt(s) carried a stored solution")
 
 
 @learn.command("forget")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,19 @@ def metrics(options: GlobalOptions, by: str, as_json: bool) -> None:
         click.echo("no model calls recorded yet")
         return
     click.echo(render(summary) if isinstance(summary, MetricsSummary) else render_roles(summary))
+    _learning_line()
+
+
+def _learning_line() -> None:
+    """What the learning store saved, on this machine (all projects): the line `autodev learn stats` shows."""
+    from autodev.learn.store import read_stats, stats_line
+
+    try:
+        stats = read_stats(os.environ)
+    except (OSError, sqlite3.Error):
+        return
+    if stats is not None and stats.worked:
+        click.echo(f"learning (this machine, every project; autodev learn stats): {stats_line(stats)}")
 
 
 def _top_price(config: Config) -> tuple[float, float] | None:

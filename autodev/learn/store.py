@@ -262,6 +262,25 @@ def open_learning(enabled: bool, env: Mapping[str, str]) -> Iterator[LearningSto
         store.close()
 
 
+def read_stats(env: Mapping[str, str]) -> LearnStats | None:
+    """The user's store's stats; None when there is no store yet (nothing is created to say so)."""
+    path = learning_dir(env) / STORE_NAME
+    if not path.exists():
+        return None
+    store = LearningStore(path)
+    try:
+        return store.stats()
+    finally:
+        store.close()
+
+
+def stats_line(stats: LearnStats) -> str:
+    """One line for people: the work, the reuse, what it saved."""
+    rate = f"{stats.reuse_rate:.0%}" if stats.reuse_rate is not None else "-"
+    return (f"{stats.worked} requirement(s) worked on, {stats.reused} solved by a stored change without a model call "
+            f"(reuse rate {rate}), cost avoided ${stats.cost_avoided_usd:.4f}")  # fmt: skip
+
+
 def forget(directory: Path) -> list[Path]:
     """Remove the store and everything moved aside from it; the files removed."""
     removed = []
