@@ -15,6 +15,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from autodev.bench.learning_runs import LEARNING_PHASES
 from autodev.bench.records import (
     BaselineRatio,
     BenchSummary,
@@ -25,6 +26,7 @@ from autodev.bench.records import (
     StrategySummary,
     TierUse,
 )
+from autodev.core.learned import LEARNED_MODEL
 from autodev.errors import UsageError
 
 RESULTS_FILE: Final = "results.jsonl"
@@ -212,6 +214,8 @@ def render_report(summary: BenchSummary, results: Sequence[ExerciseResult], *, c
         lines.append("")
     if any(result.tests_mode == "generated" for result in results):
         lines += ["## Tests from the spec", "", *_generated_table(results), ""]
+    if any(result.strategy.endswith("+learned") for result in results):
+        lines += ["## Learning", "", *_learning_table(results), ""]
     lines += ["## Chart", "", f"![solve rate and cost per strategy]({chart})" if chart else CHART_HINT, ""]
     lines += ["## Per exercise", "", *_exercise_table(summary, results), ""]
     lines += ["## Per tier", "", *_tier_table(summary.strategies), ""]
@@ -231,6 +235,21 @@ def _generated_table(results: Sequence[ExerciseResult]) -> list[str]:
         rows.append([_cell(strategy), str(kept), f"{sum(r.generated_tests > 0 for r in mine)}/{len(mine)}",
                      _cell(said or "none")])  # fmt: skip
     return _table(["Strategy", "Tests kept", "Exercises with a kept test", "Refused, by reason"], rows)
+
+
+def _learning_table(results: Sequence[ExerciseResult]) -> list[str]:
+    """Per column of a --learn-from run: solved, solved by a stored change without a model call (the reuse rate:
+    of the exercises), model calls and cost."""
+    rows = []
+    for strategy in dict.fromkeys(r.strategy for r in results if r.strategy.rsplit("+", 1)[-1] in LEARNING_PHASES):
+        mine = [r for r in results if r.strategy == strategy]
+        reused = sum(r.passed and r.solved_by_model == LEARNED_MODEL for r in mine)
+        calls = sum(1 for r in mine for call in r.calls if call.model != LEARNED_MODEL and not call.cached)
+        rows.append([_cell(strategy), f"{sum(r.passed for r in mine)}/{len(mine)}", f"{reused}",
+                     f"{reused / len(mine):.0%}" if mine else "-", str(calls),
+                     f"{sum(r.cost_usd for r in mine):.4f}"])  # fmt: skip
+    headers = ["Column", "Solved", "Solved by a stored change", "Reuse rate", "Model calls", "Cost $"]
+    return _table(headers, rows)
 
 
 def ratio_line(ratio: BaselineRatio) -> str:

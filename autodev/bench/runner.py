@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from autodev.bench.exercise import Exercise, build_project, restore_tests
+from autodev.bench.learning_runs import LearningColumn, column_home, store_env
 from autodev.bench.records import CallRecord, ExerciseResult
 from autodev.bench.scripted import ORACLE, SIM_PREFIX, SIM_PRICES, BenchResponder, model_string
 from autodev.bench.spec_only import (
@@ -64,6 +65,7 @@ class BenchOptions(BaseModel):
     strategies: list[str] = ["tiered"]
     tests: list[TestsMode] = ["visible"]  # --tests: visible, generated (from the spec by the tester), none
     setup: RunnerSetup | None = None  # the shared JavaScript install and Cargo target (made by run_strategy if None)
+    results_dir: Path | None = None  # where each column's learning store is kept (None: one per exercise)
 
 
 def check_strategy(strategy: str) -> str:
@@ -187,6 +189,7 @@ def run_exercise(
     server_url: str | None,
     setup: RunnerSetup | None = None,
     tests_mode: TestsMode = "visible",
+    learning: LearningColumn | None = None,
 ) -> ExerciseResult:
     """One fresh project, one pass, then the harness's own verdict; an error is a result, never a crash.
 
@@ -199,7 +202,9 @@ def run_exercise(
         root = Path(scratch) / exercise.name
         build_project(exercise, root, js_runner=setup.js_runner)
         config, limit = strategy_config(base_config(options, exercise, server_url, setup), strategy)
-        label = strategy_label(strategy, tests_mode)
+        column = learning or LearningColumn(home=column_home(options.results_dir, strategy_label(strategy, tests_mode)))
+        label, config = column.label(strategy_label(strategy, tests_mode)), column.config(config)
+        env = store_env(column.home or Path(scratch) / "learning")
         started = time.perf_counter()
         written = TestsWritten()
         try:
@@ -213,7 +218,7 @@ def run_exercise(
                     written = generate_tests(root, config, client)
                 result = run_once(
                     ProjectPaths(root=root), config, client=client, max_attempts=limit or options.tries,
-                    test_runner=BenchTestRunner(exercise, config, setup),
+                    test_runner=BenchTestRunner(exercise, config, setup), env=env,
                 )  # fmt: skip
                 wall = time.perf_counter() - started
                 remove_generated(root)
@@ -346,14 +351,16 @@ def run_strategy(
     *,
     on_result: Callable[[ExerciseResult], None],
     on_start: Callable[[Exercise], None] = lambda exercise: None,
+    learning: LearningColumn | None = None,
 ) -> list[ExerciseResult]:
-    """Every exercise under one strategy, ``options.jobs`` at a time; results reported as they finish."""
+    """Every exercise under one strategy, ``options.jobs`` at a time; results reported as they finish.
+    ``learning``: the store and phase of a `--learn-from` column (default: a fresh store per column)."""
     setup = options.setup or prepare_runners((e.track, e.directory) for e in exercises)
     with bench_client(options, exercises) as (client, url):
 
         def one(exercise: Exercise, mode: TestsMode) -> ExerciseResult:
             on_start(exercise)
-            result = run_exercise(exercise, strategy, options, client, url, setup, tests_mode=mode)
+            result = run_exercise(exercise, strategy, options, client, url, setup, tests_mode=mode, learning=learning)
             on_result(result)
             return result
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from autodev.bench.exercise import Exercise, ExerciseError, find_exercises
+from autodev.bench.learning_runs import LearningColumn, column_home
 from autodev.bench.records import ExerciseResult, RunInfo, SkippedExercise
 from autodev.bench.report import append_result, compare, summarize, write_report
 from autodev.bench.runner import STRATEGY_HELP, BenchOptions, check_strategy, machine_description, run_strategy
@@ -63,6 +64,13 @@ def bench() -> None:
     "verdict always uses the exercise's tests.",
 )
 @click.option("--spec-only", is_flag=True, help="Short for --tests visible,generated,none: the spec-only measurement.")
+@click.option(
+    "--learn-from",
+    "learn_from",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Run DIR's exercises first to fill a learning store, then EXERCISES_DIR (a variant set) with that store "
+    "and without learning: reuse rate, solve rate and cost side by side.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Results directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results and the per-language totals as JSON.")
 @click.pass_obj
@@ -75,6 +83,8 @@ def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, 
     only = set(settings["only"].split(",")) if settings["only"] else None
     try:
         exercises, unusable = find_exercises(exercises_dir, only)
+        fill_only = {name.removesuffix("-variant") for name in only} if only else None
+        filling = find_exercises(settings["learn_from"], fill_only)[0] if settings["learn_from"] else []
     except ExerciseError as error:
         raise UsageError(str(error)) from error
     skipped = [SkippedExercise(exercise=name, reason=reason) for name, reason in unusable]
@@ -82,15 +92,16 @@ def run_bench(options: GlobalOptions, /, exercises_dir: Path, out: Path | None, 
         click.echo(f"skipped {item.exercise}: {item.reason}", err=True)
     if not exercises:
         raise UsageError(f"no usable exercise in {exercises_dir}")
-    setup = _prepare(exercises, quiet=as_json)
-    bench_options = bench_options.model_copy(update={"setup": setup})
+    setup = _prepare([*exercises, *filling], quiet=as_json)
     out = out or Path("bench-results") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    bench_options = bench_options.model_copy(update={"setup": setup, "results_dir": out})
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.jsonl").unlink(missing_ok=True)
     configure_logging(log_file=out / "bench.jsonl", console_level="error")
     run = _run_info(bench_options, exercises_dir, settings).model_copy(update={"setup": _setup_line(setup)})
-    results = _run_all(exercises, bench_options, out, as_json=options.log_json or as_json)
-    labels = [strategy_label(s, mode) for mode in bench_options.tests for s in bench_options.strategies]
+    columns = _columns(bench_options, out, filling)
+    results = _run_all(exercises, bench_options, out, columns, as_json=options.log_json or as_json)
+    labels = [label for _, _, column, _ in columns for label in column]
     summary = summarize(results, run, skipped, labels)
     written = write_report(out, summary, results)
     if as_json:
@@ -197,7 +208,7 @@ def _command_line(exercises_dir: Path, settings: dict[str, Any]) -> str:
         words.append("--oracle")
     if settings["simulate"]:
         words += ["--simulate", settings["simulate"], "--seed", str(settings["seed"])]
-    for option, key in (("--config", "config_file"), ("--only", "only")):
+    for option, key in (("--config", "config_file"), ("--only", "only"), ("--learn-from", "learn_from")):
         if settings[key]:
             words += [option, str(settings[key])]
     words += ["--tries", str(settings["tries"]), "--timeout", f"{settings['timeout_s']:g}"]
@@ -216,14 +227,34 @@ def _autodev_commit() -> str | None:
         return None
 
 
-def _run_all(exercises: list[Exercise], options: BenchOptions, out: Path, *, as_json: bool) -> list[ExerciseResult]:
-    """Every strategy over every exercise, with a progress bar (current exercise, running solve rate)."""
+Column = tuple[str, LearningColumn | None, list[str], list[Exercise] | None]  # strategy, learning, labels, exercises
+
+
+def _columns(options: BenchOptions, out: Path, filling: list[Exercise]) -> list[Column]:
+    """What runs, in order: each strategy over the exercises (in each tests mode); with --learn-from, each
+    strategy over the filling exercises, then over the exercises with that store and without learning."""
+    modes = options.tests
+    if not filling:
+        return [(s, None, [strategy_label(s, mode) for mode in modes], None) for s in options.strategies]
+    columns: list[Column] = []
+    for strategy in options.strategies:
+        home = column_home(out, f"{strategy}+learned")
+        for phase in ("fill", "learned", "no-learning"):
+            learning = LearningColumn(home=home if phase != "no-learning" else None, phase=phase)
+            labels = [learning.label(strategy_label(strategy, mode)) for mode in modes]
+            columns.append((strategy, learning, labels, filling if phase == "fill" else None))
+    return columns
+
+
+def _run_all(exercises: list[Exercise], options: BenchOptions, out: Path, columns: list[Column], *,
+             as_json: bool) -> list[ExerciseResult]:  # fmt: skip
+    """Every column over its exercises, with a progress bar (current exercise, running solve rate)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list[ExerciseResult] = []
-    total = len(exercises) * len(options.strategies) * len(options.tests)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=False, disable=as_json) as progress:
+    total = sum(len(own or exercises) * len(options.tests) for _, _, _, own in columns)
+    progress_columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*progress_columns, transient=False, disable=as_json) as progress:
         task = progress.add_task("starting", total=total)
 
         def started(exercise: Exercise) -> None:
@@ -234,8 +265,8 @@ def _run_all(exercises: list[Exercise], options: BenchOptions, out: Path, *, as_
             append_result(out, result)
             progress.update(task, advance=1, description=f"{result.exercise:24.24} {_rate(results)}")
 
-        for strategy in options.strategies:
-            run_strategy(exercises, strategy, options, on_result=finished, on_start=started)
+        for strategy, learning, _, own in columns:
+            run_strategy(own or exercises, strategy, options, on_result=finished, on_start=started, learning=learning)
     return results
 
 
