@@ -265,6 +265,9 @@ class LearningConfig(_Section):
     are accepted so existing files load, and not used yet."""
 
     enabled: bool = True
+    reuse: bool = True  # tier 0 widened: a stored change whose tests are these up to names, before any model
+    few_shot: bool = False  # the most similar stored solution in the cheapest tier's prompts (not measured yet)
+    few_shot_tokens: int = Field(default=800, ge=0)  # its budget in the prompt
     pattern_extraction: bool = True
     min_pattern_quality: float = Field(default=0.7, ge=0, le=1)
 

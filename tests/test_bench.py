@@ -6,6 +6,8 @@ import json
 import random
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.req("BENCH-1")
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exercism"
 TWO = "grains,reverse-string"
+VARIANTS_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "variants.py"
 
 
 def bench(*args: str) -> int:
@@ -104,6 +107,31 @@ class TestSpecOnly:
 
     def test_an_unknown_tests_mode_is_a_usage_error(self, tmp_path: Path) -> None:
         assert bench(str(FIXTURES), "--oracle", "--tests", "hidden", "--out", str(tmp_path / "o")) == 2
+
+
+class TestLearnFrom:
+    @pytest.mark.req("LEARN-6")
+    def test_a_variant_set_is_solved_from_the_store_the_development_set_filled_and_compared_without_learning(
+        self, tmp_path: Path
+    ) -> None:
+        """--learn-from: the oracle solves grains (fill); grains with its names changed is then solved by that
+        change renamed, with no model call (learned), and by the oracle again without learning."""
+        variants = tmp_path / "variants"
+        made = subprocess.run([sys.executable, str(VARIANTS_SCRIPT), str(FIXTURES), str(variants), "--only", "grains"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        out = tmp_path / "out"
+        assert bench(str(variants), "--oracle", "--learn-from", str(FIXTURES), "--only", "grains-variant",
+                     "--out", str(out)) == 0  # fmt: skip
+        rows = {row["strategy"]: row for row in results(out)}
+        assert set(rows) == {"tiered+fill", "tiered+learned", "tiered+no-learning"}
+        assert rows["tiered+fill"]["exercise"] == "grains" and rows["tiered+learned"]["exercise"] == "grains-variant"
+        assert all(row["passed"] for row in rows.values())
+        assert [call["model"] for call in rows["tiered+learned"]["calls"]] == ["tier0/learned"]
+        assert rows["tiered+no-learning"]["solved_by_model"] == "oracle"
+        report = (out / "report.md").read_text(encoding="utf-8")
+        assert "## Learning" in report and "| tiered+learned | 1/1 | 1 | 100% | 0 |" in report
+        assert (out / "learning" / "tiered+learned" / "autodev" / "learning.sqlite3").exists()
 
 
 class TestSimulate:

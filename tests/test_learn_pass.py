@@ -120,3 +120,44 @@ class TestReuseInAPass:
         variant = variant_project(tmp_path / "variant", server.url, extra=off)
         assert run_json(variant, capsys)[0] == 0
         assert len(server.requests) == 2 and list(learning_home.iterdir()) == []
+
+
+def other_project(root: Path, server_url: str, extra: str) -> Path:
+    """The renamed example with one more test: not the same tests up to names, so nothing to reuse as it is."""
+    project = variant_project(root, server_url, extra)
+    with (project / "tests" / "test_thermo.py").open("a", encoding="utf-8") as tests:
+        tests.write("\n\ndef test_room():\n    assert kelvin_of(20) == pytest.approx(293.15)\n")
+    git(project, "commit", "-qam", "one more test")
+    return project
+
+
+@pytest.mark.req("LEARN-5")
+class TestFewShot:
+    def test_the_cheapest_tier_is_shown_the_most_similar_solution_within_its_budget(
+        self, repo: Path, tmp_path: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        setup_example(repo, server.url)
+        server.push(RIGHT, renamed(RIGHT), renamed(RIGHT))
+        assert run_json(repo, capsys)[0] == 0
+        shown = other_project(tmp_path / "shown", server.url, "[learning]\nfew_shot = true\n")
+        assert run_json(shown, capsys)[0] == 0
+        system = server.requests[1].messages[0]["content"]
+        assert "a similar requirement solved before" in system and "def to_kelvin(" in system
+        tight_config = "[learning]\nreuse = false\nfew_shot = true\nfew_shot_tokens = 20\n"  # reuse: shown's change
+        tight = other_project(tmp_path / "tight", server.url, tight_config)
+        assert run_json(tight, capsys)[0] == 0
+        assert "a similar requirement solved before" not in server.requests[2].prompt_text
+        capsys.readouterr()
+        autodev(tight, "learn", "stats", "--json")
+        assert json.loads(capsys.readouterr().out)["few_shot"] == 1
+
+    def test_reuse_off_asks_the_model_even_for_the_same_tests_up_to_names(
+        self, repo: Path, tmp_path: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        setup_example(repo, server.url)
+        server.push(RIGHT, renamed(RIGHT))
+        assert run_json(repo, capsys)[0] == 0
+        variant = variant_project(tmp_path / "variant", server.url, "[learning]\nreuse = false\n")
+        code, result = run_json(variant, capsys)
+        assert code == 0 and len(server.requests) == 2
+        assert [attempt["model"] for attempt in result["requirements"][0]["attempts"]] == ["scripted"]

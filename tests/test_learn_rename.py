@@ -221,6 +221,16 @@ class TestApplyRenames:
         assert run_pytest(tmp_path).returncode != 0
 
 
+class TestApplyRenamesKeepsModuleApi:
+    def test_an_installed_or_standard_modules_attributes_and_imports_keep_their_names(self) -> None:
+        """complex-numbers' ``exp`` method renamed must not turn ``math.exp`` into ``math.exponential``."""
+        source = "import math\nfrom itertools import combinations\n\n\nclass Complex:\n    def exp(self):\n" \
+                 "        return math.exp(1), combinations([], 0)\n"  # fmt: skip
+        renamed = apply_renames(source, {"exp": "exponential", "combinations": "combos", "Complex": "Pair"})
+        assert "def exponential(self):" in renamed and "class Pair:" in renamed
+        assert "math.exp(1)" in renamed and "combinations([], 0)" in renamed
+
+
 class TestRenamedPath:
     @pytest.mark.parametrize(
         ("path", "expected"),

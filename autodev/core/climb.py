@@ -146,8 +146,15 @@ class Climb:
             section = memory_for(self.assignment, tier.name, served_locally=local)
             if section.shortened and section.budget > 0:
                 self.logger.warning("memory shortened", tier=tier.name, reason=section.shortened_message())
-            self.memory[tier.name] = section.text
+            self.memory[tier.name] = "\n\n".join(part for part in (section.text, self._example(tier)) if part)
         return self.memory[tier.name]
+
+    def _example(self, tier: TierPlan) -> str:
+        """With ``[learning] few_shot``, the cheapest tier's prompts carry the most similar stored solution."""
+        learning = self.assignment.config.learning
+        if self.learned is None or not learning.few_shot or tier.name != self.tiers[0].name:
+            return ""
+        return self.learned.example(learning.few_shot_tokens)
 
     def _policy(self, max_attempts: int) -> EscalationPolicy:
         policy, skipped = self.router.policy(self.log.size, max_attempts)

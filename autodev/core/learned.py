@@ -26,6 +26,7 @@ from autodev.learn.words import similarity
 from autodev.logs import get_logger
 from autodev.progress import Decided, report
 from autodev.records import AttemptRecord
+from autodev.tokens import estimate_tokens
 from autodev.verify.verdict import unmet
 
 LEARNED_MODEL = "tier0/learned"
@@ -48,7 +49,7 @@ class Learned:
 
         One stored for this very state (another clone of the project, a benchmark's fresh copy) is tried too, but
         neither the work nor its reuse counts: a rerun of the same state is no reuse."""
-        found = self._fitting()
+        found = self._fitting() if self.assignment.config.learning.reuse else None
         rerun = found is not None and found[0].state_key == self.key
         if not rerun:
             self.store.note("worked", self.assignment.requirement.id)
@@ -71,6 +72,19 @@ class Learned:
             self.store.note("reused", self.assignment.requirement.id, cost_avoided=solution.cost_usd)
         self.green(changes, LEARNED_MODEL, LEARNED_TIER, 0.0)
         return tried
+
+    def example(self, budget_tokens: int) -> str:
+        """The most similar stored solution that fits in ``budget_tokens``, as a part of the system prompt, or
+        nothing; never one made for this very state (the benchmark's leave-one-out: an exercise's own entry)."""
+        query = f"{self.assignment.requirement.text}\n" + "\n".join(self.tests[path] for path in sorted(self.tests))
+        for solution in self.store.similar(query, limit=CANDIDATES):
+            if solution.state_key == self.key:
+                continue
+            text = _example_text(solution)
+            if estimate_tokens(text) <= budget_tokens:
+                self.store.note("few_shot", self.assignment.requirement.id)
+                return text
+        return ""
 
     def green(self, changes: Mapping[str, str], model: str, tier: str, cost_usd: float) -> None:
         requirement = self.assignment.requirement
@@ -119,6 +133,14 @@ class Learned:
             return None
         current = texts_on_disk(self.assignment.root, changes)
         return None if all(current[path] == text for path, text in changes.items()) else changes  # else: done already
+
+
+def _example_text(solution: Solution) -> str:
+    code = "\n\n".join(f"{path}:\n```{'python' if path.endswith('.py') else ''}\n{text.strip()}\n```"
+                       for path, text in sorted(solution.changes.items()))  # fmt: skip
+    said = solution.requirement_text.strip()[:1500]
+    return (f"For reference, a similar requirement solved before (its tests passed); your task is the one given "
+            f"below, which may differ:\n{said}\n\nIts solution:\n{code}")  # fmt: skip
 
 
 def _renamed_text(path: str, text: str, renames: Mapping[str, str]) -> str:

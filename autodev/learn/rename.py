@@ -184,18 +184,20 @@ def rename_map(old: str, new: str) -> dict[str, str] | None:
 def apply_renames(source: str, renames: Mapping[str, str]) -> str:
     """``source`` with its names renamed and every other byte kept, so the reused change reads as it was written.
 
-    Raises ValueError for text that is not Python, or when the renamed text no longer parses (a name renamed to a
+    An external module's API keeps its names (``math.exp`` when the project's ``exp`` is renamed, and what is
+    imported from it). Raises ValueError for text that is not Python, or when the renamed text no longer parses (a name renamed to a
     keyword): a change that cannot be renamed safely must not be reused. Strings are left alone; so are names inside
     f-strings on Pythons before 3.12, where tokenize sees an f-string as one string.
     """
     try:
-        _parse(source)
-        tokens = _tokens(source)
+        tree = _parse(source)
+        tokens = [token for token in _tokens(source) if token.type not in _IGNORED]
     except (SyntaxError, ValueError, tokenize.TokenError) as error:
         raise ValueError(f"cannot rename names in text that is not Python: {error}") from error
+    fixed = _fixed_positions(tokens, _ALWAYS_FIXED | _imported_fixed(tree))  # math.exp stays, whatever exp becomes
     lines = io.StringIO(source, newline="").readlines()
-    for token in reversed(tokens):
-        if token.type == tokenize.NAME and token.string in renames:
+    for token, is_fixed in reversed(list(zip(tokens, fixed, strict=True))):
+        if token.type == tokenize.NAME and token.string in renames and not is_fixed:
             (row, col), (_, end) = token.start, token.end
             lines[row - 1] = lines[row - 1][:col] + renames[token.string] + lines[row - 1][end:]
     renamed = "".join(lines)
