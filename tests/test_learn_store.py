@@ -48,9 +48,7 @@ class TestWords:
 
 
 class TestRoundTrip:
-    def test_a_solution_comes_back_as_it_was_stored_and_the_same_state_is_kept_once(
-        self, store: LearningStore
-    ) -> None:
+    def test_a_solution_comes_back_as_it_was_stored_and_the_same_state_is_kept_once(self, store: LearningStore) -> None:
         stored = solution("grains", GRAINS_TESTS, "Calculate the grains on a chessboard square")
         store.add_solution(stored)
         store.add_solution(stored)

@@ -185,9 +185,9 @@ def apply_renames(source: str, renames: Mapping[str, str]) -> str:
     """``source`` with its names renamed and every other byte kept, so the reused change reads as it was written.
 
     An external module's API keeps its names (``math.exp`` when the project's ``exp`` is renamed, and what is
-    imported from it). Raises ValueError for text that is not Python, or when the renamed text no longer parses (a name renamed to a
-    keyword): a change that cannot be renamed safely must not be reused. Strings are left alone; so are names inside
-    f-strings on Pythons before 3.12, where tokenize sees an f-string as one string.
+    imported from it). Raises ValueError for text that is not Python, or when the renamed text no longer parses (a
+    name renamed to a keyword): a change that cannot be renamed safely must not be reused. Strings are left alone;
+    so are names inside f-strings on Pythons before 3.12, where tokenize sees an f-string as one string.
     """
     try:
         tree = _parse(source)
