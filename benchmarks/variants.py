@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autodev.bench.exercise import Exercise, ExerciseError, find_exercises
+from autodev.learn.rename import PYTEST_FIXTURES
 
 VARIANT_SUFFIX = "-variant"
 MODULE_SUFFIX = "_kit"
@@ -197,17 +198,12 @@ PHRASES: dict[str, str] = {
     "integers": "whole numbers",
 }
 
-_PYTEST_FIXTURES = frozenset({
-    "cache", "capfd", "capfdbinary", "caplog", "capsys", "capsysbinary", "doctest_namespace", "monkeypatch",
-    "pytestconfig", "pytester", "record_property", "record_testsuite_property", "record_xml_attribute", "recwarn",
-    "request", "testdir", "tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory",
-})  # fmt: skip
 RESERVED = (
     frozenset(keyword.kwlist)
     | frozenset(keyword.softkwlist)
     | frozenset(dir(builtins))
     | frozenset(dir(unittest.TestCase))
-    | _PYTEST_FIXTURES
+    | PYTEST_FIXTURES
     | {"self", "cls"}
 )
 _WORD_PART = re.compile(r"_+|[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")

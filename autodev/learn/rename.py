@@ -31,7 +31,7 @@ from importlib import metadata
 
 _IGNORED = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER})
 _LAYOUT = frozenset({tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT})  # equal by kind: widths may differ
-_PYTEST_FIXTURES = frozenset({
+PYTEST_FIXTURES = frozenset({
     "cache", "capfd", "capfdbinary", "caplog", "capsys", "capsysbinary", "doctest_namespace", "monkeypatch",
     "pytestconfig", "pytester", "record_property", "record_testsuite_property", "record_xml_attribute", "recwarn",
     "request", "testdir", "tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory",
@@ -40,7 +40,7 @@ _ALWAYS_FIXED = (
     frozenset(keyword.kwlist)
     | frozenset(dir(builtins))
     | frozenset(name for name in dir(unittest.TestCase) if not name.startswith("_"))
-    | _PYTEST_FIXTURES
+    | PYTEST_FIXTURES
 )
 _Position = tuple[int, int]
 
