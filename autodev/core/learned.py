@@ -42,6 +42,7 @@ class Learned:
     def __init__(self, assignment: Assignment, store: LearningStore, key: str) -> None:
         self.assignment, self.store, self.key = assignment, store, key
         self.tests = {test.path: test.content or "" for test in assignment.tests}
+        self.tests_text = "\n".join(self.tests[path] for path in sorted(self.tests))  # as Solution.tests_text
         self.signature = unmet(assignment.baseline, assignment.target_tests)
 
     def reuse(self, trial: Trial, log: AttemptLog, route: list[str]) -> Tried | None:
@@ -70,14 +71,13 @@ class Learned:
             return None
         if not rerun:
             self.store.note("reused", self.assignment.requirement.id, cost_avoided=solution.cost_usd)
-        self.green(changes, LEARNED_MODEL, LEARNED_TIER, 0.0)
+        self.green(changes, LEARNED_MODEL, LEARNED_TIER, solution.cost_usd)  # what reusing it again avoids
         return tried
 
     def example(self, budget_tokens: int) -> str:
         """The most similar stored solution that fits in ``budget_tokens``, as a part of the system prompt, or
         nothing; never one made for this very state (the benchmark's leave-one-out: an exercise's own entry)."""
-        query = f"{self.assignment.requirement.text}\n" + "\n".join(self.tests[path] for path in sorted(self.tests))
-        for solution in self.store.similar(query, limit=CANDIDATES):
+        for solution in self.store.similar(self._query(), limit=CANDIDATES):
             if solution.state_key == self.key:
                 continue
             text = _example_text(solution)
@@ -97,28 +97,29 @@ class Learned:
     def ended(self, records: Sequence[AttemptRecord]) -> None:
         """Each attempt that did not pass, with what the model did, for the hints a later session derives."""
         for record in records:
-            if record.outcome != "green" and record.model not in (LEARNED_MODEL,):
+            if record.outcome != "green" and not record.model.startswith("tier0/"):  # a model's, not a replay
                 self.store.add_failure(FailureEntry(
                     requirement_id=self.assignment.requirement.id, model=record.model, tier=record.tier,
                     kind=record.outcome, detail=record.reason[:500], signature=self.signature,
                 ))  # fmt: skip
 
+    def _query(self) -> str:
+        return f"{self.assignment.requirement.text}\n{self.tests_text}"
+
     def _fitting(self) -> tuple[Solution, dict[str, str]] | None:
-        tests_text = "\n".join(self.tests[path] for path in sorted(self.tests))
-        query = f"{self.assignment.requirement.text}\n{tests_text}"
-        for solution in self.store.similar(query, limit=CANDIDATES):
+        for solution in self.store.similar(self._query(), limit=CANDIDATES):
             if solution.retired:
                 continue  # red once: never again
-            changes = self._renamed(solution, tests_text)
+            changes = self._renamed(solution)
             if changes is not None:
                 return solution, changes
         return None
 
-    def _renamed(self, solution: Solution, tests_text: str) -> dict[str, str] | None:
+    def _renamed(self, solution: Solution) -> dict[str, str] | None:
         """The solution's change with the new names, when its tests are these up to names, its requirement says
         much the same, and it changes only files this requirement may change, and not to what they hold already
         (a planned requirement's earlier increment, say)."""
-        renames = rename_map(solution.tests_text(), tests_text)
+        renames = rename_map(solution.tests_text(), self.tests_text)
         if renames is None:
             return None
         said = _IDENTIFIER.sub(lambda match: renames.get(match.group(), match.group()), solution.requirement_text)
