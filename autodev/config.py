@@ -99,6 +99,9 @@ class SynthesisConfig(_Section):
     # the specs' examples written as tests (tests/generated/) and committed before any code; "review": written and
     # left for the user to commit, the requirement waiting until they do
     test_first: bool | Literal["review"] = False
+    # a tester's kept test must also pass an implementation written from the description alone, when that one
+    # passes most of them (autodev.testgen.criteria.agreed): a test it fails likely expects a wrong value
+    tester_agreement: bool = False
     max_increment_size: int = Field(default=50, ge=1)
 
     @field_validator("explain_first")

@@ -448,3 +448,42 @@ class TestCriteriaTestsInAPass:
         assert code == 0, result
         assert (project / CRITERIA_FILE).read_text(encoding="utf-8") == mine  # edited: the user's, never rewritten
         assert "Write pytest tests" not in server.requests[-1].prompt_text
+
+
+WRONG_VALUE = "def test_wrong_value():\n    assert to_kelvin(100) == 999\n\n\n"
+AGREEMENT_REPLY = TESTER_REPLY.replace("def test_already_true():", WRONG_VALUE + "def test_already_true():")
+
+
+@pytest.mark.req("TG-4")
+class TestAgreement:
+    def test_a_kept_test_that_an_implementation_passing_most_others_fails_is_refused_as_likely_wrong(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = criteria_project(repo, server, test_first="false")
+        (project / "autodev.toml").write_text(config_text(server.url).replace(
+            "[synthesis]\n", "[synthesis]\ntester_agreement = true\n") + '[roles.tester]\ntier = "tier1"\n',
+            encoding="utf-8")  # fmt: skip
+        git(project, "commit", "-qam", "agreement")
+        server.push(AGREEMENT_REPLY, f"temps.py\n```python\n{RIGHT}```\n")
+        assert autodev(project, "tests", "gen", "--criteria", "--json") == 1
+        (row,) = json.loads(capsys.readouterr().out)["criteria"]
+        assert row["kept"] == ["test_freezing", "test_below_zero"]
+        assert row["refused"]["test_wrong_value"].startswith("fails on an implementation written from the descr")
+        assert "Write the code SPEC.md asks for, in temps.py" in server.requests[1].prompt_text
+        assert "def test_" not in server.requests[1].prompt_text  # the implementation is written without the tests
+        written = (project / CRITERIA_FILE).read_text(encoding="utf-8")
+        assert "test_wrong_value" not in written and "def test_freezing" in written
+        assert not (project / "temps.py").read_text(encoding="utf-8").startswith("def _check")  # only in the copy
+
+    def test_an_implementation_that_passes_too_few_tells_nothing_and_every_test_stays(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        project = criteria_project(repo, server, test_first="false")
+        (project / "autodev.toml").write_text(config_text(server.url).replace(
+            "[synthesis]\n", "[synthesis]\ntester_agreement = true\n") + '[roles.tester]\ntier = "tier1"\n',
+            encoding="utf-8")  # fmt: skip
+        git(project, "commit", "-qam", "agreement")
+        server.push(AGREEMENT_REPLY, "temps.py\n```python\ndef to_kelvin(celsius):\n    return 0\n```\n")
+        autodev(project, "tests", "gen", "--criteria", "--json")
+        (row,) = json.loads(capsys.readouterr().out)["criteria"]
+        assert row["kept"] == ["test_freezing", "test_below_zero", "test_wrong_value"]

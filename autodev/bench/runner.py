@@ -301,15 +301,16 @@ def _with_tests(record: ExerciseResult, tests_mode: TestsMode, written: TestsWri
     """The record with what the tester did: its tests and refusals, and its call counted in the cost."""
     update: dict[str, Any] = {"tests_mode": tests_mode, "generated_tests": written.kept,
                               "refused_tests": written.refused, "generated_text": written.text}  # fmt: skip
-    if written.call is not None:
-        call = CallRecord.of_role(written.call, outcome="tests")
+    if written.calls:
+        calls = [CallRecord.of_role(call, outcome="tests") for call in written.calls]
+        seconds = sum(call.model_seconds for call in calls)
         update |= {
-            "calls": [call, *record.calls],
-            "input_tokens": record.input_tokens + call.input_tokens,
-            "output_tokens": record.output_tokens + call.output_tokens,
-            "cost_usd": record.cost_usd + call.cost_usd,
-            "model_seconds": round(record.model_seconds + call.model_seconds, 3),
-            "own_seconds": round(max(0.0, record.own_seconds - call.model_seconds), 3),
+            "calls": [*calls, *record.calls],
+            "input_tokens": record.input_tokens + sum(call.input_tokens for call in calls),
+            "output_tokens": record.output_tokens + sum(call.output_tokens for call in calls),
+            "cost_usd": record.cost_usd + sum(call.cost_usd for call in calls),
+            "model_seconds": round(record.model_seconds + seconds, 3),
+            "own_seconds": round(max(0.0, record.own_seconds - seconds), 3),
         }
     return record.model_copy(update=update)
 

@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from autodev.ask.changes import propose
-from autodev.ask.conversation import ConversationStore
-from autodev.ask.session import AskSession
 from autodev.bench.exercise import Exercise
 from autodev.config import Config
-from autodev.errors import EditRejectedError
 from autodev.llm.client import ChatClient
 from autodev.project import ProjectPaths
 from autodev.records import CODER, RoleCall
@@ -32,7 +28,7 @@ from autodev.spec.parser import load_specs
 from autodev.testgen.coverage import GENERATED_DIR
 from autodev.testgen.write import write_generated
 from autodev.vcs import GitRepo, commit_all
-from autodev.workflow.tester import criteria_tests
+from autodev.workflow.tester import criteria_tests, implementation_from_spec, role_call
 
 TestsMode = Literal["visible", "generated", "none"]
 TESTS_MODES: tuple[TestsMode, ...] = ("visible", "generated", "none")
@@ -70,7 +66,7 @@ class TestsWritten:
     kept: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     text: str = ""
-    call: RoleCall | None = None
+    calls: list[RoleCall] = field(default_factory=list)  # the tester's, and the agreement's implementation
 
 
 def generate_tests(root: Path, config: Config, client: ChatClient) -> TestsWritten:
@@ -82,34 +78,19 @@ def generate_tests(root: Path, config: Config, client: ChatClient) -> TestsWritt
         write_generated(root, made.as_generated())
         commit_all(root, "tests from the spec", name="autodev bench", email="bench@autodev.invalid")
     refused = dict(Counter(refusal_kind(reason) for reason in made.reasons()))
-    return TestsWritten(kept=len(made.kept), refused=refused, text=made.text, call=made.call)
-
-
-UNCHECKED_QUESTION = "Write the code SPEC.md asks for, in {files}: send each whole file."
+    return TestsWritten(kept=len(made.kept), refused=refused, text=made.text, calls=[*filter(None, [made.call]),
+                                                                                   *made.calls])  # fmt: skip
 
 
 def unchecked_answer(root: Path, config: Config, client: ChatClient, files: Sequence[str]) -> tuple[RoleCall, bool]:
     """``none``: what a user with a spec and no tests can get, since a pass refuses to work without tests: one
     answer from the strategy's highest tier (as ``autodev ask --apply`` would ask it), written unjudged. The call,
     and whether the answer had code to write."""
-    paths = _state(root)
-    store = ConversationStore(paths.conversations_dir)
-    session = AskSession(paths, config, client, os.environ, store, store.start())
-    session.choose(tier=session.tier_names()[-1])
-    session.add_files(["SPEC.md", *files])
-    answer = session.ask(UNCHECKED_QUESTION.format(files=", ".join(files)))
-    try:
-        changes = propose(root, answer.text, files).changes
-    except EditRejectedError:
-        changes = {}
+    changes, answer = implementation_from_spec(_state(root), config, client, os.environ, ["SPEC.md"], list(files))
     for name, text in changes.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
-    call = RoleCall(
-        model=answer.model, tier=answer.tier, cached=answer.cached, input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens, cost_usd=answer.cost_usd, model_seconds=answer.duration_s, role=CODER,
-    )  # fmt: skip
-    return call, bool(changes)
+    return role_call(answer, CODER), bool(changes)
 
 
 def _state(root: Path) -> ProjectPaths:

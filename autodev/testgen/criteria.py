@@ -51,6 +51,8 @@ class CriteriaTests:
     model: str = ""
     problem: str = ""  # why there is no test at all (no code in the reply)
     call: RoleCall | None = None  # the tester's call: what it cost
+    code: str = ""  # the test file of the reply, all its tests
+    calls: list[RoleCall] = field(default_factory=list)  # other calls made for it (the agreement's implementation)
 
     def as_generated(self) -> GeneratedTests:
         return GeneratedTests(self.requirement, self.path, self.text, [(name, 0) for name in self.kept],
@@ -73,6 +75,7 @@ def judged_tests(requirement: Requirement, reply: str, model: str, run_in_copy: 
     if code is None:
         result.problem = "the tester's reply has no Python test file"
         return result
+    result.code = code
     result.refused = static_refusals(code)
     names = [name for name in defined_test_names(code) if name not in result.refused]
     if not names:
@@ -86,6 +89,30 @@ def judged_tests(requirement: Requirement, reply: str, model: str, run_in_copy: 
     if result.kept:
         result.text = _criteria_file(requirement, model, kept_file(code, result.kept))
     return result
+
+
+DISPUTED = (
+    "fails on an implementation written from the description alone that passes most of the other tests: its "
+    "expected value is likely wrong"
+)
+
+
+def agreed(requirement: Requirement, made: CriteriaTests, run: TestRun) -> None:
+    """Keep only the kept tests that an independent implementation passes, when it passes most of them.
+
+    Red first cannot tell a test that expects a wrong value from one that expects the right one: both fail on the
+    stub. An implementation written from the description alone, without the tests, is a second reader of it: a
+    test it fails while it passes most of the others is likely wrong (a value the description does not give, a
+    call it does not describe). One that passes fewer than half tells nothing, and all the tests stay.
+    """
+    passed = [name for name in made.kept if (found := _outcome_of(run, made.path, name)) and found.outcome == "passed"]
+    if len(passed) == len(made.kept) or len(passed) * 2 <= len(made.kept):
+        return
+    for name in made.kept:
+        if name not in passed:
+            made.refused[name] = DISPUTED
+    made.kept = passed
+    made.text = _criteria_file(requirement, made.model, kept_file(made.code, passed))
 
 
 def _criteria_file(requirement: Requirement, model: str, body: str) -> str:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from autodev.ask.changes import project_test_command, tested_in_copy
+from autodev.ask.changes import project_test_command, propose, tested_in_copy
 from autodev.ask.conversation import ConversationStore
-from autodev.ask.session import AskSession
+from autodev.ask.session import Answer, AskSession
 from autodev.config import Config
+from autodev.errors import EditRejectedError
 from autodev.fileio import texts_on_disk
 from autodev.llm.client import ChatClient
 from autodev.passlock import pass_lock
 from autodev.project import ProjectPaths
-from autodev.records import RoleCall
+from autodev.records import CODER, RoleCall
 from autodev.roles import TESTER
 from autodev.spec.model import Requirement
-from autodev.testgen.criteria import CriteriaTests, judged_tests, prompt_for_tester
+from autodev.testgen.criteria import CriteriaTests, agreed, judged_tests, prompt_for_tester
 from autodev.testgen.render import python_modules
 from autodev.verify.runner import TestRun
 from autodev.workflow.roles import choose
@@ -32,7 +33,8 @@ from autodev.workflow_model import WorkflowStep
 def criteria_tests(
     paths: ProjectPaths, config: Config, client: ChatClient, env: Mapping[str, str], requirement: Requirement
 ) -> CriteriaTests:
-    """Ask the tester for the requirement's criteria tests and keep those that pass both checks."""
+    """Ask the tester for the requirement's criteria tests and keep those that pass both checks (and, with
+    ``[synthesis] tester_agreement``, an implementation written from the description alone)."""
     files = texts_on_disk(paths.root, python_modules(requirement).values())
     answer = _session(paths, config, client, env).ask(prompt_for_tester(requirement, files))
 
@@ -42,11 +44,41 @@ def criteria_tests(
         return run
 
     made = judged_tests(requirement, answer.text, answer.model, run_in_copy)
-    made.call = RoleCall(
-        model=answer.model, tier=answer.tier, cached=answer.cached, input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens, cost_usd=answer.cost_usd, model_seconds=answer.duration_s, role=TESTER,
-    )  # fmt: skip
+    made.call = role_call(answer, TESTER)
+    if made.kept and config.synthesis.tester_agreement:
+        changes, implementation = implementation_from_spec(paths, config, client, env, [requirement.source],
+                                                           list(python_modules(requirement).values()))  # fmt: skip
+        made.calls.append(role_call(implementation, CODER))
+        if changes:
+            agreed(requirement, made, run_in_copy({**changes, made.path: made.text}))
     return made
+
+
+IMPLEMENTATION_QUESTION = "Write the code {specs} asks for, in {files}: send each whole file."
+
+
+def implementation_from_spec(
+    paths: ProjectPaths, config: Config, client: ChatClient, env: Mapping[str, str], specs: list[str],
+    files: list[str],
+) -> tuple[dict[str, str], Answer]:  # fmt: skip
+    """One answer from the highest tier to the spec alone, no test shown (as ``autodev ask --apply`` would ask it):
+    the files it would write (none when it wrote none), and the answer."""
+    store = ConversationStore(paths.conversations_dir)
+    session = AskSession(paths, config, client, env, store, store.start())
+    session.choose(tier=session.tier_names()[-1])
+    session.add_files([*specs, *files])
+    answer = session.ask(IMPLEMENTATION_QUESTION.format(specs=", ".join(specs), files=", ".join(files)))
+    try:
+        return dict(propose(paths.root, answer.text, files).changes), answer
+    except EditRejectedError:
+        return {}, answer
+
+
+def role_call(answer: Answer, role: str) -> RoleCall:
+    return RoleCall(
+        model=answer.model, tier=answer.tier, cached=answer.cached, input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens, cost_usd=answer.cost_usd, model_seconds=answer.duration_s, role=role,
+    )  # fmt: skip
 
 
 def _session(paths: ProjectPaths, config: Config, client: ChatClient, env: Mapping[str, str]) -> AskSession:
