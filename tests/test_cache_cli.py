@@ -8,6 +8,7 @@ the next run, a reply that led to green is replayed; ``--no-cache`` asks the mod
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from helpers import RIGHT, WRONG, autodev, git, run_json, setup_example
 
 from autodev.cli.main import run_cli
+from autodev.learn.store import forget, learning_dir
 from autodev.testing import ScriptedServer
 
 pytestmark = pytest.mark.req("ROUTE-1")
@@ -29,9 +31,11 @@ def project(repo: Path, server: ScriptedServer) -> Path:
 
 
 def back_to_the_start(project: Path) -> None:
-    """Undo autodev's commit and forget its verified results, so that only the response cache could answer."""
+    """Undo autodev's commit and forget its verified results and what it learned, so that only the response cache
+    could answer."""
     git(project, "revert", "--no-edit", "HEAD")
     shutil.rmtree(project / ".autodev" / "verified", ignore_errors=True)
+    forget(learning_dir(os.environ))
 
 
 def cache_entries(project: Path) -> list[Path]:

@@ -109,6 +109,17 @@ class TestReuseInAPass:
         stats = json.loads(capsys.readouterr().out)
         assert (stats["worked"], stats["reused"]) == (1, 0)  # the second is a rerun of the first's state: no reuse
 
+    def test_no_cache_asks_the_models_afresh_even_when_a_stored_change_fits(
+        self, repo: Path, tmp_path: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        setup_example(repo, server.url)
+        server.push(RIGHT, renamed(RIGHT))
+        assert run_json(repo, capsys)[0] == 0
+        variant = variant_project(tmp_path / "variant", server.url)
+        code, result = run_json(variant, capsys, "--no-cache")
+        assert code == 0 and len(server.requests) == 2
+        assert [attempt["model"] for attempt in result["requirements"][0]["attempts"]] == ["scripted"]
+
     def test_learning_off_stores_nothing_and_reuses_nothing(
         self, repo: Path, tmp_path: Path, learning_home: Path, server: ScriptedServer,
         capsys: pytest.CaptureFixture[str],

@@ -26,6 +26,7 @@ from autodev.learn.words import similarity
 from autodev.logs import get_logger
 from autodev.progress import Decided, report
 from autodev.records import AttemptRecord
+from autodev.synth.runner_access import runner_access
 from autodev.tokens import estimate_tokens
 from autodev.verify.verdict import unmet
 
@@ -50,7 +51,8 @@ class Learned:
 
         One stored for this very state (another clone of the project, a benchmark's fresh copy) is tried too, but
         neither the work nor its reuse counts: a rerun of the same state is no reuse."""
-        found = self._fitting() if self.assignment.config.learning.reuse else None
+        config = self.assignment.config
+        found = self._fitting() if config.learning.reuse and config.llm.cache_responses else None  # --no-cache: ask
         rerun = found is not None and found[0].state_key == self.key
         if not rerun:
             self.store.note("worked", self.assignment.requirement.id)
@@ -132,6 +134,8 @@ class Learned:
             return None
         if not set(changes) <= set(self.assignment.targets):
             return None
+        if not self.assignment.config.tests.allow_runner_access and runner_access(changes):
+            return None  # verified while [tests] allow_runner_access was on: the models are asked
         current = texts_on_disk(self.assignment.root, changes)
         return None if all(current[path] == text for path, text in changes.items()) else changes  # else: done already
 
