@@ -121,6 +121,22 @@ class TestDamage:
         assert (tmp_path / f"{STORE_NAME}.schema-99").exists()
         assert LearningStore(path).stats().solutions == 1
 
+    def test_a_store_locked_by_another_process_is_not_taken_for_damage(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another pass holding the file: this one goes on without learning; the file is neither moved nor lost."""
+        monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.1)
+        path = tmp_path / "autodev" / STORE_NAME
+        LearningStore(path).add_solution(solution("grains", GRAINS_TESTS, "grains"))
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        with capture_logs() as logs, open_learning(True, {"XDG_DATA_HOME": str(tmp_path)}) as learning:
+            assert learning is None
+        assert any(entry["event"] == "no learning store this pass" for entry in logs)
+        holder.execute("ROLLBACK")
+        holder.close()
+        assert list(path.parent.glob(f"{STORE_NAME}.*")) == [] and LearningStore(path).stats().solutions == 1
+
     def test_a_full_disk_loses_the_entry_not_the_pass(self, store: LearningStore) -> None:
         """SQLite's own full-disk error, made real by capping the file at the pages it has."""
         pages = store.db.execute("PRAGMA page_count").fetchone()[0]

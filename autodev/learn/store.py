@@ -30,6 +30,7 @@ STORE_NAME = "learning.sqlite3"
 MAX_SOLUTIONS = 2000
 MAX_FAILURES = 10000
 MAX_EVENTS = 50000
+LOCK_TIMEOUT_S = 10.0  # how long a write waits for another process's transaction
 EventKind = Literal["worked", "reused", "few_shot"]
 
 _TABLES = """
@@ -182,13 +183,15 @@ class LearningStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             return self._connected()
+        except sqlite3.OperationalError:
+            raise  # locked by another process, or unreadable for now: not damage, never moved aside
         except sqlite3.DatabaseError as error:
             self._move_aside(f"corrupt-{int(time.time())}", str(error))
             return self._connected()
 
     def _connected(self) -> sqlite3.Connection:
         created = not self.path.exists()
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
         try:
             if created:
                 self.path.chmod(0o600)
