@@ -487,3 +487,24 @@ class TestAgreement:
         autodev(project, "tests", "gen", "--criteria", "--json")
         (row,) = json.loads(capsys.readouterr().out)["criteria"]
         assert row["kept"] == ["test_freezing", "test_below_zero", "test_wrong_value"]
+
+
+@pytest.mark.req("TG-4")
+class TestWrongCalls:
+    def test_a_test_that_calls_a_stub_with_arguments_it_does_not_take_is_refused(
+        self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The stub fixes the interface: ``to_kelvin(1, 2)`` for ``def to_kelvin(celsius)`` is the test's own error,
+        while a TypeError raised inside the code under test is the work to do."""
+        project = criteria_project(repo, server, test_first="false")
+        stub = "def _half(value):\n    return value / 2\n\n\ndef to_kelvin(celsius):\n    return _half(celsius, 2)\n"
+        (project / "temps.py").write_text(stub, encoding="utf-8")
+        git(project, "commit", "-qam", "a stub whose own call is wrong")
+        reply = ("```python\nfrom temps import to_kelvin\n\n\ndef test_two():\n    assert to_kelvin(1, 2) == 3\n\n\n"
+                 "def test_zero():\n    assert to_kelvin(0) == 273.15\n```")  # fmt: skip
+        server.push(reply)
+        assert autodev(project, "tests", "gen", "--criteria", "--json") == 1
+        (row,) = json.loads(capsys.readouterr().out)["criteria"]
+        why = "fails for a reason of its own: it calls to_kelvin() with arguments its definition does not take"
+        assert row["refused"] == {"test_two": why}
+        assert row["kept"] == ["test_zero"]

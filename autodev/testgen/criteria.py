@@ -27,6 +27,9 @@ from autodev.verify.runner import TestRun
 
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(?P<code>.*?)```", re.DOTALL)
 _OWN_ERRORS = ("SyntaxError", "IndentationError", "NameError", "fixture '", "UnboundLocalError")
+_ARITY = re.compile(
+    r"TypeError: (?P<name>[\w.]+)\(\) (?:takes|missing \d+ required|got an unexpected keyword|got multiple)"
+)
 _MISSING = re.compile(r"(?:No module named|cannot import name) '?(?P<name>[\w.]+)'?(?: from '(?P<module>[\w.]+)')?")
 
 TESTER_MARK = "Write pytest tests for the requirement above"  # how a scripted tester (the bench's oracle) knows it
@@ -228,6 +231,9 @@ def red_first(run: TestRun, test_file: str, names: Sequence[str], modules: Colle
     verdicts: dict[str, str | None] = {}
     for name in names:
         outcome = file_error or _outcome_of(run, test_file, name)
+        if outcome is not None and outcome.is_failing and _wrong_call(outcome, test_file):
+            verdicts[name] = f"fails for a reason of its own: {_wrong_call(outcome, test_file)}"
+            continue
         if outcome is None:
             verdicts[name] = "was not run (not collected)"
         elif outcome.outcome == "passed":
@@ -248,6 +254,16 @@ def _outcome_of(run: TestRun, test_file: str, name: str) -> TestOutcome | None:
     failing = [outcome for outcome in params if outcome.is_failing]
     chosen = failing or params
     return chosen[0] if chosen else None
+
+
+def _wrong_call(outcome: TestOutcome, test_file: str) -> str:
+    """A call the test makes with arguments the definition does not take: the stub fixes the interface, so such a
+    test cannot pass without changing it (``value('black', 'brown')`` for ``def value(colors)``)."""
+    text = f"{outcome.message}\n{outcome.details}"
+    arity = _ARITY.search(text)
+    if arity is None or not re.search(rf"{re.escape(test_file)}:\d+: TypeError", text):
+        return ""  # raised inside the code under test, not at the test's own call: the work to do
+    return f"it calls {arity.group('name')}() with arguments its definition does not take"
 
 
 def _own_error(outcome: TestOutcome, modules: Collection[str]) -> str | None:
