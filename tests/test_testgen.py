@@ -12,6 +12,7 @@ import pytest
 from helpers import autodev, config_text, git, head, run_json
 
 from autodev.spec.parser import parse_spec_text
+from autodev.testgen.criteria import reply_code
 from autodev.testgen.examples import Check, translate
 from autodev.testgen.render import HEADER, render
 from autodev.testing import ScriptedServer
@@ -508,3 +509,17 @@ class TestWrongCalls:
         why = "fails for a reason of its own: it calls to_kelvin() with arguments its definition does not take"
         assert row["refused"] == {"test_two": why}
         assert row["kept"] == ["test_zero"]
+
+
+@pytest.mark.req("TG-4")
+class TestCutOffReplies:
+    def test_a_reply_cut_off_at_its_token_limit_keeps_the_tests_before_the_cut(self) -> None:
+        cut = "Here.\n```python\nfrom g import f\n\n\ndef test_a():\n    assert f(1) == 1\n\n\ndef test_b():\n"
+        cut += "    assert f("
+        code = reply_code(cut)
+        assert code is not None and "def test_a" in code and "test_b" not in code
+
+    def test_a_closed_block_wins_and_prose_after_it_is_not_code(self) -> None:
+        reply = "```python\ndef test_a():\n    assert g() == 1\n```\nThat should do it: run them with pytest.\n"
+        assert reply_code(reply) == "def test_a():\n    assert g() == 1\n"
+        assert reply_code("no code at all, sorry") is None

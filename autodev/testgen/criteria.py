@@ -26,6 +26,8 @@ from autodev.verify.pristine import defined_test_nodes, is_test_class
 from autodev.verify.runner import TestRun
 
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(?P<code>.*?)```", re.DOTALL)
+_OPEN_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(?![\s\S]*```)")  # the last opening fence, never closed
+_CUT_LINES = 60  # how far back from the end of a cut-off reply a parsable file is looked for
 _OWN_ERRORS = ("SyntaxError", "IndentationError", "NameError", "fixture '", "UnboundLocalError")
 _ARITY = re.compile(
     r"TypeError: (?P<name>[\w.]+)\(\) (?:takes|missing \d+ required|got an unexpected keyword|got multiple)"
@@ -174,15 +176,27 @@ def _public_definitions(text: str | None) -> list[ast.FunctionDef | ast.AsyncFun
 
 
 def reply_code(reply: str) -> str | None:
-    """The test file in a reply: its longest Python block, or None when it has none that parses."""
+    """The test file in a reply: its longest Python block, or None when it has none that parses.
+
+    A reply cut off at its token limit leaves its last block open: what of it parses, once the unfinished lines
+    at its end are dropped, is kept (the last test, cut in the middle, goes; the ones before it stay)."""
     blocks = sorted((match.group("code") for match in _FENCE.finditer(reply)), key=len, reverse=True)
-    for code in blocks:
+    for code in [*blocks, *_unclosed(reply, blocks)]:
         try:
             ast.parse(code)
         except SyntaxError:
             continue
         return code
     return None
+
+
+def _unclosed(reply: str, closed: Sequence[str]) -> list[str]:
+    """The open last block of a cut-off reply, shortened line by line from its end (longest first)."""
+    opened = _OPEN_FENCE.search(reply)
+    if opened is None or (closed and reply.rstrip().endswith("```")):
+        return []
+    lines = reply[opened.end() :].splitlines()
+    return ["\n".join(lines[:end]) + "\n" for end in range(len(lines), max(0, len(lines) - _CUT_LINES), -1)]
 
 
 def defined_test_names(code: str) -> list[str]:
