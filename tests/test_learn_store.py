@@ -89,10 +89,11 @@ class TestReuseCounts:
         store.used(found, green=False)
         assert store.similar("grains")[0].retired
 
-    def test_stats_count_reuse_only_of_requirements_worked_on(self, store: LearningStore) -> None:
+    def test_stats_count_each_state_worked_on_once_and_reuse_among_them(self, store: LearningStore) -> None:
         for name in ("a", "b", "c"):
-            store.note("worked", name)
-        store.note("reused", "c", cost_avoided=0.25)
+            store.note("worked", name, f"state of {name}")
+        store.note("worked", "a", "state of a")  # the loop's next pass over the same red state
+        store.note("reused", "c", "state of c", cost_avoided=0.25)
         stats = store.stats()
         assert (stats.worked, stats.reused, stats.reuse_rate, stats.cost_avoided_usd) == (3, 1, 0.333, 0.25)
         assert LearningStore(store.path.parent / "other.sqlite3").stats().reuse_rate is None

@@ -6,8 +6,9 @@ same is renamed to fit and tried like any candidate: judged by the tests, commit
 change that is red here is retired, never reused again. After the climb, a green change is stored with what it
 was for and what it cost, and every failed attempt with its outcome and the model that made it.
 
-A requirement worked on counts once for the reuse rate, unless the exact replay answered it (a rerun of the same
-state is no reuse).
+A requirement worked on counts once per state for the reuse rate (the loop's passes over one that stays red are
+one), and not at all when the exact replay or a stored solution of this very state answered it: a rerun of the
+same state is no reuse.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Learned:
         found = self._fitting() if config.learning.reuse and config.llm.cache_responses else None  # --no-cache: ask
         rerun = found is not None and found[0].state_key == self.key
         if not rerun:
-            self.store.note("worked", self.assignment.requirement.id)
+            self.store.note("worked", self.assignment.requirement.id, self.key)
         if found is None:
             return None
         solution, changes = found
@@ -72,7 +73,7 @@ class Learned:
         if not tried.green:
             return None
         if not rerun:
-            self.store.note("reused", self.assignment.requirement.id, cost_avoided=solution.cost_usd)
+            self.store.note("reused", self.assignment.requirement.id, self.key, cost_avoided=solution.cost_usd)
         self.green(changes, LEARNED_MODEL, LEARNED_TIER, solution.cost_usd)  # what reusing it again avoids
         return tried
 
@@ -84,7 +85,7 @@ class Learned:
                 continue
             text = _example_text(solution)
             if estimate_tokens(text) <= budget_tokens:
-                self.store.note("few_shot", self.assignment.requirement.id)
+                self.store.note("few_shot", self.assignment.requirement.id, self.key)
                 return text
         return ""
 

@@ -42,7 +42,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS solution_words USING fts5(requirement, tests)
 CREATE TABLE IF NOT EXISTS failures(id INTEGER PRIMARY KEY, model TEXT NOT NULL, kind TEXT NOT NULL,
     data TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, requirement TEXT NOT NULL,
-    cost_avoided REAL NOT NULL, at REAL NOT NULL);
+    state TEXT NOT NULL, cost_avoided REAL NOT NULL, at REAL NOT NULL);
 """
 
 
@@ -89,7 +89,7 @@ class LearnStats(BaseModel):
     path: str
     solutions: int
     failures: int
-    worked: int  # requirements worked on that were not a rerun of the same state
+    worked: int  # states of requirements worked on (a rerun of the same state counts once, or not at all)
     reused: int  # of those, solved by a stored change without a model call
     few_shot: int  # prompts that carried a stored solution
     cost_avoided_usd: float
@@ -158,21 +158,24 @@ class LearningStore:
             self.db.execute(f"UPDATE solutions SET {column}, last_used = ? WHERE id = ?",  # noqa: S608
                             (time.time(), solution.entry_id))  # fmt: skip
 
-    def note(self, kind: EventKind, requirement: str, cost_avoided: float = 0.0) -> None:
+    def note(self, kind: EventKind, requirement: str, state: str, cost_avoided: float = 0.0) -> None:
+        """One event of a requirement in one state (its key): worked on, solved by a stored change, given one."""
         with self._writing("event"):
-            self.db.execute("INSERT INTO events(kind, requirement, cost_avoided, at) VALUES (?, ?, ?, ?)",
-                            (kind, requirement, cost_avoided, time.time()))  # fmt: skip
+            self.db.execute("INSERT INTO events(kind, requirement, state, cost_avoided, at) VALUES (?, ?, ?, ?, ?)",
+                            (kind, requirement, state, cost_avoided, time.time()))  # fmt: skip
             self.db.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", (MAX_EVENTS,))
 
     def stats(self) -> LearnStats:
+        """Work and reuse counted once per state: the loop's passes over a requirement that stays red are one."""
         count = self.db.execute
-        events = dict(count("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
+        states = dict(count("SELECT kind, COUNT(DISTINCT state) FROM events GROUP BY kind").fetchall())
+        shown = count("SELECT COUNT(*) FROM events WHERE kind = 'few_shot'").fetchone()[0]
         avoided = count("SELECT COALESCE(SUM(cost_avoided), 0) FROM events WHERE kind = 'reused'").fetchone()[0]
-        worked, reused = events.get("worked", 0), events.get("reused", 0)
+        worked, reused = states.get("worked", 0), states.get("reused", 0)
         return LearnStats(
             path=str(self.path), solutions=count("SELECT COUNT(*) FROM solutions").fetchone()[0],
             failures=count("SELECT COUNT(*) FROM failures").fetchone()[0], worked=worked, reused=reused,
-            few_shot=events.get("few_shot", 0), cost_avoided_usd=round(float(avoided), 6),
+            few_shot=shown, cost_avoided_usd=round(float(avoided), 6),
             reuse_rate=round(reused / worked, 3) if worked else None,
         )  # fmt: skip
 
