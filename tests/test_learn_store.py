@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from autodev.cli.main import run_cli
 from autodev.learn import store as store_module
 from autodev.learn.store import STORE_NAME, FailureEntry, LearningStore, Solution, forget, open_learning
 from autodev.learn.words import key_words, similarity, words
@@ -167,6 +168,22 @@ class TestOnAndOff:
         with open_learning(False, {"XDG_DATA_HOME": str(tmp_path)}) as learning:
             assert learning is None
         assert list(tmp_path.iterdir()) == []
+
+    def test_stats_of_a_busy_store_say_so_and_exit_1(
+        self, learning_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.1)
+        path = learning_home / "autodev" / STORE_NAME
+        LearningStore(path).close()
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            assert run_cli(["-C", str(learning_home), "learn", "stats"]) == 1
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert "the learning store cannot be read now" in capsys.readouterr().err
+        assert run_cli(["-C", str(learning_home), "learn", "stats", "--json"]) == 0
 
     def test_forget_removes_the_store_and_what_was_moved_aside(self, tmp_path: Path) -> None:
         with open_learning(True, {"XDG_DATA_HOME": str(tmp_path)}) as learning:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 
 import click
 
@@ -23,9 +24,14 @@ def stats(options: GlobalOptions, as_json: bool) -> None:
     call (the reuse rate: reruns of the same state do not count), prompts that carried one, cost avoided."""
     from autodev.learn.store import STORE_NAME, LearnStats, learning_dir, read_stats, stats_line
 
-    stats = read_stats(os.environ) or LearnStats(path=str(learning_dir(os.environ) / STORE_NAME), solutions=0,
-                                                 failures=0, worked=0, reused=0, few_shot=0, cost_avoided_usd=0.0,
-                                                 reuse_rate=None)  # fmt: skip
+    try:
+        found = read_stats(os.environ)
+    except (OSError, sqlite3.Error) as error:
+        click.echo(f"the learning store cannot be read now ({error}): another autodev may be writing to it; try "
+                   "again", err=True)  # fmt: skip
+        raise click.exceptions.Exit(1) from error
+    stats = found or LearnStats(path=str(learning_dir(os.environ) / STORE_NAME), solutions=0, failures=0, worked=0,
+                                reused=0, few_shot=0, cost_avoided_usd=0.0, reuse_rate=None)  # fmt: skip
     enabled = options.config(options.project_root).learning.enabled
     if as_json:
         click.echo(json.dumps({**stats.model_dump(mode="json"), "enabled": enabled}, indent=2))
