@@ -375,10 +375,11 @@ class TestCriteriaTests:
         assert "2 of 6 criteria test(s) kept, unchanged (tester: scripted)" in capsys.readouterr().out
 
 
-def criteria_project(repo: Path, server: ScriptedServer, *, test_first: str = "true") -> Path:
-    """TEMP-2 with a stub that is wrong, a tester configured, ``test_first`` as given; all committed."""
+def criteria_project(repo: Path, server: ScriptedServer, *, test_first: str = "true", synthesis: str = "") -> Path:
+    """TEMP-2 with a stub that is wrong, a tester configured, ``test_first`` (and more ``synthesis`` keys) as given;
+    all committed."""
     (repo / "SPEC.md").write_text(CRITERIA_SPEC, encoding="utf-8")
-    config = config_text(server.url).replace("[synthesis]\n", f"[synthesis]\ntest_first = {test_first}\n")
+    config = config_text(server.url).replace("[synthesis]\n", f"[synthesis]\ntest_first = {test_first}\n{synthesis}")
     (repo / "autodev.toml").write_text(config + '[roles.tester]\ntier = "tier1"\n', encoding="utf-8")
     (repo / "temps.py").write_text("def to_kelvin(celsius):\n    return celsius\n", encoding="utf-8")
     git(repo, "add", "-A")
@@ -460,11 +461,7 @@ class TestAgreement:
     def test_a_kept_test_that_an_implementation_passing_most_others_fails_is_refused_as_likely_wrong(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        project = criteria_project(repo, server, test_first="false")
-        (project / "autodev.toml").write_text(config_text(server.url).replace(
-            "[synthesis]\n", "[synthesis]\ntester_agreement = true\n") + '[roles.tester]\ntier = "tier1"\n',
-            encoding="utf-8")  # fmt: skip
-        git(project, "commit", "-qam", "agreement")
+        project = criteria_project(repo, server, test_first="false", synthesis="tester_agreement = true\n")
         server.push(AGREEMENT_REPLY, f"temps.py\n```python\n{RIGHT}```\n")
         assert autodev(project, "tests", "gen", "--criteria", "--json") == 1
         (row,) = json.loads(capsys.readouterr().out)["criteria"]
@@ -479,11 +476,7 @@ class TestAgreement:
     def test_an_implementation_that_passes_too_few_tells_nothing_and_every_test_stays(
         self, repo: Path, server: ScriptedServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        project = criteria_project(repo, server, test_first="false")
-        (project / "autodev.toml").write_text(config_text(server.url).replace(
-            "[synthesis]\n", "[synthesis]\ntester_agreement = true\n") + '[roles.tester]\ntier = "tier1"\n',
-            encoding="utf-8")  # fmt: skip
-        git(project, "commit", "-qam", "agreement")
+        project = criteria_project(repo, server, test_first="false", synthesis="tester_agreement = true\n")
         server.push(AGREEMENT_REPLY, "temps.py\n```python\ndef to_kelvin(celsius):\n    return 0\n```\n")
         autodev(project, "tests", "gen", "--criteria", "--json")
         (row,) = json.loads(capsys.readouterr().out)["criteria"]

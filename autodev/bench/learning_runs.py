@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 from autodev.config import Config
 
 Phase = Literal["", "fill", "learned", "no-learning"]
-LEARNING_PHASES = ("fill", "learned", "no-learning")
+LEARNING_PHASES: tuple[str, ...] = get_args(Phase)[1:]  # "fill", "learned", "no-learning"
 STORE_DIR = "learning"  # under the results directory: one store per column
 
 

@@ -42,7 +42,7 @@ def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool,
     from autodev.project import ProjectPaths
     from autodev.spec.parser import load_specs
     from autodev.testgen.render import render
-    from autodev.testgen.write import Written, write_generated
+    from autodev.testgen.write import Written, criteria_settled, write_generated
 
     paths = ProjectPaths(root=options.root)
     config = options.config(paths.root)
@@ -62,7 +62,7 @@ def gen(options: GlobalOptions, requirement_ids: tuple[str, ...], dry_run: bool,
     tested = []
     if criteria:
         with_criteria = [r for r in requirements if r.criteria and (r.id in requirement_ids or not requirement_ids)]
-        settled = [] if requirement_ids else [r for r in with_criteria if _settled(paths, r)]
+        settled = [] if requirement_ids else [r for r in with_criteria if criteria_settled(paths.root, r)]
         asked = [r for r in with_criteria if r not in settled]
         tested = _criteria_tests(paths, config, asked, dry_run) + [_settled_row(r) for r in settled]
         failed = failed or any(row["refused"] or row["outcome"] == "kept" or row["problem"] for row in tested)
@@ -104,16 +104,6 @@ def _criteria_tests(
                 "reason": written.reason if written else "", "text": made.text if dry_run else None,
             })  # fmt: skip
     return rows
-
-
-def _settled(paths: ProjectPaths, requirement: Requirement) -> bool:
-    """A criteria file written for the requirement as it is now, or one that is the user's: not asked again
-    unless the requirement is named."""
-    from autodev.testgen.coverage import criteria_digest, criteria_path, criteria_written_for
-    from autodev.testgen.write import owned_by_user
-
-    current = criteria_written_for(paths.root, requirement) == criteria_digest(requirement)
-    return current or owned_by_user(paths.root / criteria_path(requirement))
 
 
 def _settled_row(requirement: Requirement) -> dict[str, Any]:

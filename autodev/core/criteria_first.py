@@ -25,10 +25,10 @@ from autodev.records import RoleCall
 from autodev.roles import TESTER, role_instructions
 from autodev.route import CallLog, Router, call_facts
 from autodev.spec.model import Requirement
-from autodev.testgen.coverage import criteria_digest, criteria_path, criteria_written_for
+from autodev.testgen.coverage import criteria_digest, criteria_path
 from autodev.testgen.criteria import CriteriaTests, judged_tests, prompt_for_tester
 from autodev.testgen.render import python_modules
-from autodev.testgen.write import owned_by_user
+from autodev.testgen.write import criteria_settled
 from autodev.verify.copy import copy_for
 from autodev.verify.runner import TestRun
 
@@ -47,10 +47,9 @@ class CriteriaTester:
         autodev's to write (a criteria file the user wrote or edited is theirs)."""
         if TESTER not in self.config.roles or not requirement.criteria:
             return False
-        digest = criteria_digest(requirement)
-        if criteria_written_for(self.paths.root, requirement) == digest or self._asked(requirement) == digest:
-            return False
-        return not owned_by_user(self.paths.root / criteria_path(requirement))
+        return self._asked(requirement) != criteria_digest(requirement) and not criteria_settled(
+            self.paths.root, requirement
+        )
 
     def tests_for(self, requirement: Requirement) -> CriteriaTests | None:
         """The judged tests (None: the tester could not be asked: no tier, an error, the budget)."""

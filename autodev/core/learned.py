@@ -13,6 +13,7 @@ same state is no reuse.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
@@ -80,7 +81,7 @@ class Learned:
     def example(self, budget_tokens: int) -> str:
         """The most similar stored solution that fits in ``budget_tokens``, as a part of the system prompt, or
         nothing; never one made for this very state (the benchmark's leave-one-out: an exercise's own entry)."""
-        for solution in self.store.similar(self._query(), limit=CANDIDATES):
+        for solution in self._similar:
             if solution.state_key == self.key:
                 continue
             text = _example_text(solution)
@@ -106,11 +107,13 @@ class Learned:
                     kind=record.outcome, detail=record.reason[:500], signature=self.signature,
                 ))  # fmt: skip
 
-    def _query(self) -> str:
-        return f"{self.assignment.requirement.text}\n{self.tests_text}"
+    @functools.cached_property
+    def _similar(self) -> list[Solution]:
+        """The stored solutions most like this requirement, searched once for the reuse and the few-shot."""
+        return self.store.similar(f"{self.assignment.requirement.text}\n{self.tests_text}", limit=CANDIDATES)
 
     def _fitting(self) -> tuple[Solution, dict[str, str]] | None:
-        for solution in self.store.similar(self._query(), limit=CANDIDATES):
+        for solution in self._similar:
             if solution.retired:
                 continue  # red once: never again
             changes = self._renamed(solution)

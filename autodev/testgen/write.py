@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 from autodev.fileio import atomic_write
+from autodev.spec.model import Requirement
+from autodev.testgen.coverage import criteria_digest, criteria_path, criteria_written_for
 from autodev.testgen.render import HEADER, GeneratedTests, edited
 
 WriteOutcome = Literal["written", "unchanged", "kept", "nothing"]
@@ -57,3 +59,10 @@ def owned_by_user(path: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return True
     return not text.startswith(HEADER) or edited(text)
+
+
+def criteria_settled(root: Path, requirement: Requirement) -> bool:
+    """Whether the requirement's criteria file needs no tester: written for the requirement as it is now, or the
+    user's (written or edited by them)."""
+    current = criteria_written_for(root, requirement) == criteria_digest(requirement)
+    return current or owned_by_user(root / criteria_path(requirement))
